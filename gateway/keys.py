@@ -1,0 +1,113 @@
+"""The instance keyring: every secret the gateway holds, in one file readable only by its owner.
+
+Symmetric secrets are versioned (``name`` -> {version: key}) so later issues can rotate them;
+asymmetric signing keys are stored as PKCS#8 PEM. The file is created by ``ketenpoort init``
+and loaded, never silently regenerated, by a running gateway: a lost keyring means lost
+pseudonyms and identities, so a missing one is an error, not a fresh start.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+SYMMETRIC_KEYS = ("identity-master", "pseudonym", "blind-index", "audit-pseudonym")
+SIGNING_KEYS = ("token-signing", "audit-checkpoint")
+
+
+class KeyringError(RuntimeError):
+    pass
+
+
+@dataclass
+class Keyring:
+    symmetric: dict[str, dict[int, bytes]] = field(default_factory=dict)
+    signing: dict[str, Ed25519PrivateKey] = field(default_factory=dict)
+
+    @classmethod
+    def generate(cls) -> Keyring:
+        return cls(
+            symmetric={name: {1: secrets.token_bytes(32)} for name in SYMMETRIC_KEYS},
+            signing={name: Ed25519PrivateKey.generate() for name in SIGNING_KEYS},
+        )
+
+    def active_version(self, name: str) -> int:
+        return max(self._versions(name))
+
+    def secret(self, name: str, version: int | None = None) -> bytes:
+        versions = self._versions(name)
+        chosen = self.active_version(name) if version is None else version
+        if chosen not in versions:
+            raise KeyringError(f"key {name!r} has no version {chosen}")
+        return versions[chosen]
+
+    def signing_key(self, name: str) -> Ed25519PrivateKey:
+        try:
+            return self.signing[name]
+        except KeyError:
+            raise KeyringError(f"keyring holds no signing key {name!r}") from None
+
+    def _versions(self, name: str) -> dict[int, bytes]:
+        try:
+            return self.symmetric[name]
+        except KeyError:
+            raise KeyringError(f"keyring holds no key {name!r}") from None
+
+    def to_json(self) -> str:
+        document: dict[str, Any] = {
+            "format": 1,
+            "symmetric": {
+                name: {str(v): base64.b64encode(k).decode() for v, k in versions.items()}
+                for name, versions in self.symmetric.items()
+            },
+            "signing": {
+                name: key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                ).decode()
+                for name, key in self.signing.items()
+            },
+        }
+        return json.dumps(document, indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Keyring:
+        document = json.loads(text)
+        signing = {}
+        for name, pem in document["signing"].items():
+            key = serialization.load_pem_private_key(pem.encode(), password=None)
+            if not isinstance(key, Ed25519PrivateKey):
+                raise KeyringError(f"signing key {name!r} is not Ed25519")
+            signing[name] = key
+        return cls(
+            symmetric={
+                name: {int(v): base64.b64decode(k) for v, k in versions.items()}
+                for name, versions in document["symmetric"].items()
+            },
+            signing=signing,
+        )
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(self.to_json())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+
+    @classmethod
+    def load(cls, path: Path) -> Keyring:
+        if not path.exists():
+            raise KeyringError(f"no keyring at {path}; run 'ketenpoort init' first")
+        return cls.from_json(path.read_text())

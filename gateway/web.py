@@ -1,0 +1,69 @@
+"""Flask glue shared by every blueprint: problem+json rendering and request-body parsing."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from gateway.problems import Problem, bad_request
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+def problem_response(problem: Problem) -> Response:
+    response = Response(
+        json.dumps(problem.as_dict(instance=request.path)),
+        status=problem.status,
+        mimetype=PROBLEM_JSON,
+    )
+    response.headers.update(problem.headers)
+    return response
+
+
+def install_error_handlers(app: Flask) -> None:
+    app.register_error_handler(Problem, problem_response)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(_error: RequestEntityTooLarge) -> Response:
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        return problem_response(
+            Problem(413, "body-too-large", "Request body too large",
+                    f"the request body exceeds the limit of {limit} bytes")
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        slug = (error.name or "error").lower().replace(" ", "-")
+        return problem_response(Problem(status, slug, error.name, error.description or ""))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        # Never echo the exception: it may carry identifiers from the request.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem_response(
+            Problem(500, "internal-error", "Internal error",
+                    "the gateway could not complete the request; nothing was changed")
+        )
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a problem naming what is wrong with it."""
+    if request.mimetype != "application/json":
+        raise Problem(415, "unsupported-media-type", "Unsupported media type",
+                      "send the body as application/json",
+                      headers={"Accept-Post": "application/json"})
+    raw = request.get_data(cache=True)
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad_request("malformed-json", "Malformed JSON", f"the body is not valid JSON: {exc}",
+                          pointer="") from None
+    if not isinstance(body, dict):
+        raise bad_request("malformed-json", "Malformed JSON", "the body must be a JSON object")
+    return body
