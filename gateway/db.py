@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -105,9 +107,7 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-def alembic_config(bind: Engine | Connection) -> Any:
-    from alembic.config import Config
-
+def alembic_config(bind: Engine | Connection) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_PATH))
     config.attributes["connection"] = bind
@@ -115,8 +115,6 @@ def alembic_config(bind: Engine | Connection) -> Any:
 
 
 def upgrade(bind: Engine | Connection, revision: str = "heads") -> None:
-    from alembic import command
-
     if isinstance(bind, Engine):
         with bind.begin() as connection:
             command.upgrade(alembic_config(connection), revision)

@@ -4,9 +4,12 @@ Each domain package keeps its own migration branch (``branch_labels``) under
 ``gateway/migrations/versions``; ``gateway.db.upgrade`` applies all heads.
 """
 
+# Each import registers that package's tables on Base.metadata; the names themselves go unused.
+from audit import models as audit_models  # noqa: F401 -- entries, tree nodes, checkpoints, keys
+from gateway.auth import models as auth_models  # noqa: F401 -- OAuth clients, spent assertions
 from gateway.db import Base
-
-# Domain model modules register their tables on Base.metadata when imported.
-# One line per domain package:
+from gateway.delivery import models as delivery_models  # noqa: F401 -- deliveries
+from gateway.exchange import models as exchange_models  # noqa: F401 -- exchanges
+from gateway.identity import models as identity_models  # noqa: F401 -- the encrypted subject vault
 
 metadata = Base.metadata

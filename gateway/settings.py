@@ -46,9 +46,13 @@ class Settings:
                 self, "database_url", f"sqlite:///{self.instance_path / 'ketenpoort.sqlite3'}"
             )
         if self.policy_engine not in ("regopy", "opa"):
-            raise SettingsError(f"policy_engine must be 'regopy' or 'opa', not {self.policy_engine!r}")
+            raise SettingsError(
+                f"policy_engine must be 'regopy' or 'opa', not {self.policy_engine!r}"
+            )
         if self.task_mode not in ("inprocess", "celery"):
-            raise SettingsError(f"task_mode must be 'inprocess' or 'celery', not {self.task_mode!r}")
+            raise SettingsError(
+                f"task_mode must be 'inprocess' or 'celery', not {self.task_mode!r}"
+            )
         if self.access_token_ttl_seconds <= 0 or self.max_body_bytes <= 0:
             raise SettingsError("access_token_ttl_seconds and max_body_bytes must be positive")
 

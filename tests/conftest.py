@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from gateway import db
+from gateway.app import create_app
 from gateway.keys import Keyring
 from gateway.settings import Settings
 
@@ -50,7 +52,9 @@ def _fresh_postgres_engine() -> Engine:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
         engine = db.make_engine(f"sqlite:///{path}")
@@ -87,3 +91,14 @@ def keyring() -> Keyring:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(instance_path=tmp_path / "instance")
+
+
+@pytest.fixture
+def gateway_app(settings: Settings, connection: Connection, keyring: Keyring) -> Any:
+    """The real application on the per-test transaction."""
+    return create_app(settings, bind=connection, keyring=keyring)
+
+
+@pytest.fixture
+def http(gateway_app: Any) -> Any:
+    return gateway_app.test_client()

@@ -1,0 +1,315 @@
+"""Clients and access tokens: the core of the auth package, free of any web framework.
+
+Access tokens are JWTs (RFC 9068 profile, ``typ: at+jwt``) signed with the keyring's Ed25519
+``token-signing`` key. Verification pins the algorithm, so a token cannot choose how it is
+checked (``alg: none``, or HMAC keyed with our public key, are refused before any crypto).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import JWKRegistry, Key, OKPKey
+from joserfc.jwt import ClaimsOption
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gateway.auth.interfaces import (
+    CLIENT_SECRET_BASIC,
+    PRIVATE_KEY_JWT,
+    SCOPES,
+    ClientError,
+    InvalidToken,
+    Principal,
+    RevocationCheck,
+    UnknownClient,
+)
+from gateway.auth.models import OAuthClient, UsedClientAssertion
+from gateway.auth.secret_hashing import hash_secret, secret_matches
+from gateway.db import utcnow
+from gateway.keys import Keyring
+
+# ruff's S105 reads "TOKEN" in these names as a password; they are protocol names, not secrets.
+TOKEN_ALGORITHM = "Ed25519"  # noqa: S105  # RFC 9864 fully-specified name
+TOKEN_TYPE = "at+jwt"  # noqa: S105
+TOKEN_SIGNING_KEY = "token-signing"  # noqa: S105
+#: Allowance for clocks of gateway instances and partner systems that disagree slightly.
+CLOCK_SKEW_SECONDS = 30
+
+#: Algorithms a partner may sign a client assertion with, and the keys that go with them.
+ASSERTION_ALGORITHMS = ("RS256", "ES256", "Ed25519", "EdDSA")
+_ASSERTION_CURVES = {"EC": "P-256", "OKP": "Ed25519"}
+_MIN_RSA_BITS = 2048
+# JWK members that carry private or symmetric key material (RFC 7518 section 6).
+_PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+
+_CLIENT_ID_BYTES = 16
+_CLIENT_ID = re.compile(f"[0-9a-f]{{{2 * _CLIENT_ID_BYTES}}}")
+
+Clock = Callable[[], datetime]
+
+
+class ClientService:
+    """Creates, finds, re-keys and revokes OAuth clients; authenticates their secrets."""
+
+    def __init__(self, clock: Clock = utcnow) -> None:
+        self._clock = clock
+
+    def create(
+        self,
+        session: Session,
+        partner_id: str,
+        scopes: Iterable[str],
+        known_partners: frozenset[str],
+    ) -> tuple[OAuthClient, str]:
+        """A new ``client_secret_basic`` client and its secret, which is shown this once only."""
+        if partner_id not in known_partners:
+            raise ClientError(f"unknown partner {partner_id!r}")
+        granted = _checked_scopes(scopes)
+        secret = secrets.token_urlsafe(32)
+        client = OAuthClient(
+            client_id=secrets.token_hex(_CLIENT_ID_BYTES),
+            secret_hash=hash_secret(secret),
+            partner_id=partner_id,
+            scopes=" ".join(sorted(granted)),
+            token_endpoint_auth_method=CLIENT_SECRET_BASIC,
+            created_at=self._clock(),
+        )
+        session.add(client)
+        session.flush()
+        return client, secret
+
+    def register_jwk(
+        self, session: Session, client_id: str, jwk: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Add a public key and switch the client to ``private_key_jwt``; returns the stored JWK.
+
+        The client's secret is deleted: a client authenticates one way only, and a secret that
+        no longer works should not be kept where it could leak.
+        """
+        client = self._active(session, client_id)
+        public_jwk = public_assertion_jwk(jwk)
+        keys = list((client.jwks or {}).get("keys", []))
+        if any(existing.get("kid") == public_jwk["kid"] for existing in keys):
+            raise ClientError(f"client {client_id!r} already has a key {public_jwk['kid']!r}")
+        client.jwks = {"keys": [*keys, public_jwk]}
+        client.token_endpoint_auth_method = PRIVATE_KEY_JWT
+        client.secret_hash = None
+        session.flush()
+        return public_jwk
+
+    def authenticate_secret(
+        self, session: Session, client_id: str, secret: str
+    ) -> OAuthClient | None:
+        """The active client with this id and secret, or None; as slow for unknown ids as known."""
+        client = self.find_active(session, client_id)
+        stored = client.secret_hash if client is not None else None
+        if secret_matches(secret, stored) and client is not None:
+            return client
+        return None
+
+    def revoke(self, session: Session, client_id: str) -> OAuthClient:
+        """Stop the client: no new tokens, and tokens already issued are refused."""
+        client = self._active(session, client_id)
+        client.revoked_at = self._clock()
+        session.flush()
+        return client
+
+    def find_active(self, session: Session, client_id: str) -> OAuthClient | None:
+        if not _is_client_id(client_id):
+            # Not one of ours; and never sent to the database, where a NUL byte is an error.
+            return None
+        client = session.get(OAuthClient, client_id)
+        return None if client is None or client.is_revoked else client
+
+    def spend_assertion(
+        self, session: Session, client_id: str, jti: str, expires_at: datetime
+    ) -> bool:
+        """Record a client assertion's ``jti``; False when it was used before (a replay)."""
+        session.execute(
+            delete(UsedClientAssertion).where(
+                UsedClientAssertion.client_id == client_id,
+                UsedClientAssertion.expires_at < self._clock(),
+            )
+        )
+        try:
+            with session.begin_nested():
+                session.add(
+                    UsedClientAssertion(client_id=client_id, jti=jti, expires_at=expires_at)
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def _active(self, session: Session, client_id: str) -> OAuthClient:
+        client = self.find_active(session, client_id)
+        if client is None:
+            raise UnknownClient(f"no active client {client_id!r}")
+        return client
+
+
+def revocation_check(session: Session) -> RevocationCheck:
+    """A :class:`RevocationCheck` that looks clients up in ``session``."""
+    clients = ClientService()
+
+    def is_revoked(client_id: str) -> bool:
+        return clients.find_active(session, client_id) is None
+
+    return is_revoked
+
+
+def _is_client_id(candidate: str) -> bool:
+    return _CLIENT_ID.fullmatch(candidate) is not None
+
+
+def public_assertion_jwk(candidate: Mapping[str, Any]) -> dict[str, Any]:
+    """The public JWK to store for verifying client assertions, with a ``kid``.
+
+    Refuses private material (it must never reach the gateway), symmetric keys, curves and
+    sizes outside what :data:`ASSERTION_ALGORITHMS` can verify, and keys meant for encryption.
+    """
+    if not isinstance(candidate, Mapping):
+        raise ClientError("a JWK must be a JSON object")
+    if _PRIVATE_JWK_MEMBERS & candidate.keys():
+        raise ClientError("the JWK holds private key material; register the public key only")
+    _check_key_type(candidate)
+    if candidate.get("use", "sig") != "sig":
+        raise ClientError("the JWK must be a signing key (use 'sig')")
+    if "alg" in candidate and candidate["alg"] not in ASSERTION_ALGORITHMS:
+        raise ClientError(f"JWK alg must be one of {', '.join(ASSERTION_ALGORITHMS)}")
+    try:
+        key = JWKRegistry.import_key(dict(candidate))
+    except (JoseError, ValueError, TypeError) as exc:
+        raise ClientError(f"not a valid JWK: {exc}") from None
+    _check_rsa_size(key)
+    public = key.as_dict(private=False)
+    public.setdefault("kid", key.thumbprint())
+    return public
+
+
+def _check_key_type(candidate: Mapping[str, Any]) -> None:
+    key_type = candidate.get("kty")
+    if key_type == "RSA":
+        return
+    if key_type not in _ASSERTION_CURVES:
+        raise ClientError(f"unsupported key type {key_type!r}; use RSA, EC P-256 or OKP Ed25519")
+    if candidate.get("crv") != _ASSERTION_CURVES[key_type]:
+        raise ClientError(f"{key_type} keys must use curve {_ASSERTION_CURVES[key_type]}")
+
+
+def _check_rsa_size(key: Key) -> None:
+    raw = key.raw_value
+    if isinstance(raw, RSAPublicKey) and raw.key_size < _MIN_RSA_BITS:
+        raise ClientError(f"RSA keys must have at least {_MIN_RSA_BITS} bits")
+
+
+def _checked_scopes(scopes: Iterable[str]) -> frozenset[str]:
+    granted = frozenset(scopes)
+    if not granted:
+        raise ClientError("a client needs at least one scope")
+    unknown = granted - frozenset(SCOPES)
+    if unknown:
+        raise ClientError(f"unknown scope(s): {', '.join(sorted(unknown))}")
+    return granted
+
+
+class TokenService:
+    """Issues and verifies the gateway's access tokens."""
+
+    def __init__(
+        self,
+        keyring: Keyring,
+        issuer: str,
+        audience: str,
+        ttl_seconds: int,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self._ttl = timedelta(seconds=ttl_seconds)
+        self._clock = clock
+        self._signing_key = OKPKey.import_key(keyring.signing_key(TOKEN_SIGNING_KEY))
+        self._verifying_key = OKPKey.import_key(self._signing_key.as_dict(private=False))
+        self._kid = self._verifying_key.thumbprint()
+
+    def issue(self, client: OAuthClient, scopes: frozenset[str] | None = None) -> dict[str, Any]:
+        """An RFC 6749 token response for ``client``; ``scopes`` default to all it holds."""
+        granted = client.scope_set if scopes is None else scopes
+        if client.is_revoked:
+            raise ClientError(f"client {client.client_id!r} is revoked")
+        if not granted <= client.scope_set:
+            raise ClientError("requested scopes exceed the client's scopes")
+        now = self._clock()
+        claims = {
+            "iss": self.issuer,
+            "sub": client.client_id,
+            "aud": self.audience,
+            "iat": int(now.timestamp()),
+            "nbf": int(now.timestamp()),
+            "exp": int((now + self._ttl).timestamp()),
+            "jti": uuid.uuid4().hex,
+            "scope": " ".join(sorted(granted)),
+            "partner_id": client.partner_id,
+        }
+        header = {"alg": TOKEN_ALGORITHM, "kid": self._kid, "typ": TOKEN_TYPE}
+        access_token = jwt.encode(header, claims, self._signing_key, algorithms=[TOKEN_ALGORITHM])
+        return {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": int(self._ttl.total_seconds()),
+            "scope": claims["scope"],
+        }
+
+    def verify(self, token: str, is_revoked: RevocationCheck) -> Principal:
+        """The principal a valid token stands for, or :class:`InvalidToken` saying why not."""
+        claims = self._verified_claims(token)
+        scopes = frozenset(claims["scope"].split())
+        unknown = scopes - frozenset(SCOPES)
+        if unknown:
+            raise InvalidToken(f"unknown scope(s): {', '.join(sorted(unknown))}")
+        if is_revoked(claims["sub"]):
+            raise InvalidToken("the client is revoked")
+        return Principal(
+            partner_id=claims["partner_id"],
+            client_id=claims["sub"],
+            scopes=scopes,
+            token_id=claims["jti"],
+        )
+
+    def public_jwks(self) -> dict[str, Any]:
+        """The JWK Set resource servers and auditors use to verify our tokens."""
+        public = self._verifying_key.as_dict(private=False)
+        return {"keys": [{**public, "kid": self._kid, "use": "sig", "alg": TOKEN_ALGORITHM}]}
+
+    def _verified_claims(self, token: str) -> dict[str, Any]:
+        try:
+            decoded = jwt.decode(token, self._verifying_key, algorithms=[TOKEN_ALGORITHM])
+            if decoded.header.get("typ") != TOKEN_TYPE:
+                raise InvalidToken(f"token type must be {TOKEN_TYPE}")
+            self._claims_registry().validate(decoded.claims)
+        except JoseError as exc:
+            detail = f"{exc.error}: {exc.description}" if exc.description else exc.error
+            raise InvalidToken(detail) from None
+        claims = decoded.claims
+        if not all(isinstance(claims[name], str) for name in ("scope", "partner_id")):
+            raise InvalidToken("scope and partner_id must be strings")
+        return claims
+
+    def _claims_registry(self) -> jwt.JWTClaimsRegistry:
+        required: ClaimsOption = {"essential": True}
+        return jwt.JWTClaimsRegistry(
+            now=int(self._clock().timestamp()),
+            leeway=CLOCK_SKEW_SECONDS,
+            iss={"essential": True, "value": self.issuer},
+            aud={"essential": True, "value": self.audience},
+            **dict.fromkeys(("sub", "exp", "nbf", "iat", "jti", "scope", "partner_id"), required),
+        )

@@ -1,0 +1,144 @@
+"""The inbox: each recipient reads only its own deliveries, and every read is audited.
+
+Identities are revealed from the vault at read time, only for deliveries whose decision said
+``identified``; the reveal is part of the audited read. Cursors are opaque to partners.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.db import transaction, utcnow
+from gateway.delivery.models import Delivery
+from gateway.exchange.services import AuditAppender, Sender
+from gateway.problems import FieldError, not_found, validation_failed
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+class IdentitySource(Protocol):
+    def reveal(self, session: Session, subject_id: str) -> Any: ...
+
+    def audit_pseudonym(self, subject_id: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+@dataclass
+class InboxService:
+    session_factory: sessionmaker[Session]
+    vault: IdentitySource
+    audit: AuditAppender
+
+    def read(
+        self, reader: Sender, cursor: str | None, limit: int, pending_only: bool
+    ) -> InboxPage:
+        after = decode_cursor(cursor)
+        with transaction(self.session_factory) as session:
+            query = select(Delivery).where(Delivery.recipient == reader.partner_id,
+                                           Delivery.seq > after)
+            if pending_only:
+                query = query.where(Delivery.acked_at.is_(None))
+            rows = list(session.scalars(query.order_by(Delivery.seq).limit(limit + 1)))
+            page, more = rows[:limit], len(rows) > limit
+            views = [self._view(session, d) for d in page]
+            if page:
+                self.audit.append(session, self._read_event(reader, page))
+        next_cursor = encode_cursor(page[-1].seq) if more else None
+        return InboxPage(views, next_cursor)
+
+    def acknowledge(self, reader: Sender, delivery_id: str) -> dict[str, Any]:
+        with transaction(self.session_factory) as session:
+            delivery = session.scalars(
+                select(Delivery).where(Delivery.id == delivery_id,
+                                       Delivery.recipient == reader.partner_id)
+            ).one_or_none()
+            if delivery is None:
+                # Someone else's delivery is as absent as one that never existed.
+                raise not_found("delivery", f"no delivery {delivery_id!r} in your inbox")
+            if delivery.acked_at is None:
+                delivery.acked_at = utcnow()
+                self.audit.append(session, {
+                    "action": "inbox.acknowledged",
+                    "actor": {"partner": reader.partner_id, "client": reader.client_id},
+                    "delivery_id": delivery.id,
+                    "exchange_id": delivery.exchange_id,
+                })
+            return {"id": delivery.id, "acked_at": delivery.acked_at.isoformat()}
+
+    def _view(self, session: Session, delivery: Delivery) -> dict[str, Any]:
+        payload = delivery.payload
+        return {
+            "id": delivery.id,
+            "exchange_id": delivery.exchange_id,
+            "sender": delivery.sender,
+            "covenant": payload["covenant"],
+            "covenant_version": payload.get("covenant_version"),
+            "purpose": payload["purpose"],
+            "process_step": payload["process_step"],
+            "case_id": payload["case_id"],
+            "identity": delivery.identity,
+            "subjects": [self._subject(session, delivery, s) for s in payload["subjects"]],
+            "items": payload["items"],
+            "created_at": delivery.created_at.isoformat(),
+            "acked_at": delivery.acked_at.isoformat() if delivery.acked_at else None,
+        }
+
+    def _subject(
+        self, session: Session, delivery: Delivery, subject: dict[str, Any]
+    ) -> dict[str, Any]:
+        view = {"ref": subject["ref"], "role": subject["role"], "pseudonym": subject["pseudonym"]}
+        if delivery.identity == "identified":
+            view["identifiers"] = dict(self.vault.reveal(session, subject["subject_id"]))
+        return view
+
+    def _read_event(self, reader: Sender, page: list[Delivery]) -> dict[str, Any]:
+        identified = sorted({
+            self.vault.audit_pseudonym(s["subject_id"])
+            for d in page if d.identity == "identified"
+            for s in d.payload["subjects"]
+        })
+        return {
+            "action": "inbox.read",
+            "actor": {"partner": reader.partner_id, "client": reader.client_id},
+            "delivery_ids": [d.id for d in page],
+            "exchange_ids": sorted({d.exchange_id for d in page}),
+            "identities_disclosed": identified,
+        }
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"d:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, number = raw.partition(":")
+        seq = int(number)
+        if prefix != "d" or seq < 0:
+            raise ValueError(raw)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise validation_failed([FieldError("/cursor", "not a cursor this inbox issued")]) from None
+    return seq
+
+
+def parse_limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise validation_failed([FieldError("/limit", f"an integer from 1 to {MAX_PAGE_SIZE}")])
+    return int(raw)

@@ -1,0 +1,39 @@
+"""HTTP shell around :class:`InboxService`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, request
+
+from gateway.auth.guard import require_scope
+from gateway.auth.interfaces import Principal
+from gateway.delivery.services import parse_limit
+from gateway.exchange.services import Sender
+from gateway.problems import FieldError, validation_failed
+
+blueprint = Blueprint("inbox", __name__)
+
+
+@blueprint.get("/v1/inbox")
+@require_scope("inbox:read")
+def read_inbox(principal: Principal) -> dict[str, Any]:
+    status = request.args.get("status", "all")
+    if status not in ("all", "pending"):
+        raise validation_failed([FieldError("/status", "either 'all' or 'pending'")])
+    page = current_app.extensions["ketenpoort"].inbox.read(
+        Sender(principal.partner_id, principal.client_id),
+        request.args.get("cursor"),
+        parse_limit(request.args.get("limit")),
+        pending_only=status == "pending",
+    )
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@blueprint.post("/v1/inbox/<delivery_id>/ack")
+@require_scope("inbox:read")
+def acknowledge(principal: Principal, delivery_id: str) -> dict[str, Any]:
+    result: dict[str, Any] = current_app.extensions["ketenpoort"].inbox.acknowledge(
+        Sender(principal.partner_id, principal.client_id), delivery_id
+    )
+    return result

@@ -1,0 +1,1 @@
+"""Exchanges: a partner sends items about persons to recipients under a covenant."""

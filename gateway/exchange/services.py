@@ -1,0 +1,305 @@
+"""The exchange room: validate, decide per recipient, pseudonymise, audit and store, atomically.
+
+Fail closed: the audit entry and every delivery are written in one transaction with the
+exchange record. If the audit write fails, the whole exchange fails and nothing is delivered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.db import transaction
+from gateway.delivery.models import Delivery
+from gateway.exchange.interfaces import ExchangeOutcome, ExchangeRequest, ItemInput
+from gateway.exchange.models import Exchange
+from gateway.exchange.validation import CovenantCatalogue, parse_exchange
+from gateway.policy.interfaces import Decision, DecisionRequest
+from gateway.problems import Problem, conflict, forbidden, unavailable
+
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+
+class DecisionMaker(Protocol):
+    def decide(self, request: DecisionRequest) -> Decision: ...
+
+
+class Vault(Protocol):
+    def register(self, session: Session, identifiers: Any) -> str: ...
+
+    def audit_pseudonym_for(self, identifiers: Any) -> str | None: ...
+
+
+class PseudonymSource(Protocol):
+    def pseudonym(self, subject_id: str, recipient: str) -> str: ...
+
+
+class AuditAppender(Protocol):
+    def append(self, session: Session, event: dict[str, Any]) -> str: ...
+
+
+@dataclass(frozen=True)
+class Sender:
+    partner_id: str
+    client_id: str
+
+
+@dataclass
+class ExchangeService:
+    session_factory: sessionmaker[Session]
+    catalogue: CovenantCatalogue
+    policy: DecisionMaker
+    vault: Vault
+    pseudonyms: PseudonymSource
+    audit: AuditAppender
+    digest_key: bytes
+    today: Callable[[], date]
+
+    def submit(
+        self, sender: Sender, body: dict[str, Any], idempotency_key: str | None
+    ) -> ExchangeOutcome:
+        _check_idempotency_key(idempotency_key)
+        digest = self._digest(body)
+        if idempotency_key is not None:
+            with transaction(self.session_factory) as session:
+                replay = _replay(session, sender, idempotency_key, digest)
+            if replay is not None:
+                return replay
+        try:
+            request = parse_exchange(body, self.catalogue)
+        except Problem as problem:
+            self._audit_rejection(sender, problem)
+            raise
+        try:
+            return self._decide_and_store(sender, request, idempotency_key, digest)
+        except OperationalError as exc:
+            # Fail closed: the audit entry and the deliveries share this transaction, so
+            # nothing was delivered. Tell the sender to retry rather than pretend.
+            raise unavailable(
+                "storage-unavailable",
+                "the exchange could not be recorded and audited; nothing was delivered, retry",
+            ) from exc
+
+    def _decide_and_store(
+        self, sender: Sender, request: ExchangeRequest, idempotency_key: str | None, digest: str
+    ) -> ExchangeOutcome:
+        decisions = [self._decide(sender, request, r) for r in request.recipients]
+        try:
+            with transaction(self.session_factory) as session:
+                return self._store(session, sender, request, decisions=decisions,
+                                   idempotency_key=idempotency_key, digest=digest)
+        except IntegrityError:
+            # A concurrent retry with the same key won the race; answer as it was answered.
+            if idempotency_key is None:
+                raise
+            with transaction(self.session_factory) as session:
+                replay = _replay(session, sender, idempotency_key, digest)
+            if replay is None:
+                raise
+            return replay
+
+    def _decide(self, sender: Sender, request: ExchangeRequest, recipient: str) -> Decision:
+        return self.policy.decide(
+            DecisionRequest(
+                covenant=request.covenant,
+                purpose=request.purpose,
+                process_step=request.process_step,
+                provider=sender.partner_id,
+                recipient=recipient,
+                categories=request.categories,
+                today=self.today().isoformat(),
+            )
+        )
+
+    def _store(
+        self, session: Session, sender: Sender, request: ExchangeRequest, *,
+        decisions: list[Decision], idempotency_key: str | None, digest: str,
+    ) -> ExchangeOutcome:
+        exchange_id = str(uuid.uuid4())
+        allowed = [d for d in decisions if d.allowed]
+        subject_ids = self._register_subjects(session, request, allowed)
+        event_id = self.audit.append(
+            session, self._audit_event(sender, request, decisions, exchange_id)
+        )
+        outcome = _outcome(exchange_id, decisions, event_id)
+        session.add(
+            Exchange(
+                id=exchange_id, sender=sender.partner_id, client_id=sender.client_id,
+                covenant=request.covenant, covenant_version=_covenant_version(decisions),
+                purpose=request.purpose, process_step=request.process_step,
+                case_id=request.case_id, status="delivered" if allowed else "refused",
+                idempotency_key=idempotency_key, request_digest=digest,
+                response_status=outcome.status, response_body=outcome.body,
+                audit_event_id=event_id,
+            )
+        )
+        session.flush()
+        for decision in allowed:
+            session.add(self._delivery(exchange_id, sender, request, decision, subject_ids))
+        session.flush()
+        return outcome
+
+    def _register_subjects(
+        self, session: Session, request: ExchangeRequest, allowed: list[Decision]
+    ) -> dict[str, str]:
+        """Vault ids of the subjects some recipient receives; nobody else is ever registered."""
+        delivered = {c for d in allowed for c in d.categories_delivered}
+        needed = {i.subject_ref for i in request.items if i.category in delivered}
+        return {
+            s.ref: self.vault.register(session, s.identifiers)
+            for s in request.subjects
+            if s.ref in needed
+        }
+
+    def _delivery(
+        self, exchange_id: str, sender: Sender, request: ExchangeRequest,
+        decision: Decision, subject_ids: dict[str, str],
+    ) -> Delivery:
+        items = [i for i in request.items if i.category in decision.categories_delivered]
+        if decision.identity == "none":
+            # Not even a pseudonym: the recipient learns about items, not about persons.
+            items = [ItemInput(i.category, None, i.content) for i in items]
+        refs = {i.subject_ref for i in items if i.subject_ref is not None}
+        subjects = [
+            {
+                "ref": s.ref,
+                "role": s.role,
+                "pseudonym": self.pseudonyms.pseudonym(subject_ids[s.ref], decision.recipient),
+                "subject_id": subject_ids[s.ref],
+            }
+            for s in request.subjects
+            if s.ref in refs
+        ]
+        return Delivery(
+            id=str(uuid.uuid4()), exchange_id=exchange_id, sender=sender.partner_id,
+            recipient=decision.recipient, identity=decision.identity,
+            payload={
+                "covenant": request.covenant,
+                "covenant_version": decision.covenant_version,
+                "purpose": request.purpose,
+                "process_step": request.process_step,
+                "case_id": request.case_id,
+                "subjects": subjects,
+                "items": [_item_view(i) for i in items],
+            },
+        )
+
+    def _audit_event(
+        self, sender: Sender, request: ExchangeRequest, decisions: list[Decision],
+        exchange_id: str,
+    ) -> dict[str, Any]:
+        allowed = any(d.allowed for d in decisions)
+        return {
+            "action": "exchange.delivered" if allowed else "exchange.refused",
+            "actor": {"partner": sender.partner_id, "client": sender.client_id},
+            "exchange_id": exchange_id,
+            "covenant": request.covenant,
+            "covenant_version": _covenant_version(decisions),
+            "purpose": request.purpose,
+            "process_step": request.process_step,
+            "case_id": request.case_id,
+            "categories": list(request.categories),
+            "subjects": [
+                {"role": s.role, "audit_pseudonym": self.vault.audit_pseudonym_for(s.identifiers)}
+                for s in request.subjects
+            ],
+            "recipients": list(request.recipients),
+            "decisions": [_decision_view(d, full=True) for d in decisions],
+            "bundle_hash": decisions[0].bundle_hash if decisions else None,
+        }
+
+    def _audit_rejection(self, sender: Sender, problem: Problem) -> None:
+        with transaction(self.session_factory) as session:
+            self.audit.append(
+                session,
+                {
+                    "action": "exchange.rejected",
+                    "actor": {"partner": sender.partner_id, "client": sender.client_id},
+                    "problem": problem.slug,
+                    "fields": sorted({e.pointer for e in problem.errors}),
+                },
+            )
+
+    def _digest(self, body: dict[str, Any]) -> str:
+        # Keyed: the body holds identifiers, and an unkeyed hash of a BSN can be brute-forced.
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hmac.new(self.digest_key, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def _check_idempotency_key(key: str | None) -> None:
+    if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH and key.isprintable()):
+        raise Problem(
+            400, "invalid-idempotency-key", "Invalid Idempotency-Key",
+            f"the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable "
+            "characters",
+        )
+
+
+def _replay(
+    session: Session, sender: Sender, key: str, digest: str
+) -> ExchangeOutcome | None:
+    stored = session.scalars(
+        select(Exchange).where(Exchange.client_id == sender.client_id,
+                               Exchange.idempotency_key == key)
+    ).one_or_none()
+    if stored is None:
+        return None
+    if not hmac.compare_digest(stored.request_digest, digest):
+        raise conflict(
+            "idempotency-key-reused",
+            "this Idempotency-Key was already used for a different request body",
+        )
+    return ExchangeOutcome(stored.response_status, stored.response_body)
+
+
+def _outcome(exchange_id: str, decisions: list[Decision], event_id: str) -> ExchangeOutcome:
+    views = [_decision_view(d, full=False) for d in decisions]
+    if any(d.allowed for d in decisions):
+        return ExchangeOutcome(
+            201, {"id": exchange_id, "decisions": views, "audit_event_id": event_id}
+        )
+    problem = forbidden(
+        "no-recipient-allowed",
+        "the covenant lets none of the recipients receive any of these categories",
+        exchange_id=exchange_id, decisions=views, audit_event_id=event_id,
+    )
+    return ExchangeOutcome(403, problem.as_dict())
+
+
+def _decision_view(decision: Decision, *, full: bool) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "recipient": decision.recipient,
+        "allowed": decision.allowed,
+        "categories_delivered": list(decision.categories_delivered),
+        "categories_withheld": list(decision.categories_withheld),
+        "identity": decision.identity,
+        "reasons": [
+            {k: v for k, v in (("code", r.code), ("message", r.message),
+                               ("category", r.category)) if v is not None}
+            for r in decision.reasons
+        ],
+        "grants": {c: list(g) for c, g in decision.grants.items()},
+        "covenant_version": decision.covenant_version,
+    }
+    if full:
+        view["bundle_hash"] = decision.bundle_hash
+    return view
+
+
+def _item_view(item: ItemInput) -> dict[str, Any]:
+    return {"category": item.category, "subject_ref": item.subject_ref, "content": item.content}
+
+
+def _covenant_version(decisions: list[Decision]) -> str | None:
+    return next((d.covenant_version for d in decisions if d.covenant_version), None)
+

@@ -1,0 +1,215 @@
+"""Turns an exchange request body into an :class:`ExchangeRequest`, or a 422 naming every fault.
+
+Validation collects all field errors in one pass (a partner's developer fixes them at once),
+each with a JSON pointer into the request body. Limits are stated here and in the OpenAPI
+description; the body as a whole is capped by ``Settings.max_body_bytes``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Protocol
+
+from gateway.exchange.interfaces import (
+    PROCESS_STEPS,
+    SUBJECT_ROLES,
+    ExchangeRequest,
+    ItemInput,
+    SubjectInput,
+)
+from gateway.identity.interfaces import validate_identifiers
+from gateway.problems import FieldError, validation_failed
+
+MAX_RECIPIENTS = 25
+MAX_SUBJECTS = 200
+MAX_ITEMS = 500
+MAX_ITEM_CONTENT_BYTES = 65_536
+REF_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
+TOP_LEVEL_FIELDS = frozenset(
+    {"covenant", "purpose", "process_step", "recipients", "case_id", "subjects", "items"}
+)
+REQUIRED_FIELDS = ("covenant", "purpose", "process_step", "recipients", "subjects", "items")
+SUBJECT_FIELDS = frozenset({"ref", "role", "identifiers"})
+ITEM_FIELDS = frozenset({"category", "subject_ref", "content"})
+
+
+class CovenantCatalogue(Protocol):
+    """What validation needs to know about partners and covenants."""
+
+    def partner_ids(self) -> frozenset[str]: ...
+
+    def covenant_purposes(self, covenant_id: str) -> frozenset[str] | None: ...
+
+    def covenant_categories(self, covenant_id: str) -> frozenset[str] | None: ...
+
+
+def parse_exchange(body: dict[str, Any], catalogue: CovenantCatalogue) -> ExchangeRequest:
+    errors: list[FieldError] = []
+    _check_fields(body, "", TOP_LEVEL_FIELDS, REQUIRED_FIELDS, errors)
+    covenant = _string(body, "covenant", "", errors, ID_PATTERN)
+    purpose = _string(body, "purpose", "", errors, ID_PATTERN)
+    step = _string(body, "process_step", "", errors)
+    if step is not None and step not in PROCESS_STEPS:
+        errors.append(FieldError("/process_step", f"unknown process step; one of {PROCESS_STEPS}"))
+    recipients = _recipients(body.get("recipients"), catalogue, errors)
+    case_id = _case_id(body, errors)
+    categories = _check_covenant(catalogue, covenant, purpose, errors)
+    subjects = _subjects(body.get("subjects"), errors)
+    items = _items(body.get("items"), {s.ref for s in subjects}, categories, errors)
+    # Each of these is None only when an error was recorded for it.
+    if errors or covenant is None or purpose is None or step is None:
+        raise validation_failed(errors)
+    return ExchangeRequest(covenant, purpose, step, recipients, case_id, subjects, items)
+
+
+def _check_fields(
+    value: dict[str, Any], pointer: str, allowed: frozenset[str],
+    required: tuple[str, ...], errors: list[FieldError],
+) -> None:
+    for name in sorted(set(value) - allowed):
+        errors.append(FieldError(f"{pointer}/{_escape(name)}", "unknown field"))
+    for name in required:
+        if name not in value:
+            errors.append(FieldError(f"{pointer}/{name}", "required field is missing"))
+
+
+def _string(
+    value: dict[str, Any], name: str, pointer: str, errors: list[FieldError],
+    pattern: re.Pattern[str] | None = None,
+) -> str | None:
+    raw = value.get(name)
+    if name not in value:
+        return None
+    if not isinstance(raw, str) or not raw:
+        errors.append(FieldError(f"{pointer}/{name}", "must be a non-empty string"))
+        return None
+    if pattern is not None and not pattern.match(raw):
+        errors.append(FieldError(f"{pointer}/{name}", f"must match {pattern.pattern}"))
+        return None
+    return raw
+
+
+def _array(
+    raw: Any, pointer: str, limit: int, errors: list[FieldError]
+) -> list[Any]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not raw:
+        errors.append(FieldError(pointer, "must be a non-empty array"))
+        return []
+    if len(raw) > limit:
+        errors.append(FieldError(pointer, f"at most {limit} entries"))
+        return []
+    return raw
+
+
+def _recipients(
+    raw: Any, catalogue: CovenantCatalogue, errors: list[FieldError]
+) -> tuple[str, ...]:
+    known = catalogue.partner_ids()
+    seen: set[str] = set()
+    for index, recipient in enumerate(_array(raw, "/recipients", MAX_RECIPIENTS, errors)):
+        pointer = f"/recipients/{index}"
+        if not isinstance(recipient, str):
+            errors.append(FieldError(pointer, "must be a partner id (string)"))
+        elif recipient not in known:
+            errors.append(FieldError(pointer, f"unknown partner {recipient!r}"))
+        elif recipient in seen:
+            errors.append(FieldError(pointer, f"duplicate recipient {recipient!r}"))
+        else:
+            seen.add(recipient)
+    return tuple(r for r in (raw or []) if isinstance(r, str) and r in seen)
+
+
+def _case_id(body: dict[str, Any], errors: list[FieldError]) -> str | None:
+    case_id = body.get("case_id")
+    if case_id is None:
+        return None
+    # Cases arrive with the case-management module; until then no case id can exist.
+    errors.append(FieldError("/case_id", f"unknown case {case_id!r}"))
+    return None
+
+
+def _subjects(raw: Any, errors: list[FieldError]) -> tuple[SubjectInput, ...]:
+    subjects: list[SubjectInput] = []
+    refs: set[str] = set()
+    for index, subject in enumerate(_array(raw, "/subjects", MAX_SUBJECTS, errors)):
+        pointer = f"/subjects/{index}"
+        if not isinstance(subject, dict):
+            errors.append(FieldError(pointer, "must be an object"))
+            continue
+        before = len(errors)
+        _check_fields(subject, pointer, SUBJECT_FIELDS, ("ref", "role", "identifiers"), errors)
+        ref = _string(subject, "ref", pointer, errors, REF_PATTERN)
+        role = _string(subject, "role", pointer, errors)
+        if role is not None and role not in SUBJECT_ROLES:
+            errors.append(FieldError(f"{pointer}/role", f"unknown role; one of {SUBJECT_ROLES}"))
+        if "identifiers" in subject:
+            errors.extend(validate_identifiers(subject["identifiers"], f"{pointer}/identifiers"))
+        if ref is not None and ref in refs:
+            errors.append(FieldError(f"{pointer}/ref", f"duplicate subject ref {ref!r}"))
+        if ref is not None:
+            refs.add(ref)
+        if len(errors) == before and ref is not None and role is not None:
+            subjects.append(SubjectInput(ref, role, dict(subject["identifiers"])))
+    return tuple(subjects)
+
+
+def _check_covenant(
+    catalogue: CovenantCatalogue, covenant: str | None, purpose: str | None,
+    errors: list[FieldError],
+) -> frozenset[str] | None:
+    """The covenant's categories, or None when the covenant is unknown or absent."""
+    if covenant is None:
+        return None
+    purposes = catalogue.covenant_purposes(covenant)
+    categories = catalogue.covenant_categories(covenant)
+    if purposes is None or categories is None:
+        errors.append(FieldError("/covenant", f"unknown covenant {covenant!r}"))
+        return None
+    if purpose is not None and purpose not in purposes:
+        errors.append(
+            FieldError("/purpose", f"purpose {purpose!r} is not a purpose of covenant {covenant!r}")
+        )
+    return categories
+
+
+def _items(
+    raw: Any, refs: set[str], categories: frozenset[str] | None, errors: list[FieldError]
+) -> tuple[ItemInput, ...]:
+    items: list[ItemInput] = []
+    for index, item in enumerate(_array(raw, "/items", MAX_ITEMS, errors)):
+        pointer = f"/items/{index}"
+        if not isinstance(item, dict):
+            errors.append(FieldError(pointer, "must be an object"))
+            continue
+        before = len(errors)
+        _check_fields(item, pointer, ITEM_FIELDS, ("category", "content"), errors)
+        category = _string(item, "category", pointer, errors, ID_PATTERN)
+        if category is not None and categories is not None and category not in categories:
+            errors.append(
+                FieldError(f"{pointer}/category", f"category {category!r} is not in the covenant")
+            )
+        subject_ref = item.get("subject_ref")
+        if subject_ref is not None and subject_ref not in refs:
+            errors.append(
+                FieldError(f"{pointer}/subject_ref", f"no subject with ref {subject_ref!r}")
+            )
+        content = item.get("content")
+        _check_content(content, f"{pointer}/content", errors)
+        if len(errors) == before and category is not None and isinstance(content, dict):
+            items.append(ItemInput(category, subject_ref, content))
+    return tuple(items)
+
+
+def _check_content(content: Any, pointer: str, errors: list[FieldError]) -> None:
+    if not isinstance(content, dict):
+        errors.append(FieldError(pointer, "must be an object"))
+    elif len(json.dumps(content, separators=(",", ":"))) > MAX_ITEM_CONTENT_BYTES:
+        errors.append(FieldError(pointer, f"at most {MAX_ITEM_CONTENT_BYTES} bytes of JSON"))
+
+
+def _escape(name: str) -> str:
+    return name.replace("~", "~0").replace("/", "~1")

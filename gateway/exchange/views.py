@@ -1,0 +1,30 @@
+"""HTTP shell around :class:`ExchangeService`: parse the request, call the service, answer."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, current_app, request
+
+from gateway.auth.guard import require_scope
+from gateway.auth.interfaces import Principal
+from gateway.exchange.services import Sender
+from gateway.web import PROBLEM_JSON, json_body
+
+blueprint = Blueprint("exchange", __name__)
+
+
+@blueprint.post("/v1/exchanges")
+@require_scope("exchange:write")
+def submit_exchange(principal: Principal) -> Response:
+    service = current_app.extensions["ketenpoort"].exchanges
+    outcome = service.submit(
+        Sender(principal.partner_id, principal.client_id),
+        json_body(),
+        request.headers.get("Idempotency-Key"),
+    )
+    mimetype = "application/json" if outcome.status < 400 else PROBLEM_JSON
+    response = Response(json.dumps(outcome.body), status=outcome.status, mimetype=mimetype)
+    if outcome.status == 201:
+        response.headers["Location"] = f"/v1/exchanges/{outcome.body['id']}"
+    return response

@@ -1,0 +1,53 @@
+"""Liveness and readiness: /healthz says the process runs, /readyz that it can do its job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify
+from sqlalchemy import text
+
+from gateway.policy.interfaces import DecisionRequest
+
+blueprint = Blueprint("health", __name__)
+
+PROBE = DecisionRequest(
+    covenant="readiness-probe", purpose="readiness-probe", process_step="detectie",
+    provider="readiness-probe", recipient="readiness-probe", categories=("probe",),
+    today="2000-01-01",
+)
+
+
+@blueprint.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@blueprint.get("/readyz")
+def readyz() -> Response:
+    container = current_app.extensions["ketenpoort"]
+    checks = {"database": _database(container), "policy": _policy(container)}
+    ready = all(c["ok"] for c in checks.values())
+    response = jsonify({"status": "ready" if ready else "not-ready", "checks": checks})
+    response.status_code = 200 if ready else 503
+    return response
+
+
+def _database(container: Any) -> dict[str, Any]:
+    try:
+        with container.session_factory() as session:
+            session.execute(text("SELECT 1"))
+    except Exception as exc:
+        return {"ok": False, "error": type(exc).__name__}
+    return {"ok": True}
+
+
+def _policy(container: Any) -> dict[str, Any]:
+    # The probe names nothing that exists, so a working engine must answer with a denial;
+    # an engine failure shows up as the engine-error reason instead.
+    decision = container.policy.decide(PROBE)
+    codes = [r.code for r in decision.reasons]
+    failed = {"engine-error", "engine-timeout", "undefined-result"} & set(codes)
+    ok = not decision.allowed and not failed
+    return {"ok": ok, "engine": container.settings.policy_engine,
+            "bundle_hash": decision.bundle_hash, "reasons": codes}

@@ -1,0 +1,129 @@
+"""The shape of a person's identifiers, their validation, and the vault's errors.
+
+Validation never echoes a submitted value in an error: error details end up in logs and problem
+responses, and a rejected BSN is still a BSN.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import TypedDict
+
+from gateway.identity.bsn import is_valid_bsn
+from gateway.problems import FieldError
+
+
+class Identifiers(TypedDict, total=False):
+    bsn: str
+    family_name: str
+    given_names: str
+    prefix: str
+    birth_date: str
+    nationality: str
+    document_number: str
+    address: str
+
+
+# Generous for real names (long double names, several given names), tight enough that a field
+# cannot smuggle a document into the vault.
+MAX_FIELD_LENGTHS: Mapping[str, int] = {
+    "bsn": 9,
+    "family_name": 200,
+    "given_names": 200,
+    "prefix": 30,
+    "birth_date": 10,
+    "nationality": 64,
+    "document_number": 64,
+    "address": 500,
+}
+IDENTIFIER_FIELDS = frozenset(MAX_FIELD_LENGTHS)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class IdentityError(ValueError):
+    """Identifiers that cannot name a person, or a vault operation that cannot proceed."""
+
+
+class SubjectNotFoundError(IdentityError):
+    pass
+
+
+class SubjectShreddedError(IdentityError):
+    """The subject's data key was destroyed; its identity can never be recovered."""
+
+
+class IdentityIntegrityError(IdentityError):
+    """A stored identity failed authentication: it was altered or moved to another row."""
+
+
+def parse_iso_date(value: str) -> date:
+    """A calendar date written exactly as YYYY-MM-DD (no week dates, no times)."""
+    if not _ISO_DATE.fullmatch(value):
+        raise ValueError("not an ISO date (YYYY-MM-DD)")
+    return date.fromisoformat(value)
+
+
+def validate_identifiers(
+    raw: object, pointer: str, *, today: date | None = None
+) -> list[FieldError]:
+    """Every problem with ``raw`` as :class:`Identifiers`, each pointing at its field."""
+    if not isinstance(raw, dict):
+        return [FieldError(pointer, "must be an object")]
+    errors = [
+        FieldError(f"{pointer}/{_escape_pointer(str(name))}", "unknown field")
+        for name in raw
+        if name not in IDENTIFIER_FIELDS
+    ]
+    valid: set[str] = set()
+    for name in sorted(IDENTIFIER_FIELDS & raw.keys()):
+        detail = _field_problem(name, raw[name], today or datetime.now(UTC).date())
+        if detail is None:
+            valid.add(name)
+        else:
+            errors.append(FieldError(f"{pointer}/{name}", detail))
+    if not errors and not _names_a_person(valid):
+        errors.append(FieldError(pointer, "needs a bsn, or a family_name and a birth_date"))
+    return errors
+
+
+def _names_a_person(fields: set[str]) -> bool:
+    return "bsn" in fields or {"family_name", "birth_date"} <= fields
+
+
+def _field_problem(name: str, value: object, today: date) -> str | None:
+    if not isinstance(value, str):
+        return "must be a string"
+    shape = _text_problem(value, MAX_FIELD_LENGTHS[name])
+    if shape is not None:
+        return shape
+    if name == "bsn":
+        return None if is_valid_bsn(value) else "not a valid BSN (elfproef)"
+    if name == "birth_date":
+        return _birth_date_problem(value, today)
+    return None
+
+
+def _text_problem(value: str, max_length: int) -> str | None:
+    if not value.strip():
+        return "must not be empty"
+    if len(value) > max_length:
+        return f"at most {max_length} characters"
+    if any(unicodedata.category(character) == "Cc" for character in value):
+        return "must not contain control characters"
+    return None
+
+
+def _birth_date_problem(value: str, today: date) -> str | None:
+    try:
+        born = parse_iso_date(value)
+    except ValueError:
+        return "not an ISO date (YYYY-MM-DD)"
+    return "lies in the future" if born > today else None
+
+
+def _escape_pointer(token: str) -> str:
+    # RFC 6901: '~' and '/' inside a reference token are escaped, '~' first.
+    return token.replace("~", "~0").replace("/", "~1")

@@ -1,0 +1,269 @@
+"""The identity vault and the pseudonymiser.
+
+Keys, all from the instance keyring, each used for one purpose only:
+
+* "blind-index": through HKDF, one subkey for the blind index and one for subject ids. Both are
+  keyed hashes of the subject key, so the same person always gets the same subject id, and no
+  one without the keyring can test a guessed BSN against the table.
+* "identity-master": wraps each subject's own data key (AES key wrap, RFC 3394).
+* "audit-pseudonym": audit pseudonyms, keyed hashes of the subject id. Because the subject id is
+  itself computed from the subject key, a privacy officer holding the keyring computes a
+  person's audit pseudonym from a BSN alone (:meth:`IdentityVault.audit_pseudonym_for`).
+* "pseudonym": through HKDF, one key per recipient for the pseudonyms that recipient sees.
+
+Rotating the "blind-index" key changes every subject id and needs a re-keying migration; the
+other keys carry their version in what they produce and can rotate on their own.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import json
+import os
+import uuid
+from typing import cast
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gateway.db import utcnow
+from gateway.identity.interfaces import (
+    IDENTIFIER_FIELDS,
+    Identifiers,
+    IdentityError,
+    IdentityIntegrityError,
+    SubjectNotFoundError,
+    SubjectShreddedError,
+)
+from gateway.identity.models import NONCE_LENGTH, Subject
+from gateway.identity.normalise import subject_key
+from gateway.keys import Keyring
+
+DATA_KEY_BITS = 256
+# Recipients are the covenant partners, a few dozen at most; the bound only stops a bug that
+# invents recipient names from growing the cache without limit.
+RECIPIENT_KEY_CACHE_SIZE = 1024
+# 125 bits rendered as five groups of five base32 characters. The groups guarantee that a
+# pseudonym never holds a run of nine digits, so nothing can mistake one for a BSN.
+OPAQUE_CHARACTERS = 25
+OPAQUE_GROUP = 5
+
+
+def derive_key(secret: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=SHA256(), length=32, salt=None, info=info).derive(secret)
+
+
+def keyed_digest(key: bytes, message: str) -> bytes:
+    return hmac.digest(key, message.encode(), hashlib.sha256)
+
+
+def render_opaque(kind: str, key_version: int, digest: bytes) -> str:
+    """``KIND<version>-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX``: opaque, versioned, never BSN-shaped."""
+    body = base64.b32encode(digest).decode()[:OPAQUE_CHARACTERS]
+    groups = [body[i : i + OPAQUE_GROUP] for i in range(0, OPAQUE_CHARACTERS, OPAQUE_GROUP)]
+    return f"{kind}{key_version}-" + "-".join(groups)
+
+
+def canonical_json(identifiers: Identifiers) -> bytes:
+    return json.dumps(
+        identifiers, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode()
+
+
+def merge_identifiers(stored: Identifiers, incoming: Identifiers) -> Identifiers:
+    """Fields the stored record lacks are added; fields it has keep their stored value.
+
+    The first partner to name a field wins: a later exchange may complete a person's record but
+    never rewrite it, so no partner can change what others see as someone's identity.
+    """
+    return {**incoming, **stored}
+
+
+class IdentityVault:
+    """Registers, reveals and shreds persons; never commits, always writes in the caller's
+    transaction so a failed exchange leaves no identity behind."""
+
+    def __init__(self, keyring: Keyring) -> None:
+        self._keyring = keyring
+        blind_index_secret = keyring.secret("blind-index")
+        self._blind_index_key = derive_key(blind_index_secret, b"ketenpoort/identity/blind-index")
+        self._subject_id_key = derive_key(blind_index_secret, b"ketenpoort/identity/subject-id")
+        self._audit_version = keyring.active_version("audit-pseudonym")
+        self._audit_key = keyring.secret("audit-pseudonym", self._audit_version)
+
+    def register(self, session: Session, identifiers: Identifiers) -> str:
+        """The subject id of this person, creating or completing their record as needed.
+
+        The same subject key (BSN, else folded name and birth date) always gives the same id.
+        Fields the stored record lacks are merged in; stored fields are never overwritten (see
+        :func:`merge_identifiers`). A shredded person registered again gets their subject id
+        back holding only the new identifiers: the erased record stays erased. Raises
+        :class:`IdentityError` when the identifiers name nobody.
+        """
+        key = subject_key(identifiers)
+        subject_id = self._subject_id(key)
+        subject = session.get(Subject, subject_id, with_for_update=True)
+        if subject is None and self._inserted(session, subject_id, key, identifiers):
+            return subject_id
+        # No row found means a concurrent transaction won the race to insert it and has
+        # committed since: lock that row and complete it like any existing one.
+        subject = subject or self._get(session, subject_id, for_update=True)
+        self._complete(subject, key, identifiers)
+        session.flush()
+        return subject_id
+
+    def reveal(self, session: Session, subject_id: str) -> Identifiers:
+        """The plaintext identifiers. Callers audit every reveal; the vault cannot know why."""
+        return self._open(self._live(session, subject_id))
+
+    def shred(self, session: Session, subject_id: str) -> None:
+        """Destroy the subject's data key and matching key; the identity becomes unrecoverable."""
+        subject = self._get(session, subject_id)
+        if subject.is_shredded:
+            return
+        subject.blind_index = None
+        subject.master_key_version = None
+        subject.wrapped_data_key = None
+        subject.nonce = None
+        subject.ciphertext = None
+        subject.shredded_at = utcnow()
+        session.flush()
+
+    def audit_pseudonym(self, subject_id: str) -> str:
+        return render_opaque(
+            "AUD", self._audit_version, keyed_digest(self._audit_key, subject_id)
+        )
+
+    def audit_pseudonym_for(self, identifiers: Identifiers) -> str | None:
+        """The audit pseudonym of whoever these identifiers name; None if they name nobody."""
+        try:
+            key = subject_key(identifiers)
+        except IdentityError:
+            return None
+        return self.audit_pseudonym(self._subject_id(key))
+
+    def _subject_id(self, key: str) -> str:
+        # RFC 9562 version 8 ("custom"): 122 bits of a keyed hash, not a random UUID.
+        digest = int.from_bytes(keyed_digest(self._subject_id_key, key)[:16], "big")
+        digest &= ~(0xF000 << 64) & ~(0xC000 << 48)
+        digest |= (0x8000 << 64) | (0x8000 << 48)
+        return str(uuid.UUID(int=digest))
+
+    def _blind_index(self, key: str) -> str:
+        return keyed_digest(self._blind_index_key, key).hex()
+
+    def _inserted(
+        self, session: Session, subject_id: str, key: str, identifiers: Identifiers
+    ) -> bool:
+        """Insert a new subject; False when a concurrent transaction committed it first."""
+        subject = Subject(id=subject_id)
+        self._seal(subject, key, identifiers)
+        try:
+            with session.begin_nested():
+                session.add(subject)
+        except IntegrityError:
+            return False
+        return True
+
+    def _complete(self, subject: Subject, key: str, identifiers: Identifiers) -> None:
+        """Revive a shredded subject with the new identifiers, or merge them into a live one."""
+        if subject.is_shredded:
+            self._seal(subject, key, identifiers)
+            return
+        self._check_blind_index(subject, key)
+        stored = self._open(subject)
+        merged = merge_identifiers(stored, identifiers)
+        if merged != stored:
+            self._seal(subject, key, merged)
+
+    def _seal(self, subject: Subject, key: str, identifiers: Identifiers) -> None:
+        master_version = self._keyring.active_version("identity-master")
+        data_key = AESGCM.generate_key(bit_length=DATA_KEY_BITS)
+        nonce = os.urandom(NONCE_LENGTH)
+        subject.ciphertext = AESGCM(data_key).encrypt(
+            nonce, canonical_json(identifiers), subject.id.encode()
+        )
+        subject.nonce = nonce
+        subject.wrapped_data_key = aes_key_wrap(
+            self._keyring.secret("identity-master", master_version), data_key
+        )
+        subject.master_key_version = master_version
+        subject.blind_index = self._blind_index(key)
+        subject.shredded_at = None
+
+    def _open(self, subject: Subject) -> Identifiers:
+        if (
+            subject.master_key_version is None
+            or subject.wrapped_data_key is None
+            or subject.nonce is None
+            or subject.ciphertext is None
+        ):
+            raise SubjectShreddedError("the subject's identity was shredded")
+        master_key = self._keyring.secret("identity-master", subject.master_key_version)
+        try:
+            data_key = aes_key_unwrap(master_key, subject.wrapped_data_key)
+            plaintext = AESGCM(data_key).decrypt(
+                subject.nonce, subject.ciphertext, subject.id.encode()
+            )
+        except (InvalidUnwrap, InvalidTag):
+            raise IdentityIntegrityError("the stored identity failed authentication") from None
+        return _identifiers_from_json(plaintext)
+
+    def _check_blind_index(self, subject: Subject, key: str) -> None:
+        if subject.blind_index != self._blind_index(key):
+            raise IdentityIntegrityError("the subject row does not belong to these identifiers")
+
+    def _get(self, session: Session, subject_id: str, *, for_update: bool = False) -> Subject:
+        subject = session.get(Subject, subject_id, with_for_update=for_update)
+        if subject is None:
+            raise SubjectNotFoundError("no such subject")
+        return subject
+
+    def _live(self, session: Session, subject_id: str) -> Subject:
+        subject = self._get(session, subject_id)
+        if subject.is_shredded:
+            raise SubjectShreddedError("the subject's identity was shredded")
+        return subject
+
+
+def _identifiers_from_json(plaintext: bytes) -> Identifiers:
+    document = json.loads(plaintext)
+    if not isinstance(document, dict) or not all(
+        name in IDENTIFIER_FIELDS and isinstance(value, str) for name, value in document.items()
+    ):
+        raise IdentityIntegrityError("the stored identity is not a set of identifiers")
+    return cast(Identifiers, document)
+
+
+class Pseudonymiser:
+    """Per-recipient pseudonyms: stable at one recipient, unlinkable across recipients.
+
+    Each recipient's key is derived from the "pseudonym" key with HKDF, the recipient and the key
+    version as info, so two recipients comparing notes cannot join their records, and a leaked
+    recipient key says nothing about any other recipient's pseudonyms.
+    """
+
+    def __init__(self, keyring: Keyring) -> None:
+        self._version = keyring.active_version("pseudonym")
+        self._secret = keyring.secret("pseudonym", self._version)
+        self._recipient_key = functools.lru_cache(maxsize=RECIPIENT_KEY_CACHE_SIZE)(
+            self._derive_recipient_key
+        )
+
+    def pseudonym(self, subject_id: str, recipient: str) -> str:
+        if not recipient:
+            raise ValueError("a pseudonym is always for a named recipient")
+        digest = keyed_digest(self._recipient_key(recipient), subject_id)
+        return render_opaque("PSN", self._version, digest)
+
+    def _derive_recipient_key(self, recipient: str) -> bytes:
+        info = f"ketenpoort/pseudonym/v{self._version}/recipient/{recipient}".encode()
+        return derive_key(self._secret, info)

@@ -1,0 +1,72 @@
+"""Creating and opening an instance: its folder, keyring, database schema and demo region."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway import db
+from gateway.auth.services import ClientService
+from gateway.keys import Keyring
+from gateway.policy.covenants import PolicyBundle
+from gateway.settings import Settings
+
+DEMO_CLIENTS_FILE = "demo-clients.json"
+PARTNER_SCOPES = ("exchange:write", "inbox:read", "audit:own")
+RIEC_EXTRA_SCOPES = ("audit:read",)
+DEMO_RIEC = "riec-rotterdam-rijnmond"
+
+
+@dataclass
+class Instance:
+    """What the CLI commands work with, opened from settings."""
+
+    settings: Settings
+    keyring: Keyring
+    session_factory: sessionmaker[Session]
+    known_partners: frozenset[str]
+
+
+def initialise(settings: Settings) -> Instance:
+    """Create what is missing, keep what exists: running it twice changes nothing."""
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    if not settings.keyring_path.exists():
+        Keyring.generate().save(settings.keyring_path)
+    engine = db.make_engine(settings.database_url)
+    db.upgrade(engine)
+    engine.dispose()
+    return open_instance(settings)
+
+
+def open_instance(settings: Settings) -> Instance:
+    bundle = PolicyBundle.load(settings.policies_path)
+    return Instance(
+        settings=settings,
+        keyring=Keyring.load(settings.keyring_path),
+        session_factory=db.make_session_factory(db.make_engine(settings.database_url)),
+        known_partners=bundle.partner_ids(),
+    )
+
+
+def create_demo_clients(instance: Instance) -> Path:
+    """One client per demo partner; credentials go to a file only the owner can read."""
+    path = instance.settings.instance_path / DEMO_CLIENTS_FILE
+    if path.exists():
+        return path
+    credentials = {}
+    with db.transaction(instance.session_factory) as session:
+        for partner in sorted(instance.known_partners):
+            scopes = PARTNER_SCOPES + (RIEC_EXTRA_SCOPES if partner == DEMO_RIEC else ())
+            client, secret = ClientService().create(
+                session, partner, list(scopes), instance.known_partners
+            )
+            credentials[partner] = {"client_id": client.client_id, "client_secret": secret,
+                                    "scopes": " ".join(scopes)}
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(credentials, handle, indent=2)
+    return path

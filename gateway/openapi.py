@@ -1,0 +1,205 @@
+"""The OpenAPI 3.1 description of every endpoint, served at /openapi.json.
+
+Written by hand next to the code it describes; a test checks that every route of the app is
+described here and that every described path exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+
+from gateway.exchange.interfaces import PROCESS_STEPS, SUBJECT_ROLES
+from gateway.exchange.validation import (
+    MAX_ITEM_CONTENT_BYTES,
+    MAX_ITEMS,
+    MAX_RECIPIENTS,
+    MAX_SUBJECTS,
+)
+
+blueprint = Blueprint("openapi", __name__)
+
+PROBLEM = {"$ref": "#/components/responses/Problem"}
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+def _problems(*statuses: int) -> dict[str, Any]:
+    return {str(s): PROBLEM for s in statuses}
+
+
+def _string(**extra: Any) -> dict[str, Any]:
+    return {"type": "string", **extra}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Problem": {
+        "type": "object",
+        "description": "RFC 9457 problem details; `errors` points at the offending fields.",
+        "properties": {
+            "type": _string(format="uri"), "title": _string(), "status": {"type": "integer"},
+            "detail": _string(), "instance": _string(),
+            "errors": {"type": "array", "items": {
+                "type": "object",
+                "properties": {"pointer": _string(description="JSON pointer (RFC 6901)"),
+                               "detail": _string()}}},
+        },
+        "required": ["type", "title", "status"],
+    },
+    "Identifiers": {
+        "type": "object", "additionalProperties": False,
+        "description": "A BSN (elfproef-checked), or family_name plus birth_date.",
+        "properties": {name: _string(maxLength=200) for name in (
+            "bsn", "family_name", "given_names", "prefix", "birth_date", "nationality",
+            "document_number", "address")},
+    },
+    "ExchangeRequest": {
+        "type": "object", "additionalProperties": False,
+        "required": ["covenant", "purpose", "process_step", "recipients", "subjects", "items"],
+        "properties": {
+            "covenant": _string(), "purpose": _string(),
+            "process_step": _string(enum=list(PROCESS_STEPS)),
+            "recipients": {"type": "array", "items": _string(), "minItems": 1,
+                           "maxItems": MAX_RECIPIENTS, "uniqueItems": True},
+            "case_id": {"type": ["string", "null"]},
+            "subjects": {"type": "array", "minItems": 1, "maxItems": MAX_SUBJECTS, "items": {
+                "type": "object", "additionalProperties": False,
+                "required": ["ref", "role", "identifiers"],
+                "properties": {"ref": _string(pattern="^[A-Za-z0-9._-]{1,64}$"),
+                               "role": _string(enum=list(SUBJECT_ROLES)),
+                               "identifiers": {"$ref": "#/components/schemas/Identifiers"}}}},
+            "items": {"type": "array", "minItems": 1, "maxItems": MAX_ITEMS, "items": {
+                "type": "object", "additionalProperties": False,
+                "required": ["category", "content"],
+                "properties": {"category": _string(), "subject_ref": {"type": ["string", "null"]},
+                               "content": {"type": "object", "description":
+                                           f"at most {MAX_ITEM_CONTENT_BYTES} bytes of JSON"}}}},
+        },
+    },
+    "Decision": {
+        "type": "object",
+        "properties": {
+            "recipient": _string(), "allowed": {"type": "boolean"},
+            "categories_delivered": {"type": "array", "items": _string()},
+            "categories_withheld": {"type": "array", "items": _string()},
+            "identity": _string(enum=["none", "pseudonym", "identified"]),
+            "reasons": {"type": "array", "items": {"type": "object", "properties": {
+                "code": _string(), "message": _string(), "category": _string()}}},
+            "grants": {"type": "object", "additionalProperties": {
+                "type": "array", "items": _string()}},
+            "covenant_version": {"type": ["string", "null"]},
+        },
+    },
+    "ExchangeResult": {
+        "type": "object", "required": ["id", "decisions", "audit_event_id"],
+        "properties": {"id": _string(format="uuid"), "audit_event_id": _string(),
+                       "decisions": {"type": "array",
+                                     "items": {"$ref": "#/components/schemas/Decision"}}},
+    },
+    "Delivery": {
+        "type": "object",
+        "properties": {
+            "id": _string(), "exchange_id": _string(), "sender": _string(),
+            "covenant": _string(), "covenant_version": {"type": ["string", "null"]},
+            "purpose": _string(), "process_step": _string(),
+            "case_id": {"type": ["string", "null"]},
+            "identity": _string(enum=["pseudonym", "identified"]),
+            "subjects": {"type": "array", "items": {"type": "object", "properties": {
+                "ref": _string(), "role": _string(), "pseudonym": _string(),
+                "identifiers": {"$ref": "#/components/schemas/Identifiers"}},
+                "required": ["ref", "role", "pseudonym"]}},
+            "items": {"type": "array", "items": {"type": "object"}},
+            "created_at": _string(format="date-time"),
+            "acked_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+}
+
+PATHS: dict[str, Any] = {
+    "/oauth/token": {"post": {
+        "summary": "Client-credentials token (client_secret_basic or private_key_jwt)",
+        "requestBody": {"required": True, "content": {
+            "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
+                "grant_type": _string(enum=["client_credentials"]), "scope": _string(),
+                "client_assertion_type": _string(), "client_assertion": _string()},
+                "required": ["grant_type"]}}}},
+        "responses": {"200": {"description": "Access token (Ed25519-signed JWT, RFC 9864)"},
+                      "400": {"description": "RFC 6749 error"},
+                      "401": {"description": "Client authentication failed"}},
+    }},
+    "/.well-known/jwks.json": {"get": {
+        "summary": "Public keys that sign access tokens",
+        "responses": {"200": {"description": "JWK Set"}}}},
+    "/.well-known/oauth-authorization-server": {"get": {
+        "summary": "RFC 8414 authorization server metadata",
+        "responses": {"200": {"description": "Metadata"}}}},
+    "/v1/exchanges": {"post": {
+        "summary": "Send items about persons to recipients under a covenant",
+        "security": BEARER,
+        "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                        "schema": _string(maxLength=255),
+                        "description": "A retry with the same key and body returns the first "
+                                       "answer; the same key with another body is a 409."}],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/ExchangeRequest"}}}},
+        "responses": {
+            "201": {"description": "Delivered to at least one recipient", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ExchangeResult"}}}},
+            **_problems(400, 401, 403, 409, 413, 415, 422),
+        },
+    }},
+    "/v1/inbox": {"get": {
+        "summary": "The caller's deliveries, oldest first",
+        "security": BEARER,
+        "parameters": [
+            {"name": "cursor", "in": "query", "schema": _string()},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                         "maximum": 200, "default": 50}},
+            {"name": "status", "in": "query", "schema": _string(enum=["all", "pending"])},
+        ],
+        "responses": {
+            "200": {"description": "A page of deliveries", "content": {"application/json": {
+                "schema": {"type": "object", "properties": {
+                    "items": {"type": "array",
+                              "items": {"$ref": "#/components/schemas/Delivery"}},
+                    "next_cursor": {"type": ["string", "null"]}}}}}},
+            **_problems(401, 403, 422),
+        },
+    }},
+    "/v1/inbox/{delivery_id}/ack": {"post": {
+        "summary": "Acknowledge a delivery (idempotent)",
+        "security": BEARER,
+        "parameters": [{"name": "delivery_id", "in": "path", "required": True,
+                        "schema": _string()}],
+        "responses": {"200": {"description": "Acknowledged"}, **_problems(401, 403, 404)},
+    }},
+    "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "Alive"}}}},
+    "/readyz": {"get": {"summary": "Readiness: database and policy engine",
+                        "responses": {"200": {"description": "Ready"},
+                                      "503": {"description": "Not ready, with the failed check"}}}},
+    "/openapi.json": {"get": {"summary": "This document",
+                              "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+}
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Ketenpoort gateway", "version": "1",
+                 "description": "Secure information sharing for the regional chain approach "
+                                "against human trafficking."},
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "responses": {"Problem": {"description": "RFC 9457 problem details", "content": {
+                "application/problem+json": {
+                    "schema": {"$ref": "#/components/schemas/Problem"}}}}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "bearerFormat": "JWT"}},
+        },
+    }
+
+
+@blueprint.get("/openapi.json")
+def openapi_json() -> dict[str, Any]:
+    return document()

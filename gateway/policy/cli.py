@@ -1,0 +1,130 @@
+"""``ketenpoort covenant ...`` and ``ketenpoort policy ...``: check, explain and ship the policies.
+
+Every command reads the policies tree named by the settings (``KETENPOORT_POLICIES_PATH``),
+so what is checked or explained here is exactly what the gateway evaluates.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+
+from gateway.policy.covenants import (
+    CovenantError,
+    PolicyBundle,
+    check_covenant_file,
+    load_partner_ids,
+)
+from gateway.policy.interfaces import Decision, DecisionRequest
+from gateway.policy.opa_engine import write_opa_bundle
+from gateway.policy.services import PolicyService, engine_for
+from gateway.settings import Settings, SettingsError
+
+# Covenants are signed in Dutch dates; "today" is the Dutch calendar day.
+COVENANT_ZONE = ZoneInfo("Europe/Amsterdam")
+
+
+@click.group("covenant")
+def covenant_commands() -> None:
+    """Check covenant files and explain the decisions they lead to."""
+
+
+@covenant_commands.command("check")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def check(file: Path) -> None:
+    """Check FILE against the covenant schema and the partner registry."""
+    try:
+        problems = check_covenant_file(file, load_partner_ids(_settings().policies_path))
+    except CovenantError as error:
+        problems = error.messages
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"{file}: ok")
+
+
+@covenant_commands.command("explain")
+@click.option("--covenant", "covenant_id", required=True, help="Covenant id.")
+@click.option("--from", "provider", required=True, help="Providing partner id.")
+@click.option("--to", "recipient", required=True, help="Receiving partner id.")
+@click.option("--category", "categories", required=True, multiple=True, help="Repeatable.")
+@click.option("--step", "process_step", required=True, help="Process step.")
+@click.option("--purpose", help="Purpose id; defaults to the covenant's only purpose.")
+@click.option("--assigned", is_flag=True, help="The recipient is the case's assigned partner.")
+@click.option("--today", help="Evaluate as of this date (YYYY-MM-DD); defaults to today.")
+def explain(
+    *, covenant_id: str, provider: str, recipient: str, categories: tuple[str, ...],
+    process_step: str, purpose: str | None, assigned: bool, today: str | None,
+) -> None:
+    """Show what the policy decides for one disclosure, and why."""
+    bundle = _bundle()
+    request = DecisionRequest(
+        covenant=covenant_id,
+        purpose=purpose or _only_purpose(bundle, covenant_id),
+        process_step=process_step,
+        provider=provider,
+        recipient=recipient,
+        categories=categories,
+        today=today or datetime.now(COVENANT_ZONE).date().isoformat(),
+        recipient_assigned=assigned,
+    )
+    service = PolicyService(engine_for(_settings(), bundle), cache_size=0)
+    click.echo(_describe(service.decide(request)))
+
+
+@click.group("policy")
+def policy_commands() -> None:
+    """Package the policies for an OPA server."""
+
+
+@policy_commands.command("bundle")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def bundle_command(out: Path) -> None:
+    """Write the policies as an OPA bundle tarball to OUT."""
+    bundle = _bundle()
+    write_opa_bundle(bundle, out)
+    click.echo(f"{out}: revision {bundle.hash}")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _bundle() -> PolicyBundle:
+    try:
+        return PolicyBundle.load(_settings().policies_path)
+    except CovenantError as error:
+        raise click.ClickException(f"the policies do not load:\n{error}") from error
+
+
+def _only_purpose(bundle: PolicyBundle, covenant_id: str) -> str:
+    covenant = bundle.covenant(covenant_id)
+    if covenant is None:
+        raise click.BadParameter(f"unknown covenant {covenant_id!r}", param_hint="--covenant")
+    if len(covenant.purposes) != 1:
+        raise click.UsageError(f"covenant {covenant_id} has several purposes; pass --purpose")
+    return next(iter(covenant.purposes))
+
+
+def _describe(decision: Decision) -> str:
+    lines = [
+        f"decision:  {'ALLOWED' if decision.allowed else 'DENIED'}",
+        f"covenant:  {decision.covenant} version {decision.covenant_version or '-'}",
+        f"delivered: {', '.join(decision.categories_delivered) or '-'}",
+        f"withheld:  {', '.join(decision.categories_withheld) or '-'}",
+        f"identity:  {decision.identity}",
+    ]
+    lines += [f"grant:     {c} <- {', '.join(ids)}" for c, ids in decision.grants.items()]
+    lines += [
+        f"reason:    [{r.code}]{f' {r.category}:' if r.category else ''} {r.message}"
+        for r in decision.reasons
+    ]
+    lines.append(f"bundle:    {decision.bundle_hash}")
+    return "\n".join(lines)

@@ -1,0 +1,104 @@
+"""What the policy room offers the rest of the gateway, and what an engine must provide."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+ENTRYPOINT = "ketenpoort/exchange/decision"
+IDENTITY_LEVELS = ("none", "pseudonym", "identified")
+
+
+class PolicyEngineError(RuntimeError):
+    """The engine could not produce a decision; callers must deny."""
+
+
+class PolicyTimeout(PolicyEngineError):
+    """The engine did not answer in time; callers must deny."""
+
+
+class PolicyUndefined(PolicyEngineError):
+    """The engine ran but the entrypoint had no value (policy not loaded?); callers must deny."""
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    """One provider disclosing categories to one recipient; hashable, so decisions can be cached."""
+
+    covenant: str
+    purpose: str
+    process_step: str
+    provider: str
+    recipient: str
+    categories: tuple[str, ...]
+    today: str
+    recipient_assigned: bool = False
+
+    def as_input(self) -> dict[str, Any]:
+        return {
+            "covenant": self.covenant,
+            "purpose": self.purpose,
+            "process_step": self.process_step,
+            "provider": self.provider,
+            "recipient": self.recipient,
+            "categories": list(self.categories),
+            "today": self.today,
+            "recipient_assigned": self.recipient_assigned,
+        }
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    message: str
+    category: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        body = {"code": self.code, "message": self.message}
+        if self.category is not None:
+            body["category"] = self.category
+        return body
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome for one recipient, with the bundle hash that makes it replayable."""
+
+    recipient: str
+    allowed: bool
+    categories_delivered: tuple[str, ...]
+    categories_withheld: tuple[str, ...]
+    identity: str
+    grants: dict[str, tuple[str, ...]] = field(hash=False)
+    reasons: tuple[Reason, ...]
+    covenant: str
+    covenant_version: str | None
+    bundle_hash: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "recipient": self.recipient,
+            "allowed": self.allowed,
+            "categories_delivered": list(self.categories_delivered),
+            "categories_withheld": list(self.categories_withheld),
+            "identity": self.identity,
+            "grants": {category: list(ids) for category, ids in self.grants.items()},
+            "reasons": [reason.as_dict() for reason in self.reasons],
+            "covenant": self.covenant,
+            "covenant_version": self.covenant_version,
+            "bundle_hash": self.bundle_hash,
+        }
+
+
+class PolicyEngine(Protocol):
+    """Evaluates the decision entrypoint for one input document.
+
+    ``evaluate`` returns the entrypoint's raw value and raises :class:`PolicyEngineError`
+    (or :class:`PolicyTimeout`) when there is none; it never returns a default, because only
+    the service decides what a failure means (deny).
+    """
+
+    @property
+    def bundle_hash(self) -> str: ...
+
+    def evaluate(self, input: dict[str, Any]) -> Any: ...

@@ -1,0 +1,98 @@
+"""The scale-out engine: an OPA server, reached over its REST Data API, and its bundle.
+
+The OPA server loads the tarball written by :func:`write_opa_bundle` from the same
+``policies/`` tree, so its revision is the bundle hash this engine reports with every decision.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import tarfile
+import threading
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from opa_client import OpaClient
+
+from gateway.policy.covenants import PolicyBundle
+from gateway.policy.interfaces import (
+    ENTRYPOINT,
+    PolicyEngineError,
+    PolicyTimeout,
+    PolicyUndefined,
+)
+
+DEFAULT_PORTS = {"http": 8181, "https": 443}
+PACKAGE_PATH, RULE_NAME = ENTRYPOINT.rsplit("/", 1)
+
+
+class OpaEngine:
+    """POSTs ``{"input": ...}`` to ``/v1/data/ketenpoort/exchange/decision``.
+
+    Retries are off so that ``timeout`` bounds a decision; a failed call denies, and the next
+    request simply asks again. Each thread gets its own client, since a requests session is
+    not documented as thread-safe.
+    """
+
+    def __init__(self, bundle: PolicyBundle, url: str, timeout: float) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in DEFAULT_PORTS or not parts.hostname or parts.path.strip("/"):
+            raise ValueError(f"OPA url must be http(s)://host[:port] without a path, not {url!r}")
+        self._client_options = {
+            "host": parts.hostname,
+            "port": parts.port or DEFAULT_PORTS[parts.scheme],
+            "ssl": parts.scheme == "https",
+            "timeout": timeout,
+            "retries": 0,
+        }
+        self._bundle_hash = bundle.hash
+        self._local = threading.local()
+
+    @property
+    def bundle_hash(self) -> str:
+        return self._bundle_hash
+
+    def evaluate(self, input: dict[str, Any]) -> Any:
+        try:
+            response = self._client().query_rule(input, PACKAGE_PATH, RULE_NAME)
+        except requests.Timeout as error:
+            raise PolicyTimeout(f"OPA did not answer in time: {error}") from error
+        except (requests.RequestException, ValueError) as error:
+            raise PolicyEngineError(f"OPA query failed: {error}") from error
+        if not isinstance(response, dict) or "result" not in response:
+            raise PolicyUndefined(f"OPA returned no result for {ENTRYPOINT}")
+        return response["result"]
+
+    def _client(self) -> OpaClient:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = OpaClient(**self._client_options)
+            self._local.client = client
+        return client
+
+
+def write_opa_bundle(bundle: PolicyBundle, out: Path) -> None:
+    """Write an OPA bundle tarball (``.tar.gz``) that is byte-for-byte reproducible."""
+    manifest = {"revision": bundle.hash, "roots": ["ketenpoort"], "rego_version": 1}
+    files = {
+        "/.manifest": _json_bytes(manifest),
+        "/data.json": _json_bytes(bundle.data),
+        **{f"/{name}": source.encode("utf-8") for name, source in bundle.modules.items()},
+    }
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name in sorted(files):
+            info = tarfile.TarInfo(name)
+            info.size = len(files[name])
+            info.mode = 0o644
+            archive.addfile(info, io.BytesIO(files[name]))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
+
+
+def _json_bytes(document: Any) -> bytes:
+    return json.dumps(document, sort_keys=True, ensure_ascii=False, indent=1).encode("utf-8")

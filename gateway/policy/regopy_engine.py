@@ -1,0 +1,63 @@
+"""The embedded engine: the policy bundle compiled once by regopy, evaluated in-process."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import regopy
+
+from gateway.policy.covenants import PolicyBundle
+from gateway.policy.interfaces import ENTRYPOINT, PolicyEngineError, PolicyUndefined
+
+
+class RegopyEngine:
+    """Evaluates :data:`ENTRYPOINT` with rego-cpp.
+
+    The compiled bundle is shared; an ``Interpreter`` is not thread-safe, so every thread gets
+    its own, created on first use.
+    """
+
+    def __init__(self, bundle: PolicyBundle) -> None:
+        self._bundle_hash = bundle.hash
+        self._compiled = _compile(bundle)
+        self._local = threading.local()
+
+    @property
+    def bundle_hash(self) -> str:
+        return self._bundle_hash
+
+    def evaluate(self, input: dict[str, Any]) -> Any:
+        interpreter = self._interpreter()
+        try:
+            interpreter.set_input(regopy.Input(input))
+            output = interpreter.query_bundle_entrypoint(self._compiled, ENTRYPOINT)
+        except (regopy.RegoError, ValueError, TypeError) as error:
+            # ValueError covers regopy failing to parse its own output as JSON.
+            raise PolicyEngineError(f"regopy could not evaluate {ENTRYPOINT}: {error}") from error
+        if not output.ok():
+            raise PolicyEngineError(f"regopy could not evaluate {ENTRYPOINT}: {output}")
+        if not output.results or not output.results[0].expressions:
+            raise PolicyUndefined(f"{ENTRYPOINT} is undefined for this input")
+        return output.results[0].expressions[0]
+
+    def _interpreter(self) -> Any:
+        interpreter = getattr(self._local, "interpreter", None)
+        if interpreter is None:
+            interpreter = regopy.Interpreter()
+            self._local.interpreter = interpreter
+        return interpreter
+
+
+def _compile(bundle: PolicyBundle) -> Any:
+    builder = regopy.Interpreter()
+    try:
+        builder.add_data(bundle.data)
+        for name, source in bundle.modules.items():
+            builder.add_module(name, source)
+        compiled = builder.build(None, [ENTRYPOINT])
+    except regopy.RegoError as error:
+        raise PolicyEngineError(f"regopy could not compile the policy bundle: {error}") from error
+    if not compiled.ok():
+        raise PolicyEngineError("regopy could not compile the policy bundle")
+    return compiled

@@ -1,0 +1,36 @@
+"""Serves the app with gunicorn from inside the ``ketenpoort serve`` command."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from gateway.app import create_app
+from gateway.settings import Settings
+
+
+class GatewayServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type information
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self._settings = settings
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        # Each worker builds its own app after the fork: engines and interpreters are not shared.
+        return create_app(self._settings)
+
+
+def run(settings: Settings, *, host: str, port: int, workers: int, threads: int) -> None:
+    GatewayServer(settings, {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "accesslog": "-",
+        "worker_class": "gthread",
+    }).run()

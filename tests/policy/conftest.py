@@ -1,0 +1,130 @@
+"""Policy fixtures: the demo policies tree, its bundle, and the embedded engine over it.
+
+Nothing here needs a database: the policy room is pure data in, decision out.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.policy.covenants import STEPS_WITH_ASSIGNMENT, PolicyBundle
+from gateway.policy.interfaces import DecisionRequest
+from gateway.policy.regopy_engine import RegopyEngine
+from gateway.policy.services import PolicyService
+
+POLICIES_PATH = Path(__file__).resolve().parents[2] / "policies"
+RIEC = "riec-rotterdam-rijnmond"
+OUTSIDER = "woningcorporatie-waterweg"
+TODAY = "2026-06-01"
+
+
+@pytest.fixture(scope="session")
+def bundle() -> PolicyBundle:
+    return PolicyBundle.load(POLICIES_PATH)
+
+
+@pytest.fixture(scope="session")
+def regopy_engine(bundle: PolicyBundle) -> RegopyEngine:
+    return RegopyEngine(bundle)
+
+
+@pytest.fixture
+def service(regopy_engine: RegopyEngine) -> PolicyService:
+    return PolicyService(regopy_engine)
+
+
+@pytest.fixture
+def policies_copy(tmp_path: Path) -> Path:
+    """A private copy of the policies tree that a test may break."""
+    copy = tmp_path / "policies"
+    shutil.copytree(POLICIES_PATH, copy)
+    return copy
+
+
+def make_request(**changes: Any) -> DecisionRequest:
+    """A request the demo covenant allows (police signals to the RIEC at detectie), changed."""
+    fields: dict[str, Any] = {
+        "covenant": "riec-rr-mensenhandel",
+        "purpose": "ketenaanpak-mensenhandel",
+        "process_step": "detectie",
+        "provider": "politie-rotterdam",
+        "recipient": RIEC,
+        "categories": ("uitbuitingssignalen",),
+        "today": TODAY,
+        "recipient_assigned": False,
+    }
+    fields.update(changes)
+    return DecisionRequest(**fields)
+
+
+@pytest.fixture
+def request_for() -> Callable[..., DecisionRequest]:
+    return make_request
+
+
+IDENTITY_ORDER = ("none", "pseudonym", "identified")
+
+
+def covenant_documents(bundle: PolicyBundle) -> dict[str, dict[str, Any]]:
+    documents: dict[str, dict[str, Any]] = bundle.data["ketenpoort"]["covenants"]
+    return documents
+
+
+def matrix_requests(bundle: PolicyBundle) -> list[DecisionRequest]:
+    """Every party (and the outsider) to every other, at every step, assigned where it can be.
+
+    Each request asks for every category of its covenant at once, so one decision answers
+    for all of them.
+    """
+    requests = []
+    for document in covenant_documents(bundle).values():
+        partners = sorted({p["partner"] for p in document["parties"]} | {OUTSIDER})
+        for provider, recipient in itertools.permutations(partners, 2):
+            for step in bundle.process_steps:
+                for assigned in (False, True) if step in STEPS_WITH_ASSIGNMENT else (False,):
+                    requests.append(
+                        DecisionRequest(
+                            covenant=document["id"],
+                            purpose=document["purposes"][0]["id"],
+                            process_step=step,
+                            provider=provider,
+                            recipient=recipient,
+                            categories=tuple(c["id"] for c in document["categories"]),
+                            today=TODAY,
+                            recipient_assigned=assigned,
+                        )
+                    )
+    return requests
+
+
+@pytest.fixture(scope="session")
+def matrix(bundle: PolicyBundle, regopy_engine: RegopyEngine) -> dict[DecisionRequest, Any]:
+    """The embedded engine's decision for every matrix request, computed once per run."""
+    service = PolicyService(regopy_engine, cache_size=0)
+    return {request: service.decide(request) for request in matrix_requests(bundle)}
+
+
+def granting(document: dict[str, Any], request: DecisionRequest, category: str) -> set[str]:
+    """The grants that should deliver ``category``: a plain reading of the covenant, for checking
+    the Rego against an independent implementation."""
+    return {
+        grant["id"]
+        for grant in document["grants"]
+        if category in grant["categories"]
+        and request.provider in grant["providers"]
+        and request.recipient in grant["recipients"]
+        and request.process_step in grant["process_steps"]
+        and grant["purpose"] == request.purpose
+        and (request.recipient_assigned or not grant.get("requires_assignment", False))
+    }
+
+
+def strongest_identity(document: dict[str, Any], grant_ids: Iterable[str]) -> str:
+    levels = [g["identity"] for g in document["grants"] if g["id"] in set(grant_ids)]
+    return max(levels, key=IDENTITY_ORDER.index, default="none")
