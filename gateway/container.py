@@ -21,10 +21,7 @@ from gateway.exchange.services import ExchangeService
 from gateway.identity.services import IdentityVault, Pseudonymiser, derive_key
 from gateway.keys import Keyring
 from gateway.policy.covenants import PolicyBundle
-from gateway.policy.interfaces import PolicyEngine
-from gateway.policy.opa_engine import OpaEngine
-from gateway.policy.regopy_engine import RegopyEngine
-from gateway.policy.services import PolicyService
+from gateway.policy.services import PolicyService, engine_for
 from gateway.settings import Settings
 
 COVENANT_ZONE = ZoneInfo("Europe/Amsterdam")
@@ -76,7 +73,7 @@ def build_container(
     keyring = keyring or Keyring.load(settings.keyring_path)
     session_factory = make_session_factory(bind or make_engine(settings.database_url))
     bundle = PolicyBundle.load(settings.policies_path)
-    policy = PolicyService(_engine(settings, bundle))
+    policy = PolicyService(engine_for(settings, bundle))
     vault = IdentityVault(keyring)
     pseudonymiser = Pseudonymiser(keyring)
     audit = AuditLog()
@@ -105,8 +102,3 @@ def build_container(
         inbox=InboxService(session_factory=session_factory, vault=vault, audit=audit),
     )
 
-
-def _engine(settings: Settings, bundle: PolicyBundle) -> PolicyEngine:
-    if settings.policy_engine == "opa":
-        return OpaEngine(bundle, settings.opa_url, settings.opa_timeout_seconds)
-    return RegopyEngine(bundle)

@@ -1,5 +1,8 @@
 """The OpenAPI 3.1 description of every endpoint, served at /openapi.json.
 
+Shared components live here: ``PROBLEM`` (a problem+json response), ``BEARER`` (security),
+``problems(*statuses)`` and ``string(**extra)`` helpers for fragments.
+
 Written by hand next to the code it describes; a test checks that every route of the app is
 described here and that every described path exists.
 """
@@ -24,11 +27,11 @@ PROBLEM = {"$ref": "#/components/responses/Problem"}
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
-def _problems(*statuses: int) -> dict[str, Any]:
+def problems(*statuses: int) -> dict[str, Any]:
     return {str(s): PROBLEM for s in statuses}
 
 
-def _string(**extra: Any) -> dict[str, Any]:
+def string(**extra: Any) -> dict[str, Any]:
     return {"type": "string", **extra}
 
 
@@ -37,19 +40,19 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "description": "RFC 9457 problem details; `errors` points at the offending fields.",
         "properties": {
-            "type": _string(format="uri"), "title": _string(), "status": {"type": "integer"},
-            "detail": _string(), "instance": _string(),
+            "type": string(format="uri"), "title": string(), "status": {"type": "integer"},
+            "detail": string(), "instance": string(),
             "errors": {"type": "array", "items": {
                 "type": "object",
-                "properties": {"pointer": _string(description="JSON pointer (RFC 6901)"),
-                               "detail": _string()}}},
+                "properties": {"pointer": string(description="JSON pointer (RFC 6901)"),
+                               "detail": string()}}},
         },
         "required": ["type", "title", "status"],
     },
     "Identifiers": {
         "type": "object", "additionalProperties": False,
         "description": "A BSN (elfproef-checked), or family_name plus birth_date.",
-        "properties": {name: _string(maxLength=200) for name in (
+        "properties": {name: string(maxLength=200) for name in (
             "bsn", "family_name", "given_names", "prefix", "birth_date", "nationality",
             "document_number", "address")},
     },
@@ -57,21 +60,21 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "additionalProperties": False,
         "required": ["covenant", "purpose", "process_step", "recipients", "subjects", "items"],
         "properties": {
-            "covenant": _string(), "purpose": _string(),
-            "process_step": _string(enum=list(PROCESS_STEPS)),
-            "recipients": {"type": "array", "items": _string(), "minItems": 1,
+            "covenant": string(), "purpose": string(),
+            "process_step": string(enum=list(PROCESS_STEPS)),
+            "recipients": {"type": "array", "items": string(), "minItems": 1,
                            "maxItems": MAX_RECIPIENTS, "uniqueItems": True},
             "case_id": {"type": ["string", "null"]},
             "subjects": {"type": "array", "minItems": 1, "maxItems": MAX_SUBJECTS, "items": {
                 "type": "object", "additionalProperties": False,
                 "required": ["ref", "role", "identifiers"],
-                "properties": {"ref": _string(pattern="^[A-Za-z0-9._-]{1,64}$"),
-                               "role": _string(enum=list(SUBJECT_ROLES)),
+                "properties": {"ref": string(pattern="^[A-Za-z0-9._-]{1,64}$"),
+                               "role": string(enum=list(SUBJECT_ROLES)),
                                "identifiers": {"$ref": "#/components/schemas/Identifiers"}}}},
             "items": {"type": "array", "minItems": 1, "maxItems": MAX_ITEMS, "items": {
                 "type": "object", "additionalProperties": False,
                 "required": ["category", "content"],
-                "properties": {"category": _string(), "subject_ref": {"type": ["string", "null"]},
+                "properties": {"category": string(), "subject_ref": {"type": ["string", "null"]},
                                "content": {"type": "object", "description":
                                            f"at most {MAX_ITEM_CONTENT_BYTES} bytes of JSON"}}}},
         },
@@ -79,37 +82,37 @@ SCHEMAS: dict[str, Any] = {
     "Decision": {
         "type": "object",
         "properties": {
-            "recipient": _string(), "allowed": {"type": "boolean"},
-            "categories_delivered": {"type": "array", "items": _string()},
-            "categories_withheld": {"type": "array", "items": _string()},
-            "identity": _string(enum=["none", "pseudonym", "identified"]),
+            "recipient": string(), "allowed": {"type": "boolean"},
+            "categories_delivered": {"type": "array", "items": string()},
+            "categories_withheld": {"type": "array", "items": string()},
+            "identity": string(enum=["none", "pseudonym", "identified"]),
             "reasons": {"type": "array", "items": {"type": "object", "properties": {
-                "code": _string(), "message": _string(), "category": _string()}}},
+                "code": string(), "message": string(), "category": string()}}},
             "grants": {"type": "object", "additionalProperties": {
-                "type": "array", "items": _string()}},
+                "type": "array", "items": string()}},
             "covenant_version": {"type": ["string", "null"]},
         },
     },
     "ExchangeResult": {
         "type": "object", "required": ["id", "decisions", "audit_event_id"],
-        "properties": {"id": _string(format="uuid"), "audit_event_id": _string(),
+        "properties": {"id": string(format="uuid"), "audit_event_id": string(),
                        "decisions": {"type": "array",
                                      "items": {"$ref": "#/components/schemas/Decision"}}},
     },
     "Delivery": {
         "type": "object",
         "properties": {
-            "id": _string(), "exchange_id": _string(), "sender": _string(),
-            "covenant": _string(), "covenant_version": {"type": ["string", "null"]},
-            "purpose": _string(), "process_step": _string(),
+            "id": string(), "exchange_id": string(), "sender": string(),
+            "covenant": string(), "covenant_version": {"type": ["string", "null"]},
+            "purpose": string(), "process_step": string(),
             "case_id": {"type": ["string", "null"]},
-            "identity": _string(enum=["pseudonym", "identified"]),
+            "identity": string(enum=["pseudonym", "identified"]),
             "subjects": {"type": "array", "items": {"type": "object", "properties": {
-                "ref": _string(), "role": _string(), "pseudonym": _string(),
+                "ref": string(), "role": string(), "pseudonym": string(),
                 "identifiers": {"$ref": "#/components/schemas/Identifiers"}},
                 "required": ["ref", "role", "pseudonym"]}},
             "items": {"type": "array", "items": {"type": "object"}},
-            "created_at": _string(format="date-time"),
+            "created_at": string(format="date-time"),
             "acked_at": {"type": ["string", "null"], "format": "date-time"},
         },
     },
@@ -120,8 +123,8 @@ PATHS: dict[str, Any] = {
         "summary": "Client-credentials token (client_secret_basic or private_key_jwt)",
         "requestBody": {"required": True, "content": {
             "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
-                "grant_type": _string(enum=["client_credentials"]), "scope": _string(),
-                "client_assertion_type": _string(), "client_assertion": _string()},
+                "grant_type": string(enum=["client_credentials"]), "scope": string(),
+                "client_assertion_type": string(), "client_assertion": string()},
                 "required": ["grant_type"]}}}},
         "responses": {"200": {"description": "Access token (Ed25519-signed JWT, RFC 9864)"},
                       "400": {"description": "RFC 6749 error"},
@@ -137,7 +140,7 @@ PATHS: dict[str, Any] = {
         "summary": "Send items about persons to recipients under a covenant",
         "security": BEARER,
         "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
-                        "schema": _string(maxLength=255),
+                        "schema": string(maxLength=255),
                         "description": "A retry with the same key and body returns the first "
                                        "answer; the same key with another body is a 409."}],
         "requestBody": {"required": True, "content": {"application/json": {
@@ -145,17 +148,17 @@ PATHS: dict[str, Any] = {
         "responses": {
             "201": {"description": "Delivered to at least one recipient", "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/ExchangeResult"}}}},
-            **_problems(400, 401, 403, 409, 413, 415, 422),
+            **problems(400, 401, 403, 409, 413, 415, 422),
         },
     }},
     "/v1/inbox": {"get": {
         "summary": "The caller's deliveries, oldest first",
         "security": BEARER,
         "parameters": [
-            {"name": "cursor", "in": "query", "schema": _string()},
+            {"name": "cursor", "in": "query", "schema": string()},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                          "maximum": 200, "default": 50}},
-            {"name": "status", "in": "query", "schema": _string(enum=["all", "pending"])},
+            {"name": "status", "in": "query", "schema": string(enum=["all", "pending"])},
         ],
         "responses": {
             "200": {"description": "A page of deliveries", "content": {"application/json": {
@@ -163,15 +166,15 @@ PATHS: dict[str, Any] = {
                     "items": {"type": "array",
                               "items": {"$ref": "#/components/schemas/Delivery"}},
                     "next_cursor": {"type": ["string", "null"]}}}}}},
-            **_problems(401, 403, 422),
+            **problems(401, 403, 422),
         },
     }},
     "/v1/inbox/{delivery_id}/ack": {"post": {
         "summary": "Acknowledge a delivery (idempotent)",
         "security": BEARER,
         "parameters": [{"name": "delivery_id", "in": "path", "required": True,
-                        "schema": _string()}],
-        "responses": {"200": {"description": "Acknowledged"}, **_problems(401, 403, 404)},
+                        "schema": string()}],
+        "responses": {"200": {"description": "Acknowledged"}, **problems(401, 403, 404)},
     }},
     "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "Alive"}}}},
     "/readyz": {"get": {"summary": "Readiness: database and policy engine",
@@ -182,15 +185,25 @@ PATHS: dict[str, Any] = {
 }
 
 
+# Each domain package with endpoints describes them in its own ``openapi`` module (``PATHS``
+# and ``SCHEMAS``); add it here when it gets an HTTP face.
+FRAGMENTS: tuple[Any, ...] = ()
+
+
 def document() -> dict[str, Any]:
+    paths = dict(PATHS)
+    schemas = dict(SCHEMAS)
+    for fragment in FRAGMENTS:
+        paths.update(fragment.PATHS)
+        schemas.update(fragment.SCHEMAS)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Ketenpoort gateway", "version": "1",
                  "description": "Secure information sharing for the regional chain approach "
                                 "against human trafficking."},
-        "paths": PATHS,
+        "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": schemas,
             "responses": {"Problem": {"description": "RFC 9457 problem details", "content": {
                 "application/problem+json": {
                     "schema": {"$ref": "#/components/schemas/Problem"}}}}},

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema  # type: ignore[import-untyped]  # types-jsonschema is not among the test extras
+import jsonschema
 import rfc8785
 import yaml
 

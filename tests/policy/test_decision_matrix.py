@@ -158,7 +158,9 @@ OWN_CATEGORIES = {
 def test_each_partner_provides_exactly_its_own_categories_at_detectie(
     bundle: PolicyBundle, service: PolicyService, provider: str, own: tuple[str, ...]
 ) -> None:
-    everything = tuple(sorted(bundle.covenant(RIEC_COVENANT).categories))  # type: ignore[union-attr]
+    covenant = bundle.covenant(RIEC_COVENANT)
+    assert covenant is not None
+    everything = tuple(sorted(covenant.categories))
     decision = service.decide(make_request(provider=provider, categories=everything))
     assert decision.categories_delivered == own
     assert decision.identity == "pseudonym"

@@ -39,11 +39,13 @@ DECISION_PATH = f"/v1/data/{ENTRYPOINT}"
 
 
 def read_bundle(tarball: Path) -> dict[str, bytes]:
+    files = {}
     with tarfile.open(tarball, mode="r:gz") as archive:
-        return {
-            member.name: archive.extractfile(member).read()  # type: ignore[union-attr]
-            for member in archive.getmembers()
-        }
+        for member in archive.getmembers():
+            content = archive.extractfile(member)
+            assert content is not None, f"{member.name} is not a regular file"
+            files[member.name] = content.read()
+    return files
 
 
 class FakeOpaServer:

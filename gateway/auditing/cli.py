@@ -1,0 +1,111 @@
+"""``ketenpoort audit ...``: verify the live log, export it, run the sequencer.
+
+The main CLI passes a context object as ``ctx.obj`` with the attributes ``session_factory``
+(a SQLAlchemy ``sessionmaker``), ``keyring`` (:class:`gateway.keys.Keyring`) and
+``settings`` (:class:`gateway.settings.Settings`).
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Any, Protocol
+
+import click
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy.orm import Session, sessionmaker
+
+from audit.export import export_log
+from audit.note import key_id
+from audit.services import CheckpointSigner, Sequencer
+from gateway.auditing.integrity import pending_entries, stored_keys, verify_database
+from gateway.auditing.runner import DEFAULT_INTERVAL_SECONDS, SequencerRunner
+from gateway.db import transaction
+from gateway.keys import Keyring
+
+CHECKPOINT_KEY = "audit-checkpoint"
+
+
+class AuditCommandContext(Protocol):
+    session_factory: sessionmaker[Session]
+    keyring: Keyring
+    settings: Any
+
+
+@click.group("audit")
+def audit_commands() -> None:
+    """Verify, export and seal the tamper-evident audit log."""
+
+
+@audit_commands.command("verify")
+@click.option("--public-key", "public_key_file", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="Trust this PEM key instead of the keyring's.")
+@click.option("--stored-keys", "trust_stored", is_flag=True,
+              help="Trust the keys the log stores (after a key rotation); proves integrity, "
+                   "not who signed.")
+@click.pass_obj
+def verify(context: AuditCommandContext, public_key_file: Path | None, trust_stored: bool
+           ) -> None:
+    """Recompute every leaf, tree node and checkpoint of the live log; exit 1 on tampering."""
+    with transaction(context.session_factory) as session:
+        if trust_stored:
+            keys, trusted = stored_keys(session), False
+        else:
+            public_key = (_load_public_key(public_key_file) if public_key_file is not None
+                          else context.keyring.signing_key(CHECKPOINT_KEY).public_key())
+            keys, trusted = {key_id(public_key): public_key}, True
+        report = verify_database(session, keys, key_trusted=trusted)
+        pending = pending_entries(session)
+    click.echo(report.summary())
+    if pending:
+        click.echo(f"{pending} entries still wait for the sequencer and were not checked")
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@audit_commands.command("export")
+@click.option("--out", "out_path", required=True,
+              type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.pass_obj
+def export(context: AuditCommandContext, out_path: Path) -> None:
+    """Write the log for offline checking with 'python -m audit.verify'."""
+    with transaction(context.session_factory) as session:
+        summary = export_log(session, out_path)
+    click.echo(f"exported {summary.entries} entries and {summary.checkpoints} checkpoints "
+               f"to {out_path}")
+
+
+@audit_commands.command("sequencer")
+@click.option("--once", is_flag=True, help="Integrate and sign what is pending, then exit.")
+@click.option("--interval", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds between runs (default: the sequencer_interval_seconds setting).")
+@click.pass_obj
+def sequencer(context: AuditCommandContext, once: bool, interval: float | None) -> None:
+    """Seal the log: give entries their tree positions and sign checkpoints, until stopped."""
+    signer = CheckpointSigner(context.keyring.signing_key(CHECKPOINT_KEY))
+    if once:
+        integrated = Sequencer(context.session_factory, signer).run_once()
+        click.echo(f"integrated {integrated} entries")
+        return
+    if interval is None:
+        # Until the setting exists, the runner's default holds.
+        interval = float(getattr(context.settings, "sequencer_interval_seconds",
+                                 DEFAULT_INTERVAL_SECONDS))
+    runner = SequencerRunner(context.session_factory, signer, interval)
+
+    def _stop(_signal: int, _frame: FrameType | None) -> None:
+        runner.stop(timeout=0)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    click.echo(f"audit sequencer running every {interval:g} s; stop with SIGTERM or Ctrl-C")
+    runner.run_forever()
+
+
+def _load_public_key(path: Path) -> Ed25519PublicKey:
+    key = serialization.load_pem_public_key(path.read_bytes())
+    if not isinstance(key, Ed25519PublicKey):
+        raise click.ClickException(f"{path} holds no Ed25519 public key")
+    return key

@@ -1,0 +1,162 @@
+"""HTTP shell around :class:`~gateway.auditing.services.AuditReader`.
+
+Services come from the app's container (``current_app.extensions["ketenpoort"]``):
+``session_factory``, ``audit`` (:class:`audit.services.AuditLog`), ``keyring`` and, for the
+guard, ``tokens``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from gateway.auditing.queries import parse_consistency, parse_search, parse_size
+from gateway.auditing.services import (
+    AuditReader,
+    Reader,
+    audit_pseudonyms,
+    decision_outcomes,
+)
+from gateway.auth.guard import require_scope
+from gateway.auth.interfaces import SCOPES, Principal
+from gateway.problems import forbidden
+
+View = Callable[..., Any]
+READ_ALL = "audit:read"
+READ_OWN = "audit:own"
+CSV_COLUMNS = (
+    "event_id", "recorded_at", "tree_index", "action", "actor_partner", "actor_client",
+    "covenant", "recipients", "decision", "audit_pseudonyms", "entry",
+)
+# Cells a spreadsheet would run as a formula (OWASP "CSV injection"); partners choose some of
+# the text an entry carries, so such cells are quoted with a leading apostrophe.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def require_any_scope(*scopes: str) -> Callable[[View], View]:
+    """Let a request in with a valid bearer token holding at least one of ``scopes``.
+
+    Token verification is the guard's own: ``require_scope()`` with no scope authenticates
+    and passes ``principal``; the scope choice is made here.
+    """
+    unknown = set(scopes) - set(SCOPES)
+    if not scopes or unknown:
+        # A misspelt scope would lock the view for everyone; fail when the view is defined.
+        raise ValueError(f"unknown or no scope(s): {', '.join(sorted(unknown))}")
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def checked(*args: Any, principal: Principal, **kwargs: Any) -> Any:
+            if not any(principal.has_scope(scope) for scope in scopes):
+                problem = forbidden(
+                    "insufficient-scope",
+                    f"the access token needs one of the scopes {' '.join(scopes)}",
+                    missing_scopes=list(scopes),
+                )
+                # RFC 6750 section 3.1: name the error and the scope(s) that would do.
+                problem.headers["WWW-Authenticate"] = (
+                    'Bearer realm="ketenpoort", error="insufficient_scope", '
+                    f'scope="{" ".join(scopes)}"'
+                )
+                raise problem
+            return view(*args, principal=principal, **kwargs)
+
+        return require_scope()(checked)
+
+    return decorate
+
+
+def create_audit_blueprint() -> Blueprint:
+    blueprint = Blueprint("audit_api", __name__)
+
+    @blueprint.get("/v1/audit/checkpoint")
+    @require_any_scope(READ_ALL, READ_OWN)
+    def checkpoint(principal: Principal) -> dict[str, Any]:
+        return _reader_service().latest_checkpoint()
+
+    @blueprint.get("/v1/audit/public-keys")
+    def public_keys() -> dict[str, Any]:
+        # Public on purpose: anyone holding an export must be able to verify it.
+        return {"keys": _reader_service().public_keys()}
+
+    @blueprint.get("/v1/audit/events/<event_id>/inclusion-proof")
+    @require_any_scope(READ_ALL, READ_OWN)
+    def inclusion_proof(principal: Principal, event_id: str) -> dict[str, Any]:
+        raw_size = request.args.get("tree_size")
+        tree_size = None if raw_size is None else parse_size(raw_size, "tree_size", minimum=1)
+        return _reader_service().inclusion_proof(_reader(principal), event_id, tree_size)
+
+    @blueprint.get("/v1/audit/consistency-proof")
+    @require_any_scope(READ_ALL, READ_OWN)
+    def consistency_proof(principal: Principal) -> dict[str, Any]:
+        first, second = parse_consistency(request.args)
+        return _reader_service().consistency_proof(first, second)
+
+    @blueprint.get("/v1/audit/events")
+    @require_any_scope(READ_ALL, READ_OWN)
+    def search(principal: Principal) -> Response:
+        query = parse_search(request.args)
+        as_csv = _wants_csv()
+        page = _reader_service().search(_reader(principal), query, "csv" if as_csv else "json")
+        if not as_csv:
+            return jsonify({"items": page.items, "next_cursor": page.next_cursor})
+        response = Response(_csv(page.items), mimetype="text/csv")
+        response.headers["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
+        if page.next_cursor is not None:
+            arguments = {**request.args.to_dict(), "cursor": page.next_cursor}
+            response.headers["Link"] = f'<{request.path}?{urlencode(arguments)}>; rel="next"'
+        return response
+
+    return blueprint
+
+
+def _reader_service() -> AuditReader:
+    container = current_app.extensions["ketenpoort"]
+    return AuditReader(container.session_factory, container.audit, container.keyring)
+
+
+def _reader(principal: Principal) -> Reader:
+    return Reader(principal.partner_id, principal.client_id, principal.has_scope(READ_ALL))
+
+
+def _wants_csv() -> bool:
+    format_ = request.args.get("format")
+    if format_ is not None:
+        return format_ == "csv"
+    best = request.accept_mimetypes.best_match(["application/json", "text/csv"])
+    return best == "text/csv"
+
+
+def _csv(items: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for item in items:
+        entry = item["entry"]
+        actor = entry.get("actor") if isinstance(entry.get("actor"), dict) else {}
+        outcomes = decision_outcomes(entry)
+        decision = {frozenset({True}): "allowed", frozenset({False}): "refused"}.get(
+            frozenset(outcomes), "partial" if outcomes else ""
+        )
+        recipients = entry.get("recipients")
+        row = [
+            item["event_id"], item["recorded_at"], item["tree_index"], entry.get("action"),
+            actor.get("partner"), actor.get("client"), entry.get("covenant"),
+            " ".join(map(str, recipients)) if isinstance(recipients, list) else "",
+            decision, " ".join(audit_pseudonyms(entry)),
+            json.dumps(entry, ensure_ascii=False, separators=(",", ":")),
+        ]
+        writer.writerow([_cell(value) for value in row])
+    return out.getvalue()
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
