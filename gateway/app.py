@@ -6,11 +6,16 @@ from flask import Flask
 from sqlalchemy.engine import Connection, Engine
 
 from gateway import health, openapi
+from gateway.auditing.views import create_audit_blueprint
 from gateway.auth.views import create_auth_blueprint
+from gateway.cases.views import blueprint as cases_blueprint
 from gateway.container import build_container
 from gateway.delivery.views import blueprint as inbox_blueprint
 from gateway.exchange.views import blueprint as exchange_blueprint
+from gateway.identity.views import blueprint as identity_blueprint
 from gateway.keys import Keyring
+from gateway.linkage.views import blueprint as linkage_blueprint
+from gateway.meetings.views import blueprint as meetings_blueprint
 from gateway.settings import Settings
 from gateway.web import install_error_handlers
 
@@ -27,10 +32,17 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it; the base type does not
     app.extensions["ketenpoort"] = container
+    if settings.run_background_workers and container.outbox_drainer is not None:
+        container.outbox_drainer.start()  # embedded mode: drain the outbox in this process
     install_error_handlers(app)
     app.register_blueprint(
         create_auth_blueprint(container.session_factory, container.clients, container.tokens)
     )
+    app.register_blueprint(create_audit_blueprint())
     for blueprint in (exchange_blueprint, inbox_blueprint, health.blueprint, openapi.blueprint):
         app.register_blueprint(blueprint)
+    for blueprint in (cases_blueprint, meetings_blueprint):
+        app.register_blueprint(blueprint)
+    app.register_blueprint(linkage_blueprint)
+    app.register_blueprint(identity_blueprint)
     return app

@@ -6,10 +6,14 @@ from typing import Any
 
 import click
 
+from gateway.auditing.cli import audit_commands
 from gateway.auth.cli import client_commands
+from gateway.identity.cli import identity_commands, key_commands
 from gateway.instance import create_demo_clients, initialise, open_instance
 from gateway.keys import KeyringError
+from gateway.outbox.cli import channel_commands, outbox_commands
 from gateway.policy.cli import covenant_commands, policy_commands
+from gateway.retention.cli import retention_commands
 from gateway.server import run
 from gateway.settings import Settings, SettingsError
 
@@ -65,9 +69,18 @@ def serve(lazy: LazyInstance, host: str, port: int, workers: int, threads: int) 
     """Run the gateway with gunicorn (embedded default when nothing else is configured)."""
     if not lazy.settings.keyring_path.exists():
         raise click.ClickException("no instance here yet; run 'ketenpoort init --demo' first")
-    run(lazy.settings, host=host, port=port, workers=workers, threads=threads)
+    settings = lazy.settings
+    if settings.run_background_workers is None:  # serving is where the embedded drainer runs
+        settings = settings.with_overrides(run_background_workers=True)
+    run(settings, host=host, port=port, workers=workers, threads=threads)
 
 
+main.add_command(audit_commands)
 main.add_command(client_commands)
 main.add_command(covenant_commands)
 main.add_command(policy_commands)
+main.add_command(channel_commands)
+main.add_command(outbox_commands)
+main.add_command(retention_commands)
+main.add_command(key_commands)
+main.add_command(identity_commands)

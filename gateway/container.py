@@ -14,14 +14,28 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.services import AuditLog
+from gateway.auditing.runner import AuditGate, SequencerRunner
 from gateway.auth.services import ClientService, TokenService
+from gateway.cases.services import BundleParties, CaseService
 from gateway.db import make_engine, make_session_factory
 from gateway.delivery.services import InboxService
 from gateway.exchange.services import ExchangeService
+from gateway.identity.reidentification import ReidentificationRules, ReidentificationService
 from gateway.identity.services import IdentityVault, Pseudonymiser, derive_key
+from gateway.identity.translation import PseudonymTranslation
 from gateway.keys import Keyring
+from gateway.linkage.encoding import BloomEncoder
+from gateway.linkage.services import LinkageService, reviewing_partners
+from gateway.meetings.routing import AgendaRouter
+from gateway.meetings.services import MeetingService
+from gateway.outbox.dispatcher import Dispatcher
+from gateway.outbox.runner import BackgroundDrainer
+from gateway.outbox.services import Outbox
+from gateway.outbox.tasks import RETENTION_INTERVAL_SECONDS
+from gateway.outbox.wiring import build_outbox
 from gateway.policy.covenants import PolicyBundle
-from gateway.policy.services import PolicyService, engine_for
+from gateway.policy.reload import ReloadingPolicyService
+from gateway.retention.services import RetentionService
 from gateway.settings import Settings
 
 COVENANT_ZONE = ZoneInfo("Europe/Amsterdam")
@@ -35,9 +49,13 @@ def covenant_today() -> date:
 
 @dataclass(frozen=True)
 class BundleCatalogue:
-    """The policy bundle seen through what request validation needs."""
+    """The current policy bundle seen through what request validation needs."""
 
-    bundle: PolicyBundle
+    policy: ReloadingPolicyService
+
+    @property
+    def bundle(self) -> PolicyBundle:
+        return self.policy.bundle
 
     def partner_ids(self) -> frozenset[str]:
         return self.bundle.partner_ids()
@@ -56,8 +74,7 @@ class Container:
     settings: Settings
     keyring: Keyring
     session_factory: sessionmaker[Session]
-    bundle: PolicyBundle
-    policy: PolicyService
+    policy: ReloadingPolicyService
     vault: IdentityVault
     pseudonymiser: Pseudonymiser
     audit: AuditLog
@@ -65,6 +82,22 @@ class Container:
     tokens: TokenService
     exchanges: ExchangeService
     inbox: InboxService
+    linkage: LinkageService
+    outbox: Outbox
+    outbox_dispatcher: Dispatcher
+    outbox_drainer: BackgroundDrainer | None  # the embedded drainer; None in celery mode
+    retention: RetentionService
+    cases: CaseService
+    meetings: MeetingService
+    audit_gate: AuditGate
+    reidentifications: ReidentificationService
+    pseudonym_translation: PseudonymTranslation
+    sequencer: SequencerRunner | None = None  # started per gunicorn worker by gateway.server
+
+    @property
+    def bundle(self) -> PolicyBundle:
+        """The bundle in force now; it follows ``ketenpoort covenant publish`` without restart."""
+        return self.policy.bundle
 
 
 def build_container(
@@ -72,16 +105,24 @@ def build_container(
 ) -> Container:
     keyring = keyring or Keyring.load(settings.keyring_path)
     session_factory = make_session_factory(bind or make_engine(settings.database_url))
-    bundle = PolicyBundle.load(settings.policies_path)
-    policy = PolicyService(engine_for(settings, bundle))
-    vault = IdentityVault(keyring)
+    policy = ReloadingPolicyService.from_settings(settings)
+    vault = IdentityVault(keyring, settings.keyring_path)
     pseudonymiser = Pseudonymiser(keyring)
     audit = AuditLog()
+    linkage = build_linkage(keyring, session_factory, policy=policy, vault=vault,
+                            pseudonymiser=pseudonymiser, audit=audit)
+    outbox = build_outbox(settings, keyring, session_factory, vault, audit)
+    retention = RetentionService(session_factory, lambda: policy.bundle, vault, audit)
+    if outbox.drainer is not None:  # embedded mode: the drainer thread runs what beat would
+        outbox.drainer.every(RETENTION_INTERVAL_SECONDS, retention.run)
+    audit_gate = AuditGate(session_factory, settings.audit_max_lag_seconds)
+    parties = BundleParties(policy)
+    cases = CaseService(session_factory=session_factory, parties=parties, vault=vault,
+                        pseudonyms=pseudonymiser, audit=audit)
     return Container(
         settings=settings,
         keyring=keyring,
         session_factory=session_factory,
-        bundle=bundle,
         policy=policy,
         vault=vault,
         pseudonymiser=pseudonymiser,
@@ -91,14 +132,64 @@ def build_container(
                             settings.access_token_ttl_seconds),
         exchanges=ExchangeService(
             session_factory=session_factory,
-            catalogue=BundleCatalogue(bundle),
+            catalogue=BundleCatalogue(policy),
             policy=policy,
             vault=vault,
             pseudonyms=pseudonymiser,
             audit=audit,
             digest_key=derive_key(keyring.secret("blind-index"), REQUEST_DIGEST_INFO),
             today=covenant_today,
+            linkage=linkage,
+            outbox=outbox.outbox,
+            audit_gate=audit_gate,
+            cases=cases,
         ),
         inbox=InboxService(session_factory=session_factory, vault=vault, audit=audit),
+        linkage=linkage,
+        outbox=outbox.outbox,
+        outbox_dispatcher=outbox.dispatcher,
+        outbox_drainer=outbox.drainer,
+        retention=retention,
+        cases=cases,
+        meetings=MeetingService(
+            session_factory=session_factory, cases=cases, parties=parties,
+            router=AgendaRouter(policy), pseudonyms=pseudonymiser, outbox=outbox.outbox,
+            audit=audit, today=covenant_today,
+        ),
+        audit_gate=audit_gate,
+        reidentifications=ReidentificationService(
+            session_factory=session_factory, vault=vault, policy=policy, audit=audit,
+            rules=reidentification_rules(settings), today=covenant_today, cases=cases,
+        ),
+        pseudonym_translation=PseudonymTranslation(
+            session_factory=session_factory, pseudonyms=pseudonymiser, audit_pseudonyms=vault,
+            audit=audit,
+        ),
     )
 
+
+def reidentification_rules(settings: Settings) -> ReidentificationRules:
+    return ReidentificationRules(
+        limit=settings.reidentification_limit,
+        period_seconds=settings.reidentification_period_seconds,
+        four_eyes_roles=frozenset(settings.reidentification_four_eyes_roles),
+        four_eyes_minors=settings.reidentification_four_eyes_minors,
+        min_reason_length=settings.reidentification_min_reason_length,
+    )
+
+
+def build_linkage(
+    keyring: Keyring, session_factory: sessionmaker[Session], *, policy: ReloadingPolicyService,
+    vault: IdentityVault, pseudonymiser: Pseudonymiser, audit: AuditLog,
+) -> LinkageService:
+    version = keyring.active_version("linkage")
+    return LinkageService(
+        session_factory=session_factory,
+        encoder=BloomEncoder(keyring.secret("linkage", version)),
+        key_version=version,
+        pseudonyms=pseudonymiser,
+        audit_pseudonyms=vault,
+        audit=audit,
+        # Follows covenant publications: whoever holds the "regie" role now reviews.
+        reviewers=lambda: reviewing_partners(policy.bundle.data["ketenpoort"]["covenants"]),
+    )

@@ -6,6 +6,8 @@ Every table of every domain package hangs off :class:`Base`; Alembic migrations 
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,10 +18,15 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 MIGRATIONS_PATH = Path(__file__).resolve().parent / "migrations"
+# Execution option marking a transaction that only reads (see :func:`read_only`).
+READ_ONLY = "ketenpoort_read_only"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+_HOLDS_WRITER_LOCK = "ketenpoort_holds_writer_lock"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -76,12 +83,52 @@ def _make_sqlite_transactional(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
+
+    # SQLite lets one writer in at a time and makes the others poll, sleeping up to 100 ms
+    # between tries: threads of one process queue here instead and are handed the lock the
+    # moment it is free, so only one thread per process ever polls SQLite.
+    writers = threading.Lock()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the lock up front (no upgrade deadlocks); readers in WAL mode need no
+        # lock at all, and taking it would queue them behind every write.
+        if connection.get_execution_options().get(READ_ONLY, False):
+            connection.exec_driver_sql("BEGIN")
+            return
+        if not writers.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise OperationalError("BEGIN IMMEDIATE", None,
+                                   sqlite3.OperationalError("database is locked"))
+        connection.info[_HOLDS_WRITER_LOCK] = True
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release_writer(connection)
+            raise
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(connection: Connection) -> None:
+        # The event fires before SQLAlchemy commits: commit here (its own commit then finds
+        # nothing to do) so the next writer never meets a lock that is about to be free.
+        if connection.info.get(_HOLDS_WRITER_LOCK):
+            try:
+                connection.connection.dbapi_connection.commit()  # type: ignore[union-attr]  # checked out, so connected
+            finally:
+                _release_writer(connection)
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(connection: Connection) -> None:
+        if connection.info.get(_HOLDS_WRITER_LOCK):
+            try:
+                connection.connection.dbapi_connection.rollback()  # type: ignore[union-attr]  # checked out, so connected
+            finally:
+                _release_writer(connection)
+
+    def _release_writer(connection: Connection) -> None:
+        connection.info.pop(_HOLDS_WRITER_LOCK, None)
+        writers.release()
 
 
 def make_session_factory(bind: Engine | Connection) -> sessionmaker[Session]:
@@ -91,6 +138,22 @@ def make_session_factory(bind: Engine | Connection) -> sessionmaker[Session]:
             bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
         )
     return sessionmaker(bind=bind, expire_on_commit=False)
+
+
+@contextmanager
+def read_only(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A unit of work that only reads: it never waits for SQLite's write lock, and never commits.
+
+    For checks on the request path (is this client revoked, was this request answered before)
+    that would otherwise queue behind every concurrent write on SQLite.
+    """
+    session = factory()
+    try:
+        session.connection(execution_options={READ_ONLY: True})
+        yield session
+    finally:
+        session.rollback()
+        session.close()
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
+from gateway.auditing.runner import audit_readiness
 from gateway.policy.interfaces import DecisionRequest
 
 blueprint = Blueprint("health", __name__)
@@ -26,7 +27,8 @@ def healthz() -> dict[str, str]:
 @blueprint.get("/readyz")
 def readyz() -> Response:
     container = current_app.extensions["ketenpoort"]
-    checks = {"database": _database(container), "policy": _policy(container)}
+    checks = {"database": _database(container), "policy": _policy(container),
+              "audit": _audit(container)}
     ready = all(c["ok"] for c in checks.values())
     response = jsonify({"status": "ready" if ready else "not-ready", "checks": checks})
     response.status_code = 200 if ready else 503
@@ -49,5 +51,16 @@ def _policy(container: Any) -> dict[str, Any]:
     codes = [r.code for r in decision.reasons]
     failed = {"engine-error", "engine-timeout", "undefined-result"} & set(codes)
     ok = not decision.allowed and not failed
+    # A policies tree that fails to reload does not make the gateway unready: it keeps
+    # deciding with the last good bundle. The failure is reported here for monitoring.
     return {"ok": ok, "engine": container.settings.policy_engine,
-            "bundle_hash": decision.bundle_hash, "reasons": codes}
+            "bundle_hash": decision.bundle_hash, "reasons": codes,
+            **container.policy.reload_status()}
+
+
+def _audit(container: Any) -> dict[str, Any]:
+    ok, detail = audit_readiness(container.session_factory,
+                                 container.settings.audit_max_lag_seconds)
+    if container.sequencer is not None:
+        detail["sequencer"] = container.sequencer.health()
+    return {"ok": ok, **detail}

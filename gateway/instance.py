@@ -36,6 +36,10 @@ def initialise(settings: Settings) -> Instance:
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     if not settings.keyring_path.exists():
         Keyring.generate().save(settings.keyring_path)
+    else:
+        keyring = Keyring.load(settings.keyring_path)
+        if keyring.add_missing_keys():  # a keyring from before a new key (webhook-signing)
+            keyring.save(settings.keyring_path)
     engine = db.make_engine(settings.database_url)
     db.upgrade(engine)
     engine.dispose()

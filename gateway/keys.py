@@ -9,6 +9,7 @@ pseudonyms and identities, so a missing one is an error, not a fresh start.
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import secrets
@@ -19,8 +20,8 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-SYMMETRIC_KEYS = ("identity-master", "pseudonym", "blind-index", "audit-pseudonym")
-SIGNING_KEYS = ("token-signing", "audit-checkpoint")
+SYMMETRIC_KEYS = ("identity-master", "pseudonym", "blind-index", "audit-pseudonym", "linkage")
+SIGNING_KEYS = ("token-signing", "audit-checkpoint", "webhook-signing")
 
 
 class KeyringError(RuntimeError):
@@ -38,6 +39,19 @@ class Keyring:
             symmetric={name: {1: secrets.token_bytes(32)} for name in SYMMETRIC_KEYS},
             signing={name: Ed25519PrivateKey.generate() for name in SIGNING_KEYS},
         )
+
+    def add_missing_keys(self) -> list[str]:
+        """Generate keys a keyring from an older release lacks; never touches existing ones."""
+        added = []
+        for name in SYMMETRIC_KEYS:
+            if name not in self.symmetric:
+                self.symmetric[name] = {1: secrets.token_bytes(32)}
+                added.append(name)
+        for name in SIGNING_KEYS:
+            if name not in self.signing:
+                self.signing[name] = Ed25519PrivateKey.generate()
+                added.append(name)
+        return added
 
     def active_version(self, name: str) -> int:
         return max(self._versions(name))
@@ -106,8 +120,30 @@ class Keyring:
             os.fsync(handle.fileno())
         os.replace(temporary, path)
 
+    def ensure(self, name: str) -> bool:
+        """Add version 1 of a symmetric key this keyring predates; True if it was missing."""
+        if name in self.symmetric:
+            return False
+        self.symmetric[name] = {1: secrets.token_bytes(32)}
+        return True
+
     @classmethod
     def load(cls, path: Path) -> Keyring:
+        """The keyring at ``path``, completed with symmetric keys introduced since it was made.
+
+        Existing keys are never touched. The completion happens under an exclusive lock and
+        re-reads the file, so of several processes starting together only the first adds a key
+        and all of them end up with the same one.
+        """
         if not path.exists():
             raise KeyringError(f"no keyring at {path}; run 'ketenpoort init' first")
-        return cls.from_json(path.read_text())
+        keyring = cls.from_json(path.read_text())
+        if all(name in keyring.symmetric for name in SYMMETRIC_KEYS):
+            return keyring
+        with path.with_suffix(".lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            keyring = cls.from_json(path.read_text())
+            added = [name for name in SYMMETRIC_KEYS if keyring.ensure(name)]
+            if added:
+                keyring.save(path)
+        return keyring

@@ -7,9 +7,14 @@ Each domain package keeps its own migration branch (``branch_labels``) under
 # Each import registers that package's tables on Base.metadata; the names themselves go unused.
 from audit import models as audit_models  # noqa: F401 -- entries, tree nodes, checkpoints, keys
 from gateway.auth import models as auth_models  # noqa: F401 -- OAuth clients, spent assertions
+from gateway.cases import models as cases_models  # noqa: F401 -- cases, subjects, interventions
 from gateway.db import Base
 from gateway.delivery import models as delivery_models  # noqa: F401 -- deliveries
 from gateway.exchange import models as exchange_models  # noqa: F401 -- exchanges
 from gateway.identity import models as identity_models  # noqa: F401 -- the encrypted subject vault
+from gateway.linkage import models as linkage_models  # noqa: F401 -- Bloom filters, candidates
+from gateway.meetings import models as meetings_models  # noqa: F401 -- meetings, agenda items
+from gateway.outbox import models as outbox_models  # noqa: F401 -- outbox, dispatches, channels
+from gateway.policy import models as policy_models  # noqa: F401 -- covenant publications
 
 metadata = Base.metadata

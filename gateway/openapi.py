@@ -13,6 +13,8 @@ from typing import Any
 
 from flask import Blueprint
 
+from gateway.auditing import openapi as auditing_openapi
+from gateway.cases import openapi as cases_openapi
 from gateway.exchange.interfaces import PROCESS_STEPS, SUBJECT_ROLES
 from gateway.exchange.validation import (
     MAX_ITEM_CONTENT_BYTES,
@@ -20,6 +22,9 @@ from gateway.exchange.validation import (
     MAX_RECIPIENTS,
     MAX_SUBJECTS,
 )
+from gateway.identity import openapi as identity_openapi
+from gateway.linkage import openapi as linkage_openapi
+from gateway.meetings import openapi as meetings_openapi
 
 blueprint = Blueprint("openapi", __name__)
 
@@ -187,7 +192,8 @@ PATHS: dict[str, Any] = {
 
 # Each domain package with endpoints describes them in its own ``openapi`` module (``PATHS``
 # and ``SCHEMAS``); add it here when it gets an HTTP face.
-FRAGMENTS: tuple[Any, ...] = ()
+FRAGMENTS: tuple[Any, ...] = (auditing_openapi, linkage_openapi, cases_openapi, meetings_openapi,
+                              identity_openapi)
 
 
 def document() -> dict[str, Any]:

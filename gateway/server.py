@@ -8,6 +8,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from gateway.app import create_app
+from gateway.auditing.runner import embedded_runner
 from gateway.settings import Settings
 
 
@@ -23,7 +24,15 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no
 
     def load(self) -> Flask:
         # Each worker builds its own app after the fork: engines and interpreters are not shared.
-        return create_app(self._settings)
+        app = create_app(self._settings)
+        if self._settings.run_sequencer_in_process:
+            # Several workers may each run one: the sequencer takes a database lock per batch.
+            container = app.extensions["ketenpoort"]
+            container.sequencer = embedded_runner(
+                container.session_factory, container.keyring,
+                self._settings.sequencer_interval_seconds,
+            ).start()
+        return app
 
 
 def run(settings: Settings, *, host: str, port: int, workers: int, threads: int) -> None:

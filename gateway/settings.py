@@ -37,8 +37,34 @@ class Settings:
     )
     opa_url: str = "http://127.0.0.1:8181"
     opa_timeout_seconds: float = 2.0
+    policy_reload_seconds: float = 5.0
+    # Audit log (gateway/auditing): exchanges are refused once entries wait longer than the lag.
+    audit_max_lag_seconds: float = 60.0
+    sequencer_interval_seconds: float = 1.0
+    run_sequencer_in_process: bool = True
     task_mode: TaskMode = "inprocess"
     broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"
+    # Outbox and delivery (gateway/outbox). None: on for `ketenpoort serve`, off elsewhere.
+    run_background_workers: bool | None = None
+    task_queue: str = "ketenpoort"
+    broker_connect_timeout_seconds: float = 3.0
+    outbox_max_attempts: int = 8
+    outbox_backoff_seconds: float = 30.0
+    outbox_max_backoff_seconds: float = 3600.0
+    outbox_lease_seconds: float = 120.0
+    outbox_sweep_seconds: float = 30.0
+    webhook_timeout_seconds: float = 10.0
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_sender: str = "ketenpoort@localhost"
+    smtp_starttls: bool = False
+    # Re-identification (gateway/identity): requests per partner per period, refused ones
+    # included; roles whose identity needs a second person's approval; minors likewise.
+    reidentification_limit: int = 20
+    reidentification_period_seconds: float = 86_400.0
+    reidentification_four_eyes_roles: tuple[str, ...] = ("slachtoffer",)
+    reidentification_four_eyes_minors: bool = True
+    reidentification_min_reason_length: int = 20
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -53,8 +79,23 @@ class Settings:
             raise SettingsError(
                 f"task_mode must be 'inprocess' or 'celery', not {self.task_mode!r}"
             )
+        if self.audit_max_lag_seconds <= 0 or self.sequencer_interval_seconds <= 0:
+            raise SettingsError("audit_max_lag_seconds and sequencer_interval_seconds must be > 0")
         if self.access_token_ttl_seconds <= 0 or self.max_body_bytes <= 0:
             raise SettingsError("access_token_ttl_seconds and max_body_bytes must be positive")
+        if self.policy_reload_seconds < 0:
+            raise SettingsError("policy_reload_seconds must not be negative")
+        if self.reidentification_limit < 1 or self.reidentification_period_seconds <= 0:
+            raise SettingsError(
+                "reidentification_limit and reidentification_period_seconds must be positive"
+            )
+        if self.outbox_max_attempts < 1 or self.outbox_lease_seconds <= (
+            self.webhook_timeout_seconds
+        ):
+            raise SettingsError(
+                "outbox_max_attempts must be positive and outbox_lease_seconds must exceed "
+                "webhook_timeout_seconds (a lease must outlive the send it guards)"
+            )
 
     @property
     def keyring_path(self) -> Path:
@@ -73,6 +114,25 @@ class Settings:
             "access_token_ttl_seconds": int,
             "max_body_bytes": int,
             "opa_timeout_seconds": float,
+            "policy_reload_seconds": float,
+            "audit_max_lag_seconds": float,
+            "sequencer_interval_seconds": float,
+            "run_sequencer_in_process": _boolean,
+            "run_background_workers": _boolean,
+            "broker_connect_timeout_seconds": float,
+            "outbox_max_attempts": int,
+            "outbox_backoff_seconds": float,
+            "outbox_max_backoff_seconds": float,
+            "outbox_lease_seconds": float,
+            "outbox_sweep_seconds": float,
+            "webhook_timeout_seconds": float,
+            "smtp_port": int,
+            "smtp_starttls": _boolean,
+            "reidentification_limit": int,
+            "reidentification_period_seconds": float,
+            "reidentification_four_eyes_roles": _names,
+            "reidentification_four_eyes_minors": _boolean,
+            "reidentification_min_reason_length": int,
         }
         aliases = {"instance_path": "INSTANCE"}
         for name in cls.__dataclass_fields__:
@@ -83,3 +143,16 @@ class Settings:
                 except ValueError as exc:
                     raise SettingsError(f"{key}: {exc}") from exc
         return cls(**values)
+
+
+def _boolean(value: str) -> bool:
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{value!r} is not a boolean (true/false)")
+
+
+def _names(value: str) -> tuple[str, ...]:
+    """A comma-separated list; empty entries dropped, so "" means none."""
+    return tuple(name.strip() for name in value.split(",") if name.strip())

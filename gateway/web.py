@@ -6,7 +6,7 @@ import json
 import logging
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from gateway.problems import Problem, bad_request
@@ -25,16 +25,17 @@ def problem_response(problem: Problem) -> Response:
     return response
 
 
+def body_too_large(limit: int) -> Problem:
+    return Problem(413, "body-too-large", "Request body too large",
+                   f"the request body exceeds the limit of {limit} bytes")
+
+
 def install_error_handlers(app: Flask) -> None:
     app.register_error_handler(Problem, problem_response)
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_error: RequestEntityTooLarge) -> Response:
-        limit = app.config["MAX_CONTENT_LENGTH"]
-        return problem_response(
-            Problem(413, "body-too-large", "Request body too large",
-                    f"the request body exceeds the limit of {limit} bytes")
-        )
+        return problem_response(body_too_large(app.config["MAX_CONTENT_LENGTH"]))
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
@@ -58,7 +59,10 @@ def json_body() -> dict[str, Any]:
         raise Problem(415, "unsupported-media-type", "Unsupported media type",
                       "send the body as application/json",
                       headers={"Accept-Post": "application/json"})
-    raw = request.get_data(cache=True)
+    try:
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise body_too_large(current_app.config["MAX_CONTENT_LENGTH"]) from None
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -21,11 +21,9 @@ from audit.export import export_log
 from audit.note import key_id
 from audit.services import CheckpointSigner, Sequencer
 from gateway.auditing.integrity import pending_entries, stored_keys, verify_database
-from gateway.auditing.runner import DEFAULT_INTERVAL_SECONDS, SequencerRunner
+from gateway.auditing.runner import CHECKPOINT_KEY, DEFAULT_INTERVAL_SECONDS, SequencerRunner
 from gateway.db import transaction
 from gateway.keys import Keyring
-
-CHECKPOINT_KEY = "audit-checkpoint"
 
 
 class AuditCommandContext(Protocol):

@@ -181,7 +181,8 @@ def _compare_nodes(session: Session, expected: dict[merkle.NodeId, bytes]) -> No
     wrong = [node for node, value in expected.items() if stored.get(node) != value]
     expected.clear()
     if wrong:
-        level, index = min(wrong, key=lambda node: (node[1] << node[0], node[0]))
+        # A changed leaf spoils every node above it; the lowest one pins it down best.
+        level, index = min(wrong)
         first, last = index << level, ((index + 1) << level) - 1
         state = "missing" if (level, index) not in stored else "wrong"
         raise Tampered(

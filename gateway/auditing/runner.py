@@ -22,15 +22,18 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.models import AuditEntry, Checkpoint
 from audit.services import CheckpointSigner, Sequencer
 from gateway.db import utcnow
+from gateway.keys import Keyring
 from gateway.problems import Problem, unavailable
 
 log = logging.getLogger(__name__)
 
+CHECKPOINT_KEY = "audit-checkpoint"
 DEFAULT_INTERVAL_SECONDS = 1.0
 DEFAULT_MAX_LAG_SECONDS = 60.0
 # After consecutive failures the runner waits longer, up to this many intervals, so a database
@@ -174,6 +177,18 @@ def audit_readiness(
     sequencer only signs when the tree has grown. Read from the database alone, so it holds
     whichever process runs the sequencer.
     """
+    try:
+        return _readiness(session_factory, max_lag_seconds, clock)
+    except SQLAlchemyError as error:
+        # Fail closed: a log whose state cannot be read is not known to be sealed.
+        log.warning("audit readiness check failed: %s", type(error).__name__)
+        return False, {"ok": False, "error": type(error).__name__,
+                       "max_lag_seconds": max_lag_seconds}
+
+
+def _readiness(
+    session_factory: sessionmaker[Session], max_lag_seconds: float, clock: Clock
+) -> tuple[bool, dict[str, Any]]:
     with session_factory() as session:
         signed_size = session.scalar(select(func.max(Checkpoint.tree_size))) or 0
         latest_checkpoint_at = session.scalar(
@@ -247,12 +262,27 @@ class AuditGate:
 
 
 def audit_lagging(detail: dict[str, Any]) -> Problem:
+    if "error" in detail:
+        return unavailable(
+            "audit-state-unavailable",
+            "the audit log's state cannot be read, so no exchange is accepted; nothing was "
+            "changed, retry",
+        )
     return unavailable(
         "audit-sealing-lagging",
         f"audit records have waited {detail['lag_seconds']:.0f} s for a signed checkpoint "
         f"(at most {detail['max_lag_seconds']:.0f} s allowed); no exchange is accepted until "
         "the audit sequencer catches up; nothing was changed",
     )
+
+
+def embedded_runner(
+    session_factory: sessionmaker[Session], keyring: Keyring,
+    interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
+) -> SequencerRunner:
+    """A runner signing with the keyring's checkpoint key; call ``start()`` on it."""
+    signer = CheckpointSigner(keyring.signing_key(CHECKPOINT_KEY))
+    return SequencerRunner(session_factory, signer, interval_seconds)
 
 
 def _iso(moment: datetime | None) -> str | None:

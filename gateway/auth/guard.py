@@ -16,6 +16,7 @@ from flask import current_app, request
 
 from gateway.auth.interfaces import SCOPES, InvalidToken, Principal
 from gateway.auth.services import TokenService, revocation_check
+from gateway.db import read_only
 from gateway.problems import Problem, forbidden, unauthorized
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def _authenticated_principal() -> Principal:
     container = current_app.extensions["ketenpoort"]
     tokens: TokenService = container.tokens
     token = _bearer_token()
-    with container.session_factory() as session:
+    with read_only(container.session_factory) as session:
         try:
             return tokens.verify(token, revocation_check(session))
         except InvalidToken as exc:

@@ -38,6 +38,8 @@ class ExchangeRequest:
     case_id: str | None
     subjects: tuple[SubjectInput, ...]
     items: tuple[ItemInput, ...]
+    # Recipients that are the named case's assigned partner at its step (see CaseView).
+    assigned_recipients: frozenset[str] = frozenset()
 
     @property
     def categories(self) -> tuple[str, ...]:

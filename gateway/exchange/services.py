@@ -19,11 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.db import transaction
+from gateway.db import read_only, transaction
 from gateway.delivery.models import Delivery
 from gateway.exchange.interfaces import ExchangeOutcome, ExchangeRequest, ItemInput
 from gateway.exchange.models import Exchange
-from gateway.exchange.validation import CovenantCatalogue, parse_exchange
+from gateway.exchange.validation import CaseLookup, CovenantCatalogue, parse_exchange
 from gateway.policy.interfaces import Decision, DecisionRequest
 from gateway.problems import Problem, conflict, forbidden, unavailable
 
@@ -44,8 +44,25 @@ class PseudonymSource(Protocol):
     def pseudonym(self, subject_id: str, recipient: str) -> str: ...
 
 
+class SubjectLinker(Protocol):
+    def index(self, session: Session, subject_id: str, identifiers: Any) -> str:
+        """Record the subject for fuzzy linkage; return the canonical subject id."""
+
+
 class AuditAppender(Protocol):
     def append(self, session: Session, event: dict[str, Any]) -> str: ...
+
+
+class OutboxWriter(Protocol):
+    def enqueue(
+        self, session: Session, *, kind: str, recipient: str, payload: dict[str, Any],
+        idempotency_key: str,
+    ) -> str: ...
+
+
+class AuditHealth(Protocol):
+    def check(self) -> None:
+        """Raise a 503 problem when the audit log has not been sealed for too long."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +81,10 @@ class ExchangeService:
     audit: AuditAppender
     digest_key: bytes
     today: Callable[[], date]
+    linkage: SubjectLinker
+    outbox: OutboxWriter
+    audit_gate: AuditHealth
+    cases: CaseLookup
 
     def submit(
         self, sender: Sender, body: dict[str, Any], idempotency_key: str | None
@@ -71,14 +92,16 @@ class ExchangeService:
         _check_idempotency_key(idempotency_key)
         digest = self._digest(body)
         if idempotency_key is not None:
-            with transaction(self.session_factory) as session:
+            with read_only(self.session_factory) as session:
                 replay = _replay(session, sender, idempotency_key, digest)
             if replay is not None:
                 return replay
+        # Fail closed: while the audit log cannot be sealed, no new exchange is accepted.
+        self.audit_gate.check()
         try:
-            request = parse_exchange(body, self.catalogue)
+            request = parse_exchange(body, self.catalogue, self.cases)
         except Problem as problem:
-            self._audit_rejection(sender, problem)
+            self.record_rejection(sender, problem)
             raise
         try:
             return self._decide_and_store(sender, request, idempotency_key, digest)
@@ -102,7 +125,7 @@ class ExchangeService:
             # A concurrent retry with the same key won the race; answer as it was answered.
             if idempotency_key is None:
                 raise
-            with transaction(self.session_factory) as session:
+            with read_only(self.session_factory) as session:
                 replay = _replay(session, sender, idempotency_key, digest)
             if replay is None:
                 raise
@@ -118,6 +141,7 @@ class ExchangeService:
                 recipient=recipient,
                 categories=request.categories,
                 today=self.today().isoformat(),
+                recipient_assigned=recipient in request.assigned_recipients,
             )
         )
 
@@ -144,19 +168,30 @@ class ExchangeService:
             )
         )
         session.flush()
-        for decision in allowed:
-            session.add(self._delivery(exchange_id, sender, request, decision, subject_ids))
+        deliveries = [self._delivery(exchange_id, sender, request, decision, subject_ids)
+                      for decision in allowed]
+        session.add_all(deliveries)
         session.flush()
+        for delivery in deliveries:
+            # Pushed to the recipient's channels after commit; the row holds only the id.
+            self.outbox.enqueue(session, kind="exchange.delivery", recipient=delivery.recipient,
+                                payload={"delivery_id": delivery.id},
+                                idempotency_key=f"exchange.delivery:{delivery.id}")
         return outcome
 
     def _register_subjects(
         self, session: Session, request: ExchangeRequest, allowed: list[Decision]
     ) -> dict[str, str]:
-        """Vault ids of the subjects some recipient receives; nobody else is ever registered."""
+        """Vault ids of the subjects some recipient receives; nobody else is ever registered.
+
+        Each id is the subject's canonical one after confirmed linkage, so pseudonyms follow.
+        """
         delivered = {c for d in allowed for c in d.categories_delivered}
         needed = {i.subject_ref for i in request.items if i.category in delivered}
         return {
-            s.ref: self.vault.register(session, s.identifiers)
+            s.ref: self.linkage.index(
+                session, self.vault.register(session, s.identifiers), s.identifiers
+            )
             for s in request.subjects
             if s.ref in needed
         }
@@ -218,7 +253,8 @@ class ExchangeService:
             "bundle_hash": decisions[0].bundle_hash if decisions else None,
         }
 
-    def _audit_rejection(self, sender: Sender, problem: Problem) -> None:
+    def record_rejection(self, sender: Sender, problem: Problem) -> None:
+        """Audit a refused request of an authenticated sender; nothing else is stored."""
         with transaction(self.session_factory) as session:
             self.audit.append(
                 session,

@@ -19,7 +19,7 @@ from gateway.exchange.interfaces import (
     SubjectInput,
 )
 from gateway.identity.interfaces import validate_identifiers
-from gateway.problems import FieldError, validation_failed
+from gateway.problems import FieldError, conflict, validation_failed
 
 MAX_RECIPIENTS = 25
 MAX_SUBJECTS = 200
@@ -31,6 +31,8 @@ TOP_LEVEL_FIELDS = frozenset(
     {"covenant", "purpose", "process_step", "recipients", "case_id", "subjects", "items"}
 )
 REQUIRED_FIELDS = ("covenant", "purpose", "process_step", "recipients", "subjects", "items")
+_WITHOUT_STEP = tuple(name for name in REQUIRED_FIELDS if name != "process_step")
+CASE_ID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 SUBJECT_FIELDS = frozenset({"ref", "role", "identifiers"})
 ITEM_FIELDS = frozenset({"category", "subject_ref", "content"})
 
@@ -45,23 +47,59 @@ class CovenantCatalogue(Protocol):
     def covenant_categories(self, covenant_id: str) -> frozenset[str] | None: ...
 
 
-def parse_exchange(body: dict[str, Any], catalogue: CovenantCatalogue) -> ExchangeRequest:
+class CaseView(Protocol):
+    """A case as an exchange naming it needs it: its covenant, its step, its assigned partner."""
+
+    @property
+    def covenant(self) -> str: ...
+
+    @property
+    def step(self) -> str: ...
+
+    def is_assigned(self, partner: str) -> bool: ...
+
+
+class CaseLookup(Protocol):
+    def context(self, case_id: str) -> CaseView | None: ...
+
+
+def parse_exchange(
+    body: dict[str, Any], catalogue: CovenantCatalogue, cases: CaseLookup | None = None
+) -> ExchangeRequest:
     errors: list[FieldError] = []
-    _check_fields(body, "", TOP_LEVEL_FIELDS, REQUIRED_FIELDS, errors)
+    case = _case(body, cases, errors)
+    # An exchange that names a case takes its process step from the case.
+    required = REQUIRED_FIELDS if case is None else _WITHOUT_STEP
+    _check_fields(body, "", TOP_LEVEL_FIELDS, required, errors)
     covenant = _string(body, "covenant", "", errors, ID_PATTERN)
     purpose = _string(body, "purpose", "", errors, ID_PATTERN)
     step = _string(body, "process_step", "", errors)
     if step is not None and step not in PROCESS_STEPS:
         errors.append(FieldError("/process_step", f"unknown process step; one of {PROCESS_STEPS}"))
     recipients = _recipients(body.get("recipients"), catalogue, errors)
-    case_id = _case_id(body, errors)
     categories = _check_covenant(catalogue, covenant, purpose, errors)
+    if case is not None and covenant is not None and covenant != case.covenant:
+        errors.append(FieldError("/case_id", f"the case is under covenant {case.covenant}"))
     subjects = _subjects(body.get("subjects"), errors)
     items = _items(body.get("items"), {s.ref for s in subjects}, categories, errors)
+    if case is not None and not errors:
+        step = _step_of_case(case, step)
     # Each of these is None only when an error was recorded for it.
     if errors or covenant is None or purpose is None or step is None:
         raise validation_failed(errors)
-    return ExchangeRequest(covenant, purpose, step, recipients, case_id, subjects, items)
+    assigned = frozenset(r for r in recipients if case is not None and case.is_assigned(r))
+    return ExchangeRequest(covenant, purpose, step, recipients, body.get("case_id"), subjects,
+                           items, assigned)
+
+
+def _step_of_case(case: CaseView, claimed: str | None) -> str:
+    if case.step not in PROCESS_STEPS:
+        raise conflict("case-closed", f"the case is {case.step}; nothing more is exchanged "
+                       "about it")
+    if claimed is not None and claimed != case.step:
+        raise conflict("case-step-mismatch", f"the case is at {case.step}; an exchange naming "
+                       f"it cannot claim {claimed} (leave process_step out to take the case's)")
+    return case.step
 
 
 def _check_fields(
@@ -123,13 +161,19 @@ def _recipients(
     return tuple(r for r in (raw or []) if isinstance(r, str) and r in seen)
 
 
-def _case_id(body: dict[str, Any], errors: list[FieldError]) -> str | None:
+def _case(
+    body: dict[str, Any], cases: CaseLookup | None, errors: list[FieldError]
+) -> CaseView | None:
     case_id = body.get("case_id")
     if case_id is None:
         return None
-    # Cases arrive with the case-management module; until then no case id can exist.
-    errors.append(FieldError("/case_id", f"unknown case {case_id!r}"))
-    return None
+    if not isinstance(case_id, str) or not CASE_ID_PATTERN.match(case_id):
+        errors.append(FieldError("/case_id", "must be a case id (a lowercase UUID) or null"))
+        return None
+    case = None if cases is None else cases.context(case_id)
+    if case is None:
+        errors.append(FieldError("/case_id", f"unknown case {case_id!r}"))
+    return case
 
 
 def _subjects(raw: Any, errors: list[FieldError]) -> tuple[SubjectInput, ...]:

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, request
 from gateway.auth.guard import require_scope
 from gateway.auth.interfaces import Principal
 from gateway.exchange.services import Sender
+from gateway.problems import Problem
 from gateway.web import PROBLEM_JSON, json_body
 
 blueprint = Blueprint("exchange", __name__)
@@ -18,11 +19,13 @@ blueprint = Blueprint("exchange", __name__)
 @require_scope("exchange:write")
 def submit_exchange(principal: Principal) -> Response:
     service = current_app.extensions["ketenpoort"].exchanges
-    outcome = service.submit(
-        Sender(principal.partner_id, principal.client_id),
-        json_body(),
-        request.headers.get("Idempotency-Key"),
-    )
+    sender = Sender(principal.partner_id, principal.client_id)
+    try:
+        body = json_body()
+    except Problem as problem:
+        service.record_rejection(sender, problem)
+        raise
+    outcome = service.submit(sender, body, request.headers.get("Idempotency-Key"))
     mimetype = "application/json" if outcome.status < 400 else PROBLEM_JSON
     response = Response(json.dumps(outcome.body), status=outcome.status, mimetype=mimetype)
     if outcome.status == 201:

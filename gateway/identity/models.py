@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Integer, LargeBinary, String
+from sqlalchemy import Boolean, CheckConstraint, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db import Base, UTCDateTime, utcnow
@@ -54,3 +54,34 @@ class Subject(Base):
     @property
     def is_shredded(self) -> bool:
         return self.shredded_at is not None
+
+
+class Reidentification(Base):
+    """One request to see the identity behind a pseudonym, whatever became of it.
+
+    ``status``: ``refused`` (the policy said no), ``pending`` (waiting for a second person of the
+    same partner), ``approved`` (the requester may fetch the identity once) or ``released``.
+    The row names the subject by its opaque vault id and holds the requester's free-text reason,
+    which the audit entries refer to by the row's id. Rows in the last period count towards the
+    partner's re-identification limit, refused ones included, so probing pseudonyms costs.
+    """
+
+    __tablename__ = "identity_reidentification"
+    __table_args__ = (
+        Index("ix_identity_reidentification_partner_created", "partner", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    partner: Mapped[str] = mapped_column(String(128))
+    client_id: Mapped[str] = mapped_column(String(64))
+    pseudonym: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[str | None] = mapped_column(String(SUBJECT_ID_LENGTH))
+    case_id: Mapped[str | None] = mapped_column(String(36))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    requires_approval: Mapped[bool] = mapped_column(Boolean)
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    bundle_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

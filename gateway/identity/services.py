@@ -23,7 +23,9 @@ import hashlib
 import hmac
 import json
 import os
+import threading
 import uuid
+from pathlib import Path
 from typing import cast
 
 from cryptography.exceptions import InvalidTag
@@ -45,7 +47,7 @@ from gateway.identity.interfaces import (
 )
 from gateway.identity.models import NONCE_LENGTH, Subject
 from gateway.identity.normalise import subject_key
-from gateway.keys import Keyring
+from gateway.keys import Keyring, KeyringError
 
 DATA_KEY_BITS = 256
 # Recipients are the covenant partners, a few dozen at most; the bound only stops a bug that
@@ -91,8 +93,9 @@ class IdentityVault:
     """Registers, reveals and shreds persons; never commits, always writes in the caller's
     transaction so a failed exchange leaves no identity behind."""
 
-    def __init__(self, keyring: Keyring) -> None:
+    def __init__(self, keyring: Keyring, keyring_path: Path | None = None) -> None:
         self._keyring = keyring
+        self._keyring_file = KeyringFile(keyring, keyring_path)
         blind_index_secret = keyring.secret("blind-index")
         self._blind_index_key = derive_key(blind_index_secret, b"ketenpoort/identity/blind-index")
         self._subject_id_key = derive_key(blind_index_secret, b"ketenpoort/identity/subject-id")
@@ -185,6 +188,9 @@ class IdentityVault:
             self._seal(subject, key, merged)
 
     def _seal(self, subject: Subject, key: str, identifiers: Identifiers) -> None:
+        # A rotation may have added a master version since this process loaded the keyring:
+        # seal under the newest, so a retired version is never written again.
+        self._keyring_file.refresh_if_changed()
         master_version = self._keyring.active_version("identity-master")
         data_key = AESGCM.generate_key(bit_length=DATA_KEY_BITS)
         nonce = os.urandom(NONCE_LENGTH)
@@ -207,7 +213,7 @@ class IdentityVault:
             or subject.ciphertext is None
         ):
             raise SubjectShreddedError("the subject's identity was shredded")
-        master_key = self._keyring.secret("identity-master", subject.master_key_version)
+        master_key = self._master_key(subject.master_key_version)
         try:
             data_key = aes_key_unwrap(master_key, subject.wrapped_data_key)
             plaintext = AESGCM(data_key).decrypt(
@@ -216,6 +222,15 @@ class IdentityVault:
         except (InvalidUnwrap, InvalidTag):
             raise IdentityIntegrityError("the stored identity failed authentication") from None
         return _identifiers_from_json(plaintext)
+
+    def _master_key(self, version: int) -> bytes:
+        """The master key ``version``; a version this process lacks reloads the keyring once."""
+        try:
+            return self._keyring.secret("identity-master", version)
+        except KeyringError:
+            if not self._keyring_file.refresh_if_changed():
+                raise
+        return self._keyring.secret("identity-master", version)
 
     def _check_blind_index(self, subject: Subject, key: str) -> None:
         if subject.blind_index != self._blind_index(key):
@@ -232,6 +247,46 @@ class IdentityVault:
         if subject.is_shredded:
             raise SubjectShreddedError("the subject's identity was shredded")
         return subject
+
+
+class KeyringFile:
+    """Merges versions added to the keyring file since it was loaded into the in-memory keyring.
+
+    Gunicorn workers load the keyring at start; ``ketenpoort keys rotate`` changes the file under
+    them. A stat per call is cheap; the file is re-read only when its modification time or size
+    changed. Versions are only ever added here, never removed, so a reader in the middle of a
+    retirement still opens what it could open before.
+    """
+
+    def __init__(self, keyring: Keyring, path: Path | None) -> None:
+        self._keyring = keyring
+        self._path = path
+        self._seen = self._stamp()
+        self._lock = threading.Lock()
+
+    def refresh_if_changed(self) -> bool:
+        """Merge the file's versions if the file changed; True when something was merged."""
+        stamp = self._stamp()
+        if stamp is None or stamp == self._seen or self._path is None:
+            return False
+        with self._lock:
+            fresh = Keyring.from_json(self._path.read_text())
+            for name, versions in fresh.symmetric.items():
+                # Versions held in memory win: a version number never changes its secret.
+                merged = {**versions, **self._keyring.symmetric.get(name, {})}
+                # One assignment: other threads see the old or the new dict, never a partial one.
+                self._keyring.symmetric[name] = merged
+            self._seen = stamp
+        return True
+
+    def _stamp(self) -> tuple[int, int] | None:
+        if self._path is None:
+            return None
+        try:
+            status = self._path.stat()
+        except FileNotFoundError:
+            return None
+        return status.st_mtime_ns, status.st_size
 
 
 def _identifiers_from_json(plaintext: bytes) -> Identifiers:

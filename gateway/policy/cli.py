@@ -6,12 +6,16 @@ so what is checked or explained here is exactly what the gateway evaluates.
 
 from __future__ import annotations
 
+import getpass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import click
+from sqlalchemy.orm import Session, sessionmaker
 
+from audit.services import AuditLog
 from gateway.policy.covenants import (
     CovenantError,
     PolicyBundle,
@@ -20,6 +24,7 @@ from gateway.policy.covenants import (
 )
 from gateway.policy.interfaces import Decision, DecisionRequest
 from gateway.policy.opa_engine import write_opa_bundle
+from gateway.policy.publish import CovenantPublisher
 from gateway.policy.services import PolicyService, engine_for
 from gateway.settings import Settings, SettingsError
 
@@ -74,6 +79,38 @@ def explain(
     )
     service = PolicyService(engine_for(_settings(), bundle), cache_size=0)
     click.echo(_describe(service.decide(request)))
+
+
+class PublishContext(Protocol):
+    """What ``publish`` needs from ``ctx.obj`` (the main CLI's instance)."""
+
+    settings: Settings
+    session_factory: sessionmaker[Session]
+
+
+@covenant_commands.command("publish")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def publish(context: PublishContext, file: Path) -> None:
+    """Check FILE and make it the covenant version in force; running gateways follow."""
+    publisher = CovenantPublisher(
+        context.settings.policies_path, context.session_factory, AuditLog()
+    )
+    try:
+        publication = publisher.publish(file, getpass.getuser())
+    except CovenantError as error:
+        for problem in error.messages:
+            click.echo(problem, err=True)
+        click.echo(f"{file}: not published", err=True)
+        raise SystemExit(1) from error
+    click.echo(
+        f"published {publication.covenant} version {publication.version} "
+        f"(was {publication.previous_version or 'not in force'}) to {publication.path}\n"
+        f"bundle:      {publication.old_bundle_hash} -> {publication.new_bundle_hash}\n"
+        f"audit event: {publication.audit_event_id}\n"
+        f"running gateways switch within {context.settings.policy_reload_seconds:g} s; "
+        "an OPA server needs a new bundle (ketenpoort policy bundle)"
+    )
 
 
 @click.group("policy")

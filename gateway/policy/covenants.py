@@ -178,6 +178,19 @@ def check_covenant_file(path: Path, partners: Iterable[str]) -> list[str]:
     return _load_covenant(path, frozenset(partners))[1]
 
 
+def read_covenant_file(
+    path: Path, partners: Iterable[str]
+) -> tuple[YamlSource | None, list[str]]:
+    """One covenant file with the line of every value, and its problems (none: it is sound).
+
+    The source is ``None`` when the file cannot be read or parsed at all.
+    """
+    source, problems = _read_yaml(path)
+    if source is None or problems:
+        return source, problems
+    return source, _covenant_problems(source, frozenset(partners))
+
+
 class _CovenantLoader(yaml.SafeLoader):
     """Safe YAML, but dates stay strings: the schema and Rego compare ISO dates as text."""
 
@@ -189,7 +202,7 @@ _CovenantLoader.yaml_implicit_resolvers = {
 
 
 @dataclass(frozen=True)
-class _Source:
+class YamlSource:
     """A parsed YAML file with the line of every value, for line-precise messages."""
 
     path: Path
@@ -202,7 +215,7 @@ class _Source:
         return f"{self.path}:{self.lines.get(location, 1)}: {text}"
 
 
-def _read_yaml(path: Path) -> tuple[_Source | None, list[str]]:
+def _read_yaml(path: Path) -> tuple[YamlSource | None, list[str]]:
     try:
         loader = _CovenantLoader(path.read_text(encoding="utf-8"))
         try:
@@ -220,7 +233,7 @@ def _read_yaml(path: Path) -> tuple[_Source | None, list[str]]:
     problems: list[str] = []
     if node is not None:
         _index_lines(path, node, (), lines, problems)
-    return _Source(path, document, lines), problems
+    return YamlSource(path, document, lines), problems
 
 
 def _index_lines(
@@ -241,7 +254,7 @@ def _index_lines(
             _index_lines(path, item, (*location, index), lines, problems)
 
 
-def _schema_problems(source: _Source, schema: Mapping[str, Any]) -> list[str]:
+def _schema_problems(source: YamlSource, schema: Mapping[str, Any]) -> list[str]:
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(source.document), key=lambda e: list(map(str, e.path)))
     return [
@@ -270,10 +283,15 @@ def _load_covenant(path: Path, partners: frozenset[str]) -> tuple[dict[str, Any]
     source, problems = _read_yaml(path)
     if source is None or problems:
         return {}, problems
-    problems = _schema_problems(source, _covenant_schema())
-    if problems:
-        return {}, problems
-    return source.document, list(_semantic_problems(source, partners))
+    problems = _covenant_problems(source, partners)
+    return ({} if problems else source.document), problems
+
+
+def _covenant_problems(source: YamlSource, partners: frozenset[str]) -> list[str]:
+    # Semantic checks index into the document, so they run only on a schema-valid one.
+    return _schema_problems(source, _covenant_schema()) or list(
+        _semantic_problems(source, partners)
+    )
 
 
 @functools.cache
@@ -282,7 +300,7 @@ def _covenant_schema() -> dict[str, Any]:
     return schema
 
 
-def _semantic_problems(source: _Source, partners: frozenset[str]) -> Iterator[str]:
+def _semantic_problems(source: YamlSource, partners: frozenset[str]) -> Iterator[str]:
     covenant = source.document
     if covenant["id"] != source.path.stem:
         yield source.at(("id",), f"covenant id {covenant['id']!r} differs from its file name")
@@ -311,7 +329,7 @@ def _semantic_problems(source: _Source, partners: frozenset[str]) -> Iterator[st
 
 
 def _grant_problems(
-    source: _Source, index: int, grant: Mapping[str, Any], parties: set[str]
+    source: YamlSource, index: int, grant: Mapping[str, Any], parties: set[str]
 ) -> Iterator[str]:
     covenant = source.document
     categories = {category["id"] for category in covenant["categories"]}
@@ -346,7 +364,7 @@ def _grant_problems(
 
 
 def _duplicates(
-    source: _Source, entries: Sequence[Mapping[str, Any]], key: str, field: str, noun: str
+    source: YamlSource, entries: Sequence[Mapping[str, Any]], key: str, field: str, noun: str
 ) -> Iterator[str]:
     seen: set[str] = set()
     for index, entry in enumerate(entries):

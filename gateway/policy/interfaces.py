@@ -6,6 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 ENTRYPOINT = "ketenpoort/exchange/decision"
+#: The case meeting's agenda views (gateway.meetings): many (participant, case) views per call.
+AGENDA_ENTRYPOINT = "ketenpoort/meeting/agenda_views"
+#: Re-identification of a pseudonym by the partner it was delivered to (gateway.identity).
+REIDENTIFICATION_ENTRYPOINT = "ketenpoort/reidentification/decision"
+ENTRYPOINTS = (ENTRYPOINT, AGENDA_ENTRYPOINT, REIDENTIFICATION_ENTRYPOINT)
 IDENTITY_LEVELS = ("none", "pseudonym", "identified")
 
 
@@ -101,4 +106,4 @@ class PolicyEngine(Protocol):
     @property
     def bundle_hash(self) -> str: ...
 
-    def evaluate(self, input: dict[str, Any]) -> Any: ...
+    def evaluate(self, input: dict[str, Any], entrypoint: str = ENTRYPOINT) -> Any: ...

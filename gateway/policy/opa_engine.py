@@ -27,7 +27,6 @@ from gateway.policy.interfaces import (
 )
 
 DEFAULT_PORTS = {"http": 8181, "https": 443}
-PACKAGE_PATH, RULE_NAME = ENTRYPOINT.rsplit("/", 1)
 
 
 class OpaEngine:
@@ -56,15 +55,16 @@ class OpaEngine:
     def bundle_hash(self) -> str:
         return self._bundle_hash
 
-    def evaluate(self, input: dict[str, Any]) -> Any:
+    def evaluate(self, input: dict[str, Any], entrypoint: str = ENTRYPOINT) -> Any:
+        package_path, rule_name = entrypoint.rsplit("/", 1)
         try:
-            response = self._client().query_rule(input, PACKAGE_PATH, RULE_NAME)
+            response = self._client().query_rule(input, package_path, rule_name)
         except requests.Timeout as error:
             raise PolicyTimeout(f"OPA did not answer in time: {error}") from error
         except (requests.RequestException, ValueError) as error:
             raise PolicyEngineError(f"OPA query failed: {error}") from error
         if not isinstance(response, dict) or "result" not in response:
-            raise PolicyUndefined(f"OPA returned no result for {ENTRYPOINT}")
+            raise PolicyUndefined(f"OPA returned no result for {entrypoint}")
         return response["result"]
 
     def _client(self) -> OpaClient:

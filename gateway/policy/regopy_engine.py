@@ -8,11 +8,11 @@ from typing import Any
 import regopy
 
 from gateway.policy.covenants import PolicyBundle
-from gateway.policy.interfaces import ENTRYPOINT, PolicyEngineError, PolicyUndefined
+from gateway.policy.interfaces import ENTRYPOINT, ENTRYPOINTS, PolicyEngineError, PolicyUndefined
 
 
 class RegopyEngine:
-    """Evaluates :data:`ENTRYPOINT` with rego-cpp.
+    """Evaluates :data:`ENTRYPOINT` (or another of :data:`ENTRYPOINTS`) with rego-cpp.
 
     The compiled bundle is shared; an ``Interpreter`` is not thread-safe, so every thread gets
     its own, created on first use.
@@ -27,18 +27,20 @@ class RegopyEngine:
     def bundle_hash(self) -> str:
         return self._bundle_hash
 
-    def evaluate(self, input: dict[str, Any]) -> Any:
+    def evaluate(self, input: dict[str, Any], entrypoint: str = ENTRYPOINT) -> Any:
+        if entrypoint not in ENTRYPOINTS:
+            raise PolicyUndefined(f"{entrypoint} is not an entrypoint of the bundle")
         interpreter = self._interpreter()
         try:
             interpreter.set_input(regopy.Input(input))
-            output = interpreter.query_bundle_entrypoint(self._compiled, ENTRYPOINT)
+            output = interpreter.query_bundle_entrypoint(self._compiled, entrypoint)
         except (regopy.RegoError, ValueError, TypeError) as error:
             # ValueError covers regopy failing to parse its own output as JSON.
-            raise PolicyEngineError(f"regopy could not evaluate {ENTRYPOINT}: {error}") from error
+            raise PolicyEngineError(f"regopy could not evaluate {entrypoint}: {error}") from error
         if not output.ok():
-            raise PolicyEngineError(f"regopy could not evaluate {ENTRYPOINT}: {output}")
+            raise PolicyEngineError(f"regopy could not evaluate {entrypoint}: {output}")
         if not output.results or not output.results[0].expressions:
-            raise PolicyUndefined(f"{ENTRYPOINT} is undefined for this input")
+            raise PolicyUndefined(f"{entrypoint} is undefined for this input")
         return output.results[0].expressions[0]
 
     def _interpreter(self) -> Any:
@@ -55,7 +57,7 @@ def _compile(bundle: PolicyBundle) -> Any:
         builder.add_data(bundle.data)
         for name, source in bundle.modules.items():
             builder.add_module(name, source)
-        compiled = builder.build(None, [ENTRYPOINT])
+        compiled = builder.build(None, list(ENTRYPOINTS))
     except regopy.RegoError as error:
         raise PolicyEngineError(f"regopy could not compile the policy bundle: {error}") from error
     if not compiled.ok():

@@ -76,6 +76,14 @@ class PolicyService:
         self._remember(key, decision)
         return decision
 
+    def evaluate(self, entrypoint: str, input: dict[str, Any]) -> tuple[str, Any]:
+        """Another entrypoint's raw value on this bundle, with the bundle's hash.
+
+        Raises :class:`PolicyEngineError`: a caller asking many questions in one input checks
+        the answer itself and fails closed, as :meth:`decide` does for one.
+        """
+        return self._engine.bundle_hash, self._engine.evaluate(input, entrypoint)
+
     def _remember(self, key: tuple[str, DecisionRequest], decision: Decision) -> None:
         if self._cache_size == 0:
             return

@@ -1,19 +1,30 @@
-"""The real app with the audit read API, and a small log of exchange-shaped events in it."""
+"""An app serving the audit read API, and a small log of exchange-shaped events in it.
+
+The app is built like the auth tests build theirs: only what the audit API looks up in the
+container (``session_factory``, ``audit``, ``keyring``, ``tokens``), so these tests do not
+depend on the policy bundle compiling. ``test_auditing_app.py`` checks the real factory.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.engine import Connection
 
-from audit.services import CheckpointSigner, Sequencer
+from audit.services import AuditLog, CheckpointSigner, Sequencer
 from gateway.auditing.views import create_audit_blueprint
-from gateway.db import transaction
+from gateway.auth.services import ClientService, TokenService
+from gateway.db import make_session_factory, transaction
 from gateway.keys import Keyring
-from tests.factories import COVENANT, GGD, POLITIE, RIEC, VLAARDINGEN, bearer
+from gateway.web import install_error_handlers
+from tests.factories import COVENANT, GGD, OUTSIDER, POLITIE, RIEC, VLAARDINGEN
+
+PARTNERS = frozenset({GGD, OUTSIDER, POLITIE, RIEC, VLAARDINGEN})
 
 OTHER_COVENANT = "andere-regio-convenant"
 
@@ -72,18 +83,28 @@ class AuditWorld:
         return ids
 
     def headers(self, partner: str, *scopes: str) -> dict[str, str]:
-        return bearer(self.app, partner, scopes)
+        """A bearer header for a fresh client of ``partner`` holding ``scopes``."""
+        with transaction(self.container.session_factory) as session:
+            client, _secret = ClientService().create(session, partner, scopes, PARTNERS)
+            token = self.container.tokens.issue(client)["access_token"]
+        return {"Authorization": f"Bearer {token}"}
 
     def get(self, path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
         return self.http.get(path, headers=headers or {}, **kwargs)
 
 
 @pytest.fixture
-def audit_app(gateway_app: Flask) -> Flask:
-    # Until the application factory registers the blueprint itself.
-    if "audit_api" not in gateway_app.blueprints:
-        gateway_app.register_blueprint(create_audit_blueprint())
-    return gateway_app
+def audit_app(connection: Connection, keyring: Keyring) -> Flask:
+    app = Flask(__name__)
+    app.extensions["ketenpoort"] = SimpleNamespace(
+        session_factory=make_session_factory(connection),
+        audit=AuditLog(),
+        keyring=keyring,
+        tokens=TokenService(keyring, "https://ketenpoort.test", "ketenpoort", 900),
+    )
+    install_error_handlers(app)
+    app.register_blueprint(create_audit_blueprint())
+    return app
 
 
 @pytest.fixture

@@ -431,10 +431,17 @@ def test_every_ketenpoort_variable_is_a_setting() -> None:
     assert not unknown, f"not Settings fields (known: {sorted(known)}): {unknown}"
 
 
+BOOLEAN_SETTINGS = frozenset({"run_background_workers", "smtp_starttls"})
+
+
 def test_the_alias_table_matches_settings_from_env() -> None:
     """Guards ENV_ALIASES above: each derived name really reaches its field."""
     for variable, field_name in settings_env_names().items():
         default = getattr(Settings(), field_name)
+        if field_name in BOOLEAN_SETTINGS:
+            value = getattr(Settings.from_env({variable: "true"}), field_name)
+            assert value is True, f"{variable} does not set Settings.{field_name}"
+            continue
         probe = {"policy_engine": "opa", "task_mode": "celery"}.get(field_name)
         if probe is None:
             probe = "/probe" if isinstance(default, Path) else str(default or "probe")

@@ -62,6 +62,12 @@ def _nothing_stored(session: Session) -> None:
         assert session.scalar(select(func.count()).select_from(model)) == 0
 
 
+def _only_the_rejection_audited(session: Session, problem: str) -> None:
+    [audit] = session.scalars(select(AuditEntry)).all()
+    entry = json.loads(audit.entry)
+    assert (entry["action"], entry["problem"]) == ("exchange.rejected", problem)
+
+
 @pytest.mark.parametrize(("body", "pointer"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_invalid_exchange_names_the_field_and_stores_only_the_refusal(
     gateway_app: Flask, http: FlaskClient, session: Session, body: dict[str, Any], pointer: str
@@ -96,6 +102,7 @@ def test_wrong_content_type_is_415(
     assert response.status_code == 415
     assert response.mimetype == "application/problem+json"
     _nothing_stored(session)
+    _only_the_rejection_audited(session, "unsupported-media-type")
 
 
 @pytest.mark.parametrize("raw", ["{", "[1, 2]", "\"text\"", "\xff"])
@@ -109,6 +116,7 @@ def test_malformed_json_is_400(
     assert response.status_code == 400
     assert response.json["type"].endswith("/malformed-json")
     _nothing_stored(session)
+    _only_the_rejection_audited(session, "malformed-json")
 
 
 def test_oversize_body_is_413(gateway_app: Flask, http: FlaskClient, session: Session) -> None:
@@ -123,3 +131,4 @@ def test_oversize_body_is_413(gateway_app: Flask, http: FlaskClient, session: Se
     assert response.status_code == 413
     assert str(limit) in response.json["detail"]
     _nothing_stored(session)
+    _only_the_rejection_audited(session, "body-too-large")

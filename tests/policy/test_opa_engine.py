@@ -209,7 +209,7 @@ def test_both_engines_decide_the_matrix_identically(
 
 def test_tarball_holds_manifest_data_and_policies(tarball: Path, bundle: PolicyBundle) -> None:
     files = read_bundle(tarball)
-    assert set(files) == {"/.manifest", "/data.json", "/ketenpoort/exchange/decision.rego"}
+    assert set(files) == {"/.manifest", "/data.json", *(f"/{name}" for name in bundle.modules)}
     assert json.loads(files["/.manifest"]) == {
         "revision": bundle.hash, "roots": ["ketenpoort"], "rego_version": 1,
     }

@@ -1,0 +1,1 @@
+"""Outbound channels: how a delivery leaves the gateway (webhook, e-mail)."""

@@ -1,0 +1,5 @@
+"""``python3 -m bench``: see :mod:`bench.run`."""
+
+from bench.run import main
+
+main()

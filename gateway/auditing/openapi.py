@@ -1,0 +1,152 @@
+"""OpenAPI fragment of the audit read API (``PATHS`` and ``SCHEMAS``) for gateway.openapi.
+
+Self-contained on purpose: :mod:`gateway.openapi` imports the fragments, so importing its
+helpers from here would be circular. The references point at its shared components.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.auditing.queries import DEFAULT_LIMIT, MAX_LIMIT, MAX_TEXT_LENGTH
+
+_PROBLEM = {"$ref": "#/components/responses/Problem"}
+_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+_EITHER_SCOPE = "Scope `audit:read` (everything) or `audit:own` (entries the caller's partner " \
+    "took part in, as actor or recipient)."
+
+
+def _problems(*statuses: int) -> dict[str, Any]:
+    return {str(status): _PROBLEM for status in statuses}
+
+
+def _string(**extra: Any) -> dict[str, Any]:
+    return {"type": "string", **extra}
+
+
+def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema or _string(maxLength=MAX_TEXT_LENGTH)}
+
+
+def _ok(schema: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {
+        "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
+_B64 = _string(contentEncoding="base64")
+
+SCHEMAS: dict[str, Any] = {
+    "AuditCheckpoint": {
+        "type": "object",
+        "description": "A signed tree head. `signature` is Ed25519 over the UTF-8 `note`.",
+        "properties": {
+            "origin": _string(), "tree_size": {"type": "integer"}, "root_hash": _B64,
+            "issued_at": _string(format="date-time"), "key_id": _string(), "signature": _B64,
+            "note": _string(),
+        },
+    },
+    "AuditPublicKeys": {
+        "type": "object",
+        "properties": {"keys": {"type": "array", "items": {"type": "object", "properties": {
+            "key_id": _string(description="hex SHA-256 of the raw public key"),
+            "algorithm": _string(enum=["Ed25519"]), "public_key": _B64,
+            "public_key_pem": _string(), "current": {"type": "boolean"},
+            "first_used_at": {"type": ["string", "null"], "format": "date-time"},
+        }}}},
+    },
+    "AuditInclusionProof": {
+        "type": "object",
+        "description": "RFC 9162 inclusion proof; `entry` is the canonical JSON hashed as leaf.",
+        "properties": {
+            "event_id": _string(), "leaf_index": {"type": "integer"},
+            "tree_size": {"type": "integer"}, "leaf_hash": _B64,
+            "hashes": {"type": "array", "items": _B64}, "entry": _string(),
+            "checkpoint": {"oneOf": [{"$ref": "#/components/schemas/AuditCheckpoint"},
+                                     {"type": "null"}]},
+        },
+    },
+    "AuditConsistencyProof": {
+        "type": "object",
+        "properties": {"first": {"type": "integer"}, "second": {"type": "integer"},
+                       "hashes": {"type": "array", "items": _B64}},
+    },
+    "AuditEventPage": {
+        "type": "object",
+        "description": "A page of entries in write order; go on while `next_cursor` is set "
+                       "(a page may be short, even empty, when the scan budget ran out).",
+        "properties": {
+            "items": {"type": "array", "items": {"type": "object", "properties": {
+                "event_id": _string(), "recorded_at": _string(format="date-time"),
+                "tree_index": {"type": ["integer", "null"]}, "entry": {"type": "object"}}}},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+    },
+}
+
+PATHS: dict[str, Any] = {
+    "/v1/audit/checkpoint": {"get": {
+        "summary": "The latest signed checkpoint", "description": _EITHER_SCOPE,
+        "security": _BEARER,
+        "responses": {"200": _ok("AuditCheckpoint", "The checkpoint"),
+                      **_problems(401, 403, 404)},
+    }},
+    "/v1/audit/public-keys": {"get": {
+        "summary": "The Ed25519 keys checkpoints are signed with (no authentication)",
+        "security": [],
+        "responses": {"200": _ok("AuditPublicKeys", "Current key first")},
+    }},
+    "/v1/audit/events/{event_id}/inclusion-proof": {"get": {
+        "summary": "Inclusion proof of one audit event",
+        "description": _EITHER_SCOPE + " The read is itself audited (`audit.proof_read`).",
+        "security": _BEARER,
+        "parameters": [
+            {"name": "event_id", "in": "path", "required": True, "schema": _string()},
+            _query("tree_size", "Tree to prove against; default: the latest checkpoint",
+                   type="integer", minimum=1),
+        ],
+        "responses": {"200": _ok("AuditInclusionProof", "The proof"),
+                      **_problems(401, 403, 404, 409, 422)},
+    }},
+    "/v1/audit/consistency-proof": {"get": {
+        "summary": "Consistency proof between two tree sizes", "description": _EITHER_SCOPE,
+        "security": _BEARER,
+        "parameters": [
+            {"name": "first", "in": "query", "required": True,
+             "schema": {"type": "integer", "minimum": 0}},
+            {"name": "second", "in": "query", "required": True,
+             "schema": {"type": "integer", "minimum": 1}},
+        ],
+        "responses": {"200": _ok("AuditConsistencyProof", "The proof"),
+                      **_problems(401, 403, 422)},
+    }},
+    "/v1/audit/events": {"get": {
+        "summary": "Search the audit log (privacy officer)",
+        "description": _EITHER_SCOPE + " JSON or CSV (`?format=csv` or `Accept: text/csv`). "
+                       "Every search is itself audited (`audit.searched`).",
+        "security": _BEARER,
+        "parameters": [
+            _query("partner", "Entries the partner took part in (actor or recipient)"),
+            _query("action", "Exact action, e.g. exchange.delivered"),
+            _query("covenant", "Covenant id"),
+            _query("decision", "Some recipient allowed / refused",
+                   type="string", enum=["allowed", "refused"]),
+            _query("from", "Inclusive; a date (Dutch calendar day) or a datetime with offset",
+                   type="string"),
+            _query("to", "Exclusive datetime, or a date meaning through that day",
+                   type="string"),
+            _query("pseudonym", "Audit pseudonym of a subject or a disclosed identity"),
+            _query("cursor", "From the previous page's next_cursor", type="string"),
+            _query("limit", "Page size", type="integer", minimum=1, maximum=MAX_LIMIT,
+                   default=DEFAULT_LIMIT),
+            _query("format", "Response format", type="string", enum=["json", "csv"]),
+        ],
+        "responses": {
+            "200": {"description": "A page of entries; CSV pages link the next with `Link`",
+                    "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/AuditEventPage"}},
+                        "text/csv": {"schema": _string()}}},
+            **_problems(401, 403, 422),
+        },
+    }},
+}

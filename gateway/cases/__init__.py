@@ -1,0 +1,1 @@
+"""Cases: signals combined into a dossier that moves through the process steps."""

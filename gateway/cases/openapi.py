@@ -1,0 +1,145 @@
+"""OpenAPI description of the case endpoints (registered in ``gateway.openapi.FRAGMENTS``).
+
+Self-contained rather than importing the shared helpers: ``gateway.openapi`` imports this module
+while it is itself being imported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.cases.interfaces import CASE_STEPS, SUBJECT_ROLES, TRANSITIONS
+from gateway.cases.services import PRIORITIES
+
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+CASE = {"$ref": "#/components/schemas/Case"}
+ASSIGNMENT = {"$ref": "#/components/schemas/CaseAssignment"}
+MOVES = ", ".join(f"{a}→{b} ({'/'.join(sorted(who))})" for (a, b), who in TRANSITIONS.items())
+
+
+def problems(*statuses: int) -> dict[str, Any]:
+    return {str(s): {"$ref": "#/components/responses/Problem"} for s in statuses}
+
+
+def string(**extra: Any) -> dict[str, Any]:
+    return {"type": "string", **extra}
+
+
+def path_parameters(*names: str) -> list[dict[str, Any]]:
+    return [{"name": n, "in": "path", "required": True, "schema": string()} for n in names]
+
+
+def json_body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "additionalProperties": False, "required": required,
+        "properties": properties}}}}
+
+
+def answer(status: int, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {str(status): {"description": description,
+                          "content": {"application/json": {"schema": schema}}}}
+
+
+SCHEMAS: dict[str, Any] = {
+    "CaseAssignment": {
+        "type": "object",
+        "properties": {
+            "id": string(format="uuid"), "partner": string(), "intervention": string(),
+            "priority": string(enum=list(PRIORITIES)),
+            "state": string(enum=["offered", "accepted", "declined"]),
+            "reason": {"type": ["string", "null"]},
+            "offered_at": string(format="date-time"),
+            "decided_at": {"type": ["string", "null"], "format": "date-time"},
+            "progress": {"type": "array", "items": {"type": "object", "properties": {
+                "note": string(), "reported_at": string(format="date-time")}}},
+        },
+    },
+    "Case": {
+        "type": "object",
+        "description": "A case as the caller may see it: subjects by case-local alias (the "
+                       "regie also sees its own pseudonyms), interventions of the caller only "
+                       "unless it directs the case.",
+        "properties": {
+            "id": string(format="uuid"), "covenant": string(),
+            "step": string(enum=list(CASE_STEPS)), "regie": string(), "case_manager": string(),
+            "your_roles": {"type": "array", "items": string(
+                enum=["regie", "case_manager", "assigned"])},
+            "allowed_moves": {"type": "array", "items": string(enum=list(CASE_STEPS))},
+            "subjects": {"type": "array", "items": {"type": "object", "properties": {
+                "alias": string(), "role": string(enum=list(SUBJECT_ROLES)),
+                "pseudonym": string()}}},
+            "assignments": {"type": "array", "items": ASSIGNMENT},
+            "signals": {"type": "array", "items": string(format="uuid")},
+            "created_at": string(format="date-time"), "updated_at": string(format="date-time"),
+            "closed_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+}
+
+PATHS: dict[str, Any] = {
+    "/v1/cases": {"post": {
+        "summary": "Create a case from received signals (the covenant's regie party only)",
+        "description": "Subjects are named by the caller's own pseudonyms as they appear in "
+                       "the deliveries of the linked signals; never by identifiers.",
+        "security": BEARER,
+        "requestBody": json_body({
+            "covenant": string(),
+            "signals": {"type": "array", "minItems": 1, "maxItems": 100,
+                        "items": string(format="uuid", description="an exchange id")},
+            "subjects": {"type": "array", "minItems": 1, "maxItems": 100, "items": {
+                "type": "object", "additionalProperties": False,
+                "required": ["pseudonym", "role"],
+                "properties": {"pseudonym": string(),
+                               "role": string(enum=list(SUBJECT_ROLES))}}},
+            "case_manager": string(description="a municipality party of the covenant"),
+        }, ["covenant", "signals", "subjects", "case_manager"]),
+        "responses": {**answer(201, "Created, at detectie", CASE),
+                      **problems(400, 401, 403, 415, 422)},
+    }},
+    "/v1/cases/{case_id}": {"get": {
+        "summary": "A case the caller is involved in (regie, case manager or assigned)",
+        "security": BEARER,
+        "parameters": path_parameters("case_id"),
+        "responses": {**answer(200, "The case", CASE), **problems(401, 403, 404)},
+    }},
+    "/v1/cases/{case_id}/transitions": {"post": {
+        "summary": "Move the case to another step",
+        "description": f"Allowed moves (and who makes them): {MOVES}. uitvoering needs an "
+                       "accepted intervention. A refused move is a 409 with a `reason` code.",
+        "security": BEARER,
+        "parameters": path_parameters("case_id"),
+        "requestBody": json_body({"to": string(enum=list(CASE_STEPS)),
+                                  "reason": string(maxLength=1000)}, ["to"]),
+        "responses": {**answer(200, "Moved", CASE),
+                      **problems(400, 401, 403, 404, 409, 415, 422)},
+    }},
+    "/v1/cases/{case_id}/assignments": {"post": {
+        "summary": "Offer a partner an intervention (regie, at toewijzing_interventie)",
+        "security": BEARER,
+        "parameters": path_parameters("case_id"),
+        "requestBody": json_body({"partner": string(), "intervention": string(maxLength=500),
+                                  "priority": string(enum=list(PRIORITIES))},
+                                 ["partner", "intervention"]),
+        "responses": {**answer(201, "Offered", ASSIGNMENT),
+                      **problems(400, 401, 403, 404, 409, 415, 422)},
+    }},
+    "/v1/cases/{case_id}/assignments/{assignment_id}/decision": {"post": {
+        "summary": "Accept or decline an offered intervention (the assigned partner)",
+        "security": BEARER,
+        "parameters": path_parameters("case_id", "assignment_id"),
+        "requestBody": json_body({"accept": {"type": "boolean"},
+                                  "reason": string(maxLength=1000,
+                                                   description="required when declining")},
+                                 ["accept"]),
+        "responses": {**answer(200, "Decided", ASSIGNMENT),
+                      **problems(400, 401, 403, 404, 409, 415, 422)},
+    }},
+    "/v1/cases/{case_id}/assignments/{assignment_id}/progress": {"post": {
+        "summary": "Report progress on an accepted intervention during uitvoering",
+        "security": BEARER,
+        "parameters": path_parameters("case_id", "assignment_id"),
+        "requestBody": json_body({"note": string(maxLength=2000)}, ["note"]),
+        "responses": {**answer(201, "Recorded", ASSIGNMENT),
+                      **problems(400, 401, 403, 404, 409, 415, 422)},
+    }},
+}

@@ -1,0 +1,119 @@
+"""``ketenpoort keys ...`` and ``ketenpoort identity shred``: a thin shell over the services.
+
+The main CLI passes ``ctx.obj`` with ``settings``, ``keyring`` and ``session_factory``.
+"""
+
+from __future__ import annotations
+
+import getpass
+from typing import Any, Protocol
+
+import click
+from sqlalchemy.orm import Session, sessionmaker
+
+from audit.services import AuditLog
+from gateway.db import transaction
+from gateway.identity.interfaces import IdentityError
+from gateway.identity.rotation import (
+    DEFAULT_BATCH_SIZE,
+    MASTER_KEY,
+    PSEUDONYM_KEY,
+    KeyRotation,
+    RotationError,
+    master_key_usage,
+)
+from gateway.identity.services import IdentityVault
+from gateway.keys import Keyring
+
+
+class IdentityCommandContext(Protocol):
+    settings: Any
+    keyring: Keyring
+    session_factory: sessionmaker[Session]
+
+
+def _rotation(context: IdentityCommandContext) -> KeyRotation:
+    return KeyRotation(context.settings.keyring_path, context.session_factory, AuditLog(),
+                       actor=getpass.getuser())
+
+
+@click.group("keys")
+def key_commands() -> None:
+    """Rotate and retire the identity master key and the pseudonym key."""
+
+
+@key_commands.command("rotate")
+@click.option("--pseudonyms", is_flag=True,
+              help="Rotate the pseudonym key instead (new deliveries use the new version once "
+                   "the workers restart).")
+@click.option("--resume", is_flag=True,
+              help="Add no new version; finish re-wrapping under the active master version.")
+@click.option("--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True, type=int)
+@click.option("--max-batches", type=int, default=None,
+              help="Stop after this many batches; run again with --resume to continue.")
+@click.pass_obj
+def rotate(context: IdentityCommandContext, pseudonyms: bool, resume: bool, batch_size: int,
+           max_batches: int | None) -> None:
+    """Add a new master key version and re-wrap every subject's data key under it, online."""
+    rotation = _rotation(context)
+    try:
+        if pseudonyms:
+            version = rotation.rotate(PSEUDONYM_KEY)
+            click.echo(f"{PSEUDONYM_KEY} version {version} is active; restart the workers")
+            return
+        if not resume:
+            click.echo(f"{MASTER_KEY} version {rotation.rotate(MASTER_KEY)} is active")
+        progress = rotation.rewrap(batch_size=batch_size, max_batches=max_batches)
+    except RotationError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"re-wrapped {progress.rewrapped} data key(s) under version "
+               f"{progress.target_version}; {progress.remaining} remaining")
+
+
+@key_commands.command("retire")
+@click.option("--version", "version", required=True, type=int)
+@click.pass_obj
+def retire(context: IdentityCommandContext, version: int) -> None:
+    """Remove an old master key version; refused while any subject still uses it."""
+    try:
+        _rotation(context).retire(version)
+    except RotationError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{MASTER_KEY} version {version} retired")
+
+
+@key_commands.command("status")
+@click.pass_obj
+def status(context: IdentityCommandContext) -> None:
+    """Live subjects per master key version, and each key's versions."""
+    keyring = Keyring.load(context.settings.keyring_path)
+    with transaction(context.session_factory) as session:
+        usage = master_key_usage(session)
+    for name in (MASTER_KEY, PSEUDONYM_KEY):
+        versions = sorted(keyring.symmetric[name])
+        click.echo(f"{name}: versions {versions}, active {keyring.active_version(name)}")
+    for version, count in sorted(usage.items()):
+        click.echo(f"{MASTER_KEY} v{version}: {count} subject(s)")
+
+
+@click.group("identity")
+def identity_commands() -> None:
+    """Manage the identity vault."""
+
+
+@identity_commands.command("shred")
+@click.option("--subject-id", required=True, help="The vault's subject id.")
+@click.pass_obj
+def shred(context: IdentityCommandContext, subject_id: str) -> None:
+    """Destroy a subject's data key: its identity becomes unrecoverable. Audited."""
+    vault = IdentityVault(context.keyring, context.settings.keyring_path)
+    try:
+        with transaction(context.session_factory) as session:
+            vault.shred(session, subject_id)
+            AuditLog().append(session, {
+                "action": "identity.shredded", "actor": {"operator": getpass.getuser()},
+                "subject": vault.audit_pseudonym(subject_id),
+            })
+    except IdentityError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"subject {subject_id} shredded")

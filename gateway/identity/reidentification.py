@@ -1,0 +1,368 @@
+"""Re-identification: a partner sees the identity behind one of its own pseudonyms, if allowed.
+
+The policy (``ketenpoort/reidentification/decision``) decides from the requester, the covenant
+grants and the deliveries that carried the pseudonym to the requester; nothing is revealed
+unless it says yes. On top of the policy come a limit per partner and period, and four-eyes
+approval for chosen subject roles and for minors: such a request waits until a second client
+of the same partner approves it, and the requester then fetches the identity once.
+
+Every step is audited with the subject's audit pseudonym, never an identifier. The free-text
+reason stays in the request row; audit entries refer to it by the row's id.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.db import transaction, utcnow
+from gateway.delivery.models import Delivery
+from gateway.identity.bsn import is_valid_bsn
+from gateway.identity.interfaces import Identifiers, IdentityError, parse_iso_date
+from gateway.identity.models import Reidentification
+from gateway.identity.services import IdentityVault
+from gateway.policy.interfaces import REIDENTIFICATION_ENTRYPOINT, PolicyEngineError
+from gateway.problems import (
+    FieldError,
+    Problem,
+    conflict,
+    forbidden,
+    not_found,
+    validation_failed,
+)
+
+MAX_REASON_LENGTH = 2000
+MAX_PSEUDONYM_LENGTH = 64
+MAX_CASE_ID_LENGTH = 36
+ADULT_AGE = 18
+
+
+class PolicyEvaluator(Protocol):
+    def evaluate(self, entrypoint: str, input: dict[str, Any]) -> tuple[str, Any]: ...
+
+
+class AuditAppender(Protocol):
+    def append(self, session: Session, event: dict[str, Any]) -> str: ...
+
+
+class AssignedCase(Protocol):
+    def is_assigned(self, partner: str) -> bool: ...
+
+
+class CaseLookup(Protocol):
+    def contexts(self, session: Session, case_ids: Iterable[str]) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Requester:
+    partner_id: str
+    client_id: str
+
+
+@dataclass(frozen=True)
+class ReidentificationRules:
+    limit: int
+    period_seconds: float
+    four_eyes_roles: frozenset[str]
+    four_eyes_minors: bool
+    min_reason_length: int
+
+
+@dataclass(frozen=True)
+class ReidentificationRequest:
+    pseudonym: str
+    reason: str
+    case_id: str | None
+
+
+@dataclass(frozen=True)
+class DeliveredSubject:
+    """One delivery of the pseudonym to the requester, seen as the policy needs it."""
+
+    subject_id: str
+    role: str
+    policy_view: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ReidentificationService:
+    session_factory: sessionmaker[Session]
+    vault: IdentityVault
+    policy: PolicyEvaluator
+    audit: AuditAppender
+    rules: ReidentificationRules
+    today: Callable[[], date]
+    cases: CaseLookup | None = None
+    clock: Callable[[], datetime] = utcnow
+
+    def request(self, requester: Requester, body: Any) -> Outcome:
+        """Release (200), hold for approval (202), or raise a 403/429 problem; all audited."""
+        parsed = parse_request(body, self.rules.min_reason_length)
+        # Refusals are raised only after the transaction holding their audit entry committed.
+        with transaction(self.session_factory) as session:
+            retry_after = self._retry_after(session, requester)
+            if retry_after is not None:
+                self._append(session, requester, "reidentification.refused", None,
+                             code="limit-exceeded")
+                outcome = None
+            else:
+                outcome = self._decide(session, requester, parsed)
+        if outcome is None:
+            raise _limit_exceeded(retry_after or 1, self.rules)
+        if outcome.status == 403:
+            raise forbidden("reidentification-refused",
+                            "the policy does not let you see this identity", **outcome.body)
+        return outcome
+
+    def approve(self, approver: Requester, reidentification_id: str) -> dict[str, Any]:
+        with transaction(self.session_factory) as session:
+            row = self._own(session, approver, reidentification_id, for_update=True)
+            if row.client_id == approver.client_id:
+                raise forbidden("self-approval", "a second person must approve; not the requester")
+            if row.status != "pending":
+                raise conflict("not-pending", f"this re-identification is {row.status}")
+            row.status, row.approved_by, row.approved_at = "approved", approver.client_id, utcnow()
+            self._append(session, approver, "reidentification.approved", row)
+            return _view(row)
+
+    def fetch(self, requester: Requester, reidentification_id: str) -> dict[str, Any]:
+        """The request's state; its requester gets the identity once, after approval."""
+        with transaction(self.session_factory) as session:
+            row = self._own(session, requester, reidentification_id, for_update=True)
+            if row.status != "approved" or row.client_id != requester.client_id:
+                return _view(row)
+            identity = self._reveal(session, row)
+            row.status, row.released_at = "released", utcnow()
+            event_id = self._append(session, requester, "reidentification.released", row)
+            return {**_view(row), "identity": identity, "audit_event_id": event_id}
+
+    def _decide(
+        self, session: Session, requester: Requester, parsed: ReidentificationRequest
+    ) -> Outcome:
+        delivered = delivered_subjects(session, requester.partner_id, parsed.pseudonym,
+                                       parsed.case_id)
+        bundle_hash, decision = self._policy_decision(session, requester, parsed, delivered)
+        row = Reidentification(
+            id=str(uuid.uuid4()), partner=requester.partner_id, client_id=requester.client_id,
+            pseudonym=parsed.pseudonym, subject_id=delivered[0].subject_id if delivered else None,
+            case_id=parsed.case_id, reason=parsed.reason, status="refused",
+            requires_approval=False, bundle_hash=bundle_hash, created_at=self.clock(),
+        )
+        session.add(row)
+        self._append(session, requester, "reidentification.requested", row,
+                     allowed=decision["allowed"], grants=decision["grants"])
+        if not decision["allowed"]:
+            event_id = self._append(session, requester, "reidentification.refused", row,
+                                    reasons=decision["reasons"])
+            return Outcome(403, {"id": row.id, "reasons": decision["reasons"],
+                                 "audit_event_id": event_id})
+        identity = self._reveal(session, row)
+        if self._needs_second_person(delivered, identity):
+            row.status, row.requires_approval = "pending", True
+            session.flush()
+            return Outcome(202, _view(row), {"Location": f"/v1/reidentifications/{row.id}"})
+        row.status, row.released_at = "released", utcnow()
+        event_id = self._append(session, requester, "reidentification.released", row)
+        return Outcome(200, {**_view(row), "identity": identity, "audit_event_id": event_id})
+
+    def _policy_decision(
+        self, session: Session, requester: Requester, parsed: ReidentificationRequest,
+        delivered: list[DeliveredSubject],
+    ) -> tuple[str | None, dict[str, Any]]:
+        policy_input = {
+            "requester": requester.partner_id,
+            "today": self.today().isoformat(),
+            "requester_assigned": self._assigned(session, requester, parsed.case_id),
+            "deliveries": [d.policy_view for d in delivered],
+        }
+        try:
+            bundle_hash, result = self.policy.evaluate(REIDENTIFICATION_ENTRYPOINT, policy_input)
+        except PolicyEngineError:
+            return None, _engine_refusal()
+        if not _well_formed(result):
+            return bundle_hash, _engine_refusal()
+        return bundle_hash, result
+
+    def _assigned(self, session: Session, requester: Requester, case_id: str | None) -> bool:
+        if case_id is None or self.cases is None:
+            return False
+        context = self.cases.contexts(session, [case_id]).get(case_id)
+        return context is not None and bool(context.is_assigned(requester.partner_id))
+
+    def _needs_second_person(
+        self, delivered: list[DeliveredSubject], identity: Identifiers
+    ) -> bool:
+        if any(d.role in self.rules.four_eyes_roles for d in delivered):
+            return True
+        return self.rules.four_eyes_minors and _is_minor(identity, self.today())
+
+    def _retry_after(self, session: Session, requester: Requester) -> int | None:
+        """Seconds until the partner may ask again, or None when under its limit."""
+        now = self.clock()
+        since = now - timedelta(seconds=self.rules.period_seconds)
+        in_period = (Reidentification.partner == requester.partner_id,
+                     Reidentification.created_at > since)
+        count = session.scalar(select(func.count()).where(*in_period)) or 0
+        if count < self.rules.limit:
+            return None
+        oldest = session.scalar(
+            select(Reidentification.created_at).where(*in_period)
+            .order_by(Reidentification.created_at.desc()).offset(self.rules.limit - 1).limit(1)
+        )
+        waited = (now - oldest).total_seconds() if oldest is not None else 0.0
+        return max(1, math.ceil(self.rules.period_seconds - waited))
+
+    def _reveal(self, session: Session, row: Reidentification) -> Identifiers:
+        if row.subject_id is None:
+            raise IdentityError("a released re-identification always names its subject")
+        return self.vault.reveal(session, row.subject_id)
+
+    def _own(self, session: Session, who: Requester, reidentification_id: str, *,
+             for_update: bool = False) -> Reidentification:
+        row = session.get(Reidentification, reidentification_id, with_for_update=for_update)
+        if row is None or row.partner != who.partner_id:
+            # Another partner's request is indistinguishable from none at all.
+            raise not_found("reidentification", "no such re-identification for your partner")
+        return row
+
+    def _append(self, session: Session, who: Requester, action: str,
+                row: Reidentification | None, **details: Any) -> str:
+        event: dict[str, Any] = {
+            "action": action,
+            "actor": {"partner": who.partner_id, "client": who.client_id},
+            **details,
+        }
+        if row is not None:
+            event.update({
+                "reidentification_id": row.id,
+                "case_id": row.case_id,
+                "requester": {"partner": row.partner, "client": row.client_id},
+                "subject": None if row.subject_id is None
+                else self.vault.audit_pseudonym(row.subject_id),
+                "bundle_hash": row.bundle_hash,
+            })
+        return self.audit.append(session, event)
+
+
+def delivered_subjects(
+    session: Session, partner: str, pseudonym: str, case_id: str | None
+) -> list[DeliveredSubject]:
+    """Every delivery to ``partner`` naming ``pseudonym`` (within ``case_id``, when given)."""
+    found = []
+    deliveries = session.scalars(
+        select(Delivery).where(Delivery.recipient == partner).order_by(Delivery.seq)
+    )
+    for delivery in deliveries:
+        payload = delivery.payload
+        if case_id is not None and payload.get("case_id") != case_id:
+            continue
+        for subject in payload.get("subjects", []):
+            if subject.get("pseudonym") != pseudonym:
+                continue
+            categories = sorted({item["category"] for item in payload.get("items", [])
+                                 if item.get("subject_ref") == subject["ref"]})
+            found.append(DeliveredSubject(
+                subject_id=subject["subject_id"], role=subject.get("role", ""),
+                policy_view={
+                    "covenant": payload["covenant"], "purpose": payload["purpose"],
+                    "process_step": payload["process_step"], "provider": delivery.sender,
+                    "categories": categories,
+                },
+            ))
+    return found
+
+
+def parse_request(body: Any, min_reason_length: int) -> ReidentificationRequest:
+    if not isinstance(body, dict):
+        raise validation_failed([FieldError("", "must be a JSON object")])
+    errors = [FieldError(f"/{name}", "unknown field")
+              for name in body if name not in ("pseudonym", "reason", "case_id")]
+    pseudonym, reason, case_id = body.get("pseudonym"), body.get("reason"), body.get("case_id")
+    if not isinstance(pseudonym, str) or not 0 < len(pseudonym) <= MAX_PSEUDONYM_LENGTH:
+        errors.append(FieldError("/pseudonym", f"a string of 1 to {MAX_PSEUDONYM_LENGTH} "
+                                               "characters"))
+    reason_problem = _reason_problem(reason, min_reason_length)
+    if reason_problem is not None:
+        errors.append(FieldError("/reason", reason_problem))
+    if case_id is not None and not (
+        isinstance(case_id, str) and 0 < len(case_id) <= MAX_CASE_ID_LENGTH
+    ):
+        errors.append(FieldError("/case_id", f"null or a string of 1 to {MAX_CASE_ID_LENGTH} "
+                                             "characters"))
+    if errors:
+        raise validation_failed(errors)
+    return ReidentificationRequest(str(pseudonym), str(reason).strip(), case_id)
+
+
+def _reason_problem(reason: Any, min_length: int) -> str | None:
+    if not isinstance(reason, str):
+        return "mandatory: a string saying why the identity is needed"
+    if not min_length <= len(reason.strip()) <= MAX_REASON_LENGTH:
+        return f"between {min_length} and {MAX_REASON_LENGTH} characters"
+    if any(is_valid_bsn(run) for run in _nine_digit_windows(reason)):
+        # The reason is stored; it must not become a way to store a BSN in plaintext.
+        return "must not contain a BSN"
+    return None
+
+
+def _nine_digit_windows(text: str) -> Iterable[str]:
+    for run in re.findall(r"[0-9]{9,}", text):
+        yield from (run[i : i + 9] for i in range(len(run) - 8))
+
+
+def _is_minor(identity: Identifiers, today: date) -> bool:
+    born_text = identity.get("birth_date")
+    if born_text is None:
+        return False
+    born = parse_iso_date(born_text)
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    return age < ADULT_AGE
+
+
+def _well_formed(result: Any) -> bool:
+    return (
+        isinstance(result, dict)
+        and isinstance(result.get("allowed"), bool)
+        and isinstance(result.get("grants"), list)
+        and isinstance(result.get("reasons"), list)
+    )
+
+
+def _engine_refusal() -> dict[str, Any]:
+    return {"allowed": False, "grants": [], "reasons": [
+        {"code": "engine-error", "message": "the policy engine gave no decision; nothing is "
+                                            "revealed"}]}
+
+
+def _limit_exceeded(retry_after: int, rules: ReidentificationRules) -> Problem:
+    return Problem(
+        429, "reidentification-limit", "Too many re-identifications",
+        f"at most {rules.limit} re-identification requests per {rules.period_seconds:g} seconds",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def _view(row: Reidentification) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "status": row.status,
+        "pseudonym": row.pseudonym,
+        "case_id": row.case_id,
+        "requires_approval": row.requires_approval,
+        "approved_by": row.approved_by,
+    }

@@ -1,0 +1,171 @@
+"""Key rotation for the identity vault and the pseudonyms, online and resumable.
+
+``rotate`` adds a new version of a keyring secret. For the identity master key the subjects'
+data keys are then re-wrapped under it in batches, each batch its own short transaction, so
+readers and writers are never blocked for long and an interrupted run simply continues where
+it stopped: ``rewrap`` picks every live row whose master key version is not the active one.
+Rows keep naming the version that wraps them, so reads work throughout, whatever mix of
+versions the table holds. ``retire`` removes an old master version only once no row uses it.
+
+The keyring file is changed under the same exclusive lock :meth:`Keyring.load` uses, re-read
+inside it, and written atomically (:meth:`Keyring.save`). Running gateway processes notice the
+change themselves (:class:`~gateway.identity.services.IdentityVault` reloads the file when it
+changes); the pseudonymiser picks up a new pseudonym version only when the workers restart.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.db import transaction
+from gateway.identity.models import Subject
+from gateway.keys import Keyring
+
+MASTER_KEY = "identity-master"
+PSEUDONYM_KEY = "pseudonym"
+ROTATABLE_KEYS = (MASTER_KEY, PSEUDONYM_KEY)
+DEFAULT_BATCH_SIZE = 500
+SECRET_BYTES = 32
+
+
+class RotationError(RuntimeError):
+    """A rotation or retirement cannot proceed; the message says why."""
+
+
+class AuditAppender(Protocol):
+    def append(self, session: Session, event: dict[str, Any]) -> str: ...
+
+
+@dataclass(frozen=True)
+class RewrapProgress:
+    target_version: int
+    rewrapped: int
+    remaining: int
+
+
+@dataclass
+class KeyRotation:
+    keyring_path: Path
+    session_factory: sessionmaker[Session]
+    audit: AuditAppender
+    actor: str = "cli"
+
+    def rotate(self, name: str) -> int:
+        """Add a new, active version of key ``name``; return its number. Audited."""
+        if name not in ROTATABLE_KEYS:
+            raise RotationError(f"only {', '.join(ROTATABLE_KEYS)} can be rotated")
+        with self._locked_keyring() as keyring:
+            version = keyring.active_version(name) + 1
+            keyring.symmetric[name][version] = secrets.token_bytes(SECRET_BYTES)
+            keyring.save(self.keyring_path)
+        self._audit({"action": "keys.rotated", "key": name, "version": version})
+        return version
+
+    def rewrap(
+        self, *, batch_size: int = DEFAULT_BATCH_SIZE, max_batches: int | None = None
+    ) -> RewrapProgress:
+        """Re-wrap every data key not under the active master version, batch by batch.
+
+        ``max_batches`` stops early (for a bounded maintenance window, or a test of an
+        interrupted run); calling again resumes. Each batch is audited with its count.
+        """
+        if batch_size < 1:
+            raise RotationError("batch_size must be positive")
+        keyring = Keyring.load(self.keyring_path)
+        target = keyring.active_version(MASTER_KEY)
+        rewrapped = batches = 0
+        while max_batches is None or batches < max_batches:
+            with transaction(self.session_factory) as session:
+                count = self._rewrap_batch(session, keyring, target, batch_size)
+            if count == 0:
+                break
+            rewrapped += count
+            batches += 1
+        with transaction(self.session_factory) as session:
+            remaining = _rows_not_under(session, target)
+        return RewrapProgress(target, rewrapped, remaining)
+
+    def retire(self, version: int) -> None:
+        """Remove master key version ``version``; refused while it is active or in use."""
+        with self._locked_keyring() as keyring:
+            versions = keyring.symmetric[MASTER_KEY]
+            if version not in versions:
+                raise RotationError(f"{MASTER_KEY} has no version {version}")
+            if version == keyring.active_version(MASTER_KEY):
+                raise RotationError(f"version {version} is the active {MASTER_KEY} version")
+            with transaction(self.session_factory) as session:
+                in_use = _rows_under(session, version)
+            if in_use:
+                raise RotationError(
+                    f"{in_use} subject(s) still use {MASTER_KEY} version {version}; "
+                    "run 'ketenpoort keys rotate --resume' first"
+                )
+            del versions[version]
+            keyring.save(self.keyring_path)
+        self._audit({"action": "keys.retired", "key": MASTER_KEY, "version": version})
+
+    def _rewrap_batch(
+        self, session: Session, keyring: Keyring, target: int, batch_size: int
+    ) -> int:
+        subjects = session.scalars(
+            select(Subject)
+            .where(Subject.master_key_version.is_not(None), Subject.master_key_version != target)
+            .order_by(Subject.id)
+            .limit(batch_size)
+            .with_for_update()
+        ).all()
+        new_master = keyring.secret(MASTER_KEY, target)
+        for subject in subjects:
+            if subject.master_key_version is None or subject.wrapped_data_key is None:
+                continue  # shredded since the query; the check constraint keeps both None
+            old_master = keyring.secret(MASTER_KEY, subject.master_key_version)
+            data_key = aes_key_unwrap(old_master, subject.wrapped_data_key)
+            subject.wrapped_data_key = aes_key_wrap(new_master, data_key)
+            subject.master_key_version = target
+        if subjects:
+            self.audit.append(session, {
+                "action": "keys.rewrapped", "actor": {"operator": self.actor},
+                "key": MASTER_KEY, "version": target, "subjects": len(subjects),
+            })
+        return len(subjects)
+
+    @contextmanager
+    def _locked_keyring(self) -> Iterator[Keyring]:
+        # The lock Keyring.load takes to complete a keyring: one writer at a time, and the file
+        # is re-read inside the lock so no concurrent change is lost.
+        with self.keyring_path.with_suffix(".lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            # Not Keyring.load: it may take this same lock again, on another descriptor.
+            yield Keyring.from_json(self.keyring_path.read_text())
+
+    def _audit(self, event: dict[str, Any]) -> None:
+        with transaction(self.session_factory) as session:
+            self.audit.append(session, {**event, "actor": {"operator": self.actor}})
+
+
+def master_key_usage(session: Session) -> dict[int, int]:
+    """Live subjects per master key version."""
+    rows = session.execute(
+        select(Subject.master_key_version, func.count())
+        .where(Subject.master_key_version.is_not(None))
+        .group_by(Subject.master_key_version)
+    ).all()
+    return {version: count for version, count in rows if version is not None}
+
+
+def _rows_under(session: Session, version: int) -> int:
+    return master_key_usage(session).get(version, 0)
+
+
+def _rows_not_under(session: Session, version: int) -> int:
+    return sum(count for v, count in master_key_usage(session).items() if v != version)

@@ -1,0 +1,55 @@
+"""HTTP shell around re-identification and pseudonym translation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from gateway.auth.guard import require_scope
+from gateway.auth.interfaces import Principal
+from gateway.identity.reidentification import Requester
+from gateway.web import json_body
+
+blueprint = Blueprint("identity", __name__)
+
+
+def _requester(principal: Principal) -> Requester:
+    return Requester(principal.partner_id, principal.client_id)
+
+
+@blueprint.post("/v1/reidentifications")
+@require_scope("reidentify")
+def request_reidentification(principal: Principal) -> Response:
+    service = current_app.extensions["ketenpoort"].reidentifications
+    outcome = service.request(_requester(principal), json_body())
+    response = jsonify(outcome.body)
+    response.status_code = outcome.status
+    response.headers.update(outcome.headers)
+    return response
+
+
+@blueprint.post("/v1/reidentifications/<reidentification_id>/approve")
+@require_scope("reidentify")
+def approve_reidentification(principal: Principal, reidentification_id: str) -> dict[str, Any]:
+    service = current_app.extensions["ketenpoort"].reidentifications
+    result: dict[str, Any] = service.approve(_requester(principal), reidentification_id)
+    return result
+
+
+@blueprint.get("/v1/reidentifications/<reidentification_id>")
+@require_scope("reidentify")
+def fetch_reidentification(principal: Principal, reidentification_id: str) -> dict[str, Any]:
+    service = current_app.extensions["ketenpoort"].reidentifications
+    result: dict[str, Any] = service.fetch(_requester(principal), reidentification_id)
+    return result
+
+
+@blueprint.post("/v1/pseudonyms/translate")
+@require_scope("inbox:read")
+def translate_pseudonyms(principal: Principal) -> dict[str, Any]:
+    service = current_app.extensions["ketenpoort"].pseudonym_translation
+    result: dict[str, Any] = service.translate(
+        principal.partner_id, principal.client_id, json_body()
+    )
+    return result

@@ -1,0 +1,1 @@
+"""Fuzzy linkage of persons: keyed Bloom filters at intake, candidate pairs reviewed by the RIEC."""

@@ -1,0 +1,78 @@
+"""Linkage tables: each person's keyed Bloom filter, its blocking keys, candidate pairs, aliases.
+
+* ``linkage_records``: one filter per subject, under version ``key_version`` of the keyring's
+  "linkage" key; filters under different versions are never compared.
+* ``linkage_blocks``: the keyed bucket names of each subject; only subjects sharing a bucket are
+  compared, which keeps candidate generation far from quadratic.
+* ``linkage_candidates``: pairs (stored with ``subject_a < subject_b``) whose similarity reached
+  the threshold, waiting for or carrying the reviewer's decision. A rejected pair stays, so the
+  same pair is never proposed again.
+* ``linkage_aliases``: confirmed links. Every merged subject points at its canonical subject;
+  the table is kept flat (an alias never points at another alias), so resolving is one lookup.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.db import Base, UTCDateTime, utcnow
+from gateway.linkage.encoding import BLOCK_KEY_BYTES, FILTER_BYTES
+
+SUBJECT = "identity_subject.id"
+STATUS_VALUES = "status IN ('pending', 'confirmed', 'rejected')"
+
+
+class LinkageRecord(Base):
+    __tablename__ = "linkage_records"
+
+    subject_id: Mapped[str] = mapped_column(ForeignKey(SUBJECT), primary_key=True)
+    key_version: Mapped[int] = mapped_column(Integer)
+    bloom: Mapped[bytes] = mapped_column(LargeBinary(FILTER_BYTES))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LinkageBlock(Base):
+    __tablename__ = "linkage_blocks"
+
+    block_key: Mapped[str] = mapped_column(String(2 * BLOCK_KEY_BYTES), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(ForeignKey(SUBJECT), primary_key=True, index=True)
+
+
+class LinkageCandidate(Base):
+    __tablename__ = "linkage_candidates"
+    __table_args__ = (
+        UniqueConstraint("subject_a", "subject_b"),
+        CheckConstraint("subject_a < subject_b", name="ordered_pair"),
+        CheckConstraint(STATUS_VALUES, name="known_status"),
+        Index("ix_linkage_candidates_status_score", "status", "score"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject_a: Mapped[str] = mapped_column(ForeignKey(SUBJECT))
+    subject_b: Mapped[str] = mapped_column(ForeignKey(SUBJECT), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class LinkageAlias(Base):
+    __tablename__ = "linkage_aliases"
+
+    subject_id: Mapped[str] = mapped_column(ForeignKey(SUBJECT), primary_key=True)
+    canonical_subject_id: Mapped[str] = mapped_column(ForeignKey(SUBJECT), index=True)
+    candidate_id: Mapped[str] = mapped_column(ForeignKey("linkage_candidates.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,69 @@
+"""OpenAPI description of the linkage endpoints (registered in ``gateway.openapi.FRAGMENTS``).
+
+Self-contained rather than importing the shared helpers: ``gateway.openapi`` imports this module
+while it is itself being imported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.linkage.interfaces import DECISIONS, STATUSES
+
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+def problems(*statuses: int) -> dict[str, Any]:
+    return {str(s): {"$ref": "#/components/responses/Problem"} for s in statuses}
+
+
+def string(**extra: Any) -> dict[str, Any]:
+    return {"type": "string", **extra}
+
+SCHEMAS: dict[str, Any] = {
+    "LinkageCandidate": {
+        "type": "object",
+        "description": "Two records that may be one person, under the reviewer's own "
+                       "pseudonyms; never a name.",
+        "required": ["id", "score", "status", "pseudonyms", "created_at"],
+        "properties": {
+            "id": string(format="uuid"),
+            "score": {"type": "number", "minimum": 0, "maximum": 1,
+                      "description": "Dice similarity of the two keyed Bloom filters"},
+            "status": string(enum=list(STATUSES)),
+            "pseudonyms": {"type": "array", "items": string(), "minItems": 2, "maxItems": 2},
+            "created_at": string(format="date-time"),
+            "decided_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+}
+
+PATHS: dict[str, Any] = {
+    "/v1/linkage/candidates": {"get": {
+        "summary": "Pending candidate matches, best first (reviewing partner only)",
+        "security": BEARER,
+        "parameters": [{"name": "limit", "in": "query", "schema": {
+            "type": "integer", "minimum": 1, "maximum": 200, "default": 50}}],
+        "responses": {
+            "200": {"description": "Pending candidates", "content": {"application/json": {
+                "schema": {"type": "object", "properties": {"items": {
+                    "type": "array",
+                    "items": {"$ref": "#/components/schemas/LinkageCandidate"}}}}}}},
+            **problems(401, 403, 422),
+        },
+    }},
+    "/v1/linkage/candidates/{candidate_id}/decision": {"post": {
+        "summary": "Confirm (the persons become one subject) or reject (never proposed again)",
+        "security": BEARER,
+        "parameters": [{"name": "candidate_id", "in": "path", "required": True,
+                        "schema": string()}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "additionalProperties": False, "required": ["decision"],
+            "properties": {"decision": string(enum=list(DECISIONS))}}}}},
+        "responses": {
+            "200": {"description": "The decided candidate", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/LinkageCandidate"}}}},
+            **problems(400, 401, 403, 404, 409, 415, 422),
+        },
+    }},
+}

@@ -1,0 +1,222 @@
+"""Fuzzy linkage: encode persons at intake, propose candidate pairs, let the RIEC decide.
+
+Nothing is ever merged automatically. At intake (:meth:`LinkageService.index`, called by the
+exchange in its own transaction) a new subject's keyed Bloom filter and blocking keys are
+stored, the subject is compared with every subject sharing a bucket, and each pair scoring at
+least the threshold becomes a pending candidate. Persons with the same BSN need no candidate:
+the vault gives them one subject id already.
+
+Only partners holding the reviewer role ("regie") in a covenant see candidates, and they see
+them under their own pseudonyms with a score, never a name. Confirming makes the two subjects
+one: the alias table maps the younger canonical subject onto the older, and the exchange
+pseudonymises through :meth:`LinkageService.canonical`, so from then on every recipient sees
+one pseudonym for the person. Rejecting keeps the pair, so it is never proposed again.
+Listing, confirming and rejecting are each audited in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.db import transaction, utcnow
+from gateway.exchange.services import AuditAppender, PseudonymSource, Sender
+from gateway.identity.interfaces import Identifiers
+from gateway.identity.models import Subject
+from gateway.linkage.encoding import (
+    DEFAULT_THRESHOLD,
+    BloomEncoder,
+    Encoding,
+    dice,
+    from_bytes,
+    to_bytes,
+)
+from gateway.linkage.interfaces import CONFIRMED, DECISIONS, PENDING, REVIEWER_ROLE
+from gateway.linkage.models import LinkageAlias, LinkageBlock, LinkageCandidate, LinkageRecord
+from gateway.problems import FieldError, conflict, forbidden, not_found, validation_failed
+
+
+class AuditPseudonyms(Protocol):
+    def audit_pseudonym(self, subject_id: str) -> str: ...
+
+
+def reviewing_partners(covenants: Mapping[str, Any]) -> frozenset[str]:
+    """Partners holding the reviewer role in any covenant of the bundle's ``covenants``."""
+    return frozenset(
+        party["partner"]
+        for covenant in covenants.values()
+        for party in covenant["parties"]
+        if party.get("role") == REVIEWER_ROLE
+    )
+
+
+@dataclass
+class LinkageService:
+    session_factory: sessionmaker[Session]
+    encoder: BloomEncoder
+    key_version: int
+    pseudonyms: PseudonymSource
+    audit_pseudonyms: AuditPseudonyms
+    audit: AuditAppender
+    reviewers: Callable[[], frozenset[str]]
+    threshold: float = DEFAULT_THRESHOLD
+
+    def index(self, session: Session, subject_id: str, identifiers: Identifiers) -> str:
+        """Encode a subject seen for the first time and propose its candidates.
+
+        Returns the subject's canonical id: the one to pseudonymise, so pseudonyms follow
+        confirmed links. A subject keeps the filter of the identifiers it first arrived with,
+        as the vault keeps the first value of every field.
+        """
+        if session.get(LinkageRecord, subject_id) is None:
+            encoding = self.encoder.encode(identifiers)
+            if encoding is not None:
+                self._store(session, subject_id, encoding)
+                self._propose(session, subject_id, encoding)
+        return self.canonical(session, subject_id)
+
+    def canonical(self, session: Session, subject_id: str) -> str:
+        alias = session.get(LinkageAlias, subject_id)
+        return subject_id if alias is None else alias.canonical_subject_id
+
+    def forget(self, session: Session, subject_id: str) -> None:
+        """Drop a subject's filter and buckets (with its identity, when it is shredded)."""
+        session.execute(delete(LinkageBlock).where(LinkageBlock.subject_id == subject_id))
+        session.execute(delete(LinkageRecord).where(LinkageRecord.subject_id == subject_id))
+
+    def candidates(self, reader: Sender, limit: int) -> list[dict[str, Any]]:
+        """Pending candidates, best first, under the reader's pseudonyms; the listing is audited."""
+        self._check_reviewer(reader)
+        with transaction(self.session_factory) as session:
+            pending = session.scalars(
+                select(LinkageCandidate)
+                .where(LinkageCandidate.status == PENDING)
+                .order_by(LinkageCandidate.score.desc(), LinkageCandidate.id)
+                .limit(limit)
+            ).all()
+            views = [self._view(session, reader, c) for c in pending]
+            self.audit.append(session, {
+                "action": "linkage.candidates.listed",
+                "actor": {"partner": reader.partner_id, "client": reader.client_id},
+                "candidate_ids": [c.id for c in pending],
+            })
+        return views
+
+    def decide(self, reader: Sender, candidate_id: str, body: object) -> dict[str, Any]:
+        """Confirm or reject a pending candidate; a decided one cannot be decided again."""
+        self._check_reviewer(reader)
+        decision = _parse_decision(body)
+        with transaction(self.session_factory) as session:
+            candidate = session.get(LinkageCandidate, candidate_id, with_for_update=True)
+            if candidate is None:
+                raise not_found("linkage-candidate", f"no linkage candidate {candidate_id!r}")
+            if candidate.status != PENDING:
+                raise conflict("candidate-decided", f"the candidate is {candidate.status} already")
+            candidate.status = decision
+            candidate.decided_at = utcnow()
+            candidate.decided_by = reader.partner_id
+            if decision == CONFIRMED:
+                self._link(session, candidate)
+            session.flush()
+            self.audit.append(session, {
+                "action": f"linkage.{decision}",
+                "actor": {"partner": reader.partner_id, "client": reader.client_id},
+                "candidate_id": candidate.id,
+                "score": candidate.score,
+                "subjects": [self.audit_pseudonyms.audit_pseudonym(s)
+                             for s in (candidate.subject_a, candidate.subject_b)],
+            })
+            return self._view(session, reader, candidate)
+
+    def _check_reviewer(self, reader: Sender) -> None:
+        if reader.partner_id not in self.reviewers():
+            raise forbidden(
+                "not-a-linkage-reviewer",
+                f"only partners with the covenant role {REVIEWER_ROLE!r} review linkage candidates",
+            )
+
+    def _store(self, session: Session, subject_id: str, encoding: Encoding) -> None:
+        session.add(LinkageRecord(subject_id=subject_id, key_version=self.key_version,
+                                  bloom=to_bytes(encoding.bloom)))
+        session.add_all(LinkageBlock(block_key=k, subject_id=subject_id) for k in encoding.blocks)
+        session.flush()
+
+    def _propose(self, session: Session, subject_id: str, encoding: Encoding) -> None:
+        for other, score in self._matches(session, subject_id, encoding):
+            pair = sorted((subject_id, other))
+            known = session.scalars(
+                select(LinkageCandidate.id).where(LinkageCandidate.subject_a == pair[0],
+                                                  LinkageCandidate.subject_b == pair[1])
+            ).first()
+            if known is None:
+                session.add(LinkageCandidate(id=str(uuid.uuid4()), subject_a=pair[0],
+                                             subject_b=pair[1], score=score, status=PENDING))
+        session.flush()
+
+    def _matches(
+        self, session: Session, subject_id: str, encoding: Encoding
+    ) -> Iterable[tuple[str, float]]:
+        neighbours = (
+            select(LinkageBlock.subject_id)
+            .where(LinkageBlock.block_key.in_(sorted(encoding.blocks)),
+                   LinkageBlock.subject_id != subject_id)
+            .distinct()
+        )
+        records = session.scalars(
+            select(LinkageRecord).where(LinkageRecord.subject_id.in_(neighbours),
+                                        LinkageRecord.key_version == self.key_version)
+        )
+        for record in records:
+            score = dice(encoding.bloom, from_bytes(record.bloom))
+            if score >= self.threshold:
+                yield record.subject_id, round(score, 4)
+
+    def _link(self, session: Session, candidate: LinkageCandidate) -> None:
+        """Make the two subjects one: the younger canonical subject and its aliases follow the
+        older, so the pseudonym partners have seen longest is the one that stays."""
+        canonicals = {self.canonical(session, candidate.subject_a),
+                      self.canonical(session, candidate.subject_b)}
+        if len(canonicals) == 1:
+            return
+        subjects = session.scalars(select(Subject).where(Subject.id.in_(canonicals))).all()
+        keeper, merged = (s.id for s in sorted(subjects, key=lambda s: (s.created_at, s.id)))
+        session.execute(
+            update(LinkageAlias)
+            .where(LinkageAlias.canonical_subject_id == merged)
+            .values(canonical_subject_id=keeper)
+        )
+        session.add(LinkageAlias(subject_id=merged, canonical_subject_id=keeper,
+                                 candidate_id=candidate.id))
+
+    def _view(
+        self, session: Session, reader: Sender, candidate: LinkageCandidate
+    ) -> dict[str, Any]:
+        return {
+            "id": candidate.id,
+            "score": candidate.score,
+            "status": candidate.status,
+            "pseudonyms": [
+                self.pseudonyms.pseudonym(self.canonical(session, s), reader.partner_id)
+                for s in (candidate.subject_a, candidate.subject_b)
+            ],
+            "created_at": candidate.created_at.isoformat(),
+            "decided_at": candidate.decided_at.isoformat() if candidate.decided_at else None,
+        }
+
+
+def _parse_decision(body: object) -> str:
+    if not isinstance(body, dict):
+        raise validation_failed([FieldError("", "must be a JSON object")])
+    unknown = sorted(set(body) - {"decision"})
+    errors = [FieldError(f"/{name}", "unknown field") for name in unknown]
+    decision = body.get("decision")
+    if decision not in DECISIONS:
+        errors.append(FieldError("/decision", f"one of {', '.join(DECISIONS)}"))
+    if errors:
+        raise validation_failed(errors)
+    return str(decision)

@@ -1,0 +1,1 @@
+"""Case meetings: the agenda, routed per participant by the policy, published via the outbox."""

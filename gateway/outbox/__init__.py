@@ -1,0 +1,1 @@
+"""The transactional outbox: deliveries written with the action, drained by a dispatcher."""

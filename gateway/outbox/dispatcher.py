@@ -1,0 +1,229 @@
+"""Draining the outbox: the same code in a Celery worker and in the gateway's own thread.
+
+For each message the dispatcher fixes the recipient's channels once (one dispatch row per
+channel), then for every due dispatch: takes a lease (so two drainers never send the same copy
+at once), renders, sends outside any transaction, and records the result with its audit entry.
+A worker killed mid-send leaves the lease to expire and the broker to redeliver the task; the
+resend carries the same delivery id, so the receiver drops the copy it already has.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from adapters.interfaces import ChannelError, OutboundChannel, OutboundMessage
+from gateway.db import transaction, utcnow
+from gateway.outbox.interfaces import (
+    DEAD,
+    DELIVERED,
+    INBOX,
+    PENDING,
+    AuditAppender,
+    Rendered,
+    Renderer,
+)
+from gateway.outbox.models import Dispatch, OutboxMessage
+from gateway.outbox.services import ChannelDirectory
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int
+    backoff_seconds: float
+    max_backoff_seconds: float
+    lease_seconds: float
+
+    def delay_after(self, attempts: int) -> timedelta:
+        seconds = min(self.backoff_seconds * 2 ** (attempts - 1), self.max_backoff_seconds)
+        return timedelta(seconds=seconds)
+
+
+@dataclass
+class Dispatcher:
+    session_factory: sessionmaker[Session]
+    directory: ChannelDirectory
+    channels: Mapping[str, OutboundChannel]
+    renderers: Mapping[str, Renderer]
+    default_renderer: Renderer
+    audit: AuditAppender
+    policy: RetryPolicy
+    clock: Callable[[], datetime] = utcnow
+
+    def dispatch(self, message_id: str) -> datetime | None:
+        """Deliver what is due now; return when to look again, or None when nothing is left."""
+        if not self._open_dispatches(message_id):
+            return None
+        for dispatch_id in self._claim_due(message_id):
+            self._attempt(dispatch_id)
+        return self._settle(message_id)
+
+    def due_messages(self, limit: int = 500) -> list[str]:
+        """Pending messages with a dispatch due now, or not yet fanned out to channels."""
+        now = self.clock()
+        with transaction(self.session_factory) as session:
+            due_dispatch = select(Dispatch.message_id).where(
+                Dispatch.state == PENDING, Dispatch.next_attempt_at <= now,
+                or_(Dispatch.lease_until.is_(None), Dispatch.lease_until < now),
+            )
+            no_dispatch = ~select(Dispatch.id).where(
+                Dispatch.message_id == OutboxMessage.id).exists()
+            return list(session.scalars(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.state == PENDING,
+                       or_(OutboxMessage.id.in_(due_dispatch), no_dispatch))
+                .order_by(OutboxMessage.created_at).limit(limit)
+            ))
+
+    def _open_dispatches(self, message_id: str) -> bool:
+        try:
+            with transaction(self.session_factory) as session:
+                message = session.get(OutboxMessage, message_id)
+                if message is None or message.state != PENDING:
+                    return False
+                present = set(session.scalars(
+                    select(Dispatch.channel).where(Dispatch.message_id == message_id)))
+                for channel, address in self.directory.channels_for(session, message.recipient):
+                    if channel not in present:
+                        session.add(Dispatch(
+                            id=str(uuid.uuid4()), message_id=message_id, channel=channel,
+                            address=address, state=PENDING, attempts=0,
+                            next_attempt_at=self.clock(),
+                        ))
+        except IntegrityError:
+            log.debug("another drainer opened the dispatches of %s first", message_id)
+        return True
+
+    def _claim_due(self, message_id: str) -> list[str]:
+        now = self.clock()
+        lease = now + timedelta(seconds=self.policy.lease_seconds)
+        claimed = []
+        with transaction(self.session_factory) as session:
+            candidates = list(session.scalars(select(Dispatch.id).where(
+                Dispatch.message_id == message_id, Dispatch.state == PENDING,
+                Dispatch.next_attempt_at <= now,
+            )))
+            for dispatch_id in candidates:
+                # A conditional update is the lease: only one drainer's update matches.
+                taken = session.execute(
+                    update(Dispatch)
+                    .where(Dispatch.id == dispatch_id, Dispatch.state == PENDING,
+                           or_(Dispatch.lease_until.is_(None), Dispatch.lease_until < now))
+                    .values(lease_until=lease)
+                )
+                if taken.rowcount == 1:  # type: ignore[attr-defined]  # DML results carry rowcount
+                    claimed.append(dispatch_id)
+        return claimed
+
+    def _attempt(self, dispatch_id: str) -> None:
+        try:
+            prepared = self._prepare(dispatch_id)
+            if prepared is not None:
+                adapter, outbound, _ = prepared
+                adapter.send(outbound)
+        except ChannelError as exc:
+            self._record_failure(dispatch_id, str(exc))
+            return
+        self._record_success(dispatch_id, None if prepared is None else prepared[2])
+
+    def _prepare(
+        self, dispatch_id: str
+    ) -> tuple[OutboundChannel, OutboundMessage, Rendered] | None:
+        """What to send where; None for the gateway inbox, which serves deliveries on request."""
+        with transaction(self.session_factory) as session:
+            dispatch = session.get_one(Dispatch, dispatch_id)
+            if dispatch.channel == INBOX:
+                return None
+            adapter = self.channels.get(dispatch.channel)
+            if adapter is None:
+                raise ChannelError(f"no {dispatch.channel} adapter is configured")
+            message = session.get_one(OutboxMessage, dispatch.message_id)
+            try:
+                rendered = self._render(session, message, dispatch.channel)
+            except Exception as exc:
+                # A failed attempt like any other, so a message that cannot be rendered
+                # (say, its identity was shredded) ends dead instead of retrying forever.
+                log.exception("rendering outbox message %s failed", message.id)
+                raise ChannelError(f"rendering failed: {type(exc).__name__}") from exc
+            outbound = OutboundMessage(
+                delivery_id=dispatch.id, recipient=message.recipient,
+                address=dispatch.address or "", subject=rendered.subject, body=rendered.body,
+            )
+        return adapter, outbound, rendered
+
+    def _render(self, session: Session, message: OutboxMessage, channel: str) -> Rendered:
+        renderer = self.renderers.get(message.kind, self.default_renderer)
+        return renderer.render(session, message.recipient, message.payload, channel)
+
+    def _record_success(self, dispatch_id: str, rendered: Rendered | None) -> None:
+        with transaction(self.session_factory) as session:
+            dispatch = session.get(Dispatch, dispatch_id, with_for_update=True)
+            if dispatch is None or dispatch.state != PENDING:
+                return
+            dispatch.state, dispatch.delivered_at = DELIVERED, self.clock()
+            dispatch.attempts += 1
+            dispatch.lease_until = None
+            if rendered is not None:
+                self.audit.append(session, self._event("outbox.delivered", session, dispatch,
+                                                       rendered.identities_disclosed))
+
+    def _record_failure(self, dispatch_id: str, error: str) -> None:
+        with transaction(self.session_factory) as session:
+            dispatch = session.get(Dispatch, dispatch_id, with_for_update=True)
+            if dispatch is None or dispatch.state != PENDING:
+                return
+            dispatch.attempts += 1
+            dispatch.last_error = error[:MAX_ERROR_LENGTH]
+            dispatch.lease_until = None
+            if dispatch.attempts >= self.policy.max_attempts:
+                dispatch.state = DEAD
+                self.audit.append(session, self._event("outbox.dead-lettered", session,
+                                                       dispatch, []))
+            else:
+                dispatch.next_attempt_at = self.clock() + self.policy.delay_after(
+                    dispatch.attempts)
+        log.warning("delivery %s failed (%s)", dispatch_id, error)
+
+    def _event(
+        self, action: str, session: Session, dispatch: Dispatch, disclosed: list[str]
+    ) -> dict[str, object]:
+        message = session.get(OutboxMessage, dispatch.message_id)
+        assert message is not None  # noqa: S101  # the dispatch's foreign key guarantees it
+        return {
+            "action": action, "actor": {"system": "outbox"},
+            "message_id": message.id, "kind": message.kind, "recipient": message.recipient,
+            "channel": dispatch.channel, "delivery_id": dispatch.id,
+            "attempts": dispatch.attempts, "identities_disclosed": sorted(disclosed),
+        }
+
+    def _settle(self, message_id: str) -> datetime | None:
+        with transaction(self.session_factory) as session:
+            message = session.get(OutboxMessage, message_id, with_for_update=True)
+            if message is None or message.state != PENDING:
+                return None
+            dispatches = list(session.scalars(
+                select(Dispatch).where(Dispatch.message_id == message_id)))
+            pending = [d for d in dispatches if d.state == PENDING]
+            if pending:
+                return min(_ready_at(d) for d in pending)
+            message.state = DEAD if any(d.state == DEAD for d in dispatches) else DELIVERED
+            message.finished_at = self.clock()
+            return None
+
+
+def _ready_at(dispatch: Dispatch) -> datetime:
+    if dispatch.lease_until is None:
+        return dispatch.next_attempt_at
+    return max(dispatch.next_attempt_at, dispatch.lease_until)
+

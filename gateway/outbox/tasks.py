@@ -1,0 +1,85 @@
+"""Celery tasks draining the outbox, and the Celery application's configuration.
+
+Reliability settings: JSON only; a task is acknowledged only after it ran (``acks_late``) and
+is given back to the broker if its worker dies (``reject_on_worker_lost``); a worker holds one
+unacknowledged task at a time (prefetch 1), so a killed worker strands at most one. Every
+effect of a task is keyed (dispatch rows, leases, delivery ids), so a redelivered task does
+nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Celery
+
+from gateway.db import utcnow
+from gateway.outbox.dispatcher import Dispatcher
+from gateway.retention.tasks import RETENTION_TASK
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DISPATCH_TASK = "ketenpoort.outbox.dispatch"
+SWEEP_TASK = "ketenpoort.outbox.sweep"
+RETENTION_INTERVAL_SECONDS = 3600.0  # terms are in months; hourly is prompt enough
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("ketenpoort", broker=settings.broker_url, set_as_current=False)
+    app.conf.update(
+        task_serializer="json", accept_content=["json"], result_serializer="json",
+        task_ignore_result=True,
+        task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
+        task_default_queue=settings.task_queue,
+        broker_connection_timeout=settings.broker_connect_timeout_seconds,
+        broker_connection_retry_on_startup=True,
+        # Publishing happens after a request's commit: with the broker down, give up at once
+        # (the rows wait for the sweep) instead of holding the request in kombu's retry loop.
+        broker_transport_options={"max_retries": 1, "interval_start": 0,
+                                  "interval_step": 0.2, "interval_max": 0.2},
+        beat_schedule={
+            "outbox-sweep": {"task": SWEEP_TASK, "schedule": settings.outbox_sweep_seconds},
+            "retention": {"task": RETENTION_TASK, "schedule": RETENTION_INTERVAL_SECONDS},
+        },
+    )
+    return app
+
+
+@dataclass
+class CeleryPublisher:
+    """One dispatch task per committed outbox row; a broker that is down only delays them."""
+
+    app: Celery
+    queue: str
+
+    def publish(self, message_ids: Sequence[str]) -> None:
+        for message_id in message_ids:
+            try:
+                self.app.send_task(DISPATCH_TASK, args=[message_id], queue=self.queue,
+                                   retry=False)
+            except Exception as exc:
+                # Committed and pending: the next sweep publishes these rows again. The rest
+                # are not tried now; each would wait for the same unreachable broker.
+                log.warning("publishing %d outbox row(s) failed (%s); the sweep will retry",
+                            len(message_ids), exc)
+                return
+
+
+def register_tasks(app: Celery, dispatcher: Callable[[], Dispatcher], queue: str) -> None:
+    """Bind the tasks to ``app``; ``dispatcher`` is built on first use, inside the worker."""
+
+    @app.task(name=DISPATCH_TASK, bind=True, max_retries=None)  # type: ignore[untyped-decorator]  # celery is untyped
+    def dispatch(task: Any, message_id: str) -> None:
+        retry_at = dispatcher().dispatch(message_id)
+        if retry_at is not None:
+            raise task.retry(countdown=max(0.0, (retry_at - utcnow()).total_seconds()))
+
+    @app.task(name=SWEEP_TASK)  # type: ignore[untyped-decorator]  # celery is untyped
+    def sweep() -> int:
+        due = dispatcher().due_messages()
+        CeleryPublisher(app, queue).publish(due)
+        return len(due)

@@ -1,0 +1,1 @@
+"""Retention: records past their covenant's term are removed, identities crypto-shredded."""

@@ -1,0 +1,36 @@
+"""``ketenpoort retention run``: remove what the covenants' retention terms say has expired."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import click
+from sqlalchemy.orm import Session, sessionmaker
+
+from audit.services import AuditLog
+from gateway.identity.services import IdentityVault
+from gateway.keys import Keyring
+from gateway.policy.covenants import PolicyBundle
+from gateway.retention.services import RetentionService
+from gateway.settings import Settings
+
+
+class RetentionCommandContext(Protocol):
+    settings: Settings
+    keyring: Keyring
+    session_factory: sessionmaker[Session]
+
+
+@click.group("retention")
+def retention_commands() -> None:
+    """Apply the covenants' retention terms."""
+
+
+@retention_commands.command("run")
+@click.pass_obj
+def run(context: RetentionCommandContext) -> None:
+    """Remove expired signals that never became a case; shred their identities (audited)."""
+    bundle = PolicyBundle.load(context.settings.policies_path)
+    service = RetentionService(context.session_factory, lambda: bundle,
+                               IdentityVault(context.keyring), AuditLog())
+    click.echo(f"removed {service.run()} expired signal(s)")

@@ -1,0 +1,105 @@
+# METADATA
+# title: Re-identification decisions
+# description: |
+#   Decides whether a partner may see the identity behind one of its own pseudonyms. Generic
+#   over the covenant data in data.ketenpoort, like the exchange decision. Deny by default: the
+#   identity is released only when the pseudonym was delivered to the requester and, for some
+#   delivery of it, a grant of that delivery's covenant lets the delivery's provider disclose one
+#   of the delivery's categories about the person to the requester, identified, at the
+#   delivery's step and for its purpose, today.
+# related_resources:
+#   - ref: https://www.openpolicyagent.org/docs/policy-language
+package ketenpoort.reidentification
+
+# METADATA
+# title: Decision
+# description: |
+#   The entrypoint (ketenpoort/reidentification/decision). The input names the requester,
+#   today's date and the deliveries of the pseudonym to the requester, each with its covenant,
+#   purpose, process step, provider and the categories that concern the person. The answer is
+#   whether the identity may be released, the grants that allow it, and the reasons.
+# entrypoint: true
+decision := {
+	"allowed": _allowed,
+	"grants": _sorted(_allowing_grants),
+	"reasons": _sorted(_reasons),
+}
+
+# Tests replace this rule (`with data.ketenpoort.reidentification._request as ...`), as in the
+# exchange policy: regopy 1.5.2 crashes on `with input as ...` over rules calling builtins.
+_request := input
+
+_sorted(collection) := sort([item | some item in collection])
+
+_today_valid if {
+	is_string(_request.today)
+	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`, _request.today)
+}
+
+_deliveries := object.get(_request, "deliveries", [])
+
+# Named apart from the other packages' helpers: regopy 1.5.2 mixes up functions of the same
+# name in different packages.
+_reid_covenant_valid(covenant) if {
+	_today_valid
+	_request.today >= covenant.valid_from
+	_request.today <= covenant.valid_until
+}
+
+_reid_assignment_allows(grant) if not grant.requires_assignment
+
+_reid_assignment_allows(_) if _request.requester_assigned == true
+
+_allowing_grants contains grant.id if {
+	some delivery in _deliveries
+	covenant := data.ketenpoort.covenants[delivery.covenant]
+	_reid_covenant_valid(covenant)
+	some grant in covenant.grants
+	grant.identity == "identified"
+	grant.purpose == delivery.purpose
+	delivery.provider in grant.providers
+	_request.requester in grant.recipients
+	delivery.process_step in grant.process_steps
+	_reid_assignment_allows(grant)
+	some category in delivery.categories
+	category in grant.categories
+}
+
+default _allowed := false
+
+_allowed if {
+	count(_deliveries) > 0
+	count(_allowing_grants) > 0
+}
+
+_reason(code, message) := {"code": code, "message": message}
+
+_reasons contains _reason("not-delivered", msg) if {
+	count(_deliveries) == 0
+	msg := sprintf("the pseudonym was never delivered to %v", [_request.requester])
+}
+
+_reasons contains _reason("invalid-date", msg) if {
+	not _today_valid
+	msg := sprintf("today %v is not a date in the form YYYY-MM-DD", [_request.today])
+}
+
+_reasons contains _reason("covenant-not-valid", msg) if {
+	_today_valid
+	some delivery in _deliveries
+	covenant := data.ketenpoort.covenants[delivery.covenant]
+	not _reid_covenant_valid(covenant)
+	msg := sprintf("covenant %s is not in force on %s", [delivery.covenant, _request.today])
+}
+
+_reasons contains _reason("unknown-covenant", msg) if {
+	some delivery in _deliveries
+	not data.ketenpoort.covenants[delivery.covenant]
+	msg := sprintf("covenant %v is not known", [delivery.covenant])
+}
+
+_reasons contains _reason("no-identified-grant", msg) if {
+	count(_deliveries) > 0
+	count(_allowing_grants) == 0
+	msg := sprintf("no grant lets %v see the identity behind this pseudonym at the step it was delivered", [_request.requester])
+}

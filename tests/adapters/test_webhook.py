@@ -1,0 +1,115 @@
+"""The signed webhook channel against a real local receiver, and the receiver-side verifier."""
+
+from __future__ import annotations
+
+import ast
+import time
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+import adapters.verify_webhook
+from adapters.interfaces import ChannelError, OutboundMessage
+from adapters.verify_webhook import InvalidWebhook, verify
+from adapters.webhook import WebhookChannel
+from gateway.keys import Keyring
+from gateway.outbox.wiring import WEBHOOK_SIGNING_KEY
+from tests.outbox.receivers import WebhookReceiver, free_port
+
+
+def _message(address: str, delivery_id: str = "d-1") -> OutboundMessage:
+    return OutboundMessage(delivery_id=delivery_id, recipient="riec", address=address,
+                           subject="s", body={"id": delivery_id, "items": ["één"]})
+
+
+def _channel(keyring: Keyring) -> WebhookChannel:
+    return WebhookChannel(keyring.signing_key(WEBHOOK_SIGNING_KEY), timeout_seconds=2)
+
+
+def _sent(keyring: Keyring, receiver: WebhookReceiver) -> tuple[dict[str, str], bytes]:
+    _channel(keyring).send(_message(receiver.url))
+    assert receiver.last_request is not None
+    return receiver.last_request
+
+
+def test_the_receiver_verifies_what_the_gateway_signed(
+    keyring: Keyring, webhook_receiver: WebhookReceiver
+) -> None:
+    headers, body = _sent(keyring, webhook_receiver)
+
+    assert verify(webhook_receiver.public_key_pem, headers, body) == "d-1"
+    assert webhook_receiver.processed == {"d-1": 1}
+
+
+@pytest.mark.parametrize("tamper", ["body", "delivery", "timestamp", "signature"])
+def test_any_change_breaks_the_signature(
+    keyring: Keyring, webhook_receiver: WebhookReceiver, tamper: str
+) -> None:
+    headers, body = _sent(keyring, webhook_receiver)
+    headers = dict(headers)
+    if tamper == "body":
+        body = body.replace(b"d-1", b"d-2")
+    elif tamper == "delivery":
+        headers["Ketenpoort-Delivery"] = "d-2"
+    elif tamper == "timestamp":
+        headers["Ketenpoort-Timestamp"] = str(int(headers["Ketenpoort-Timestamp"]) - 1)
+    else:
+        headers["Ketenpoort-Signature"] = "ed25519=AAAA"
+
+    with pytest.raises(InvalidWebhook):
+        verify(webhook_receiver.public_key_pem, headers, body)
+
+
+def test_a_stale_or_foreign_webhook_is_refused(
+    keyring: Keyring, webhook_receiver: WebhookReceiver
+) -> None:
+    headers, body = _sent(keyring, webhook_receiver)
+    foreign = Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    with pytest.raises(InvalidWebhook, match="window"):
+        verify(webhook_receiver.public_key_pem, headers, body, now=time.time() + 3600)
+    with pytest.raises(InvalidWebhook, match="signature"):
+        verify(foreign, headers, body)
+    with pytest.raises(InvalidWebhook, match="missing"):
+        verify(webhook_receiver.public_key_pem, {}, body)
+
+
+def test_the_verifier_imports_nothing_from_the_gateway() -> None:
+    tree = ast.parse(Path(adapters.verify_webhook.__file__).read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module or "" for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom)}
+
+    assert imported
+    assert not {m for m in imported if m.split(".")[0] in ("gateway", "adapters", "audit")}
+
+
+@pytest.mark.parametrize("status", [400, 500, 503])
+def test_a_refusing_receiver_is_a_channel_error(
+    keyring: Keyring, webhook_receiver: WebhookReceiver, status: int
+) -> None:
+    webhook_receiver.status = status
+
+    with pytest.raises(ChannelError, match=str(status)):
+        _channel(keyring).send(_message(webhook_receiver.url))
+
+
+def test_an_unreachable_receiver_is_a_channel_error(keyring: Keyring) -> None:
+    with pytest.raises(ChannelError, match="unreachable"):
+        _channel(keyring).send(_message(f"http://127.0.0.1:{free_port()}/hook"))
+
+
+def test_without_a_signing_key_nothing_is_sent(webhook_receiver: WebhookReceiver) -> None:
+    with pytest.raises(ChannelError, match="webhook-signing"):
+        WebhookChannel(None).send(_message(webhook_receiver.url))
+
+    assert webhook_receiver.last_request is None
+
+
+def test_only_http_addresses_are_posted_to(keyring: Keyring) -> None:
+    with pytest.raises(ChannelError, match="HTTP"):
+        _channel(keyring).send(_message("file:///etc/passwd"))

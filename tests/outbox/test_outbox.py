@@ -1,0 +1,209 @@
+"""The outbox in the gateway process: written with the action, drained to every channel once."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from audit.models import AuditEntry
+from gateway.container import Container
+from gateway.db import transaction
+from gateway.outbox.models import OutboxMessage
+from gateway.outbox.services import ChannelDirectory, Outbox, OutboxError
+from tests.factories import EVA, RIEC, VLAARDINGEN, bearer, exchange_body
+from tests.outbox.receivers import SmtpServer, WebhookReceiver
+
+
+class RecordingPublisher:
+    def __init__(self) -> None:
+        self.published: list[str] = []
+
+    def publish(self, message_ids: Sequence[str]) -> None:
+        self.published.extend(message_ids)
+
+
+def _container(app: Flask) -> Container:
+    container: Container = app.extensions["ketenpoort"]
+    return container
+
+
+def _notice(outbox: Outbox, session: Session, key: str = "k1") -> str:
+    return outbox.enqueue(session, kind="test.notice", recipient=RIEC,
+                          payload={"title": "agenda", "items": [1, 2]}, idempotency_key=key)
+
+
+def _connect(app: Flask, webhook: str | None = None, email: str | None = None) -> None:
+    container = _container(app)
+    with transaction(container.session_factory) as session:
+        ChannelDirectory().set(session, RIEC, webhook_url=webhook, email=email,
+                               known_partners=container.bundle.partner_ids(),
+                               audit=container.audit)
+
+
+def _send(app: Flask, http: FlaskClient, **overrides: Any) -> None:
+    response = http.post("/v1/exchanges", json=exchange_body(**overrides),
+                         headers=bearer(app, VLAARDINGEN))
+    assert response.status_code == 201, response.json
+
+
+def _drain_until_settled(app: Flask, deadline_seconds: float = 10.0) -> None:
+    container = _container(app)
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        with transaction(container.session_factory) as session:
+            pending = container.outbox.list(session, "pending")
+        if not pending:
+            return
+        for message in pending:
+            container.outbox_dispatcher.dispatch(message["id"])
+        time.sleep(0.02)
+    raise AssertionError("the outbox did not settle")
+
+
+def _messages(app: Flask, state: str | None = None) -> list[dict[str, Any]]:
+    container = _container(app)
+    with transaction(container.session_factory) as session:
+        return container.outbox.list(session, state)
+
+
+def _audited(app: Flask, action: str) -> list[dict[str, Any]]:
+    with transaction(_container(app).session_factory) as session:
+        entries = [json.loads(e) for e in session.scalars(select(AuditEntry.entry))]
+    return [e for e in entries if e["action"] == action]
+
+
+def test_enqueue_writes_in_the_callers_transaction_and_never_commits(
+    gateway_app: Flask
+) -> None:
+    container = _container(gateway_app)
+    session = container.session_factory()
+    _notice(container.outbox, session)
+    session.rollback()
+    session.close()
+
+    assert _messages(gateway_app) == []
+
+
+def test_a_repeated_idempotency_key_returns_the_first_id_and_writes_nothing(
+    gateway_app: Flask
+) -> None:
+    container = _container(gateway_app)
+    with transaction(container.session_factory) as session:
+        first = _notice(container.outbox, session)
+    with transaction(container.session_factory) as session:
+        again = _notice(container.outbox, session)
+        count = session.scalar(select(func.count()).select_from(OutboxMessage))
+
+    assert again == first
+    assert count == 1
+
+
+def test_the_publisher_hears_of_committed_rows_only(gateway_app: Flask) -> None:
+    publisher = RecordingPublisher()
+    outbox = Outbox(publisher)
+    factory = _container(gateway_app).session_factory
+    session = factory()
+    _notice(outbox, session, "rolled-back")
+    session.rollback()
+    session.close()
+    with transaction(factory) as session:
+        committed = _notice(outbox, session, "committed")
+
+    assert publisher.published == [committed]
+
+
+@pytest.mark.parametrize("payload", [{"bsn": "111222333"},
+                                     {"subjects": [{"family_name": "Jansen"}]}])
+def test_plaintext_identity_is_never_queued(gateway_app: Flask, payload: dict[str, Any]) -> None:
+    with pytest.raises(OutboxError, match="plaintext identity"), \
+            transaction(_container(gateway_app).session_factory) as session:
+        _container(gateway_app).outbox.enqueue(session, kind="x", recipient=RIEC,
+                                               payload=payload, idempotency_key="k")
+
+
+def test_an_exchange_queues_its_delivery_by_id_only(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    _send(gateway_app, http)
+
+    [message] = _messages(gateway_app, "pending")
+    with transaction(_container(gateway_app).session_factory) as session:
+        stored = session.get_one(OutboxMessage, message["id"])
+        assert list(stored.payload) == ["delivery_id"]
+    assert (message["kind"], message["recipient"]) == ("exchange.delivery", RIEC)
+
+
+def test_each_channel_receives_exactly_one_copy(
+    gateway_app: Flask, http: FlaskClient, webhook_receiver: WebhookReceiver,
+    smtp_server: SmtpServer,
+) -> None:
+    _connect(gateway_app, webhook=webhook_receiver.url, email="riec@example.test")
+    _send(gateway_app, http)
+
+    _drain_until_settled(gateway_app)
+    _container(gateway_app).outbox_drainer.drain_once()  # type: ignore[union-attr]
+
+    [message] = _messages(gateway_app, "delivered")
+    ids = {c["channel"]: c["delivery_id"] for c in message["channels"]}
+    assert set(ids) == {"inbox", "webhook", "email"}
+    assert webhook_receiver.arrivals == {ids["webhook"]: 1}
+    assert smtp_server.message_ids() == {f"<{ids['email']}@ketenpoort>": 1}
+    assert len(_audited(gateway_app, "outbox.delivered")) == 2
+
+
+def test_identifiers_reach_only_the_webhook_and_only_when_identified(
+    gateway_app: Flask, http: FlaskClient, webhook_receiver: WebhookReceiver,
+    smtp_server: SmtpServer,
+) -> None:
+    _connect(gateway_app, webhook=webhook_receiver.url, email="riec@example.test")
+    _send(gateway_app, http, process_step="dossiervorming")  # identified for the RIEC
+    _send(gateway_app, http)  # detectie: pseudonymised
+
+    _drain_until_settled(gateway_app)
+
+    hooks = [json.loads(b) for b in webhook_receiver.bodies.values()]
+    by_identity = {h["identity"]: h["subjects"][0] for h in hooks}
+    assert by_identity["identified"]["identifiers"] == EVA
+    assert "identifiers" not in by_identity["pseudonym"]
+    assert all(s["pseudonym"] for s in by_identity.values())
+    mails = [m.get_content() for m in smtp_server.messages]
+    assert len(mails) == 2
+    assert not any(EVA["bsn"] in m or EVA["family_name"] in m for m in mails)
+    [disclosure] = [e for e in _audited(gateway_app, "outbox.delivered")
+                    if e["identities_disclosed"]]
+    assert disclosure["channel"] == "webhook"
+
+
+def test_a_failing_webhook_ends_dead_visibly_and_a_retry_revives_it(
+    gateway_app: Flask, http: FlaskClient, webhook_receiver: WebhookReceiver
+) -> None:
+    webhook_receiver.status = 503
+    _connect(gateway_app, webhook=webhook_receiver.url)
+    _send(gateway_app, http)
+
+    _drain_until_settled(gateway_app)
+
+    [dead] = _messages(gateway_app, "dead")
+    webhook = next(c for c in dead["channels"] if c["channel"] == "webhook")
+    assert (webhook["state"], webhook["attempts"]) == ("dead", 3)
+    assert "503" in webhook["last_error"]
+    assert sum(webhook_receiver.arrivals.values()) == 3
+    assert len(_audited(gateway_app, "outbox.dead-lettered")) == 1
+
+    webhook_receiver.status = 204
+    container = _container(gateway_app)
+    with transaction(container.session_factory) as session:
+        container.outbox.retry(session, dead["id"], container.audit)
+    _drain_until_settled(gateway_app)
+
+    assert [m["id"] for m in _messages(gateway_app, "delivered")] == [dead["id"]]
+    assert webhook_receiver.processed == {webhook["delivery_id"]: 1}
+    assert len(_audited(gateway_app, "outbox.retried")) == 1
