@@ -172,7 +172,10 @@ def reidentification_rules(settings: Settings) -> ReidentificationRules:
     return ReidentificationRules(
         limit=settings.reidentification_limit,
         period_seconds=settings.reidentification_period_seconds,
-        four_eyes_roles=frozenset(settings.reidentification_four_eyes_roles),
+        four_eyes_roles=frozenset(
+            role.strip() for role in settings.reidentification_four_eyes_roles.split(",")
+            if role.strip()
+        ),
         four_eyes_minors=settings.reidentification_four_eyes_minors,
         min_reason_length=settings.reidentification_min_reason_length,
     )

@@ -6,8 +6,11 @@ Every table of every domain package hangs off :class:`Base`; Alembic migrations 
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -27,6 +30,7 @@ MIGRATIONS_PATH = Path(__file__).resolve().parent / "migrations"
 READ_ONLY = "ketenpoort_read_only"
 SQLITE_BUSY_TIMEOUT_MS = 5000
 _HOLDS_WRITER_LOCK = "ketenpoort_holds_writer_lock"
+_POLL_SECONDS = 0.0002
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -90,6 +94,7 @@ def _make_sqlite_transactional(engine: Engine) -> None:
     # between tries: threads of one process queue here instead and are handed the lock the
     # moment it is free, so only one thread per process ever polls SQLite.
     writers = threading.Lock()
+    across_processes = _ProcessWriterLock(engine.url.database)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
@@ -98,9 +103,12 @@ def _make_sqlite_transactional(engine: Engine) -> None:
         if connection.get_execution_options().get(READ_ONLY, False):
             connection.exec_driver_sql("BEGIN")
             return
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
         if not writers.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
-            raise OperationalError("BEGIN IMMEDIATE", None,
-                                   sqlite3.OperationalError("database is locked"))
+            raise _locked()
+        if not across_processes.acquire(deadline):
+            writers.release()
+            raise _locked()
         connection.info[_HOLDS_WRITER_LOCK] = True
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -128,7 +136,50 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
     def _release_writer(connection: Connection) -> None:
         connection.info.pop(_HOLDS_WRITER_LOCK, None)
+        across_processes.release()
         writers.release()
+
+
+def _locked() -> OperationalError:
+    return OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+
+
+class _ProcessWriterLock:
+    """An advisory lock file beside the database: one writing process at a time, polled often.
+
+    SQLite's own busy handler backs off to 100 ms sleeps, so a process that keeps handing the
+    lock between its own threads starves the others; polling a lock file every
+    :data:`_POLL_SECONDS` hands it over within a fraction of a millisecond. In-memory
+    databases have no file and need no lock.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        in_memory = not database or database == ":memory:" or database.startswith("file::memory")
+        self._path = None if in_memory else f"{database}-writer.lock"
+        self._descriptor: tuple[int, int] | None = None  # (pid, fd): a fork needs its own fd
+
+    def acquire(self, deadline: float) -> bool:
+        if self._path is None:
+            return True
+        descriptor = self._open()
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(_POLL_SECONDS)
+
+    def release(self) -> None:
+        if self._path is not None:
+            fcntl.flock(self._open(), fcntl.LOCK_UN)
+
+    def _open(self) -> int:
+        pid = os.getpid()
+        if self._descriptor is None or self._descriptor[0] != pid:
+            self._descriptor = (pid, os.open(str(self._path), os.O_RDWR | os.O_CREAT, 0o600))
+        return self._descriptor[1]
 
 
 def make_session_factory(bind: Engine | Connection) -> sessionmaker[Session]:

@@ -62,7 +62,7 @@ class Settings:
     # included; roles whose identity needs a second person's approval; minors likewise.
     reidentification_limit: int = 20
     reidentification_period_seconds: float = 86_400.0
-    reidentification_four_eyes_roles: tuple[str, ...] = ("slachtoffer",)
+    reidentification_four_eyes_roles: str = "slachtoffer"  # comma-separated
     reidentification_four_eyes_minors: bool = True
     reidentification_min_reason_length: int = 20
 
@@ -130,7 +130,6 @@ class Settings:
             "smtp_starttls": _boolean,
             "reidentification_limit": int,
             "reidentification_period_seconds": float,
-            "reidentification_four_eyes_roles": _names,
             "reidentification_four_eyes_minors": _boolean,
             "reidentification_min_reason_length": int,
         }
@@ -151,8 +150,3 @@ def _boolean(value: str) -> bool:
     if value.lower() in ("0", "false", "no", "off"):
         return False
     raise ValueError(f"{value!r} is not a boolean (true/false)")
-
-
-def _names(value: str) -> tuple[str, ...]:
-    """A comma-separated list; empty entries dropped, so "" means none."""
-    return tuple(name.strip() for name in value.split(",") if name.strip())

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit.models import AuditEntry, Checkpoint
 from audit.services import CheckpointSigner, Sequencer
-from gateway.db import utcnow
+from gateway.db import read_only, utcnow
 from gateway.keys import Keyring
 from gateway.problems import Problem, unavailable
 
@@ -189,7 +189,8 @@ def audit_readiness(
 def _readiness(
     session_factory: sessionmaker[Session], max_lag_seconds: float, clock: Clock
 ) -> tuple[bool, dict[str, Any]]:
-    with session_factory() as session:
+    # Asked on the request path: a read that must not queue behind SQLite's writers.
+    with read_only(session_factory) as session:
         signed_size = session.scalar(select(func.max(Checkpoint.tree_size))) or 0
         latest_checkpoint_at = session.scalar(
             select(Checkpoint.issued_at).order_by(Checkpoint.tree_size.desc()).limit(1)

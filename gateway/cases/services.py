@@ -298,9 +298,10 @@ class CaseService:
         return roles
 
     def load(self, session: Session, case_id: str) -> Case | None:
+        """The case, locked until the transaction ends: moves of one case happen one by one."""
         if not UUID_PATTERN.match(case_id):
             return None
-        return session.get(Case, case_id)
+        return session.get(Case, case_id, with_for_update=True)
 
     # --- helpers ----------------------------------------------------------------------
 

@@ -146,6 +146,16 @@ class ReidentificationService:
             row = self._own(session, requester, reidentification_id, for_update=True)
             if row.status != "approved" or row.client_id != requester.client_id:
                 return _view(row)
+            # The covenant may have changed while the request waited: decide again.
+            delivered = delivered_subjects(session, row.partner, row.pseudonym, row.case_id)
+            parsed = ReidentificationRequest(row.pseudonym, row.reason, row.case_id)
+            row.bundle_hash, decision = self._policy_decision(session, requester, parsed,
+                                                              delivered)
+            if not decision["allowed"]:
+                row.status = "refused"
+                self._append(session, requester, "reidentification.refused", row,
+                             reasons=decision["reasons"])
+                return {**_view(row), "reasons": decision["reasons"]}
             identity = self._reveal(session, row)
             row.status, row.released_at = "released", utcnow()
             event_id = self._append(session, requester, "reidentification.released", row)

@@ -261,7 +261,8 @@ class KeyringFile:
     def __init__(self, keyring: Keyring, path: Path | None) -> None:
         self._keyring = keyring
         self._path = path
-        self._seen = self._stamp()
+        # Unknown until the first check: the file may have changed since ``keyring`` was read.
+        self._seen: tuple[int, int] | None = None
         self._lock = threading.Lock()
 
     def refresh_if_changed(self) -> bool:

@@ -302,7 +302,10 @@ class MeetingService:
 
     # --- helpers ----------------------------------------------------------------------
 
-    def _participants(self, reader: BodyReader, covenant: str | None) -> list[str]:
+    def _participants(self, reader: BodyReader, covenant: str) -> list[str]:
+        known = bool(covenant) and self.parties.knows(covenant)
+        if covenant and not known:
+            reader.fail("/covenant", f"unknown covenant {covenant!r}")
         participants: list[str] = []
         for index, partner in enumerate(reader.array("participants", MAX_PARTICIPANTS)):
             pointer = f"/participants/{index}"
@@ -310,16 +313,16 @@ class MeetingService:
                 reader.fail(pointer, "must be a partner id")
             elif partner in participants:
                 reader.fail(pointer, f"duplicate participant {partner!r}")
-            elif covenant and self.parties.party_role(covenant, partner) is None:
+            elif known and self.parties.party_role(covenant, partner) is None:
                 reader.fail(pointer, f"{partner!r} is no party of {covenant}")
             else:
                 participants.append(partner)
-        if covenant and not self.parties.knows(covenant):
-            reader.fail("/covenant", f"unknown covenant {covenant!r}")
         return participants
 
     def _own_meeting(self, session: Session, actor: Sender, meeting_id: str) -> Meeting:
-        meeting = session.get(Meeting, meeting_id) if UUID_PATTERN.match(meeting_id) else None
+        # Locked: two publications at once would otherwise both take the same next version.
+        meeting = session.get(Meeting, meeting_id, with_for_update=True) if (
+            UUID_PATTERN.match(meeting_id)) else None
         if meeting is None or meeting.regie != actor.partner_id:
             raise not_found("meeting", f"no meeting {meeting_id!r} of yours")
         return meeting

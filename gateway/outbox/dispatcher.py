@@ -70,19 +70,20 @@ class Dispatcher:
         return self._settle(message_id)
 
     def due_messages(self, limit: int = 500) -> list[str]:
-        """Pending messages with a dispatch due now, or not yet fanned out to channels."""
+        """Pending messages with a dispatch due now, or with none pending: not yet fanned
+        out to channels, or finished but not settled (a drainer died in between)."""
         now = self.clock()
         with transaction(self.session_factory) as session:
             due_dispatch = select(Dispatch.message_id).where(
                 Dispatch.state == PENDING, Dispatch.next_attempt_at <= now,
                 or_(Dispatch.lease_until.is_(None), Dispatch.lease_until < now),
             )
-            no_dispatch = ~select(Dispatch.id).where(
-                Dispatch.message_id == OutboxMessage.id).exists()
+            none_pending = ~select(Dispatch.id).where(
+                Dispatch.message_id == OutboxMessage.id, Dispatch.state == PENDING).exists()
             return list(session.scalars(
                 select(OutboxMessage.id)
                 .where(OutboxMessage.state == PENDING,
-                       or_(OutboxMessage.id.in_(due_dispatch), no_dispatch))
+                       or_(OutboxMessage.id.in_(due_dispatch), none_pending))
                 .order_by(OutboxMessage.created_at).limit(limit)
             ))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -16,7 +16,6 @@ PENDING = "pending"
 DELIVERED = "delivered"
 DEAD = "dead"
 STATES = (PENDING, DELIVERED, DEAD)
-State = Literal["pending", "delivered", "dead"]
 
 INBOX = "inbox"
 WEBHOOK = "webhook"

@@ -16,6 +16,7 @@ from audit.models import AuditEntry
 from gateway.app import create_app
 from gateway.db import transaction
 from gateway.delivery.models import Delivery
+from gateway.exchange.interfaces import PROCESS_STEPS
 from gateway.keys import Keyring
 from gateway.settings import Settings
 from tests.factories import EVA, PIETER, POLITIE, RIEC, VLAARDINGEN, bearer, exchange_body
@@ -77,6 +78,20 @@ def test_an_identified_grant_releases_the_identity(gateway_app: Flask,
     assert response.json["status"] == "released"
     assert response.json["identity"] == PIETER
     assert _actions(gateway_app) == ["reidentification.requested", "reidentification.released"]
+
+
+@pytest.mark.parametrize("step", PROCESS_STEPS)
+def test_released_exactly_where_the_delivery_was_identified(
+    gateway_app: Flask, http: FlaskClient, step: str
+) -> None:
+    body = exchange_body(process_step=step, subjects=[
+        {"ref": "p1", "role": "dader", "identifiers": dict(PIETER)}])
+    sent = http.post("/v1/exchanges", json=body, headers=bearer(gateway_app, VLAARDINGEN))
+    if sent.status_code == 403:
+        pytest.skip(f"nothing reaches the RIEC at {step}")
+    identity = sent.json["decisions"][0]["identity"]
+    response = _ask(gateway_app, http, _pseudonym_at(gateway_app, RIEC))
+    assert response.status_code == (200 if identity == "identified" else 403), response.json
 
 
 def test_a_pseudonymous_grant_refuses_with_reasons(gateway_app: Flask,

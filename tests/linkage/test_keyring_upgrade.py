@@ -1,4 +1,4 @@
-"""Keyrings made before the "linkage" key existed gain it on load, once, and keep every other key."""
+"""Old keyrings gain the "linkage" key on load, once, and keep every other key."""
 
 from __future__ import annotations
 

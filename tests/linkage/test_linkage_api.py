@@ -1,4 +1,4 @@
-"""GET /v1/linkage/candidates and POST .../decision: only the RIEC reviews, nothing merges itself."""
+"""GET /v1/linkage/candidates and POST .../decision: only the RIEC reviews; nothing self-merges."""
 
 from __future__ import annotations
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -13,10 +15,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from adapters.interfaces import OutboundMessage
 from audit.models import AuditEntry
 from gateway.container import Container
 from gateway.db import transaction
-from gateway.outbox.models import OutboxMessage
+from gateway.outbox.dispatcher import Dispatcher
+from gateway.outbox.models import Dispatch, OutboxMessage
 from gateway.outbox.services import ChannelDirectory, Outbox, OutboxError
 from tests.factories import EVA, RIEC, VLAARDINGEN, bearer, exchange_body
 from tests.outbox.receivers import SmtpServer, WebhookReceiver
@@ -207,3 +211,52 @@ def test_a_failing_webhook_ends_dead_visibly_and_a_retry_revives_it(
     assert [m["id"] for m in _messages(gateway_app, "delivered")] == [dead["id"]]
     assert webhook_receiver.processed == {webhook["delivery_id"]: 1}
     assert len(_audited(gateway_app, "outbox.retried")) == 1
+
+
+class ReentrantChannel:
+    """A channel that, mid-send, lets a second drainer try the same message."""
+
+    name = "webhook"
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.sent: list[str] = []
+        self.second_drainer_saw: datetime | None = None
+
+    def send(self, message: OutboundMessage) -> None:
+        self.sent.append(message.delivery_id)
+        if len(self.sent) == 1:
+            with transaction(self.dispatcher.session_factory) as session:
+                message_id = session.get_one(Dispatch, message.delivery_id).message_id
+            self.second_drainer_saw = self.dispatcher.dispatch(message_id)
+
+
+def test_a_second_drainer_never_sends_a_copy_in_flight(gateway_app: Flask) -> None:
+    container = _container(gateway_app)
+    _connect(gateway_app, webhook="https://riec.example/hook")
+    channel = ReentrantChannel(container.outbox_dispatcher)
+    dispatcher = replace(container.outbox_dispatcher, channels={"webhook": channel})
+    channel.dispatcher = dispatcher
+    with transaction(container.session_factory) as session:
+        message_id = _notice(container.outbox, session)
+
+    assert dispatcher.dispatch(message_id) is None
+
+    assert len(channel.sent) == 1
+    assert channel.second_drainer_saw is not None  # it was told to come back after the lease
+    [message] = _messages(gateway_app, "delivered")
+    assert message["id"] == message_id
+
+
+def test_a_message_finished_but_not_settled_is_settled_by_the_next_drain(
+    gateway_app: Flask
+) -> None:
+    container = _container(gateway_app)
+    with transaction(container.session_factory) as session:
+        message_id = _notice(container.outbox, session)
+    container.outbox_dispatcher.dispatch(message_id)
+    with transaction(container.session_factory) as session:
+        session.get_one(OutboxMessage, message_id).state = "pending"  # died before settling
+
+    assert container.outbox_drainer.drain_once() == 1  # type: ignore[union-attr]
+    assert [m["id"] for m in _messages(gateway_app, "delivered")] == [message_id]

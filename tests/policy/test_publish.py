@@ -78,6 +78,22 @@ def test_a_sound_newer_version_is_written_recorded_and_audited(
     assert [p.name for p in (policies_copy / "covenants").iterdir() if p.name.startswith(".")] == []
 
 
+def test_a_new_covenant_is_published_beside_the_others(
+    publisher: CovenantPublisher, policies_copy: Path, tmp_path: Path, session: Session
+) -> None:
+    text = (policies_copy / "covenants" / "zvh-rijnmond-zorg.yaml").read_text(encoding="utf-8")
+    file = tmp_path / "zvh-schiedam-pilot.yaml"
+    file.write_text(text.replace("id: zvh-rijnmond-zorg", "id: zvh-schiedam-pilot"))
+
+    publication = publisher.publish(file, "privacy-officer")
+
+    assert (publication.covenant, publication.previous_version) == ("zvh-schiedam-pilot", None)
+    covenants = PolicyBundle.load(policies_copy).data["ketenpoort"]["covenants"]
+    assert {"zvh-rijnmond-zorg", "zvh-schiedam-pilot"} <= set(covenants)
+    [event] = audit_events(session)
+    assert (event["covenant"], event["previous_version"]) == ("zvh-schiedam-pilot", None)
+
+
 REFUSALS: dict[str, tuple[str, Callable[[str], str], str]] = {
     # name: (version, edit of the draft, expected message fragment)
     "schema violation": ("2026.2", lambda text: text + "unexpected_key: 1\n",

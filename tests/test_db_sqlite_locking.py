@@ -1,4 +1,8 @@
-"""``db.read_only``: request-path reads must not queue behind SQLite's write lock."""
+"""SQLite locking on the request path: reads never queue behind writers, writers queue fairly.
+
+``db.read_only`` begins without SQLite's write lock; writing transactions take a per-process
+lock and a lock file before ``BEGIN IMMEDIATE`` and must hand both back however they end.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +38,10 @@ def test_a_read_only_session_does_not_wait_for_a_writer(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_a_writing_transaction_still_takes_the_lock(tmp_path: Path) -> None:
+def test_a_writing_transaction_still_takes_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 2000)
     engine, factory = _sqlite_factory(tmp_path / "lock.sqlite3")
     with engine.begin() as writer:
         writer.execute(text("INSERT INTO t VALUES (1)"))
@@ -53,3 +60,31 @@ def test_read_only_never_commits(tmp_path: Path) -> None:
     with db.read_only(factory) as session:
         assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
     engine.dispose()
+
+
+@pytest.mark.parametrize("ending", ["commit", "rollback", "error"])
+def test_the_writer_locks_are_handed_back_however_a_transaction_ends(
+    tmp_path: Path, ending: str
+) -> None:
+    path = tmp_path / "handback.sqlite3"
+    engine, factory = _sqlite_factory(path)
+    other_process_engine = db.make_engine(f"sqlite:///{path}")  # its own lock file descriptor
+    for _ in range(3):
+        try:
+            with db.transaction(factory) as session:
+                session.execute(text("INSERT INTO t VALUES (1)"))
+                if ending == "rollback":
+                    session.rollback()
+                elif ending == "error":
+                    raise RuntimeError("the unit of work fails")
+        except RuntimeError:
+            pass
+    started = time.perf_counter()
+    with other_process_engine.begin() as connection:
+        connection.execute(text("INSERT INTO t VALUES (2)"))
+    assert time.perf_counter() - started < 0.5
+    with db.read_only(factory) as session:
+        rows = session.execute(text("SELECT x FROM t ORDER BY x")).scalars().all()
+    assert rows == ([1, 1, 1, 2] if ending == "commit" else [2])
+    engine.dispose()
+    other_process_engine.dispose()
