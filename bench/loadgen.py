@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import itertools
+import math
 import statistics
 import threading
 import time
@@ -58,7 +59,7 @@ def percentile(ordered: Sequence[float], pct: float) -> float:
     """Nearest-rank percentile of an already sorted sequence."""
     if not ordered:
         return 0.0
-    rank = max(1, round(pct / 100 * len(ordered) + 0.5))
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
     return ordered[min(rank, len(ordered)) - 1]
 
 

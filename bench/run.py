@@ -32,7 +32,7 @@ def module_commands(full: bool, postgres_url: str) -> dict[str, list[str]]:
     """The colleagues' benchmark scripts and the sizes this run gives them."""
     quick = not full
     return {
-        "policy": ["bench/policy_bench.py", "--out", str(RESULTS / "policy.json")],
+        "policy": ["bench/policy_bench.py", "--out", "bench/results/policy.json"],
         "audit": ["bench/audit_bench.py", "--database-url", postgres_url,
                   *(["--entries", "200000", "--sequenced", "10000"] if quick else [])],
         "identity": ["bench/identity_bench.py",

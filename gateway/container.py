@@ -25,7 +25,7 @@ from gateway.identity.services import IdentityVault, Pseudonymiser, derive_key
 from gateway.identity.translation import PseudonymTranslation
 from gateway.keys import Keyring
 from gateway.linkage.encoding import BloomEncoder
-from gateway.linkage.services import LinkageService, reviewing_partners
+from gateway.linkage.services import LinkageService, ShredAndForget, reviewing_partners
 from gateway.meetings.routing import AgendaRouter
 from gateway.meetings.services import MeetingService
 from gateway.outbox.dispatcher import Dispatcher
@@ -112,13 +112,21 @@ def build_container(
     linkage = build_linkage(keyring, session_factory, policy=policy, vault=vault,
                             pseudonymiser=pseudonymiser, audit=audit)
     outbox = build_outbox(settings, keyring, session_factory, vault, audit)
-    retention = RetentionService(session_factory, lambda: policy.bundle, vault, audit)
+    retention = RetentionService(session_factory, lambda: policy.bundle, ShredAndForget(vault),
+                                 audit)
     if outbox.drainer is not None:  # embedded mode: the drainer thread runs what beat would
         outbox.drainer.every(RETENTION_INTERVAL_SECONDS, retention.run)
     audit_gate = AuditGate(session_factory, settings.audit_max_lag_seconds)
     parties = BundleParties(policy)
     cases = CaseService(session_factory=session_factory, parties=parties, vault=vault,
                         pseudonyms=pseudonymiser, audit=audit)
+    meetings = MeetingService(
+        session_factory=session_factory, cases=cases, parties=parties,
+        router=AgendaRouter(policy), pseudonyms=pseudonymiser, outbox=outbox.outbox,
+        audit=audit, today=covenant_today,
+    )
+    # A case change republishes the agendas that discuss the case, in the same transaction.
+    cases.listeners.append(meetings.case_changed)
     return Container(
         settings=settings,
         keyring=keyring,
@@ -151,11 +159,7 @@ def build_container(
         outbox_drainer=outbox.drainer,
         retention=retention,
         cases=cases,
-        meetings=MeetingService(
-            session_factory=session_factory, cases=cases, parties=parties,
-            router=AgendaRouter(policy), pseudonyms=pseudonymiser, outbox=outbox.outbox,
-            audit=audit, today=covenant_today,
-        ),
+        meetings=meetings,
         audit_gate=audit_gate,
         reidentifications=ReidentificationService(
             session_factory=session_factory, vault=vault, policy=policy, audit=audit,

@@ -8,8 +8,8 @@ the linked signals; the case stores the vault's opaque subject ids and case-loca
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -84,6 +84,9 @@ class BundleParties:
         return covenants
 
 
+CaseListener = Callable[[Session, Sender, str], None]
+
+
 def refused(code: str, detail: str, **extensions: Any) -> Problem:
     """A refused case action: 409, with a stable ``reason`` code beside the detail."""
     return Problem(409, "case-action-refused", "Conflict", detail,
@@ -97,6 +100,8 @@ class CaseService:
     vault: AuditPseudonyms
     pseudonyms: PseudonymSource
     audit: AuditAppender
+    #: Called in the changing transaction after a move, an assignment or a decision.
+    listeners: list[CaseListener] = field(default_factory=list)
 
     # --- HTTP-facing operations: one transaction each ---------------------------------
 
@@ -149,6 +154,7 @@ class CaseService:
         with transaction(self.session_factory) as session:
             case = self._involved_case(session, actor, case_id)
             self.apply_move(session, actor, case, target, reason)
+            self._announce(session, actor, case)
             return self._view(session, case, actor.partner_id)
 
     def assign(self, actor: Sender, case_id: str, body: Any) -> dict[str, Any]:
@@ -162,6 +168,7 @@ class CaseService:
             case = self._involved_case(session, actor, case_id)
             assignment = self.apply_assignment(session, actor, case, partner=partner,
                                                intervention=intervention, priority=priority)
+            self._announce(session, actor, case)
             return _assignment_view(session, assignment)
 
     def decide(self, actor: Sender, case_id: str, assignment_id: str, body: Any
@@ -185,6 +192,7 @@ class CaseService:
             self._touch(case)
             self._audit(session, actor, case, f"case.assignment_{assignment.state}",
                         assignment_id=assignment.id, reason_given=reason is not None)
+            self._announce(session, actor, case)
             return _assignment_view(session, assignment)
 
     def report_progress(self, actor: Sender, case_id: str, assignment_id: str, body: Any
@@ -322,6 +330,11 @@ class CaseService:
         if assignment.partner != actor.partner_id:
             raise forbidden("not-the-assignee", "only the assigned partner answers for it")
         return case, assignment
+
+    def _announce(self, session: Session, actor: Sender, case: Case) -> None:
+        session.flush()
+        for listener in self.listeners:
+            listener(session, actor, case.id)
 
     @staticmethod
     def _touch(case: Case) -> None:

@@ -24,6 +24,7 @@ from gateway.identity.rotation import (
 )
 from gateway.identity.services import IdentityVault
 from gateway.keys import Keyring
+from gateway.linkage.services import ShredAndForget
 
 
 class IdentityCommandContext(Protocol):
@@ -109,7 +110,7 @@ def shred(context: IdentityCommandContext, subject_id: str) -> None:
     vault = IdentityVault(context.keyring, context.settings.keyring_path)
     try:
         with transaction(context.session_factory) as session:
-            vault.shred(session, subject_id)
+            ShredAndForget(vault).shred(session, subject_id)
             AuditLog().append(session, {
                 "action": "identity.shredded", "actor": {"operator": getpass.getuser()},
                 "subject": vault.audit_pseudonym(subject_id),

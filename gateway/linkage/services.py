@@ -86,8 +86,7 @@ class LinkageService:
 
     def forget(self, session: Session, subject_id: str) -> None:
         """Drop a subject's filter and buckets (with its identity, when it is shredded)."""
-        session.execute(delete(LinkageBlock).where(LinkageBlock.subject_id == subject_id))
-        session.execute(delete(LinkageRecord).where(LinkageRecord.subject_id == subject_id))
+        forget_subject(session, subject_id)
 
     def candidates(self, reader: Sender, limit: int) -> list[dict[str, Any]]:
         """Pending candidates, best first, under the reader's pseudonyms; the listing is audited."""
@@ -220,3 +219,32 @@ def _parse_decision(body: object) -> str:
     if errors:
         raise validation_failed(errors)
     return str(decision)
+
+
+def forget_subject(session: Session, subject_id: str) -> None:
+    session.execute(delete(LinkageBlock).where(LinkageBlock.subject_id == subject_id))
+    session.execute(delete(LinkageRecord).where(LinkageRecord.subject_id == subject_id))
+
+
+class VaultShredder(Protocol):
+    def shred(self, session: Session, subject_id: str) -> None: ...
+
+    def audit_pseudonym(self, subject_id: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class ShredAndForget:
+    """Shreds an identity and its Bloom-filter encoding together.
+
+    A filter left behind would still let the broker recognise the erased person, so every
+    shred path (retention, the operator's ``identity shred``) goes through this.
+    """
+
+    vault: VaultShredder
+
+    def shred(self, session: Session, subject_id: str) -> None:
+        self.vault.shred(session, subject_id)
+        forget_subject(session, subject_id)
+
+    def audit_pseudonym(self, subject_id: str) -> str:
+        return self.vault.audit_pseudonym(subject_id)

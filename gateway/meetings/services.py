@@ -109,8 +109,9 @@ class MeetingService:
         proposal = reader.required("proposed_decision", 2000)
         reader.raise_if_faulty()
         with transaction(self.session_factory) as session:
-            meeting = self._own_meeting(session, actor, meeting_id)
+            # Case before meeting, the order a case change takes (see case_changed).
             case = self.cases.load(session, case_id)
+            meeting = self._own_meeting(session, actor, meeting_id)
             if case is None or case.regie != actor.partner_id or (
                     case.covenant != meeting.covenant):
                 raise validation_failed([FieldError(
@@ -179,17 +180,17 @@ class MeetingService:
         move_to = reader.text("move_to", 32, choices=CASE_STEPS)
         reader.raise_if_faulty()
         with transaction(self.session_factory) as session:
-            meeting = self._own_meeting(session, actor, meeting_id)
             item = session.scalars(select(AgendaItem).where(
-                AgendaItem.id == item_id, AgendaItem.meeting_id == meeting.id)).first()
-            if item is None:
+                AgendaItem.id == item_id, AgendaItem.meeting_id == meeting_id)).first()
+            # Case before meeting, the order a case change takes (see case_changed).
+            case = None if item is None else self.cases.load(session, item.case_id)
+            meeting = self._own_meeting(session, actor, meeting_id)
+            if item is None or case is None:
                 raise not_found("agenda-item", f"no item {item_id!r} on this agenda")
             if meeting.state != PUBLISHED:
                 raise refused("not-published", "outcomes follow a published meeting")
             if item.outcome_recorded_at is not None:
                 raise refused("outcome-recorded", "this item's outcome is already recorded")
-            case = self.cases.load(session, item.case_id)
-            assert case is not None  # noqa: S101 -- the item's foreign key guarantees it
             if partner is not None:
                 if case.step == "weging_kwalificatie":
                     self.cases.apply_move(session, actor, case, "toewijzing_interventie",
@@ -205,6 +206,21 @@ class MeetingService:
                         case_id=case.id, assigned_partner=partner, case_step=case.step)
             republished = self._republish_if_published(session, actor, meeting)
             return {**_item_view(item), "case_step": case.step, "published": republished}
+
+    def case_changed(self, session: Session, actor: Sender, case_id: str) -> None:
+        """Republish the agendas of upcoming published meetings that discuss the case.
+
+        Runs in the transaction that changed the case (its row is locked already), so a view
+        that must narrow (an intervention declined, a case closed) never lingers.
+        """
+        meetings = session.scalars(
+            select(Meeting).where(
+                Meeting.state == PUBLISHED, Meeting.held_on >= self.today(),
+                Meeting.id.in_(select(AgendaItem.meeting_id).where(AgendaItem.case_id == case_id)),
+            ).with_for_update()
+        ).all()
+        for meeting in meetings:
+            self._publish(session, actor, meeting)
 
     # --- composing, routing, rendering -----------------------------------------------
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from audit.services import AuditLog
 from gateway.identity.services import IdentityVault
 from gateway.keys import Keyring
+from gateway.linkage.services import ShredAndForget
 from gateway.policy.covenants import PolicyBundle
 from gateway.retention.services import RetentionService
 from gateway.settings import Settings
@@ -32,5 +33,5 @@ def run(context: RetentionCommandContext) -> None:
     """Remove expired signals that never became a case; shred their identities (audited)."""
     bundle = PolicyBundle.load(context.settings.policies_path)
     service = RetentionService(context.session_factory, lambda: bundle,
-                               IdentityVault(context.keyring), AuditLog())
+                               ShredAndForget(IdentityVault(context.keyring)), AuditLog())
     click.echo(f"removed {service.run()} expired signal(s)")

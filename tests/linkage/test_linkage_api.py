@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from audit.models import AuditEntry
 from gateway.linkage.encoding import DEFAULT_THRESHOLD
-from gateway.linkage.models import LinkageCandidate
+from gateway.linkage.models import LinkageCandidate, LinkageRecord
+from gateway.linkage.services import ShredAndForget
 from tests.factories import EVA, PIETER, POLITIE, RIEC, VLAARDINGEN, bearer, exchange_body
 
 READ = ("linkage:read",)
@@ -247,4 +248,21 @@ def test_a_forgotten_subject_is_compared_no_more(
     container.linkage.forget(session, subject_id)
     _send(gateway_app, http, PIETER_MISSPELT)
 
+    assert _candidates(gateway_app, http) == []
+
+
+def test_shredding_an_identity_also_forgets_its_encoding(
+    gateway_app: Flask, http: FlaskClient, session: Session
+) -> None:
+    container = gateway_app.extensions["ketenpoort"]
+    _send(gateway_app, http, PIETER)
+    subject_id = container.vault.register(session, PIETER)
+    assert session.scalar(select(func.count()).select_from(LinkageRecord)
+                          .where(LinkageRecord.subject_id == subject_id)) == 1
+
+    ShredAndForget(container.vault).shred(session, subject_id)
+
+    assert session.scalar(select(func.count()).select_from(LinkageRecord)
+                          .where(LinkageRecord.subject_id == subject_id)) == 0
+    _send(gateway_app, http, PIETER_MISSPELT)
     assert _candidates(gateway_app, http) == []

@@ -278,3 +278,27 @@ def test_reading_the_agenda_is_audited(
     reads = [e for e in events if e["action"] == "meeting.agenda_read"]
     assert [(r["actor"]["partner"], r["case_ids"]) for r in reads] == [
         (POLITIE, [meeting["weighed"]["id"]])]
+
+
+def test_a_case_change_republishes_and_a_narrowed_view_reaches_the_participant(
+    gateway_app: Flask, http: FlaskClient, meeting: dict[str, Any]
+) -> None:
+    publish(gateway_app, http, meeting["id"])
+    http.post(f"/v1/meetings/{meeting['id']}/items/{meeting['open']['id']}/outcome",
+              json={"approach": "onderzoek", "assigned_partner": POLITIE},
+              headers=token(gateway_app, RIEC, ADMIN))
+    case_path = f"/v1/cases/{meeting['weighed']['id']}"
+    offer = http.get(case_path, headers=token(gateway_app, POLITIE, ("case:read",))
+                     ).json["assignments"][0]
+    assert agenda(gateway_app, http, meeting["id"], POLITIE).json["items"][0]["view"] == "full"
+    queued_before = len(queued_views(gateway_app, POLITIE))
+
+    declined = http.post(f"{case_path}/assignments/{offer['id']}/decision",
+                         json={"accept": False, "reason": "geen capaciteit"},
+                         headers=token(gateway_app, POLITIE, ("case:write",)))
+
+    assert declined.status_code == 200
+    narrowed = agenda(gateway_app, http, meeting["id"], POLITIE).json
+    assert narrowed["items"][0]["view"] == "title_only"
+    assert len(queued_views(gateway_app, POLITIE)) == queued_before + 1
+    assert queued_views(gateway_app, POLITIE)[-1].payload == narrowed
