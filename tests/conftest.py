@@ -2,7 +2,8 @@
 
 Every database test runs on SQLite and on the PostgreSQL on localhost. Set
 ``KETENPOORT_TEST_BACKENDS=sqlite`` (or ``postgresql``) to run one backend while developing.
-The PostgreSQL tests use their own database, ``ketenpoort_test``, created on first use.
+The PostgreSQL tests use a database of their own per run, created on first use and dropped
+at the end.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from gateway.settings import Settings
 POSTGRES_ADMIN_URL = os.environ.get(
     "KETENPOORT_TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-POSTGRES_TEST_DB = "ketenpoort_test"
+# One database per test run, so runs side by side (developers, CI, benchmarks) never share one.
+POSTGRES_TEST_DB = f"ketenpoort_test_{os.getpid()}"
 BACKENDS = [
     b.strip() for b in os.environ.get("KETENPOORT_TEST_BACKENDS", "sqlite,postgresql").split(",")
 ]
@@ -41,6 +43,13 @@ def _postgres_url() -> str:
             connection.execute(text(f'CREATE DATABASE "{POSTGRES_TEST_DB}"'))
     admin.dispose()
     return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + POSTGRES_TEST_DB
+
+
+def _drop_postgres_database() -> None:
+    admin = db.make_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{POSTGRES_TEST_DB}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _fresh_postgres_engine() -> Engine:
@@ -65,6 +74,8 @@ def engine(
     db.upgrade(engine)
     yield engine
     engine.dispose()
+    if request.param == "postgresql":
+        _drop_postgres_database()
 
 
 @pytest.fixture

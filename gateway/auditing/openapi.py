@@ -82,6 +82,50 @@ SCHEMAS: dict[str, Any] = {
             "next_cursor": {"type": ["string", "null"]},
         },
     },
+    "AuditSubjectAccessRequest": {
+        "type": "object", "required": ["identifiers"], "additionalProperties": False,
+        "properties": {"identifiers": {
+            "type": "object", "additionalProperties": False,
+            "description": "As an exchange subject's identifiers: a bsn, or a family_name "
+                           "and a birth_date; used only to derive the audit pseudonym.",
+            "properties": {name: _string() for name in (
+                "bsn", "family_name", "given_names", "prefix", "birth_date", "nationality",
+                "document_number", "address")},
+        }},
+    },
+    "AuditSubjectAccessReport": {
+        "type": "object",
+        "description": "Every entry naming the person's audit pseudonym (or one of a subject "
+                       "confirmed-linked to them), in write order.",
+        "properties": {
+            "generated_at": _string(format="date-time"), "audit_pseudonym": _string(),
+            "linked_pseudonyms": {"type": "array", "items": _string()},
+            "entry_count": {"type": "integer"},
+            "entries": {"type": "array", "items": {"type": "object", "properties": {
+                "event_id": _string(), "recorded_at": _string(format="date-time"),
+                "tree_index": {"type": ["integer", "null"]}, "action": _string(),
+                "actor": {"type": ["object", "null"]},
+                "roles": {"type": "array", "items": _string()},
+                "covenant": {"type": ["string", "null"]},
+                "covenant_version": {"type": ["string", "null"]},
+                "purpose": {"type": ["string", "null"]},
+                "process_step": {"type": ["string", "null"]},
+                "case_id": {"type": ["string", "null"]},
+                "categories": {"type": "array", "items": {"type": "object", "properties": {
+                    "id": _string(), "title": {"type": ["string", "null"]},
+                    "legal_basis": {"type": ["string", "null"]}}}},
+                "recipients": {"type": "array", "items": {"type": "object", "properties": {
+                    "partner": _string(),
+                    "decision": {"type": ["string", "null"], "enum": ["allowed", "refused", None]},
+                    "identity": {"type": ["string", "null"]},
+                    "categories_delivered": {"type": "array", "items": _string()},
+                    "categories_withheld": {"type": "array", "items": _string()},
+                    "reasons": {"type": "array", "items": _string()}}}},
+                "bundle_hash": {"type": ["string", "null"]},
+                "entry": {"type": "object", "description": "The entry as recorded"},
+            }}},
+        },
+    },
 }
 
 PATHS: dict[str, Any] = {
@@ -147,6 +191,24 @@ PATHS: dict[str, Any] = {
                         "schema": {"$ref": "#/components/schemas/AuditEventPage"}},
                         "text/csv": {"schema": _string()}}},
             **_problems(401, 403, 422),
+        },
+    }},
+    "/v1/audit/subject-access": {"post": {
+        "summary": "Subject access request: every entry about one person (privacy officer)",
+        "description": "Scope `audit:read`. JSON by default; a printable, self-contained HTML "
+                       "report with `Accept: text/html` or `?format=html`. The request is "
+                       "itself audited (`audit.subject_access`, pseudonyms only).",
+        "security": _BEARER,
+        "parameters": [_query("format", "Response format", type="string",
+                              enum=["json", "html"])],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/AuditSubjectAccessRequest"}}}},
+        "responses": {
+            "200": {"description": "The report", "content": {
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/AuditSubjectAccessReport"}},
+                "text/html": {"schema": _string()}}},
+            **_problems(401, 403, 415, 422),
         },
     }},
 }

@@ -24,9 +24,12 @@ from gateway.auditing.services import (
     audit_pseudonyms,
     decision_outcomes,
 )
+from gateway.auditing.subject_access import SubjectAccessService
+from gateway.auditing.subject_access_html import render as render_subject_access
 from gateway.auth.guard import require_scope
 from gateway.auth.interfaces import SCOPES, Principal
-from gateway.problems import forbidden
+from gateway.problems import FieldError, forbidden, validation_failed
+from gateway.web import json_body
 
 View = Callable[..., Any]
 READ_ALL = "audit:read"
@@ -114,12 +117,45 @@ def create_audit_blueprint() -> Blueprint:
             response.headers["Link"] = f'<{request.path}?{urlencode(arguments)}>; rel="next"'
         return response
 
+    @blueprint.post("/v1/audit/subject-access")
+    @require_any_scope(READ_ALL)
+    def subject_access(principal: Principal) -> Response:
+        as_html = _wants_html()
+        report = _subject_access_service().report(_reader(principal), json_body())
+        if not as_html:
+            return jsonify(report)
+        response = Response(render_subject_access(report), mimetype="text/html")
+        # The report names a person's history: never cached, nor framed by another page.
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+        )
+        return response
+
     return blueprint
 
 
 def _reader_service() -> AuditReader:
     container = current_app.extensions["ketenpoort"]
     return AuditReader(container.session_factory, container.audit, container.keyring)
+
+
+def _subject_access_service() -> SubjectAccessService:
+    container = current_app.extensions["ketenpoort"]
+    return SubjectAccessService(
+        container.session_factory, container.audit, container.vault,
+        lambda: container.policy.bundle.data["ketenpoort"]["covenants"],
+    )
+
+
+def _wants_html() -> bool:
+    format_ = request.args.get("format")
+    if format_ is not None:
+        if format_ not in ("json", "html"):
+            raise validation_failed([FieldError("/format", "either 'json' or 'html'")])
+        return format_ == "html"
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "text/html"
 
 
 def _reader(principal: Principal) -> Reader:
