@@ -10,6 +10,8 @@ nothing twice.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -83,3 +85,34 @@ def register_tasks(app: Celery, dispatcher: Callable[[], Dispatcher], queue: str
         due = dispatcher().due_messages()
         CeleryPublisher(app, queue).publish(due)
         return len(due)
+
+
+class OffRequestPublisher:
+    """Hands publishing to one background thread so no request ever waits for the broker.
+
+    A broker that accepts connections but never answers would otherwise hold every exchange
+    for the connect timeout. The rows are already committed and pending; whatever this thread
+    fails to publish, beat's sweep publishes later.
+    """
+
+    def __init__(self, inner: CeleryPublisher) -> None:
+        self._inner = inner
+        self._queue: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def publish(self, message_ids: Sequence[str]) -> None:
+        self._ensure_thread()
+        self._queue.put(list(message_ids))
+
+    def _ensure_thread(self) -> None:
+        # Started lazily, after gunicorn forks its workers, never at import or app creation.
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="outbox-publisher",
+                                                daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._inner.publish(self._queue.get())

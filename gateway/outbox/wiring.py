@@ -25,7 +25,7 @@ from gateway.outbox.rendering import (
 )
 from gateway.outbox.runner import BackgroundDrainer
 from gateway.outbox.services import ChannelDirectory, NoPublisher, Outbox
-from gateway.outbox.tasks import CeleryPublisher, make_celery
+from gateway.outbox.tasks import CeleryPublisher, OffRequestPublisher, make_celery
 from gateway.settings import Settings
 
 WEBHOOK_SIGNING_KEY = "webhook-signing"
@@ -59,7 +59,8 @@ def build_outbox(
     drainer = None
     publisher: Publisher
     if settings.task_mode == "celery":
-        publisher = publisher_for(settings)
+        publisher = OffRequestPublisher(CeleryPublisher(make_celery(settings),
+                                                        settings.task_queue))
     else:
         drainer = publisher = BackgroundDrainer(dispatcher, settings.outbox_sweep_seconds)
     return OutboxParts(Outbox(publisher), dispatcher, drainer)
