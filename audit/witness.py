@@ -15,7 +15,8 @@ Each run fetches ``/v1/audit/checkpoint`` and accepts it only when
   consistent with the remembered one by ``/v1/audit/consistency-proof`` (RFC 9162).
 
 On success the new checkpoint replaces the remembered one atomically (write, fsync, rename); on
-rejection the state file is left exactly as it was and the exit status is 1. An operator who
+rejection the state file is left exactly as it was and the exit status is 1 (2 when the log
+cannot be reached or the state file is unusable: nothing was concluded). An operator who
 shows one history to this witness and another to someone else is caught as soon as the two
 compare checkpoints, or as soon as the witness is shown the other history.
 """
@@ -286,6 +287,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except FetchError as error:
         print(f"cannot reach the log: {error}", file=sys.stderr)
+        return 2
+    except (ValueError, KeyError, TypeError) as error:
+        # A damaged state file: nothing was verified, and it is left for a person to inspect.
+        print(f"unusable state file {arguments.state}: {error!r}", file=sys.stderr)
         return 2
     print(outcome.summary())
     return 0

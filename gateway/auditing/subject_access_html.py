@@ -21,6 +21,8 @@ th { background: #eee; } code { font-size: 9pt; word-break: break-all; }
 @page { size: A4; margin: 15mm; }
 """
 
+_DECISIONS = {"allowed": "toegestaan", "refused": "geweigerd", "unknown": "onbekend"}
+
 
 def render(report: Mapping[str, Any]) -> str:
     entries = report["entries"]
@@ -68,12 +70,13 @@ def _row(entry: Mapping[str, Any]) -> str:
 def _recipients(recipients: Iterable[Mapping[str, Any]]) -> str:
     parts = []
     for recipient in recipients:
-        decision = recipient.get("decision") or "onbekend"
+        decision = recipient.get("decision") or "unknown"
         delivered = ", ".join(recipient.get("categories_delivered") or [])
         withheld = ", ".join(recipient.get("categories_withheld") or [])
         reasons = "; ".join(str(r) for r in recipient.get("reasons") or [] if r)
         parts.append(
-            f'{_e(recipient["partner"])}: <span class="{_e(decision)}">{_e(decision)}</span>'
+            f'{_e(recipient["partner"])}: '
+            f'<span class="{_e(decision)}">{_e(_DECISIONS.get(decision, decision))}</span>'
             + (f"<br>ontvangen: {_e(delivered)}" if delivered else "")
             + (f"<br>achtergehouden: {_e(withheld)}" if withheld else "")
             + (f"<br>identiteit: {_e(recipient['identity'])}" if recipient.get("identity")
@@ -92,7 +95,7 @@ def _categories(categories: Iterable[Mapping[str, Any]]) -> str:
 
 def _lines(pairs: list[tuple[str, Any]]) -> str:
     return "<br>".join(
-        f"{_e(label)} {_e(value)}".strip() if label else _e(value)
+        f"{_e(label)}: {_e(value)}" if label else _e(value)
         for label, value in pairs if value is not None
     )
 

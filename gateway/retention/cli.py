@@ -30,8 +30,9 @@ def retention_commands() -> None:
 @retention_commands.command("run")
 @click.pass_obj
 def run(context: RetentionCommandContext) -> None:
-    """Remove expired signals that never became a case; shred their identities (audited)."""
+    """Remove expired signals and closed cases; shred their identities (audited)."""
     bundle = PolicyBundle.load(context.settings.policies_path)
     service = RetentionService(context.session_factory, lambda: bundle,
                                ShredAndForget(IdentityVault(context.keyring)), AuditLog())
-    click.echo(f"removed {service.run()} expired signal(s)")
+    removed = service.run()
+    click.echo(f"removed {removed.signals} expired signal(s), {removed.cases} closed case(s)")

@@ -1,10 +1,14 @@
-"""Removing signals that never became a case once their covenant's ``signal`` term has passed.
+"""Removing what the covenant's retention terms say has expired.
 
-A signal is an exchange with no case (neither named on submission nor linked to a case later).
-Its removal deletes the exchange, its deliveries and their outbox rows, and shreds the identity
-of every subject no remaining delivery or case still refers to; each removal is audited in the
-same transaction, with audit pseudonyms, never identifiers. A covenant the bundle no longer
-knows keeps its records: without terms nothing is removed.
+A signal is an exchange with no case (neither named on submission nor linked to a case later);
+it goes once the ``signal`` term has passed since it was received. A closed case goes once the
+``case`` term has passed since it was closed, with its subjects, assignments and their progress,
+the agenda items about it (and the stored agenda views of their meetings, which show it), and
+the exchanges linked to it that no other case still holds. Removing an exchange deletes its
+deliveries and their outbox rows. Afterwards the identity of every subject no remaining
+delivery or case still refers to is shredded; each removal is audited in its own transaction,
+with audit pseudonyms, never identifiers. A covenant the bundle no longer knows keeps its
+records: without terms nothing is removed.
 """
 
 from __future__ import annotations
@@ -16,19 +20,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import String, cast, delete, exists, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Select, String, and_, cast, delete, exists, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
-from gateway.cases.models import CaseSignal, CaseSubject
+from gateway.cases.interfaces import CLOSED
+from gateway.cases.models import Case, CaseAssignment, CaseProgress, CaseSignal, CaseSubject
 from gateway.db import transaction, utcnow
 from gateway.delivery.models import Delivery
 from gateway.exchange.models import Exchange
+from gateway.meetings.models import AgendaItem, PublishedView
 from gateway.outbox.models import Dispatch, OutboxMessage
 from gateway.policy.covenants import Covenant
 
 log = logging.getLogger(__name__)
 
 SIGNAL_TERM = "signal"
+CASE_TERM = "case"
 
 
 class CovenantSource(Protocol):
@@ -45,6 +52,12 @@ class AuditAppender(Protocol):
     def append(self, session: Session, event: dict[str, Any]) -> str: ...
 
 
+@dataclass(frozen=True)
+class RetentionRun:
+    signals: int
+    cases: int
+
+
 @dataclass
 class RetentionService:
     session_factory: sessionmaker[Session]
@@ -52,55 +65,126 @@ class RetentionService:
     vault: Shredder
     audit: AuditAppender
 
-    def run(self, now: datetime | None = None) -> int:
-        """Remove every expired signal, each in its own transaction; returns how many."""
+    def run(self, now: datetime | None = None) -> RetentionRun:
+        """Remove every expired signal and closed case, each in its own transaction."""
         moment = now or utcnow()
-        expired = self._expired_signals(moment)
-        for exchange_id in expired:
+        signals = self._expired(SIGNAL_TERM, Exchange.covenant, _signals_received_before, moment)
+        for exchange_id in signals:
             with transaction(self.session_factory) as session:
-                self._remove(session, exchange_id)
-        return len(expired)
+                self._remove_signal(session, exchange_id)
+        cases = self._expired(CASE_TERM, Case.covenant, _cases_closed_before, moment)
+        for case_id in cases:
+            with transaction(self.session_factory) as session:
+                self._remove_case(session, case_id)
+        return RetentionRun(signals=len(signals), cases=len(cases))
 
-    def _expired_signals(self, now: datetime) -> list[str]:
+    def _expired(self, term_name: str, covenant_column: InstrumentedAttribute[str],
+                 expired_before: Callable[[str, datetime], Select[str]],
+                 now: datetime) -> list[str]:
         source = self.covenants()
         with transaction(self.session_factory) as session:
-            covenant_ids = session.scalars(select(Exchange.covenant).distinct()).all()
+            covenant_ids = session.scalars(select(covenant_column).distinct()).all()
             expired: list[str] = []
             for covenant_id in covenant_ids:
                 covenant = source.covenant(covenant_id)
-                term = covenant.retention.get(SIGNAL_TERM) if covenant else None
+                term = covenant.retention.get(term_name) if covenant else None
                 if term is None:
-                    log.warning("no signal retention term for %s; keeping its records",
-                                covenant_id)
+                    log.warning("no %s retention term for %s; keeping its records",
+                                term_name, covenant_id)
                     continue
-                expired += session.scalars(select(Exchange.id).where(
-                    Exchange.covenant == covenant_id, Exchange.case_id.is_(None),
-                    Exchange.created_at < months_before(now, term.months),
-                    ~exists().where(CaseSignal.exchange_id == Exchange.id),
-                ))
+                expired += session.scalars(
+                    expired_before(covenant_id, months_before(now, term.months)))
         return expired
 
-    def _remove(self, session: Session, exchange_id: str) -> None:
+    def _remove_signal(self, session: Session, exchange_id: str) -> None:
         exchange = session.get(Exchange, exchange_id, with_for_update=True)
         if exchange is None:
             return
-        deliveries = list(session.scalars(
-            select(Delivery).where(Delivery.exchange_id == exchange_id)))
-        subjects = sorted({s["subject_id"] for d in deliveries for s in d.payload["subjects"]})
-        _delete_outbox_rows(session, [d.id for d in deliveries])
-        session.execute(delete(Delivery).where(Delivery.exchange_id == exchange_id))
-        session.delete(exchange)
-        session.flush()
-        shredded = [s for s in subjects if not _still_referenced(session, s)]
-        for subject_id in shredded:
-            self.vault.shred(session, subject_id)
+        deliveries, subjects = _remove_exchanges(session, [exchange_id])
+        shredded = self._shred_unreferenced(session, subjects)
         self.audit.append(session, {
             "action": "retention.signal-removed", "actor": {"system": "retention"},
             "exchange_id": exchange_id, "covenant": exchange.covenant,
-            "deliveries_removed": len(deliveries),
+            "deliveries_removed": deliveries,
             "identities_shredded": [self.vault.audit_pseudonym(s) for s in shredded],
             "identities_kept": len(subjects) - len(shredded),
         })
+
+    def _remove_case(self, session: Session, case_id: str) -> None:
+        case = session.get(Case, case_id, with_for_update=True)
+        if case is None or case.step != CLOSED:
+            return
+        exchange_ids = list(session.scalars(_exchanges_held_only_by(case_id)))
+        subjects = set(session.scalars(
+            select(CaseSubject.subject_id).where(CaseSubject.case_id == case_id)))
+        _remove_case_rows(session, case_id)
+        deliveries, named = _remove_exchanges(session, exchange_ids)
+        subjects |= named
+        session.delete(case)
+        session.flush()
+        shredded = self._shred_unreferenced(session, subjects)
+        self.audit.append(session, {
+            "action": "retention.case_removed", "actor": {"system": "retention"},
+            "case_id": case_id, "covenant": case.covenant,
+            "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+            "exchanges_removed": len(exchange_ids), "deliveries_removed": deliveries,
+            "identities_shredded": [self.vault.audit_pseudonym(s) for s in shredded],
+            "identities_kept": len(subjects) - len(shredded),
+        })
+
+    def _shred_unreferenced(self, session: Session, subjects: set[str]) -> list[str]:
+        shredded = [s for s in sorted(subjects) if not _still_referenced(session, s)]
+        for subject_id in shredded:
+            self.vault.shred(session, subject_id)
+        return shredded
+
+
+def _signals_received_before(covenant_id: str, cutoff: datetime) -> Select[str]:
+    return select(Exchange.id).where(
+        Exchange.covenant == covenant_id, Exchange.case_id.is_(None),
+        Exchange.created_at < cutoff,
+        ~exists().where(CaseSignal.exchange_id == Exchange.id),
+    )
+
+
+def _cases_closed_before(covenant_id: str, cutoff: datetime) -> Select[str]:
+    return select(Case.id).where(
+        Case.covenant == covenant_id, Case.step == CLOSED, Case.closed_at < cutoff)
+
+
+def _exchanges_held_only_by(case_id: str) -> Select[str]:
+    """The case's exchanges (named on submission or its signals) no other case holds."""
+    linked = or_(Exchange.case_id == case_id, exists().where(
+        CaseSignal.case_id == case_id, CaseSignal.exchange_id == Exchange.id))
+    held_elsewhere = or_(
+        and_(Exchange.case_id.is_not(None), Exchange.case_id != case_id),
+        exists().where(CaseSignal.case_id != case_id, CaseSignal.exchange_id == Exchange.id))
+    return select(Exchange.id).where(linked, ~held_elsewhere)
+
+
+def _remove_case_rows(session: Session, case_id: str) -> None:
+    # A stored agenda view shows every item of its meeting; dropping it only means the
+    # meeting's next publication notifies all its participants again.
+    meetings = select(AgendaItem.meeting_id).where(AgendaItem.case_id == case_id)
+    session.execute(delete(PublishedView).where(PublishedView.meeting_id.in_(meetings)))
+    session.execute(delete(AgendaItem).where(AgendaItem.case_id == case_id))
+    assignments = select(CaseAssignment.id).where(CaseAssignment.case_id == case_id)
+    session.execute(delete(CaseProgress).where(CaseProgress.assignment_id.in_(assignments)))
+    session.execute(delete(CaseAssignment).where(CaseAssignment.case_id == case_id))
+    session.execute(delete(CaseSubject).where(CaseSubject.case_id == case_id))
+    session.execute(delete(CaseSignal).where(CaseSignal.case_id == case_id))
+
+
+def _remove_exchanges(session: Session, exchange_ids: list[str]) -> tuple[int, set[str]]:
+    """Delete the exchanges, their deliveries and outbox rows; returns (deliveries, subjects)."""
+    deliveries = list(session.scalars(
+        select(Delivery).where(Delivery.exchange_id.in_(exchange_ids))))
+    subjects = {s["subject_id"] for d in deliveries for s in d.payload["subjects"]}
+    _delete_outbox_rows(session, [d.id for d in deliveries])
+    session.execute(delete(Delivery).where(Delivery.exchange_id.in_(exchange_ids)))
+    session.execute(delete(Exchange).where(Exchange.id.in_(exchange_ids)))
+    session.flush()
+    return len(deliveries), subjects
 
 
 def _delete_outbox_rows(session: Session, delivery_ids: list[str]) -> None:

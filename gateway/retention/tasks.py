@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 
 from celery import Celery
 
@@ -13,5 +14,5 @@ RETENTION_TASK = "ketenpoort.retention.run"
 
 def register_retention_task(app: Celery, retention: Callable[[], RetentionService]) -> None:
     @app.task(name=RETENTION_TASK)  # type: ignore[untyped-decorator]  # celery is untyped
-    def run_retention() -> int:
-        return retention().run()
+    def run_retention() -> dict[str, int]:
+        return asdict(retention().run())

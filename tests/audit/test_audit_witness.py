@@ -193,3 +193,10 @@ def test_the_witness_loads_nothing_of_the_gateway() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_a_damaged_state_file_is_reported_and_left_alone(state: Path) -> None:
+    state.write_text('{"format": "something else"}')
+    exit_status = witness.main(["--state", str(state), "--url", "http://127.0.0.1:9"])
+    assert exit_status == 2
+    assert state.read_text() == '{"format": "something else"}'

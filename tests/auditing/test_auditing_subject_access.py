@@ -149,6 +149,7 @@ def test_the_html_report_is_printable_and_escaped(
     gateway_app: Flask, http: FlaskClient
 ) -> None:
     eva = _pseudonym(gateway_app, EVA)
+    _exchange(gateway_app, http, EVA)
     _append(gateway_app, {"action": "case.note", "actor": {"partner": RIEC, "client": "c"},
                           "purpose": "<script>alert(1)</script>", "subject": eva})
     headers = bearer(gateway_app, RIEC, OFFICER)
@@ -166,6 +167,8 @@ def test_the_html_report_is_printable_and_escaped(
         assert "http://" not in page
         assert "https://" not in page
         assert response.headers["Cache-Control"] == "no-store"
+        assert "uitbuitingssignalen (AVG art. 6 lid 1 sub e; WGS)" in page
+        assert f'{RIEC}: <span class="allowed">toegestaan</span>' in page
 
 
 @pytest.mark.parametrize(

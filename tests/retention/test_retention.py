@@ -70,8 +70,8 @@ def test_an_expired_signal_is_removed_and_its_identity_shredded(
     subject_id = _subject_id(session, exchange_id)
     _age(session, exchange_id, SIGNAL_MONTHS)
 
-    assert retention.run() == 1
-    assert retention.run() == 0
+    assert retention.run().signals == 1
+    assert retention.run().signals == 0
 
     session.expire_all()
     assert session.get(Exchange, exchange_id) is None
@@ -89,7 +89,7 @@ def test_a_signal_within_its_term_is_kept(
     exchange_id = _send(gateway_app, http)
     _age(session, exchange_id, SIGNAL_MONTHS - 1)
 
-    assert retention.run() == 0
+    assert retention.run().signals == 0
     assert session.get(Exchange, exchange_id) is not None
 
 
@@ -103,7 +103,7 @@ def test_a_signal_that_became_a_case_is_kept(
     session.add(CaseSignal(case_id="case-1", exchange_id=exchange_id))
     _age(session, exchange_id, SIGNAL_MONTHS * 3)
 
-    assert retention.run() == 0
+    assert retention.run().signals == 0
 
 
 def test_an_identity_another_signal_still_names_is_not_shredded(
@@ -114,7 +114,7 @@ def test_an_identity_another_signal_still_names_is_not_shredded(
     assert _subject_id(session, recent) == subject_id
     _age(session, old, SIGNAL_MONTHS)
 
-    assert retention.run() == 1
+    assert retention.run().signals == 1
 
     session.expire_all()
     assert not session.get_one(Subject, subject_id).is_shredded
@@ -142,4 +142,4 @@ def test_the_cli_runs_retention(
 
     result = CliRunner().invoke(retention_commands, ["run"], obj=context)
 
-    assert result.stdout.strip() == "removed 1 expired signal(s)"
+    assert result.stdout.strip() == "removed 1 expired signal(s), 0 closed case(s)"
