@@ -260,7 +260,7 @@ def _verify_tree(
     tree.extend(leaves)
 
 
-def _load_public_key(path: Path) -> Ed25519PublicKey:
+def load_public_key(path: Path) -> Ed25519PublicKey:
     key = serialization.load_pem_public_key(path.read_bytes())
     if not isinstance(key, Ed25519PublicKey):
         raise SystemExit(f"{path} holds no Ed25519 public key")
@@ -274,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("export", type=Path, help="the audit log export (JSON Lines)")
     parser.add_argument("--public-key", type=Path, help="PEM file of the trusted checkpoint key")
     arguments = parser.parse_args(argv)
-    trusted = None if arguments.public_key is None else _load_public_key(arguments.public_key)
+    trusted = None if arguments.public_key is None else load_public_key(arguments.public_key)
     report = verify_export(arguments.export, trusted)
     print(report.summary())
     return 0 if report.ok else 1

@@ -37,11 +37,11 @@ from pathlib import Path
 from typing import Any
 from urllib.error import URLError
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit.merkle import verify_consistency
 from audit.note import CheckpointBody, key_id, parse_time, raw_public_key, signature_valid
+from audit.verify import load_public_key
 
 STATE_FORMAT = "ketenpoort-witness/1"
 TOKEN_VARIABLE = "KETENPOORT_WITNESS_TOKEN"  # noqa: S105 -- a variable name, not a secret
@@ -260,13 +260,6 @@ def http_fetch(base_url: str, token: str | None) -> Fetch:
     return fetch
 
 
-def _load_pem(path: Path) -> Ed25519PublicKey:
-    key = serialization.load_pem_public_key(path.read_bytes())
-    if not isinstance(key, Ed25519PublicKey):
-        raise SystemExit(f"{path} holds no Ed25519 public key")
-    return key
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m audit.witness",
@@ -276,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--url", required=True, help="base URL of the gateway")
     parser.add_argument("--public-key", type=Path, help="PEM file of the trusted checkpoint key")
     arguments = parser.parse_args(argv)
-    trusted = None if arguments.public_key is None else _load_pem(arguments.public_key)
+    trusted = None if arguments.public_key is None else load_public_key(arguments.public_key)
     witness = Witness(
         arguments.state, http_fetch(arguments.url, os.environ.get(TOKEN_VARIABLE)), trusted
     )

@@ -25,19 +25,12 @@ from gateway.exchange.validation import (
 from gateway.identity import openapi as identity_openapi
 from gateway.linkage import openapi as linkage_openapi
 from gateway.meetings import openapi as meetings_openapi
+from gateway.openapi_parts import problems, string
 
 blueprint = Blueprint("openapi", __name__)
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
-
-
-def problems(*statuses: int) -> dict[str, Any]:
-    return {str(s): PROBLEM for s in statuses}
-
-
-def string(**extra: Any) -> dict[str, Any]:
-    return {"type": "string", **extra}
 
 
 SCHEMAS: dict[str, Any] = {

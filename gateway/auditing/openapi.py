@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.auditing.queries import DEFAULT_LIMIT, MAX_LIMIT, MAX_TEXT_LENGTH
+from gateway.openapi_parts import problems, string
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 _BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -16,17 +17,9 @@ _EITHER_SCOPE = "Scope `audit:read` (everything) or `audit:own` (entries the cal
     "took part in, as actor or recipient)."
 
 
-def _problems(*statuses: int) -> dict[str, Any]:
-    return {str(status): _PROBLEM for status in statuses}
-
-
-def _string(**extra: Any) -> dict[str, Any]:
-    return {"type": "string", **extra}
-
-
 def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": schema or _string(maxLength=MAX_TEXT_LENGTH)}
+            "schema": schema or string(maxLength=MAX_TEXT_LENGTH)}
 
 
 def _ok(schema: str, description: str) -> dict[str, Any]:
@@ -34,24 +27,24 @@ def _ok(schema: str, description: str) -> dict[str, Any]:
         "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
 
 
-_B64 = _string(contentEncoding="base64")
+_B64 = string(contentEncoding="base64")
 
 SCHEMAS: dict[str, Any] = {
     "AuditCheckpoint": {
         "type": "object",
         "description": "A signed tree head. `signature` is Ed25519 over the UTF-8 `note`.",
         "properties": {
-            "origin": _string(), "tree_size": {"type": "integer"}, "root_hash": _B64,
-            "issued_at": _string(format="date-time"), "key_id": _string(), "signature": _B64,
-            "note": _string(),
+            "origin": string(), "tree_size": {"type": "integer"}, "root_hash": _B64,
+            "issued_at": string(format="date-time"), "key_id": string(), "signature": _B64,
+            "note": string(),
         },
     },
     "AuditPublicKeys": {
         "type": "object",
         "properties": {"keys": {"type": "array", "items": {"type": "object", "properties": {
-            "key_id": _string(description="hex SHA-256 of the raw public key"),
-            "algorithm": _string(enum=["Ed25519"]), "public_key": _B64,
-            "public_key_pem": _string(), "current": {"type": "boolean"},
+            "key_id": string(description="hex SHA-256 of the raw public key"),
+            "algorithm": string(enum=["Ed25519"]), "public_key": _B64,
+            "public_key_pem": string(), "current": {"type": "boolean"},
             "first_used_at": {"type": ["string", "null"], "format": "date-time"},
         }}}},
     },
@@ -59,9 +52,9 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "description": "RFC 9162 inclusion proof; `entry` is the canonical JSON hashed as leaf.",
         "properties": {
-            "event_id": _string(), "leaf_index": {"type": "integer"},
+            "event_id": string(), "leaf_index": {"type": "integer"},
             "tree_size": {"type": "integer"}, "leaf_hash": _B64,
-            "hashes": {"type": "array", "items": _B64}, "entry": _string(),
+            "hashes": {"type": "array", "items": _B64}, "entry": string(),
             "checkpoint": {"oneOf": [{"$ref": "#/components/schemas/AuditCheckpoint"},
                                      {"type": "null"}]},
         },
@@ -77,7 +70,7 @@ SCHEMAS: dict[str, Any] = {
                        "(a page may be short, even empty, when the scan budget ran out).",
         "properties": {
             "items": {"type": "array", "items": {"type": "object", "properties": {
-                "event_id": _string(), "recorded_at": _string(format="date-time"),
+                "event_id": string(), "recorded_at": string(format="date-time"),
                 "tree_index": {"type": ["integer", "null"]}, "entry": {"type": "object"}}}},
             "next_cursor": {"type": ["string", "null"]},
         },
@@ -88,7 +81,7 @@ SCHEMAS: dict[str, Any] = {
             "type": "object", "additionalProperties": False,
             "description": "As an exchange subject's identifiers: a bsn, or a family_name "
                            "and a birth_date; used only to derive the audit pseudonym.",
-            "properties": {name: _string() for name in (
+            "properties": {name: string() for name in (
                 "bsn", "family_name", "given_names", "prefix", "birth_date", "nationality",
                 "document_number", "address")},
         }},
@@ -98,29 +91,29 @@ SCHEMAS: dict[str, Any] = {
         "description": "Every entry naming the person's audit pseudonym (or one of a subject "
                        "confirmed-linked to them), in write order.",
         "properties": {
-            "generated_at": _string(format="date-time"), "audit_pseudonym": _string(),
-            "linked_pseudonyms": {"type": "array", "items": _string()},
+            "generated_at": string(format="date-time"), "audit_pseudonym": string(),
+            "linked_pseudonyms": {"type": "array", "items": string()},
             "entry_count": {"type": "integer"},
             "entries": {"type": "array", "items": {"type": "object", "properties": {
-                "event_id": _string(), "recorded_at": _string(format="date-time"),
-                "tree_index": {"type": ["integer", "null"]}, "action": _string(),
+                "event_id": string(), "recorded_at": string(format="date-time"),
+                "tree_index": {"type": ["integer", "null"]}, "action": string(),
                 "actor": {"type": ["object", "null"]},
-                "roles": {"type": "array", "items": _string()},
+                "roles": {"type": "array", "items": string()},
                 "covenant": {"type": ["string", "null"]},
                 "covenant_version": {"type": ["string", "null"]},
                 "purpose": {"type": ["string", "null"]},
                 "process_step": {"type": ["string", "null"]},
                 "case_id": {"type": ["string", "null"]},
                 "categories": {"type": "array", "items": {"type": "object", "properties": {
-                    "id": _string(), "title": {"type": ["string", "null"]},
+                    "id": string(), "title": {"type": ["string", "null"]},
                     "legal_basis": {"type": ["string", "null"]}}}},
                 "recipients": {"type": "array", "items": {"type": "object", "properties": {
-                    "partner": _string(),
+                    "partner": string(),
                     "decision": {"type": ["string", "null"], "enum": ["allowed", "refused", None]},
                     "identity": {"type": ["string", "null"]},
-                    "categories_delivered": {"type": "array", "items": _string()},
-                    "categories_withheld": {"type": "array", "items": _string()},
-                    "reasons": {"type": "array", "items": _string()}}}},
+                    "categories_delivered": {"type": "array", "items": string()},
+                    "categories_withheld": {"type": "array", "items": string()},
+                    "reasons": {"type": "array", "items": string()}}}},
                 "bundle_hash": {"type": ["string", "null"]},
                 "entry": {"type": "object", "description": "The entry as recorded"},
             }}},
@@ -133,7 +126,7 @@ PATHS: dict[str, Any] = {
         "summary": "The latest signed checkpoint", "description": _EITHER_SCOPE,
         "security": _BEARER,
         "responses": {"200": _ok("AuditCheckpoint", "The checkpoint"),
-                      **_problems(401, 403, 404)},
+                      **problems(401, 403, 404)},
     }},
     "/v1/audit/public-keys": {"get": {
         "summary": "The Ed25519 keys checkpoints are signed with (no authentication)",
@@ -145,12 +138,12 @@ PATHS: dict[str, Any] = {
         "description": _EITHER_SCOPE + " The read is itself audited (`audit.proof_read`).",
         "security": _BEARER,
         "parameters": [
-            {"name": "event_id", "in": "path", "required": True, "schema": _string()},
+            {"name": "event_id", "in": "path", "required": True, "schema": string()},
             _query("tree_size", "Tree to prove against; default: the latest checkpoint",
                    type="integer", minimum=1),
         ],
         "responses": {"200": _ok("AuditInclusionProof", "The proof"),
-                      **_problems(401, 403, 404, 409, 422)},
+                      **problems(401, 403, 404, 409, 422)},
     }},
     "/v1/audit/consistency-proof": {"get": {
         "summary": "Consistency proof between two tree sizes", "description": _EITHER_SCOPE,
@@ -162,7 +155,7 @@ PATHS: dict[str, Any] = {
              "schema": {"type": "integer", "minimum": 1}},
         ],
         "responses": {"200": _ok("AuditConsistencyProof", "The proof"),
-                      **_problems(401, 403, 422)},
+                      **problems(401, 403, 422)},
     }},
     "/v1/audit/events": {"get": {
         "summary": "Search the audit log (privacy officer)",
@@ -189,8 +182,8 @@ PATHS: dict[str, Any] = {
             "200": {"description": "A page of entries; CSV pages link the next with `Link`",
                     "content": {"application/json": {
                         "schema": {"$ref": "#/components/schemas/AuditEventPage"}},
-                        "text/csv": {"schema": _string()}}},
-            **_problems(401, 403, 422),
+                        "text/csv": {"schema": string()}}},
+            **problems(401, 403, 422),
         },
     }},
     "/v1/audit/subject-access": {"post": {
@@ -207,8 +200,8 @@ PATHS: dict[str, Any] = {
             "200": {"description": "The report", "content": {
                 "application/json": {
                     "schema": {"$ref": "#/components/schemas/AuditSubjectAccessReport"}},
-                "text/html": {"schema": _string()}}},
-            **_problems(401, 403, 415, 422),
+                "text/html": {"schema": string()}}},
+            **problems(401, 403, 415, 422),
         },
     }},
 }

@@ -10,34 +10,13 @@ from typing import Any
 
 from gateway.cases.interfaces import CASE_STEPS, SUBJECT_ROLES, TRANSITIONS
 from gateway.cases.services import PRIORITIES
+from gateway.openapi_parts import answer, json_body, path_parameters, problems, string
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 CASE = {"$ref": "#/components/schemas/Case"}
 ASSIGNMENT = {"$ref": "#/components/schemas/CaseAssignment"}
 MOVES = ", ".join(f"{a}→{b} ({'/'.join(sorted(who))})" for (a, b), who in TRANSITIONS.items())
 
-
-def problems(*statuses: int) -> dict[str, Any]:
-    return {str(s): {"$ref": "#/components/responses/Problem"} for s in statuses}
-
-
-def string(**extra: Any) -> dict[str, Any]:
-    return {"type": "string", **extra}
-
-
-def path_parameters(*names: str) -> list[dict[str, Any]]:
-    return [{"name": n, "in": "path", "required": True, "schema": string()} for n in names]
-
-
-def json_body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": {
-        "type": "object", "additionalProperties": False, "required": required,
-        "properties": properties}}}}
-
-
-def answer(status: int, description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {str(status): {"description": description,
-                          "content": {"application/json": {"schema": schema}}}}
 
 
 SCHEMAS: dict[str, Any] = {

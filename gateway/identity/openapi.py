@@ -9,15 +9,12 @@ from typing import Any
 
 from gateway.identity.reidentification import MAX_REASON_LENGTH
 from gateway.identity.translation import MAX_PSEUDONYMS
+from gateway.openapi_parts import problems
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 _BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 _ID = {"name": "reidentification_id", "in": "path", "required": True,
        "schema": {"type": "string"}}
-
-
-def _problems(*statuses: int) -> dict[str, Any]:
-    return {str(status): _PROBLEM for status in statuses}
 
 
 def _json(schema: str, description: str) -> dict[str, Any]:
@@ -85,21 +82,21 @@ PATHS: dict[str, Any] = {
         "requestBody": _body("ReidentificationRequest"),
         "responses": {"200": _json("Reidentification", "Released"),
                       "202": _json("Reidentification", "Waiting for approval"),
-                      **_problems(401, 403, 422, 429)},
+                      **problems(401, 403, 422, 429)},
     }},
     "/v1/reidentifications/{reidentification_id}": {"get": {
         "summary": "A re-identification's state; its requester gets the identity once approved",
         "description": "Scope `reidentify`, same partner.",
         "security": _BEARER, "parameters": [_ID],
         "responses": {"200": _json("Reidentification", "The request"),
-                      **_problems(401, 403, 404)},
+                      **problems(401, 403, 404)},
     }},
     "/v1/reidentifications/{reidentification_id}/approve": {"post": {
         "summary": "Approve a pending re-identification (four eyes)",
         "description": "Scope `reidentify`; another client of the requester's partner.",
         "security": _BEARER, "parameters": [_ID],
         "responses": {"200": _json("Reidentification", "Approved"),
-                      **_problems(401, 403, 404, 409)},
+                      **problems(401, 403, 404, 409)},
     }},
     "/v1/pseudonyms/translate": {"post": {
         "summary": "Translate your old pseudonyms (before a key rotation) to current ones",
@@ -108,6 +105,6 @@ PATHS: dict[str, Any] = {
         "security": _BEARER,
         "requestBody": _body("PseudonymTranslationRequest"),
         "responses": {"200": _json("PseudonymTranslation", "The translations"),
-                      **_problems(401, 403, 422)},
+                      **problems(401, 403, 422)},
     }},
 }

@@ -9,16 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.linkage.interfaces import DECISIONS, STATUSES
+from gateway.openapi_parts import problems, string
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
-
-
-def problems(*statuses: int) -> dict[str, Any]:
-    return {str(s): {"$ref": "#/components/responses/Problem"} for s in statuses}
-
-
-def string(**extra: Any) -> dict[str, Any]:
-    return {"type": "string", **extra}
 
 SCHEMAS: dict[str, Any] = {
     "LinkageCandidate": {

@@ -12,6 +12,7 @@ from typing import Any
 from gateway.cases.interfaces import CASE_STEPS
 from gateway.cases.services import PRIORITIES
 from gateway.meetings.interfaces import VIEWS
+from gateway.openapi_parts import answer, json_body, path_parameters, problems, string
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 PUBLICATION = {"type": ["object", "null"], "description": "The new agenda version and the "
@@ -19,28 +20,6 @@ PUBLICATION = {"type": ["object", "null"], "description": "The new agenda versio
                "properties": {"version": {"type": "integer"},
                               "notified": {"type": "array", "items": {"type": "string"}}}}
 
-
-def problems(*statuses: int) -> dict[str, Any]:
-    return {str(s): {"$ref": "#/components/responses/Problem"} for s in statuses}
-
-
-def string(**extra: Any) -> dict[str, Any]:
-    return {"type": "string", **extra}
-
-
-def path_parameters(*names: str) -> list[dict[str, Any]]:
-    return [{"name": n, "in": "path", "required": True, "schema": string()} for n in names]
-
-
-def json_body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": {
-        "type": "object", "additionalProperties": False, "required": required,
-        "properties": properties}}}}
-
-
-def answer(status: int, description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {str(status): {"description": description,
-                          "content": {"application/json": {"schema": schema}}}}
 
 
 ITEM = {"$ref": "#/components/schemas/AgendaItem"}
