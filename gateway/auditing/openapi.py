@@ -11,7 +11,6 @@ from typing import Any
 from gateway.auditing.queries import DEFAULT_LIMIT, MAX_LIMIT, MAX_TEXT_LENGTH
 from gateway.openapi_parts import problems, string
 
-_PROBLEM = {"$ref": "#/components/responses/Problem"}
 _BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 _EITHER_SCOPE = "Scope `audit:read` (everything) or `audit:own` (entries the caller's partner " \
     "took part in, as actor or recipient)."

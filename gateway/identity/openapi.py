@@ -11,7 +11,6 @@ from gateway.identity.reidentification import MAX_REASON_LENGTH
 from gateway.identity.translation import MAX_PSEUDONYMS
 from gateway.openapi_parts import problems
 
-_PROBLEM = {"$ref": "#/components/responses/Problem"}
 _BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 _ID = {"name": "reidentification_id", "in": "path", "required": True,
        "schema": {"type": "string"}}
