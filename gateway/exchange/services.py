@@ -54,7 +54,7 @@ class AuditAppender(Protocol):
 
 
 class OutboxWriter(Protocol):
-    def enqueue(
+    def enqueue_new(
         self, session: Session, *, kind: str, recipient: str, payload: dict[str, Any],
         idempotency_key: str,
     ) -> str: ...
@@ -174,9 +174,11 @@ class ExchangeService:
         session.flush()
         for delivery in deliveries:
             # Pushed to the recipient's channels after commit; the row holds only the id.
-            self.outbox.enqueue(session, kind="exchange.delivery", recipient=delivery.recipient,
-                                payload={"delivery_id": delivery.id},
-                                idempotency_key=f"exchange.delivery:{delivery.id}")
+            self.outbox.enqueue_new(
+                session, kind="exchange.delivery", recipient=delivery.recipient,
+                payload={"delivery_id": delivery.id},
+                idempotency_key=f"exchange.delivery:{delivery.id}",
+            )
         return outcome
 
     def _register_subjects(

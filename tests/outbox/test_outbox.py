@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adapters.interfaces import OutboundMessage
@@ -260,3 +261,29 @@ def test_a_message_finished_but_not_settled_is_settled_by_the_next_drain(
 
     assert container.outbox_drainer.drain_once() == 1  # type: ignore[union-attr]
     assert [m["id"] for m in _messages(gateway_app, "delivered")] == [message_id]
+
+
+def test_a_fresh_key_is_queued_and_announced_after_commit(session: Session) -> None:
+    publisher = RecordingPublisher()
+    outbox = Outbox(publisher)
+
+    message_id = outbox.enqueue_new(session, kind="test.notice", recipient=RIEC,
+                                    payload={"title": "agenda"}, idempotency_key="fresh-1")
+    assert publisher.published == []
+    session.commit()
+
+    assert publisher.published == [message_id]
+    assert session.get(OutboxMessage, message_id) is not None
+
+
+def test_a_fresh_key_that_repeats_fails_the_transaction_instead_of_doubling(
+    session: Session,
+) -> None:
+    outbox = Outbox(RecordingPublisher())
+    _notice(outbox, session, key="fresh-2")
+    session.flush()
+
+    outbox.enqueue_new(session, kind="test.notice", recipient=RIEC,
+                       payload={"title": "agenda"}, idempotency_key="fresh-2")
+    with pytest.raises(IntegrityError):
+        session.flush()
