@@ -58,8 +58,12 @@ def _write_entries(session: Session, out: IO[str]) -> int:
 
 
 def _checkpoint_record(checkpoint: Checkpoint) -> dict[str, Any]:
+    return {"kind": "checkpoint", **checkpoint_fields(checkpoint)}
+
+
+def checkpoint_fields(checkpoint: Checkpoint) -> dict[str, Any]:
+    """A signed checkpoint as JSON, the same in exports and in the HTTP API."""
     return {
-        "kind": "checkpoint",
         "origin": checkpoint.origin,
         "tree_size": checkpoint.tree_size,
         "root_hash": _b64(checkpoint.root_hash),

@@ -43,20 +43,21 @@ def _timestamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _identity_keys(value: Any, path: str = "") -> Iterable[str]:
+def identity_keys(value: Any, path: str = "") -> Iterable[str]:
+    """JSON pointers of every key in ``value`` that would carry a plaintext identity."""
     if isinstance(value, Mapping):
         for key, item in value.items():
             where = f"{path}/{key}"
             if isinstance(key, str) and key.casefold() in PLAINTEXT_IDENTITY_KEYS:
                 yield where
-            yield from _identity_keys(item, where)
+            yield from identity_keys(item, where)
     elif isinstance(value, list | tuple):
         for position, item in enumerate(value):
-            yield from _identity_keys(item, f"{path}/{position}")
+            yield from identity_keys(item, f"{path}/{position}")
 
 
 def _validate_event(event: Mapping[str, Any]) -> None:
-    found = list(_identity_keys(event))
+    found = list(identity_keys(event))
     if found:
         raise AuditError(f"plaintext identity may not enter the audit log: {', '.join(found)}")
     reserved = [key for key in RESERVED_KEYS if key in event]

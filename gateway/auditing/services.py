@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from audit.export import checkpoint_fields
 from audit.interfaces import AuditError
 from audit.models import AuditEntry, AuditSigningKey, Checkpoint
 from audit.note import TIME_FORMAT, CheckpointBody, key_id, raw_public_key
@@ -285,15 +286,7 @@ def checkpoint_view(checkpoint: Checkpoint) -> dict[str, Any]:
     body = CheckpointBody(
         checkpoint.origin, checkpoint.tree_size, checkpoint.root_hash, checkpoint.issued_at
     )
-    return {
-        "origin": checkpoint.origin,
-        "tree_size": checkpoint.tree_size,
-        "root_hash": _b64(checkpoint.root_hash),
-        "issued_at": checkpoint.issued_at.strftime(TIME_FORMAT),
-        "key_id": checkpoint.key_id,
-        "signature": _b64(checkpoint.signature),
-        "note": body.text(),
-    }
+    return {**checkpoint_fields(checkpoint), "note": body.text()}
 
 
 def _prefilter(reader: Reader, query: SearchQuery) -> list[ColumnElement[bool]]:

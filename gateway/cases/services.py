@@ -344,7 +344,7 @@ class CaseService:
                **details: Any) -> None:
         self.audit.append(session, {
             "action": action,
-            "actor": {"partner": actor.partner_id, "client": actor.client_id},
+            "actor": actor.actor(),
             "case_id": case.id,
             "covenant": case.covenant,
             "process_step": case.step,

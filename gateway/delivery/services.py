@@ -71,7 +71,7 @@ class InboxService:
                 delivery.acked_at = utcnow()
                 self.audit.append(session, {
                     "action": "inbox.acknowledged",
-                    "actor": {"partner": reader.partner_id, "client": reader.client_id},
+                    "actor": reader.actor(),
                     "delivery_id": delivery.id,
                     "exchange_id": delivery.exchange_id,
                 })
@@ -111,7 +111,7 @@ class InboxService:
         })
         return {
             "action": "inbox.read",
-            "actor": {"partner": reader.partner_id, "client": reader.client_id},
+            "actor": reader.actor(),
             "delivery_ids": [d.id for d in page],
             "exchange_ids": sorted({d.exchange_id for d in page}),
             "identities_disclosed": identified,

@@ -70,6 +70,10 @@ class Sender:
     partner_id: str
     client_id: str
 
+    def actor(self) -> dict[str, str]:
+        """How audit entries name the acting partner system."""
+        return {"partner": self.partner_id, "client": self.client_id}
+
 
 @dataclass
 class ExchangeService:
@@ -238,7 +242,7 @@ class ExchangeService:
         allowed = any(d.allowed for d in decisions)
         return {
             "action": "exchange.delivered" if allowed else "exchange.refused",
-            "actor": {"partner": sender.partner_id, "client": sender.client_id},
+            "actor": sender.actor(),
             "exchange_id": exchange_id,
             "covenant": request.covenant,
             "covenant_version": _covenant_version(decisions),
@@ -262,7 +266,7 @@ class ExchangeService:
                 session,
                 {
                     "action": "exchange.rejected",
-                    "actor": {"partner": sender.partner_id, "client": sender.client_id},
+                    "actor": sender.actor(),
                     "problem": problem.slug,
                     "fields": sorted({e.pointer for e in problem.errors}),
                 },

@@ -101,7 +101,7 @@ class LinkageService:
             views = [self._view(session, reader, c) for c in pending]
             self.audit.append(session, {
                 "action": "linkage.candidates.listed",
-                "actor": {"partner": reader.partner_id, "client": reader.client_id},
+                "actor": reader.actor(),
                 "candidate_ids": [c.id for c in pending],
             })
         return views
@@ -124,7 +124,7 @@ class LinkageService:
             session.flush()
             self.audit.append(session, {
                 "action": f"linkage.{decision}",
-                "actor": {"partner": reader.partner_id, "client": reader.client_id},
+                "actor": reader.actor(),
                 "candidate_id": candidate.id,
                 "score": candidate.score,
                 "subjects": [self.audit_pseudonyms.audit_pseudonym(s)

@@ -162,7 +162,7 @@ class MeetingService:
                                 "for you")
             self.audit.append(session, {
                 "action": "meeting.agenda_read",
-                "actor": {"partner": actor.partner_id, "client": actor.client_id},
+                "actor": actor.actor(),
                 "meeting_id": meeting_id, "version": published.version,
                 "case_ids": sorted({i["case_id"] for i in published.view["items"]
                                     if "case_id" in i}),
@@ -347,7 +347,7 @@ class MeetingService:
                **details: Any) -> None:
         self.audit.append(session, {
             "action": action,
-            "actor": {"partner": actor.partner_id, "client": actor.client_id},
+            "actor": actor.actor(),
             "meeting_id": meeting.id,
             "covenant": meeting.covenant,
             **details,

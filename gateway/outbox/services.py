@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from audit.services import PLAINTEXT_IDENTITY_KEYS
+from audit.services import identity_keys
 from gateway.db import utcnow
 from gateway.outbox.interfaces import (
     DEAD,
@@ -160,22 +160,10 @@ def _check_message(
             raise OutboxError(f"{name} must be 1 to {limit} characters")
     if not isinstance(payload, dict):
         raise OutboxError("payload must be a JSON object")
-    plaintext = sorted(_identity_keys(payload))
+    plaintext = sorted(identity_keys(payload))
     if plaintext:
         # The outbox is a queue; identities stay in the vault and are revealed at send time.
         raise OutboxError(f"plaintext identity may not be queued: {', '.join(plaintext)}")
-
-
-def _identity_keys(value: Any, path: str = "") -> Iterable[str]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{path}/{key}"
-            if isinstance(key, str) and key.casefold() in PLAINTEXT_IDENTITY_KEYS:
-                yield where
-            yield from _identity_keys(item, where)
-    elif isinstance(value, list):
-        for position, item in enumerate(value):
-            yield from _identity_keys(item, f"{path}/{position}")
 
 
 def _view(session: Session, message: OutboxMessage) -> dict[str, Any]:
