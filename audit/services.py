@@ -28,7 +28,7 @@ from audit.canonical import canonical_entry
 from audit.interfaces import AuditError, InclusionProof
 from audit.models import AuditEntry, AuditSigningKey, AuditTreeNode, Checkpoint
 from audit.note import CheckpointBody, key_id, raw_public_key
-from gateway.db import transaction, utcnow
+from gateway.db import insert_rows, transaction, utcnow
 
 # Keys that name a person in plaintext. The log carries audit pseudonyms only; an event holding
 # any of these anywhere is refused rather than cleaned, because the caller has a bug.
@@ -78,14 +78,10 @@ class AuditLog:
         entry = canonical_entry(
             {**event, "event_id": event_id, "recorded_at": _timestamp(recorded_at)}
         )
-        session.execute(
-            insert(AuditEntry).values(
-                event_id=event_id,
-                recorded_at=recorded_at,
-                entry=entry.decode("utf-8"),
-                leaf_hash=merkle.leaf_hash(entry),
-            )
-        )
+        insert_rows(session, AuditEntry, [
+            {"event_id": event_id, "recorded_at": recorded_at, "entry": entry.decode("utf-8"),
+             "leaf_hash": merkle.leaf_hash(entry)},
+        ])
         return event_id
 
     def tree_size(self, session: Session) -> int:

@@ -7,22 +7,25 @@ Every table of every domain package hangs off :class:`Base`; Alembic migrations 
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, Table, create_engine, event, insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.types import TypeDecorator
 
 MIGRATIONS_PATH = Path(__file__).resolve().parent / "migrations"
@@ -219,6 +222,50 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
+    """A plain Core ``INSERT`` of ``rows`` in the session's transaction.
+
+    For hot paths: the ORM's unit of work costs more Python than the rows themselves, and the
+    identity map is of no use for rows this transaction only writes.
+    """
+    if rows:
+        session.execute(insert(_table(model)), list(rows))
+
+
+def insert_absent(
+    session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]], *,
+    unique: tuple[str, ...], returning: str,
+) -> list[Any]:
+    """Insert the ``rows`` whose ``unique`` columns are not taken yet; the ``returning`` column
+    of each row inserted.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING`` statement: it replaces "look it up, then insert in
+    a savepoint in case someone was faster", which costs three round trips and a savepoint. On
+    PostgreSQL a row a concurrent transaction is inserting makes this wait for its outcome.
+    """
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    statement = _insert_or_ignore(dialect, _table(model), unique, returning)
+    return list(session.scalars(statement, list(rows)))
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+@functools.cache
+def _insert_or_ignore(
+    dialect: str, table: Table, unique: tuple[str, ...], returning: str
+) -> ReturningInsert[Any]:
+    # A Core statement built once: SQLAlchemy then reuses its compiled form, where a fresh
+    # ORM insert with inline values is compiled and coerced again on every call.
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return insert.on_conflict_do_nothing(index_elements=list(unique)).returning(
+        table.c[returning]
+    )
 
 
 def alembic_config(bind: Engine | Connection) -> Config:

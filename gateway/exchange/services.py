@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.db import read_only, transaction
+from gateway.db import insert_rows, read_only, transaction
 from gateway.delivery.models import Delivery
 from gateway.exchange.interfaces import ExchangeOutcome, ExchangeRequest, ItemInput
 from gateway.exchange.models import Exchange
@@ -54,7 +54,7 @@ class AuditAppender(Protocol):
 
 
 class OutboxWriter(Protocol):
-    def enqueue_new(
+    def enqueue(
         self, session: Session, *, kind: str, recipient: str, payload: dict[str, Any],
         idempotency_key: str,
     ) -> str: ...
@@ -160,28 +160,24 @@ class ExchangeService:
             session, self._audit_event(sender, request, decisions, exchange_id)
         )
         outcome = _outcome(exchange_id, decisions, event_id)
-        session.add(
-            Exchange(
-                id=exchange_id, sender=sender.partner_id, client_id=sender.client_id,
-                covenant=request.covenant, covenant_version=_covenant_version(decisions),
-                purpose=request.purpose, process_step=request.process_step,
-                case_id=request.case_id, status="delivered" if allowed else "refused",
-                idempotency_key=idempotency_key, request_digest=digest,
-                response_status=outcome.status, response_body=outcome.body,
-                audit_event_id=event_id,
-            )
-        )
-        session.flush()
+        insert_rows(session, Exchange, [{
+            "id": exchange_id, "sender": sender.partner_id, "client_id": sender.client_id,
+            "covenant": request.covenant, "covenant_version": _covenant_version(decisions),
+            "purpose": request.purpose, "process_step": request.process_step,
+            "case_id": request.case_id, "status": "delivered" if allowed else "refused",
+            "idempotency_key": idempotency_key, "request_digest": digest,
+            "response_status": outcome.status, "response_body": outcome.body,
+            "audit_event_id": event_id,
+        }])
         deliveries = [self._delivery(exchange_id, sender, request, decision, subject_ids)
                       for decision in allowed]
-        session.add_all(deliveries)
-        session.flush()
+        insert_rows(session, Delivery, deliveries)
         for delivery in deliveries:
             # Pushed to the recipient's channels after commit; the row holds only the id.
-            self.outbox.enqueue_new(
-                session, kind="exchange.delivery", recipient=delivery.recipient,
-                payload={"delivery_id": delivery.id},
-                idempotency_key=f"exchange.delivery:{delivery.id}",
+            self.outbox.enqueue(
+                session, kind="exchange.delivery", recipient=delivery["recipient"],
+                payload={"delivery_id": delivery["id"]},
+                idempotency_key=f"exchange.delivery:{delivery['id']}",
             )
         return outcome
 
@@ -205,7 +201,8 @@ class ExchangeService:
     def _delivery(
         self, exchange_id: str, sender: Sender, request: ExchangeRequest,
         decision: Decision, subject_ids: dict[str, str],
-    ) -> Delivery:
+    ) -> dict[str, Any]:
+        """The delivery row for one allowed recipient."""
         items = [i for i in request.items if i.category in decision.categories_delivered]
         if decision.identity == "none":
             # Not even a pseudonym: the recipient learns about items, not about persons.
@@ -221,10 +218,10 @@ class ExchangeService:
             for s in request.subjects
             if s.ref in refs
         ]
-        return Delivery(
-            id=str(uuid.uuid4()), exchange_id=exchange_id, sender=sender.partner_id,
-            recipient=decision.recipient, identity=decision.identity,
-            payload={
+        return {
+            "id": str(uuid.uuid4()), "exchange_id": exchange_id, "sender": sender.partner_id,
+            "recipient": decision.recipient, "identity": decision.identity,
+            "payload": {
                 "covenant": request.covenant,
                 "covenant_version": decision.covenant_version,
                 "purpose": request.purpose,
@@ -233,7 +230,7 @@ class ExchangeService:
                 "subjects": subjects,
                 "items": [_item_view(i) for i in items],
             },
-        )
+        }
 
     def _audit_event(
         self, sender: Sender, request: ExchangeRequest, decisions: list[Decision],

@@ -26,17 +26,16 @@ import os
 import threading
 import uuid
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gateway.db import utcnow
+from gateway.db import insert_absent, utcnow
 from gateway.identity.interfaces import (
     IDENTIFIER_FIELDS,
     Identifiers,
@@ -113,12 +112,13 @@ class IdentityVault:
         """
         key = subject_key(identifiers)
         subject_id = self._subject_id(key)
-        subject = session.get(Subject, subject_id, with_for_update=True)
-        if subject is None and self._inserted(session, subject_id, key, identifiers):
+        # Most persons are new: seal first and insert, so a new person costs one statement.
+        sealed = {"id": subject_id, **self._sealed(subject_id, key, identifiers)}
+        if insert_absent(session, Subject, [sealed], unique=("id",), returning="id"):
             return subject_id
-        # No row found means a concurrent transaction won the race to insert it and has
-        # committed since: lock that row and complete it like any existing one.
-        subject = subject or self._get(session, subject_id, for_update=True)
+        # Known already (perhaps inserted by a concurrent transaction that has committed since,
+        # for which the insert waited): lock the row and complete it.
+        subject = self._get(session, subject_id, for_update=True)
         self._complete(subject, key, identifiers)
         session.flush()
         return subject_id
@@ -163,19 +163,6 @@ class IdentityVault:
     def _blind_index(self, key: str) -> str:
         return keyed_digest(self._blind_index_key, key).hex()
 
-    def _inserted(
-        self, session: Session, subject_id: str, key: str, identifiers: Identifiers
-    ) -> bool:
-        """Insert a new subject; False when a concurrent transaction committed it first."""
-        subject = Subject(id=subject_id)
-        self._seal(subject, key, identifiers)
-        try:
-            with session.begin_nested():
-                session.add(subject)
-        except IntegrityError:
-            return False
-        return True
-
     def _complete(self, subject: Subject, key: str, identifiers: Identifiers) -> None:
         """Revive a shredded subject with the new identifiers, or merge them into a live one."""
         if subject.is_shredded:
@@ -188,22 +175,29 @@ class IdentityVault:
             self._seal(subject, key, merged)
 
     def _seal(self, subject: Subject, key: str, identifiers: Identifiers) -> None:
+        for column, value in self._sealed(subject.id, key, identifiers).items():
+            setattr(subject, column, value)
+
+    def _sealed(self, subject_id: str, key: str, identifiers: Identifiers) -> dict[str, Any]:
+        """The columns of a live subject row holding ``identifiers``, freshly encrypted."""
         # A rotation may have added a master version since this process loaded the keyring:
         # seal under the newest, so a retired version is never written again.
         self._keyring_file.refresh_if_changed()
         master_version = self._keyring.active_version("identity-master")
         data_key = AESGCM.generate_key(bit_length=DATA_KEY_BITS)
         nonce = os.urandom(NONCE_LENGTH)
-        subject.ciphertext = AESGCM(data_key).encrypt(
-            nonce, canonical_json(identifiers), subject.id.encode()
-        )
-        subject.nonce = nonce
-        subject.wrapped_data_key = aes_key_wrap(
-            self._keyring.secret("identity-master", master_version), data_key
-        )
-        subject.master_key_version = master_version
-        subject.blind_index = self._blind_index(key)
-        subject.shredded_at = None
+        return {
+            "ciphertext": AESGCM(data_key).encrypt(
+                nonce, canonical_json(identifiers), subject_id.encode()
+            ),
+            "nonce": nonce,
+            "wrapped_data_key": aes_key_wrap(
+                self._keyring.secret("identity-master", master_version), data_key
+            ),
+            "master_key_version": master_version,
+            "blind_index": self._blind_index(key),
+            "shredded_at": None,
+        }
 
     def _open(self, subject: Subject) -> Identifiers:
         if (

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.db import transaction, utcnow
+from gateway.db import insert_absent, insert_rows, transaction, utcnow
 from gateway.exchange.services import AuditAppender, PseudonymSource, Sender
 from gateway.identity.interfaces import Identifiers
 from gateway.identity.models import Subject
@@ -73,16 +73,16 @@ class LinkageService:
         confirmed links. A subject keeps the filter of the identifiers it first arrived with,
         as the vault keeps the first value of every field.
         """
-        if session.get(LinkageRecord, subject_id) is None:
-            encoding = self.encoder.encode(identifiers)
-            if encoding is not None:
-                self._store(session, subject_id, encoding)
-                self._propose(session, subject_id, encoding)
+        encoding = self.encoder.encode(identifiers)
+        if encoding is not None and self._stored(session, subject_id, encoding):
+            self._propose(session, subject_id, encoding)
         return self.canonical(session, subject_id)
 
     def canonical(self, session: Session, subject_id: str) -> str:
-        alias = session.get(LinkageAlias, subject_id)
-        return subject_id if alias is None else alias.canonical_subject_id
+        alias = session.scalar(
+            select(LinkageAlias.canonical_subject_id).where(LinkageAlias.subject_id == subject_id)
+        )
+        return subject_id if alias is None else alias
 
     def forget(self, session: Session, subject_id: str) -> None:
         """Drop a subject's filter and buckets (with its identity, when it is shredded)."""
@@ -139,23 +139,26 @@ class LinkageService:
                 f"only partners with the covenant role {REVIEWER_ROLE!r} review linkage candidates",
             )
 
-    def _store(self, session: Session, subject_id: str, encoding: Encoding) -> None:
-        session.add(LinkageRecord(subject_id=subject_id, key_version=self.key_version,
-                                  bloom=to_bytes(encoding.bloom)))
-        session.add_all(LinkageBlock(block_key=k, subject_id=subject_id) for k in encoding.blocks)
-        session.flush()
+    def _stored(self, session: Session, subject_id: str, encoding: Encoding) -> bool:
+        """Store the subject's filter and buckets; False when it has a filter already."""
+        record = {"subject_id": subject_id, "key_version": self.key_version,
+                  "bloom": to_bytes(encoding.bloom)}
+        if not insert_absent(session, LinkageRecord, [record], unique=("subject_id",),
+                             returning="subject_id"):
+            return False
+        insert_rows(session, LinkageBlock,
+                    [{"block_key": k, "subject_id": subject_id} for k in encoding.blocks])
+        return True
 
     def _propose(self, session: Session, subject_id: str, encoding: Encoding) -> None:
-        for other, score in self._matches(session, subject_id, encoding):
-            pair = sorted((subject_id, other))
-            known = session.scalars(
-                select(LinkageCandidate.id).where(LinkageCandidate.subject_a == pair[0],
-                                                  LinkageCandidate.subject_b == pair[1])
-            ).first()
-            if known is None:
-                session.add(LinkageCandidate(id=str(uuid.uuid4()), subject_a=pair[0],
-                                             subject_b=pair[1], score=score, status=PENDING))
-        session.flush()
+        candidates = [
+            {"id": str(uuid.uuid4()), "subject_a": min(subject_id, other),
+             "subject_b": max(subject_id, other), "score": score, "status": PENDING}
+            for other, score in self._matches(session, subject_id, encoding)
+        ]
+        # A pair proposed before (and perhaps rejected) is never proposed again.
+        insert_absent(session, LinkageCandidate, candidates, unique=("subject_a", "subject_b"),
+                      returning="id")
 
     def _matches(
         self, session: Session, subject_id: str, encoding: Encoding
@@ -166,14 +169,16 @@ class LinkageService:
                    LinkageBlock.subject_id != subject_id)
             .distinct()
         )
-        records = session.scalars(
-            select(LinkageRecord).where(LinkageRecord.subject_id.in_(neighbours),
-                                        LinkageRecord.key_version == self.key_version)
+        records = session.execute(
+            select(LinkageRecord.subject_id, LinkageRecord.bloom).where(
+                LinkageRecord.subject_id.in_(neighbours),
+                LinkageRecord.key_version == self.key_version,
+            )
         )
-        for record in records:
-            score = dice(encoding.bloom, from_bytes(record.bloom))
+        for other, bloom in records:
+            score = dice(encoding.bloom, from_bytes(bloom))
             if score >= self.threshold:
-                yield record.subject_id, round(score, 4)
+                yield other, round(score, 4)
 
     def _link(self, session: Session, candidate: LinkageCandidate) -> None:
         """Make the two subjects one: the younger canonical subject and its aliases follow the

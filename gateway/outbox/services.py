@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from audit.services import identity_keys
-from gateway.db import utcnow
+from gateway.db import insert_absent, utcnow
 from gateway.outbox.interfaces import (
     DEAD,
     EMAIL,
@@ -57,43 +56,20 @@ class Outbox:
     ) -> str:
         """Add a delivery in the caller's transaction; a repeated key returns the first id."""
         _check_message(kind, recipient, payload, idempotency_key)
-        existing = _id_for_key(session, idempotency_key)
-        if existing is not None:
+        message_id = str(uuid.uuid4())
+        row = {"id": message_id, "kind": kind, "recipient": recipient,
+               "payload": payload, "idempotency_key": idempotency_key, "state": PENDING}
+        inserted = insert_absent(session, OutboxMessage, [row], unique=("idempotency_key",),
+                                 returning="id")
+        if not inserted:
+            # Queued before, or by a concurrent transaction that committed first: the first
+            # message owns the delivery.
+            existing = _id_for_key(session, idempotency_key)
+            if existing is None:
+                raise OutboxError(f"message {idempotency_key!r} vanished while it was queued")
             return existing
-        message = OutboxMessage(
-            id=str(uuid.uuid4()), kind=kind, recipient=recipient, payload=payload,
-            idempotency_key=idempotency_key, state=PENDING,
-        )
-        try:
-            with session.begin_nested():
-                session.add(message)
-        except IntegrityError:
-            # A concurrent transaction queued the same key first; it owns the delivery.
-            winner = _id_for_key(session, idempotency_key)
-            if winner is None:
-                raise
-            return winner
-        self._announce_after_commit(session, message.id)
-        return message.id
-
-    def enqueue_new(
-        self, session: Session, *, kind: str, recipient: str, payload: dict[str, Any],
-        idempotency_key: str,
-    ) -> str:
-        """:meth:`enqueue` for a key the caller made fresh (from a new row's uuid).
-
-        Skips the lookup and the savepoint that guard against a repeated key, which cost a
-        third of an exchange's outbox time; were the key ever repeated after all, the unique
-        constraint fails the caller's whole transaction instead of doubling a delivery.
-        """
-        _check_message(kind, recipient, payload, idempotency_key)
-        message = OutboxMessage(
-            id=str(uuid.uuid4()), kind=kind, recipient=recipient, payload=payload,
-            idempotency_key=idempotency_key, state=PENDING,
-        )
-        session.add(message)
-        self._announce_after_commit(session, message.id)
-        return message.id
+        self._announce_after_commit(session, message_id)
+        return message_id
 
     def _announce_after_commit(self, session: Session, message_id: str) -> None:
         queued: list[str] | None = session.info.get(_ANNOUNCE)

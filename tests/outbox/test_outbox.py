@@ -13,7 +13,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adapters.interfaces import OutboundMessage
@@ -263,12 +262,12 @@ def test_a_message_finished_but_not_settled_is_settled_by_the_next_drain(
     assert [m["id"] for m in _messages(gateway_app, "delivered")] == [message_id]
 
 
-def test_a_fresh_key_is_queued_and_announced_after_commit(session: Session) -> None:
+def test_a_new_key_is_queued_and_announced_after_commit(session: Session) -> None:
     publisher = RecordingPublisher()
     outbox = Outbox(publisher)
 
-    message_id = outbox.enqueue_new(session, kind="test.notice", recipient=RIEC,
-                                    payload={"title": "agenda"}, idempotency_key="fresh-1")
+    message_id = outbox.enqueue(session, kind="test.notice", recipient=RIEC,
+                                payload={"title": "agenda"}, idempotency_key="fresh-1")
     assert publisher.published == []
     session.commit()
 
@@ -276,14 +275,15 @@ def test_a_fresh_key_is_queued_and_announced_after_commit(session: Session) -> N
     assert session.get(OutboxMessage, message_id) is not None
 
 
-def test_a_fresh_key_that_repeats_fails_the_transaction_instead_of_doubling(
+def test_a_key_repeated_in_one_transaction_is_queued_and_announced_once(
     session: Session,
 ) -> None:
-    outbox = Outbox(RecordingPublisher())
-    _notice(outbox, session, key="fresh-2")
-    session.flush()
+    publisher = RecordingPublisher()
+    outbox = Outbox(publisher)
 
-    outbox.enqueue_new(session, kind="test.notice", recipient=RIEC,
-                       payload={"title": "agenda"}, idempotency_key="fresh-2")
-    with pytest.raises(IntegrityError):
-        session.flush()
+    first = _notice(outbox, session, key="twice")
+    again = _notice(outbox, session, key="twice")
+    session.commit()
+
+    assert again == first
+    assert publisher.published == [first]
