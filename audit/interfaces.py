@@ -1,14 +1,17 @@
 """What the rest of the gateway may rely on from the audit log.
 
-The exchange service holds an :class:`IAuditLog` and calls :meth:`IAuditLog.append` inside the
-transaction that stores a delivery: the audit record and the delivery commit or roll back
-together, which is how "no audit record, no exchange" (fail closed) is enforced.
+The exchange service holds an :class:`IAuditLog` and writes its entry inside the transaction
+that stores a delivery (:meth:`IAuditLog.append`, or :meth:`~audit.services.AuditLog.record`
+before the transaction and :meth:`~audit.services.AuditLog.write` inside it): the audit record
+and the delivery commit or roll back together, which is how "no audit record, no exchange"
+(fail closed) is enforced.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -25,6 +28,16 @@ class InclusionProof:
     tree_size: int
     leaf_hash: bytes
     hashes: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """An audit entry made ready to write: its id, time, canonical JSON and leaf hash."""
+
+    event_id: str
+    recorded_at: datetime
+    entry: bytes
+    leaf_hash: bytes
 
 
 class IAuditLog(Protocol):

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit import merkle
 from audit.canonical import canonical_entry
-from audit.interfaces import AuditError, InclusionProof
+from audit.interfaces import AuditError, AuditRecord, InclusionProof
 from audit.models import AuditEntry, AuditSigningKey, AuditTreeNode, Checkpoint
 from audit.note import CheckpointBody, key_id, raw_public_key
 from gateway.db import insert_rows, transaction, utcnow
@@ -72,17 +72,29 @@ class AuditLog:
     """The :class:`audit.interfaces.IAuditLog` on the gateway database."""
 
     def append(self, session: Session, event: Mapping[str, Any]) -> str:
+        return self.write(session, self.record(event))
+
+    def record(self, event: Mapping[str, Any]) -> AuditRecord:
+        """The entry for ``event``, checked and canonicalised, without touching the database.
+
+        Callers on a hot path make it before their transaction begins, so the canonical JSON is
+        not computed while SQLite's single write lock is held.
+        """
         _validate_event(event)
         event_id = str(uuid4())
         recorded_at = utcnow()
         entry = canonical_entry(
             {**event, "event_id": event_id, "recorded_at": _timestamp(recorded_at)}
         )
+        return AuditRecord(event_id, recorded_at, entry, merkle.leaf_hash(entry))
+
+    def write(self, session: Session, record: AuditRecord) -> str:
+        """Insert ``record`` in the caller's transaction; its event id."""
         insert_rows(session, AuditEntry, [
-            {"event_id": event_id, "recorded_at": recorded_at, "entry": entry.decode("utf-8"),
-             "leaf_hash": merkle.leaf_hash(entry)},
+            {"event_id": record.event_id, "recorded_at": record.recorded_at,
+             "entry": record.entry.decode("utf-8"), "leaf_hash": record.leaf_hash},
         ])
-        return event_id
+        return record.event_id
 
     def tree_size(self, session: Session) -> int:
         return _tree_size(session)

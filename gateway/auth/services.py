@@ -19,7 +19,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry, Key, OKPKey
 from joserfc.jwt import ClaimsOption
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -131,6 +131,15 @@ class ClientService:
         client = session.get(OAuthClient, client_id)
         return None if client is None or client.is_revoked else client
 
+    def is_active(self, session: Session, client_id: str) -> bool:
+        """:meth:`find_active` for the revocation check on every request: one column, no object."""
+        if not _is_client_id(client_id):
+            return False
+        found = session.execute(
+            select(OAuthClient.revoked_at).where(OAuthClient.client_id == client_id)
+        ).first()
+        return found is not None and found.revoked_at is None
+
     def spend_assertion(
         self, session: Session, client_id: str, jti: str, expires_at: datetime
     ) -> bool:
@@ -162,7 +171,7 @@ def revocation_check(session: Session) -> RevocationCheck:
     clients = ClientService()
 
     def is_revoked(client_id: str) -> bool:
-        return clients.find_active(session, client_id) is None
+        return not clients.is_active(session, client_id)
 
     return is_revoked
 

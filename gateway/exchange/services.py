@@ -19,11 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from audit.interfaces import AuditRecord
 from gateway.db import insert_rows, read_only, transaction
 from gateway.delivery.models import Delivery
 from gateway.exchange.interfaces import ExchangeOutcome, ExchangeRequest, ItemInput
 from gateway.exchange.models import Exchange
 from gateway.exchange.validation import CaseLookup, CovenantCatalogue, parse_exchange
+from gateway.identity.interfaces import SealedSubject
+from gateway.linkage.encoding import Encoding
 from gateway.policy.interfaces import Decision, DecisionRequest
 from gateway.problems import Problem, conflict, forbidden, unavailable
 
@@ -35,7 +38,9 @@ class DecisionMaker(Protocol):
 
 
 class Vault(Protocol):
-    def register(self, session: Session, identifiers: Any) -> str: ...
+    def seal(self, identifiers: Any) -> SealedSubject: ...
+
+    def store(self, session: Session, sealed: SealedSubject) -> bool: ...
 
     def audit_pseudonym_for(self, identifiers: Any) -> str | None: ...
 
@@ -45,12 +50,22 @@ class PseudonymSource(Protocol):
 
 
 class SubjectLinker(Protocol):
-    def index(self, session: Session, subject_id: str, identifiers: Any) -> str:
+    def encode(self, identifiers: Any) -> Encoding | None: ...
+
+    def index(
+        self, session: Session, subject_id: str, encoding: Encoding | None, *, new_subject: bool
+    ) -> str:
         """Record the subject for fuzzy linkage; return the canonical subject id."""
 
 
 class AuditAppender(Protocol):
     def append(self, session: Session, event: dict[str, Any]) -> str: ...
+
+
+class AuditRecorder(AuditAppender, Protocol):
+    def record(self, event: dict[str, Any]) -> AuditRecord: ...
+
+    def write(self, session: Session, record: AuditRecord) -> str: ...
 
 
 class OutboxWriter(Protocol):
@@ -75,6 +90,24 @@ class Sender:
         return {"partner": self.partner_id, "client": self.client_id}
 
 
+@dataclass(frozen=True)
+class _PreparedSubject:
+    sealed: SealedSubject
+    encoding: Encoding | None
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What an exchange writes, computed before its transaction begins."""
+
+    exchange_id: str
+    decisions: list[Decision]
+    digest: str
+    idempotency_key: str | None
+    subjects: dict[str, _PreparedSubject]
+    audit: AuditRecord
+
+
 @dataclass
 class ExchangeService:
     session_factory: sessionmaker[Session]
@@ -82,7 +115,7 @@ class ExchangeService:
     policy: DecisionMaker
     vault: Vault
     pseudonyms: PseudonymSource
-    audit: AuditAppender
+    audit: AuditRecorder
     digest_key: bytes
     today: Callable[[], date]
     linkage: SubjectLinker
@@ -121,10 +154,18 @@ class ExchangeService:
         self, sender: Sender, request: ExchangeRequest, idempotency_key: str | None, digest: str
     ) -> ExchangeOutcome:
         decisions = [self._decide(sender, request, r) for r in request.recipients]
+        # Everything that needs no database happens before the transaction begins: on SQLite
+        # the transaction holds the one write lock, so its length bounds the throughput.
+        exchange_id = str(uuid.uuid4())
+        prepared = _Prepared(
+            exchange_id=exchange_id, decisions=decisions, digest=digest,
+            idempotency_key=idempotency_key,
+            subjects=self._prepare_subjects(request, decisions),
+            audit=self.audit.record(self._audit_event(sender, request, decisions, exchange_id)),
+        )
         try:
             with transaction(self.session_factory) as session:
-                return self._store(session, sender, request, decisions=decisions,
-                                   idempotency_key=idempotency_key, digest=digest)
+                return self._store(session, sender, request, prepared)
         except IntegrityError:
             # A concurrent retry with the same key won the race; answer as it was answered.
             if idempotency_key is None:
@@ -150,26 +191,28 @@ class ExchangeService:
         )
 
     def _store(
-        self, session: Session, sender: Sender, request: ExchangeRequest, *,
-        decisions: list[Decision], idempotency_key: str | None, digest: str,
+        self, session: Session, sender: Sender, request: ExchangeRequest, prepared: _Prepared
     ) -> ExchangeOutcome:
-        exchange_id = str(uuid.uuid4())
+        subject_ids = {
+            ref: self.linkage.index(session, subject.sealed.subject_id, subject.encoding,
+                                    new_subject=self.vault.store(session, subject.sealed))
+            for ref, subject in prepared.subjects.items()
+        }
+        event_id = self.audit.write(session, prepared.audit)
+        decisions = prepared.decisions
         allowed = [d for d in decisions if d.allowed]
-        subject_ids = self._register_subjects(session, request, allowed)
-        event_id = self.audit.append(
-            session, self._audit_event(sender, request, decisions, exchange_id)
-        )
-        outcome = _outcome(exchange_id, decisions, event_id)
+        outcome = _outcome(prepared.exchange_id, decisions, event_id)
         insert_rows(session, Exchange, [{
-            "id": exchange_id, "sender": sender.partner_id, "client_id": sender.client_id,
-            "covenant": request.covenant, "covenant_version": _covenant_version(decisions),
-            "purpose": request.purpose, "process_step": request.process_step,
-            "case_id": request.case_id, "status": "delivered" if allowed else "refused",
-            "idempotency_key": idempotency_key, "request_digest": digest,
+            "id": prepared.exchange_id, "sender": sender.partner_id,
+            "client_id": sender.client_id, "covenant": request.covenant,
+            "covenant_version": _covenant_version(decisions), "purpose": request.purpose,
+            "process_step": request.process_step, "case_id": request.case_id,
+            "status": "delivered" if allowed else "refused",
+            "idempotency_key": prepared.idempotency_key, "request_digest": prepared.digest,
             "response_status": outcome.status, "response_body": outcome.body,
             "audit_event_id": event_id,
         }])
-        deliveries = [self._delivery(exchange_id, sender, request, decision, subject_ids)
+        deliveries = [self._delivery(prepared.exchange_id, sender, request, decision, subject_ids)
                       for decision in allowed]
         insert_rows(session, Delivery, deliveries)
         for delivery in deliveries:
@@ -181,19 +224,18 @@ class ExchangeService:
             )
         return outcome
 
-    def _register_subjects(
-        self, session: Session, request: ExchangeRequest, allowed: list[Decision]
-    ) -> dict[str, str]:
-        """Vault ids of the subjects some recipient receives; nobody else is ever registered.
+    def _prepare_subjects(
+        self, request: ExchangeRequest, decisions: list[Decision]
+    ) -> dict[str, _PreparedSubject]:
+        """The subjects some recipient receives, sealed and encoded; nobody else is registered.
 
-        Each id is the subject's canonical one after confirmed linkage, so pseudonyms follow.
+        Each is stored under its canonical id after confirmed linkage, so pseudonyms follow.
         """
-        delivered = {c for d in allowed for c in d.categories_delivered}
+        delivered = {c for d in decisions if d.allowed for c in d.categories_delivered}
         needed = {i.subject_ref for i in request.items if i.category in delivered}
         return {
-            s.ref: self.linkage.index(
-                session, self.vault.register(session, s.identifiers), s.identifiers
-            )
+            s.ref: _PreparedSubject(self.vault.seal(s.identifiers),
+                                    self.linkage.encode(s.identifiers))
             for s in request.subjects
             if s.ref in needed
         }

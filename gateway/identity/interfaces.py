@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from gateway.identity.bsn import is_valid_bsn
 from gateway.problems import FieldError
@@ -41,6 +42,16 @@ MAX_FIELD_LENGTHS: Mapping[str, int] = {
 }
 IDENTIFIER_FIELDS = frozenset(MAX_FIELD_LENGTHS)
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+@dataclass(frozen=True)
+class SealedSubject:
+    """A person's vault row made ready outside any transaction (see ``IdentityVault.seal``)."""
+
+    subject_id: str
+    subject_key: str
+    identifiers: Identifiers
+    columns: Mapping[str, Any]
 
 
 class IdentityError(ValueError):

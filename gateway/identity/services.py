@@ -41,6 +41,7 @@ from gateway.identity.interfaces import (
     Identifiers,
     IdentityError,
     IdentityIntegrityError,
+    SealedSubject,
     SubjectNotFoundError,
     SubjectShreddedError,
 )
@@ -110,18 +111,32 @@ class IdentityVault:
         back holding only the new identifiers: the erased record stays erased. Raises
         :class:`IdentityError` when the identifiers name nobody.
         """
+        sealed = self.seal(identifiers)
+        self.store(session, sealed)
+        return sealed.subject_id
+
+    def seal(self, identifiers: Identifiers) -> SealedSubject:
+        """The subject id and encrypted row for ``identifiers``, without touching the database.
+
+        The first half of :meth:`register`, for callers that seal before their transaction so
+        the encryption does not run while SQLite's single write lock is held.
+        """
         key = subject_key(identifiers)
         subject_id = self._subject_id(key)
-        # Most persons are new: seal first and insert, so a new person costs one statement.
-        sealed = {"id": subject_id, **self._sealed(subject_id, key, identifiers)}
-        if insert_absent(session, Subject, [sealed], unique=("id",), returning="id"):
-            return subject_id
+        return SealedSubject(subject_id, key, identifiers,
+                             {"id": subject_id, **self._sealed(subject_id, key, identifiers)})
+
+    def store(self, session: Session, sealed: SealedSubject) -> bool:
+        """The second half of :meth:`register`; True when the person was new to the vault."""
+        # Most persons are new: the row is sealed already, so a new person costs one statement.
+        if insert_absent(session, Subject, [sealed.columns], unique=("id",), returning="id"):
+            return True
         # Known already (perhaps inserted by a concurrent transaction that has committed since,
         # for which the insert waited): lock the row and complete it.
-        subject = self._get(session, subject_id, for_update=True)
-        self._complete(subject, key, identifiers)
+        subject = self._get(session, sealed.subject_id, for_update=True)
+        self._complete(subject, sealed.subject_key, sealed.identifiers)
         session.flush()
-        return subject_id
+        return False
 
     def reveal(self, session: Session, subject_id: str) -> Identifiers:
         """The plaintext identifiers. Callers audit every reveal; the vault cannot know why."""

@@ -66,17 +66,23 @@ class LinkageService:
     reviewers: Callable[[], frozenset[str]]
     threshold: float = DEFAULT_THRESHOLD
 
-    def index(self, session: Session, subject_id: str, identifiers: Identifiers) -> str:
-        """Encode a subject seen for the first time and propose its candidates.
+    def encode(self, identifiers: Identifiers) -> Encoding | None:
+        """A person's filter and buckets; callers encode before their transaction begins."""
+        return self.encoder.encode(identifiers)
+
+    def index(
+        self, session: Session, subject_id: str, encoding: Encoding | None, *, new_subject: bool
+    ) -> str:
+        """Store a subject seen for the first time and propose its candidates.
 
         Returns the subject's canonical id: the one to pseudonymise, so pseudonyms follow
         confirmed links. A subject keeps the filter of the identifiers it first arrived with,
-        as the vault keeps the first value of every field.
+        as the vault keeps the first value of every field. ``new_subject`` says the vault has
+        just created the subject, which therefore cannot have been linked yet.
         """
-        encoding = self.encoder.encode(identifiers)
         if encoding is not None and self._stored(session, subject_id, encoding):
             self._propose(session, subject_id, encoding)
-        return self.canonical(session, subject_id)
+        return subject_id if new_subject else self.canonical(session, subject_id)
 
     def canonical(self, session: Session, subject_id: str) -> str:
         alias = session.scalar(

@@ -12,7 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from audit.interfaces import AuditRecord
 from audit.models import AuditEntry
+from audit.services import AuditLog
 from gateway.delivery.models import Delivery
 from gateway.exchange.models import Exchange
 from tests.factories import (
@@ -161,10 +163,10 @@ def test_a_malformed_idempotency_key_is_refused(
     assert response.json["type"].endswith("/invalid-idempotency-key")
 
 
-class BrokenAuditLog:
+class BrokenAuditLog(AuditLog):
     """An audit log whose database write fails, as when the audit table refuses the insert."""
 
-    def append(self, session: Session, event: dict[str, Any]) -> str:
+    def write(self, session: Session, record: AuditRecord) -> str:
         raise OperationalError("INSERT INTO audit_entries", {}, Exception("disk full"))
 
 
