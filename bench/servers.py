@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-GATEWAY_APP = "gateway.app:create_app()"
+GATEWAY_APP = "gateway.server:serving_app()"  # as each `ketenpoort serve` worker runs it
 FLOOR_APP = "bench.floor_app:create_floor_app()"
 WORKERS = 2
 THREADS = 4  # the ``ketenpoort serve`` default

@@ -69,10 +69,7 @@ def serve(lazy: LazyInstance, host: str, port: int, workers: int, threads: int) 
     """Run the gateway with gunicorn (embedded default when nothing else is configured)."""
     if not lazy.settings.keyring_path.exists():
         raise click.ClickException("no instance here yet; run 'ketenpoort init --demo' first")
-    settings = lazy.settings
-    if settings.run_background_workers is None:  # serving is where the embedded drainer runs
-        settings = settings.with_overrides(run_background_workers=True)
-    run(settings, host=host, port=port, workers=workers, threads=threads)
+    run(lazy.settings, host=host, port=port, workers=workers, threads=threads)
 
 
 main.add_command(audit_commands)

@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.dml import Insert, ReturningInsert
 from sqlalchemy.types import TypeDecorator
 
 MIGRATIONS_PATH = Path(__file__).resolve().parent / "migrations"
@@ -232,6 +232,18 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+def core(session: Session) -> Connection:
+    """The session's connection, for Core statements on a hot path.
+
+    Executing there skips the ORM's per-statement work (about half the cost of a prebuilt
+    statement); pending ORM changes are flushed first, so the statement sees them as
+    ``session.execute`` would.
+    """
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection()
+
+
 def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
     """A plain Core ``INSERT`` of ``rows`` in the session's transaction.
 
@@ -239,7 +251,7 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
     identity map is of no use for rows this transaction only writes.
     """
     if rows:
-        session.execute(insert(_table(model)), list(rows))
+        core(session).execute(_plain_insert(_table(model)), list(rows))
 
 
 def insert_absent(
@@ -255,21 +267,26 @@ def insert_absent(
     """
     if not rows:
         return []
-    dialect = session.get_bind().dialect.name
-    statement = _insert_or_ignore(dialect, _table(model), unique, returning)
-    return list(session.scalars(statement, list(rows)))
+    connection = core(session)
+    statement = _insert_or_ignore(connection.dialect.name, _table(model), unique, returning)
+    return list(connection.execute(statement, list(rows)).scalars())
 
 
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
+# Hot-path statements are built once: building one costs about as much as running it, and a
+# statement object keeps its cache key, so SQLAlchemy finds the compiled form at once.
+@functools.cache
+def _plain_insert(table: Table) -> Insert:
+    return insert(table)
+
+
 @functools.cache
 def _insert_or_ignore(
     dialect: str, table: Table, unique: tuple[str, ...], returning: str
 ) -> ReturningInsert[Any]:
-    # A Core statement built once: SQLAlchemy then reuses its compiled form, where a fresh
-    # ORM insert with inline values is compiled and coerced again on every call.
     insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
     return insert.on_conflict_do_nothing(index_elements=list(unique)).returning(
         table.c[returning]

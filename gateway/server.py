@@ -24,15 +24,26 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no
 
     def load(self) -> Flask:
         # Each worker builds its own app after the fork: engines and interpreters are not shared.
-        app = create_app(self._settings)
-        if self._settings.run_sequencer_in_process:
-            # Several workers may each run one: the sequencer takes a database lock per batch.
-            container = app.extensions["ketenpoort"]
-            container.sequencer = embedded_runner(
-                container.session_factory, container.keyring,
-                self._settings.sequencer_interval_seconds,
-            ).start()
-        return app
+        return serving_app(self._settings)
+
+
+def serving_app(settings: Settings | None = None) -> Flask:
+    """The app as each ``ketenpoort serve`` worker runs it, background work included.
+
+    Also a gunicorn entry point for running under another gunicorn command line, as the
+    benchmarks do: ``gunicorn 'gateway.server:serving_app()'`` (settings from the environment).
+    """
+    settings = settings or Settings.from_env()
+    if settings.run_background_workers is None:  # serving is where the embedded drainer runs
+        settings = settings.with_overrides(run_background_workers=True)
+    app = create_app(settings)
+    if settings.run_sequencer_in_process:
+        # Several workers may each run one: the sequencer takes a database lock per batch.
+        container = app.extensions["ketenpoort"]
+        container.sequencer = embedded_runner(
+            container.session_factory, container.keyring, settings.sequencer_interval_seconds,
+        ).start()
+    return app
 
 
 def run(settings: Settings, *, host: str, port: int, workers: int, threads: int) -> None:

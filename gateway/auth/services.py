@@ -7,6 +7,7 @@ checked (``alg: none``, or HMAC keyed with our public key, are refused before an
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import uuid
@@ -19,7 +20,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry, Key, OKPKey
 from joserfc.jwt import ClaimsOption
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,7 +36,7 @@ from gateway.auth.interfaces import (
 )
 from gateway.auth.models import OAuthClient, UsedClientAssertion
 from gateway.auth.secret_hashing import hash_secret, secret_matches
-from gateway.db import utcnow
+from gateway.db import core, utcnow
 from gateway.keys import Keyring
 
 # ruff's S105 reads "TOKEN" in these names as a password; they are protocol names, not secrets.
@@ -44,6 +45,7 @@ TOKEN_TYPE = "at+jwt"  # noqa: S105
 TOKEN_SIGNING_KEY = "token-signing"  # noqa: S105
 #: Allowance for clocks of gateway instances and partner systems that disagree slightly.
 CLOCK_SKEW_SECONDS = 30
+VERIFIED_TOKEN_CACHE_SIZE = 4096
 
 #: Algorithms a partner may sign a client assertion with, and the keys that go with them.
 ASSERTION_ALGORITHMS = ("RS256", "ES256", "Ed25519", "EdDSA")
@@ -51,6 +53,10 @@ _ASSERTION_CURVES = {"EC": "P-256", "OKP": "Ed25519"}
 _MIN_RSA_BITS = 2048
 # JWK members that carry private or symmetric key material (RFC 7518 section 6).
 _PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+# Built once (see gateway.db): the revocation check runs on every authenticated request.
+_REVOKED_AT = select(OAuthClient.revoked_at).where(
+    OAuthClient.client_id == bindparam("client_id")
+)
 
 _CLIENT_ID_BYTES = 16
 _CLIENT_ID = re.compile(f"[0-9a-f]{{{2 * _CLIENT_ID_BYTES}}}")
@@ -135,9 +141,7 @@ class ClientService:
         """:meth:`find_active` for the revocation check on every request: one column, no object."""
         if not _is_client_id(client_id):
             return False
-        found = session.execute(
-            select(OAuthClient.revoked_at).where(OAuthClient.client_id == client_id)
-        ).first()
+        found = core(session).execute(_REVOKED_AT, {"client_id": client_id}).first()
         return found is not None and found.revoked_at is None
 
     def spend_assertion(
@@ -249,6 +253,12 @@ class TokenService:
         self._signing_key = OKPKey.import_key(keyring.signing_key(TOKEN_SIGNING_KEY))
         self._verifying_key = OKPKey.import_key(self._signing_key.as_dict(private=False))
         self._kid = self._verifying_key.thumbprint()
+        # The same token bytes under the same key always verify alike: a partner system
+        # reuses its token for many requests, so each is verified once, not per request.
+        # Expiry and the other claims are still checked on every call; failures are not kept.
+        self._signature_checked = functools.lru_cache(maxsize=VERIFIED_TOKEN_CACHE_SIZE)(
+            self._check_signature
+        )
 
     def issue(self, client: OAuthClient, scopes: frozenset[str] | None = None) -> dict[str, Any]:
         """An RFC 6749 token response for ``client``; ``scopes`` default to all it holds."""
@@ -301,9 +311,7 @@ class TokenService:
 
     def _verified_claims(self, token: str) -> dict[str, Any]:
         try:
-            decoded = jwt.decode(token, self._verifying_key, algorithms=[TOKEN_ALGORITHM])
-            if decoded.header.get("typ") != TOKEN_TYPE:
-                raise InvalidToken(f"token type must be {TOKEN_TYPE}")
+            decoded = self._signature_checked(token)
             self._claims_registry().validate(decoded.claims)
         except JoseError as exc:
             detail = f"{exc.error}: {exc.description}" if exc.description else exc.error
@@ -312,6 +320,12 @@ class TokenService:
         if not all(isinstance(claims[name], str) for name in ("scope", "partner_id")):
             raise InvalidToken("scope and partner_id must be strings")
         return claims
+
+    def _check_signature(self, token: str) -> jwt.Token:
+        decoded = jwt.decode(token, self._verifying_key, algorithms=[TOKEN_ALGORITHM])
+        if decoded.header.get("typ") != TOKEN_TYPE:
+            raise InvalidToken(f"token type must be {TOKEN_TYPE}")
+        return decoded
 
     def _claims_registry(self) -> jwt.JWTClaimsRegistry:
         required: ClaimsOption = {"essential": True}

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.interfaces import AuditRecord
-from gateway.db import insert_rows, read_only, transaction
+from gateway.db import core, insert_rows, read_only, transaction
 from gateway.delivery.models import Delivery
 from gateway.exchange.interfaces import ExchangeOutcome, ExchangeRequest, ItemInput
 from gateway.exchange.models import Exchange
@@ -326,12 +326,17 @@ def _check_idempotency_key(key: str | None) -> None:
         )
 
 
+# Built once (see gateway.db): every exchange with an Idempotency-Key looks itself up first.
+_ANSWERED = select(Exchange.request_digest, Exchange.response_status, Exchange.response_body
+                   ).where(Exchange.client_id == bindparam("client_id"),
+                           Exchange.idempotency_key == bindparam("key"))
+
+
 def _replay(
     session: Session, sender: Sender, key: str, digest: str
 ) -> ExchangeOutcome | None:
-    stored = session.scalars(
-        select(Exchange).where(Exchange.client_id == sender.client_id,
-                               Exchange.idempotency_key == key)
+    stored = core(session).execute(
+        _ANSWERED, {"client_id": sender.client_id, "key": key}
     ).one_or_none()
     if stored is None:
         return None

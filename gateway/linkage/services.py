@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.db import insert_absent, insert_rows, transaction, utcnow
+from gateway.db import core, insert_absent, insert_rows, transaction, utcnow
 from gateway.exchange.services import AuditAppender, PseudonymSource, Sender
 from gateway.identity.interfaces import Identifiers
 from gateway.identity.models import Subject
@@ -39,6 +39,20 @@ from gateway.linkage.encoding import (
 from gateway.linkage.interfaces import CONFIRMED, DECISIONS, PENDING, REVIEWER_ROLE
 from gateway.linkage.models import LinkageAlias, LinkageBlock, LinkageCandidate, LinkageRecord
 from gateway.problems import FieldError, conflict, forbidden, not_found, validation_failed
+
+# Built once (see gateway.db): these run in every exchange that names a person.
+_NEIGHBOURS = select(LinkageRecord.subject_id, LinkageRecord.bloom).where(
+    LinkageRecord.subject_id.in_(
+        select(LinkageBlock.subject_id)
+        .where(LinkageBlock.block_key.in_(bindparam("blocks", expanding=True)),
+               LinkageBlock.subject_id != bindparam("subject_id"))
+        .distinct()
+    ),
+    LinkageRecord.key_version == bindparam("key_version"),
+)
+_CANONICAL = select(LinkageAlias.canonical_subject_id).where(
+    LinkageAlias.subject_id == bindparam("subject_id")
+)
 
 
 class AuditPseudonyms(Protocol):
@@ -85,10 +99,8 @@ class LinkageService:
         return subject_id if new_subject else self.canonical(session, subject_id)
 
     def canonical(self, session: Session, subject_id: str) -> str:
-        alias = session.scalar(
-            select(LinkageAlias.canonical_subject_id).where(LinkageAlias.subject_id == subject_id)
-        )
-        return subject_id if alias is None else alias
+        alias = core(session).execute(_CANONICAL, {"subject_id": subject_id}).scalar()
+        return subject_id if alias is None else str(alias)
 
     def forget(self, session: Session, subject_id: str) -> None:
         """Drop a subject's filter and buckets (with its identity, when it is shredded)."""
@@ -169,18 +181,10 @@ class LinkageService:
     def _matches(
         self, session: Session, subject_id: str, encoding: Encoding
     ) -> Iterable[tuple[str, float]]:
-        neighbours = (
-            select(LinkageBlock.subject_id)
-            .where(LinkageBlock.block_key.in_(sorted(encoding.blocks)),
-                   LinkageBlock.subject_id != subject_id)
-            .distinct()
-        )
-        records = session.execute(
-            select(LinkageRecord.subject_id, LinkageRecord.bloom).where(
-                LinkageRecord.subject_id.in_(neighbours),
-                LinkageRecord.key_version == self.key_version,
-            )
-        )
+        records = core(session).execute(_NEIGHBOURS, {
+            "blocks": sorted(encoding.blocks), "subject_id": subject_id,
+            "key_version": self.key_version,
+        })
         for other, bloom in records:
             score = dice(encoding.bloom, from_bytes(bloom))
             if score >= self.threshold:

@@ -188,3 +188,39 @@ def test_verify_reports_a_revoked_client(session: Session, tokens: TokenService)
 
     with pytest.raises(InvalidToken, match="revoked"):
         tokens.verify(access_token, revocation_check(session))
+
+
+def test_a_token_verified_before_is_refused_once_revoked_or_expired(
+    session: Session, keyring: Keyring
+) -> None:
+    now = [utcnow()]
+    tokens = TokenService(keyring, issuer="https://gateway.test", audience="ketenpoort",
+                          ttl_seconds=60, clock=lambda: now[0])
+    client, _secret = secret_client(session)
+    other, _secret = secret_client(session)
+    access_token = tokens.issue(client)["access_token"]
+    other_token = tokens.issue(other)["access_token"]
+    assert tokens.verify(access_token, revocation_check(session)).client_id == client.client_id
+    assert tokens.verify(other_token, revocation_check(session)).client_id == other.client_id
+
+    ClientService().revoke(session, client.client_id)
+    with pytest.raises(InvalidToken, match="revoked"):
+        tokens.verify(access_token, revocation_check(session))
+
+    now[0] += timedelta(seconds=60 + 31)  # past expiry and the allowed clock skew
+    with pytest.raises(InvalidToken, match="exp"):
+        tokens.verify(other_token, revocation_check(session))
+
+
+def test_a_tampered_copy_of_a_verified_token_is_refused(
+    session: Session, tokens: TokenService
+) -> None:
+    client, _secret = secret_client(session)
+    access_token = tokens.issue(client)["access_token"]
+    tokens.verify(access_token, revocation_check(session))
+    header, payload, signature = access_token.split(".")
+    tampered = ".".join((header, payload, signature[:-4] + ("AAAA" if signature[-4:] != "AAAA"
+                                                             else "BBBB")))
+
+    with pytest.raises(InvalidToken):
+        tokens.verify(tampered, revocation_check(session))

@@ -287,3 +287,39 @@ def test_a_key_repeated_in_one_transaction_is_queued_and_announced_once(
 
     assert again == first
     assert publisher.published == [first]
+
+
+def test_an_inbox_only_message_is_settled_when_fanned_out_without_a_lease(
+    gateway_app: Flask
+) -> None:
+    container = _container(gateway_app)
+    with transaction(container.session_factory) as session:
+        message_id = _notice(container.outbox, session)
+
+    assert container.outbox_dispatcher.dispatch(message_id) is None
+
+    with transaction(container.session_factory) as session:
+        [dispatch] = session.scalars(select(Dispatch).where(Dispatch.message_id == message_id))
+        assert (dispatch.channel, dispatch.state, dispatch.attempts) == ("inbox", "delivered", 1)
+        assert dispatch.lease_until is None
+        assert dispatch.delivered_at is not None
+    assert [m["id"] for m in _messages(gateway_app, "delivered")] == [message_id]
+
+
+def test_a_message_with_a_push_channel_leaves_only_that_channel_pending(
+    gateway_app: Flask
+) -> None:
+    container = _container(gateway_app)
+    _connect(gateway_app, webhook="https://riec.example/hook")
+    failing = replace(container.outbox_dispatcher, channels={})  # no webhook adapter: it fails
+    with transaction(container.session_factory) as session:
+        message_id = _notice(container.outbox, session)
+
+    assert failing.dispatch(message_id) is not None  # a retry of the webhook is due later
+
+    with transaction(container.session_factory) as session:
+        rows = session.execute(select(Dispatch.channel, Dispatch.state)
+                               .where(Dispatch.message_id == message_id)).all()
+        states = {row.channel: row.state for row in rows}
+    assert states == {"inbox": "delivered", "webhook": "pending"}
+    assert [m["id"] for m in _messages(gateway_app, "pending")] == [message_id]
