@@ -160,6 +160,8 @@ class Dispatcher:
         with transaction(self.session_factory) as session:
             dispatch = session.get_one(Dispatch, dispatch_id)
             if dispatch.channel == INBOX:
+                # Inbox dispatches are opened delivered (see _opened); a pending one was opened
+                # by an earlier version and is settled like any success.
                 return None
             adapter = self.channels.get(dispatch.channel)
             if adapter is None:
