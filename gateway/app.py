@@ -9,6 +9,7 @@ from gateway import health, openapi
 from gateway.auditing.views import create_audit_blueprint
 from gateway.auth.views import create_auth_blueprint
 from gateway.cases.views import blueprint as cases_blueprint
+from gateway.clock import Clock
 from gateway.container import build_container
 from gateway.delivery.views import blueprint as inbox_blueprint
 from gateway.exchange.views import blueprint as exchange_blueprint
@@ -25,9 +26,10 @@ def create_app(
     *,
     bind: Engine | Connection | None = None,
     keyring: Keyring | None = None,
+    clock: Clock | None = None,
 ) -> Flask:
     settings = settings or Settings.from_env()
-    container = build_container(settings, bind=bind, keyring=keyring)
+    container = build_container(settings, bind=bind, keyring=keyring, clock=clock)
     app = Flask("gateway")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it; the base type does not

@@ -7,8 +7,6 @@ embedded default and production differ in settings, never in code paths.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +15,7 @@ from audit.services import AuditLog
 from gateway.auditing.runner import AuditGate, SequencerRunner
 from gateway.auth.services import ClientService, TokenService
 from gateway.cases.services import BundleParties, CaseService
+from gateway.clock import Clock, clock_starting_at
 from gateway.db import make_engine, make_session_factory
 from gateway.delivery.services import InboxService
 from gateway.exchange.services import ExchangeService
@@ -38,13 +37,7 @@ from gateway.policy.reload import ReloadingPolicyService
 from gateway.retention.services import RetentionService
 from gateway.settings import Settings
 
-COVENANT_ZONE = ZoneInfo("Europe/Amsterdam")
 REQUEST_DIGEST_INFO = b"ketenpoort/exchange/request-digest"
-
-
-def covenant_today() -> date:
-    """Covenants are signed in Dutch dates; validity follows the Dutch calendar day."""
-    return datetime.now(COVENANT_ZONE).date()
 
 
 @dataclass(frozen=True)
@@ -72,6 +65,7 @@ class BundleCatalogue:
 @dataclass
 class Container:
     settings: Settings
+    clock: Clock
     keyring: Keyring
     session_factory: sessionmaker[Session]
     policy: ReloadingPolicyService
@@ -101,8 +95,10 @@ class Container:
 
 
 def build_container(
-    settings: Settings, *, bind: Engine | Connection | None = None, keyring: Keyring | None = None
+    settings: Settings, *, bind: Engine | Connection | None = None, keyring: Keyring | None = None,
+    clock: Clock | None = None,
 ) -> Container:
+    clock = clock or clock_starting_at(settings.clock_start)
     keyring = keyring or Keyring.load(settings.keyring_path)
     session_factory = make_session_factory(bind or make_engine(settings.database_url))
     policy = ReloadingPolicyService.from_settings(settings)
@@ -113,31 +109,32 @@ def build_container(
                             pseudonymiser=pseudonymiser, audit=audit)
     outbox = build_outbox(settings, keyring, session_factory, vault, audit)
     retention = RetentionService(session_factory, lambda: policy.bundle, ShredAndForget(vault),
-                                 audit)
+                                 audit, clock)
     if outbox.drainer is not None:  # embedded mode: the drainer thread runs what beat would
         outbox.drainer.every(RETENTION_INTERVAL_SECONDS, retention.run)
     audit_gate = AuditGate(session_factory, settings.audit_max_lag_seconds)
     parties = BundleParties(policy)
     cases = CaseService(session_factory=session_factory, parties=parties, vault=vault,
-                        pseudonyms=pseudonymiser, audit=audit)
+                        pseudonyms=pseudonymiser, audit=audit, clock=clock)
     meetings = MeetingService(
         session_factory=session_factory, cases=cases, parties=parties,
         router=AgendaRouter(policy), pseudonyms=pseudonymiser, outbox=outbox.outbox,
-        audit=audit, today=covenant_today,
+        audit=audit, clock=clock,
     )
     # A case change republishes the agendas that discuss the case, in the same transaction.
     cases.listeners.append(meetings.case_changed)
     return Container(
         settings=settings,
+        clock=clock,
         keyring=keyring,
         session_factory=session_factory,
         policy=policy,
         vault=vault,
         pseudonymiser=pseudonymiser,
         audit=audit,
-        clients=ClientService(),
+        clients=ClientService(clock.now),
         tokens=TokenService(keyring, settings.issuer, settings.audience,
-                            settings.access_token_ttl_seconds),
+                            settings.access_token_ttl_seconds, clock=clock.now),
         exchanges=ExchangeService(
             session_factory=session_factory,
             catalogue=BundleCatalogue(policy),
@@ -146,7 +143,7 @@ def build_container(
             pseudonyms=pseudonymiser,
             audit=audit,
             digest_key=derive_key(keyring.secret("blind-index"), REQUEST_DIGEST_INFO),
-            today=covenant_today,
+            clock=clock,
             linkage=linkage,
             outbox=outbox.outbox,
             audit_gate=audit_gate,
@@ -163,7 +160,7 @@ def build_container(
         audit_gate=audit_gate,
         reidentifications=ReidentificationService(
             session_factory=session_factory, vault=vault, policy=policy, audit=audit,
-            rules=reidentification_rules(settings), today=covenant_today, cases=cases,
+            rules=reidentification_rules(settings), clock=clock, cases=cases,
         ),
         pseudonym_translation=PseudonymTranslation(
             session_factory=session_factory, pseudonyms=pseudonymiser, audit_pseudonyms=vault,

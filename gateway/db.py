@@ -28,6 +28,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.dml import Insert, ReturningInsert
 from sqlalchemy.types import TypeDecorator
 
+from gateway.clock import SYSTEM_CLOCK
+
 MIGRATIONS_PATH = Path(__file__).resolve().parent / "migrations"
 # Execution option marking a transaction that only reads (see :func:`read_only`).
 READ_ONLY = "ketenpoort_read_only"
@@ -68,7 +70,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Column default for record times that no rule compares; rules use the injected clock."""
+    return SYSTEM_CLOCK.now()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

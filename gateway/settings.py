@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from gateway.clock import ClockError, clock_starting_at
+
 ENV_PREFIX = "KETENPOORT_"
 
 PolicyEngineName = Literal["regopy", "opa"]
@@ -65,6 +67,9 @@ class Settings:
     reidentification_four_eyes_roles: str = "slachtoffer"  # comma-separated
     reidentification_four_eyes_minors: bool = True
     reidentification_min_reason_length: int = 20
+    # The product's clock (gateway/clock.py): empty is the wall clock; an ISO date or date-time
+    # starts the clock there and lets it run (demos of a covenant period, end-to-end tests).
+    clock_start: str = ""
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -83,6 +88,10 @@ class Settings:
             raise SettingsError("audit_max_lag_seconds and sequencer_interval_seconds must be > 0")
         if self.access_token_ttl_seconds <= 0 or self.max_body_bytes <= 0:
             raise SettingsError("access_token_ttl_seconds and max_body_bytes must be positive")
+        try:
+            clock_starting_at(self.clock_start)
+        except ClockError as exc:
+            raise SettingsError(f"clock_start: {exc}") from exc
         if self.policy_reload_seconds < 0:
             raise SettingsError("policy_reload_seconds must not be negative")
         if self.reidentification_limit < 1 or self.reidentification_period_seconds <= 0:

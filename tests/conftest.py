@@ -9,7 +9,10 @@ at the end.
 from __future__ import annotations
 
 import os
+import re
+import shutil
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from gateway import db
 from gateway.app import create_app
+from gateway.clock import SYSTEM_CLOCK, ManualClock, parse_moment
 from gateway.keys import Keyring
 from gateway.settings import Settings
 
@@ -28,6 +32,13 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 # One database per test run, so runs side by side (developers, CI, benchmarks) never share one.
 POSTGRES_TEST_DB = f"ketenpoort_test_{os.getpid()}"
+POLICIES_PATH = Path(__file__).resolve().parents[1] / "policies"
+# The day the suite runs on. Every date a test compares with "today" is made from it, so the
+# suite passes whatever the calendar says: KETENPOORT_TEST_TODAY=2031-01-01 pytest proves it.
+TEST_TODAY = (date.fromisoformat(os.environ["KETENPOORT_TEST_TODAY"])
+              if os.environ.get("KETENPOORT_TEST_TODAY") else SYSTEM_CLOCK.today())
+#: Where each test's clock stands until the test moves it: 09:00 on the suite's day.
+TEST_MORNING = parse_moment(TEST_TODAY.isoformat())
 BACKENDS = [
     b.strip() for b in os.environ.get("KETENPOORT_TEST_BACKENDS", "sqlite,postgresql").split(",")
 ]
@@ -99,15 +110,43 @@ def keyring() -> Keyring:
     return Keyring.generate()
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(instance_path=tmp_path / "instance")
+def policies_in_force_on(day: date, target: Path) -> Path:
+    """A copy of ``policies/`` whose covenants run from a year before ``day`` to two years after.
+
+    The shipped covenants carry real signing dates; the suite must not stop working when the
+    calendar passes them, nor depend on the day it runs.
+    """
+    shutil.copytree(POLICIES_PATH, target)
+    for path in (target / "covenants").glob("*.yaml"):
+        text = re.sub(r'^valid_from: "[0-9-]+"$', f'valid_from: "{day - timedelta(days=365)}"',
+                      path.read_text(), flags=re.MULTILINE)
+        text = re.sub(r'^valid_until: "[0-9-]+"$', f'valid_until: "{day + timedelta(days=730)}"',
+                      text, flags=re.MULTILINE)
+        path.write_text(text)
+    return target
+
+
+@pytest.fixture(scope="session")
+def test_policies_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return policies_in_force_on(TEST_TODAY, tmp_path_factory.mktemp("policies") / "policies")
 
 
 @pytest.fixture
-def gateway_app(settings: Settings, connection: Connection, keyring: Keyring) -> Any:
+def clock() -> ManualClock:
+    """The product's clock for one test: 09:00 on the suite's day, still until moved."""
+    return ManualClock(TEST_MORNING)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, test_policies_path: Path) -> Settings:
+    return Settings(instance_path=tmp_path / "instance", policies_path=test_policies_path)
+
+
+@pytest.fixture
+def gateway_app(settings: Settings, connection: Connection, keyring: Keyring,
+                clock: ManualClock) -> Any:
     """The real application on the per-test transaction."""
-    return create_app(settings, bind=connection, keyring=keyring)
+    return create_app(settings, bind=connection, keyring=keyring, clock=clock)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -23,10 +24,21 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import TEST_TODAY
 from tests.factories import RIEC, VLAARDINGEN, exchange_body
 
-KETENPOORT = shutil.which("ketenpoort")
-pytestmark = pytest.mark.skipif(KETENPOORT is None, reason="the package is not installed")
+
+def _console_script() -> str:
+    """The installed ``ketenpoort`` script: beside this interpreter, else on PATH.
+
+    pyenv's shims only learn a new script after a rehash, so PATH alone can miss it; a missing
+    script is a broken install, and this test must fail on it rather than skip.
+    """
+    beside = Path(sys.executable).with_name("ketenpoort")
+    found = str(beside) if beside.exists() else shutil.which("ketenpoort")
+    if found is None:
+        pytest.fail("the ketenpoort console script is not installed (pip install -e .)")
+    return found
 
 
 def _free_port() -> int:
@@ -47,15 +59,18 @@ def _request(url: str, *, data: bytes | None = None, headers: dict[str, str] | N
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def served(tmp_path_factory: pytest.TempPathFactory, test_policies_path: Path
+           ) -> Iterator[tuple[str, Path]]:
     instance = tmp_path_factory.mktemp("instance")
-    env = {**os.environ, "KETENPOORT_INSTANCE": str(instance)}
+    env = {**os.environ, "KETENPOORT_INSTANCE": str(instance),
+           "KETENPOORT_CLOCK_START": TEST_TODAY.isoformat(),
+           "KETENPOORT_POLICIES_PATH": str(test_policies_path)}
     env.pop("KETENPOORT_DATABASE_URL", None)
-    assert KETENPOORT is not None
-    subprocess.run([KETENPOORT, "init", "--demo"], env=env, check=True, timeout=120)  # noqa: S603  # our own console script
+    ketenpoort = _console_script()
+    subprocess.run([ketenpoort, "init", "--demo"], env=env, check=True, timeout=120)  # noqa: S603  # our own console script
     port = _free_port()
     server = subprocess.Popen(  # noqa: S603  # our own console script
-        [KETENPOORT, "serve", "--port", str(port), "--workers", "1"], env=env,
+        [ketenpoort, "serve", "--port", str(port), "--workers", "1"], env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
@@ -120,7 +135,6 @@ def test_init_twice_keeps_the_instance(served: tuple[str, Path]) -> None:
     _base, instance = served
     keyring = (instance / "keyring.json").read_text()
     env = {**os.environ, "KETENPOORT_INSTANCE": str(instance)}
-    assert KETENPOORT is not None
-    subprocess.run([KETENPOORT, "init", "--demo"], env=env, check=True, timeout=120)  # noqa: S603  # our own console script
+    subprocess.run([_console_script(), "init", "--demo"], env=env, check=True, timeout=120)  # noqa: S603  # our own console script
 
     assert (instance / "keyring.json").read_text() == keyring

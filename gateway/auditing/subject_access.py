@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol
 
 import rfc8785
@@ -26,7 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from audit.models import AuditEntry
 from audit.services import AuditLog
 from gateway.auditing.services import Reader
-from gateway.db import transaction, utcnow
+from gateway.clock import Clock
+from gateway.db import transaction
 from gateway.identity.interfaces import Identifiers, validate_identifiers
 from gateway.linkage.models import LinkageAlias
 from gateway.problems import FieldError, validation_failed
@@ -51,10 +53,11 @@ class SubjectAccessService:
     vault: AuditPseudonyms
     # The covenant documents in force (id -> document), for the categories' legal bases.
     covenants: Callable[[], Mapping[str, Any]]
+    clock: Clock
 
     def report(self, reader: Reader, body: object) -> dict[str, Any]:
         """The person's entries in write order, with the request audited in the same transaction."""
-        pseudonym = self.vault.audit_pseudonym_for(parse_request(body))
+        pseudonym = self.vault.audit_pseudonym_for(parse_request(body, self.clock.today()))
         if pseudonym is None:  # validation guarantees a subject key; kept as a hard stop
             raise validation_failed([FieldError("/identifiers", "names nobody")])
         covenants = self.covenants()
@@ -72,7 +75,7 @@ class SubjectAccessService:
                 "event_ids": [entry["event_id"] for entry in entries],
             })
         return {
-            "generated_at": utcnow().strftime(TIME_FORMAT),
+            "generated_at": self.clock.now().strftime(TIME_FORMAT),
             "audit_pseudonym": pseudonym,
             "linked_pseudonyms": sorted(pseudonyms - {pseudonym}),
             "entry_count": len(entries),
@@ -99,7 +102,7 @@ class SubjectAccessService:
         return {pseudonym}
 
 
-def parse_request(body: object) -> Identifiers:
+def parse_request(body: object, today: date) -> Identifiers:
     """``{"identifiers": {...}}`` checked like an exchange subject's identifiers (422 else)."""
     if not isinstance(body, dict):
         raise validation_failed([FieldError("", "must be an object")])
@@ -108,7 +111,7 @@ def parse_request(body: object) -> Identifiers:
     if "identifiers" not in body:
         errors.append(FieldError("/identifiers", "required"))
     else:
-        errors += validate_identifiers(body["identifiers"], "/identifiers")
+        errors += validate_identifiers(body["identifiers"], "/identifiers", today=today)
     if errors:
         raise validation_failed(errors)
     identifiers: Identifiers = body["identifiers"]

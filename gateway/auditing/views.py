@@ -144,7 +144,7 @@ def _subject_access_service() -> SubjectAccessService:
     container = current_app.extensions["ketenpoort"]
     return SubjectAccessService(
         container.session_factory, container.audit, container.vault,
-        lambda: container.policy.bundle.data["ketenpoort"]["covenants"],
+        lambda: container.policy.bundle.data["ketenpoort"]["covenants"], container.clock,
     )
 
 

@@ -34,7 +34,8 @@ from gateway.cases.interfaces import (
 )
 from gateway.cases.models import Case, CaseAssignment, CaseProgress, CaseSignal, CaseSubject
 from gateway.cases.validation import PARTNER_PATTERN, UUID_PATTERN, BodyReader
-from gateway.db import transaction, utcnow
+from gateway.clock import Clock
+from gateway.db import transaction
 from gateway.delivery.models import Delivery
 from gateway.exchange.services import AuditAppender, Sender
 from gateway.policy.covenants import PolicyBundle
@@ -100,6 +101,7 @@ class CaseService:
     vault: AuditPseudonyms
     pseudonyms: PseudonymSource
     audit: AuditAppender
+    clock: Clock
     #: Called in the changing transaction after a move, an assignment or a decision.
     listeners: list[CaseListener] = field(default_factory=list)
 
@@ -154,7 +156,6 @@ class CaseService:
         with transaction(self.session_factory) as session:
             case = self._involved_case(session, actor, case_id)
             self.apply_move(session, actor, case, target, reason)
-            self._announce(session, actor, case)
             return self._view(session, case, actor.partner_id)
 
     def assign(self, actor: Sender, case_id: str, body: Any) -> dict[str, Any]:
@@ -168,7 +169,6 @@ class CaseService:
             case = self._involved_case(session, actor, case_id)
             assignment = self.apply_assignment(session, actor, case, partner=partner,
                                                intervention=intervention, priority=priority)
-            self._announce(session, actor, case)
             return _assignment_view(session, assignment)
 
     def decide(self, actor: Sender, case_id: str, assignment_id: str, body: Any
@@ -188,11 +188,10 @@ class CaseService:
                 raise refused("already-decided", f"this intervention is {assignment.state}")
             assignment.state = ASSIGNMENT_ACCEPTED if accept else ASSIGNMENT_DECLINED
             assignment.reason = reason
-            assignment.decided_at = utcnow()
-            self._touch(case)
+            assignment.decided_at = self.clock.now()
             self._audit(session, actor, case, f"case.assignment_{assignment.state}",
                         assignment_id=assignment.id, reason_given=reason is not None)
-            self._announce(session, actor, case)
+            self.changed(session, actor, case)
             return _assignment_view(session, assignment)
 
     def report_progress(self, actor: Sender, case_id: str, assignment_id: str, body: Any
@@ -209,15 +208,18 @@ class CaseService:
                 raise refused("not-accepted", f"this intervention is {assignment.state}")
             session.add(CaseProgress(id=str(uuid.uuid4()), assignment_id=assignment.id,
                                      note=note))
-            self._touch(case)
-            session.flush()
             self._audit(session, actor, case, "case.progress_reported",
                         assignment_id=assignment.id)
+            self.changed(session, actor, case)
             return _assignment_view(session, assignment)
 
-    def context(self, case_id: str) -> CaseContext | None:
-        """The case as an exchange naming it sees it; None for no such case."""
+    def context_for(self, partner: str, case_id: str) -> CaseContext | None:
+        """The case as an exchange naming it sees it; None for no such case *or* one that
+        ``partner`` is not involved in, so a case id cannot be probed through an exchange."""
         with transaction(self.session_factory) as session:
+            case = self.load(session, case_id)
+            if case is None or not self.roles(session, case, partner):
+                return None
             return self.contexts(session, [case_id]).get(case_id)
 
     # --- building blocks that run in the caller's transaction (meetings use them) -----
@@ -251,7 +253,9 @@ class CaseService:
         return found
 
     def apply_move(self, session: Session, actor: Sender, case: Case, target: str,
-                   reason: str | None) -> None:
+                   reason: str | None, *, settled: bool = True) -> None:
+        """Move the case; ``settled=False`` when the caller makes more changes and then calls
+        :meth:`changed` once, so participants get one new view rather than one per step."""
         move = (case.step, target)
         if move not in TRANSITIONS:
             raise refused("no-such-move", f"a case at {case.step} cannot move to {target}",
@@ -265,14 +269,16 @@ class CaseService:
             raise refused("no-accepted-intervention",
                           "uitvoering needs an intervention that a partner has accepted")
         previous, case.step = case.step, target
-        self._touch(case)
         if target == CLOSED:
-            case.closed_at = case.updated_at
+            case.closed_at = self.clock.now()
         self._audit(session, actor, case, "case.moved", **{"from": previous, "to": target},
                     reason_given=reason is not None)
+        if settled:
+            self.changed(session, actor, case)
 
     def apply_assignment(self, session: Session, actor: Sender, case: Case, *, partner: str,
-                         intervention: str, priority: str) -> CaseAssignment:
+                         intervention: str, priority: str, settled: bool = True
+                         ) -> CaseAssignment:
         if REGIE not in self.roles(session, case, actor.partner_id):
             raise refused("not-permitted", "only the regie party assigns interventions")
         if case.step != "toewijzing_interventie":
@@ -288,10 +294,10 @@ class CaseService:
                                     intervention=intervention, priority=priority,
                                     state=ASSIGNMENT_OFFERED)
         session.add(assignment)
-        self._touch(case)
-        session.flush()
         self._audit(session, actor, case, "case.assignment_offered",
                     assignment_id=assignment.id, partner=partner, priority=priority)
+        if settled:
+            self.changed(session, actor, case)
         return assignment
 
     def roles(self, session: Session, case: Case, partner: str) -> set[str]:
@@ -300,8 +306,10 @@ class CaseService:
             roles.add(REGIE)
         if partner == case.case_manager:
             roles.add(CASE_MANAGER)
+        # A declined (or withdrawn) intervention ends the partner's involvement, as on the agenda.
         if session.scalars(select(CaseAssignment.id).where(
-                CaseAssignment.case_id == case.id, CaseAssignment.partner == partner)).first():
+                CaseAssignment.case_id == case.id, CaseAssignment.partner == partner,
+                CaseAssignment.state.in_(ACTIVE_ASSIGNMENT_STATES))).first():
             roles.add(ASSIGNED)
         return roles
 
@@ -331,14 +339,13 @@ class CaseService:
             raise forbidden("not-the-assignee", "only the assigned partner answers for it")
         return case, assignment
 
-    def _announce(self, session: Session, actor: Sender, case: Case) -> None:
+    def changed(self, session: Session, actor: Sender, case: Case) -> None:
+        """The one place a case change takes effect: every move, assignment, decision and
+        outcome ends here, so the listeners (upcoming agendas) narrow in the same transaction."""
+        case.updated_at = self.clock.now()
         session.flush()
         for listener in self.listeners:
             listener(session, actor, case.id)
-
-    @staticmethod
-    def _touch(case: Case) -> None:
-        case.updated_at = utcnow()
 
     def _audit(self, session: Session, actor: Sender, case: Case, action: str,
                **details: Any) -> None:

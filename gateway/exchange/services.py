@@ -10,9 +10,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select
@@ -20,6 +18,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.interfaces import AuditRecord
+from gateway.clock import Clock
 from gateway.db import core, insert_rows, read_only, transaction
 from gateway.delivery.models import Delivery
 from gateway.exchange.interfaces import ExchangeOutcome, ExchangeRequest, ItemInput
@@ -117,7 +116,7 @@ class ExchangeService:
     pseudonyms: PseudonymSource
     audit: AuditRecorder
     digest_key: bytes
-    today: Callable[[], date]
+    clock: Clock
     linkage: SubjectLinker
     outbox: OutboxWriter
     audit_gate: AuditHealth
@@ -136,7 +135,8 @@ class ExchangeService:
         # Fail closed: while the audit log cannot be sealed, no new exchange is accepted.
         self.audit_gate.check()
         try:
-            request = parse_exchange(body, self.catalogue, self.cases)
+            request = parse_exchange(body, self.catalogue, self.cases,
+                                     sender=sender.partner_id, today=self.clock.today())
         except Problem as problem:
             self.record_rejection(sender, problem)
             raise
@@ -185,7 +185,7 @@ class ExchangeService:
                 provider=sender.partner_id,
                 recipient=recipient,
                 categories=request.categories,
-                today=self.today().isoformat(),
+                today=self.clock.today().isoformat(),
                 recipient_assigned=recipient in request.assigned_recipients,
             )
         )
@@ -210,7 +210,7 @@ class ExchangeService:
             "status": "delivered" if allowed else "refused",
             "idempotency_key": prepared.idempotency_key, "request_digest": prepared.digest,
             "response_status": outcome.status, "response_body": outcome.body,
-            "audit_event_id": event_id,
+            "audit_event_id": event_id, "created_at": self.clock.now(),
         }])
         deliveries = [self._delivery(prepared.exchange_id, sender, request, decision, subject_ids)
                       for decision in allowed]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from typing import Any, Protocol
 
 from gateway.exchange.interfaces import (
@@ -60,14 +61,17 @@ class CaseView(Protocol):
 
 
 class CaseLookup(Protocol):
-    def context(self, case_id: str) -> CaseView | None: ...
+    def context_for(self, partner: str, case_id: str) -> CaseView | None:
+        """The case if ``partner`` is involved in it; None alike for absent and foreign cases."""
+        ...
 
 
 def parse_exchange(
-    body: dict[str, Any], catalogue: CovenantCatalogue, cases: CaseLookup | None = None
+    body: dict[str, Any], catalogue: CovenantCatalogue, cases: CaseLookup | None = None, *,
+    sender: str, today: date,
 ) -> ExchangeRequest:
     errors: list[FieldError] = []
-    case = _case(body, cases, errors)
+    case = _case(body, cases, sender, errors)
     # An exchange that names a case takes its process step from the case.
     required = REQUIRED_FIELDS if case is None else _WITHOUT_STEP
     _check_fields(body, "", TOP_LEVEL_FIELDS, required, errors)
@@ -80,7 +84,7 @@ def parse_exchange(
     categories = _check_covenant(catalogue, covenant, purpose, errors)
     if case is not None and covenant is not None and covenant != case.covenant:
         errors.append(FieldError("/case_id", f"the case is under covenant {case.covenant}"))
-    subjects = _subjects(body.get("subjects"), errors)
+    subjects = _subjects(body.get("subjects"), today, errors)
     items = _items(body.get("items"), {s.ref for s in subjects}, categories, errors)
     if case is not None and not errors:
         step = _step_of_case(case, step)
@@ -162,7 +166,7 @@ def _recipients(
 
 
 def _case(
-    body: dict[str, Any], cases: CaseLookup | None, errors: list[FieldError]
+    body: dict[str, Any], cases: CaseLookup | None, sender: str, errors: list[FieldError]
 ) -> CaseView | None:
     case_id = body.get("case_id")
     if case_id is None:
@@ -170,13 +174,13 @@ def _case(
     if not isinstance(case_id, str) or not CASE_ID_PATTERN.match(case_id):
         errors.append(FieldError("/case_id", "must be a case id (a lowercase UUID) or null"))
         return None
-    case = None if cases is None else cases.context(case_id)
+    case = None if cases is None else cases.context_for(sender, case_id)
     if case is None:
-        errors.append(FieldError("/case_id", f"unknown case {case_id!r}"))
+        errors.append(FieldError("/case_id", "no case with this id that you are involved in"))
     return case
 
 
-def _subjects(raw: Any, errors: list[FieldError]) -> tuple[SubjectInput, ...]:
+def _subjects(raw: Any, today: date, errors: list[FieldError]) -> tuple[SubjectInput, ...]:
     subjects: list[SubjectInput] = []
     refs: set[str] = set()
     for index, subject in enumerate(_array(raw, "/subjects", MAX_SUBJECTS, errors)):
@@ -191,7 +195,8 @@ def _subjects(raw: Any, errors: list[FieldError]) -> tuple[SubjectInput, ...]:
         if role is not None and role not in SUBJECT_ROLES:
             errors.append(FieldError(f"{pointer}/role", f"unknown role; one of {SUBJECT_ROLES}"))
         if "identifiers" in subject:
-            errors.extend(validate_identifiers(subject["identifiers"], f"{pointer}/identifiers"))
+            errors.extend(validate_identifiers(subject["identifiers"], f"{pointer}/identifiers",
+                                               today=today))
         if ref is not None and ref in refs:
             errors.append(FieldError(f"{pointer}/ref", f"duplicate subject ref {ref!r}"))
         if ref is not None:

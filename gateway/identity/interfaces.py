@@ -10,7 +10,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, TypedDict
 
 from gateway.identity.bsn import is_valid_bsn
@@ -78,7 +78,7 @@ def parse_iso_date(value: str) -> date:
 
 
 def validate_identifiers(
-    raw: object, pointer: str, *, today: date | None = None
+    raw: object, pointer: str, *, today: date
 ) -> list[FieldError]:
     """Every problem with ``raw`` as :class:`Identifiers`, each pointing at its field."""
     if not isinstance(raw, dict):
@@ -90,7 +90,7 @@ def validate_identifiers(
     ]
     valid: set[str] = set()
     for name in sorted(IDENTIFIER_FIELDS & raw.keys()):
-        detail = _field_problem(name, raw[name], today or datetime.now(UTC).date())
+        detail = _field_problem(name, raw[name], today)
         if detail is None:
             valid.add(name)
         else:

@@ -15,15 +15,16 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.db import transaction, utcnow
+from gateway.clock import Clock
+from gateway.db import transaction
 from gateway.delivery.models import Delivery
 from gateway.identity.bsn import is_valid_bsn
 from gateway.identity.interfaces import Identifiers, IdentityError, parse_iso_date
@@ -106,9 +107,8 @@ class ReidentificationService:
     policy: PolicyEvaluator
     audit: AuditAppender
     rules: ReidentificationRules
-    today: Callable[[], date]
+    clock: Clock
     cases: CaseLookup | None = None
-    clock: Callable[[], datetime] = utcnow
 
     def request(self, requester: Requester, body: Any) -> Outcome:
         """Release (200), hold for approval (202), or raise a 403/429 problem; all audited."""
@@ -136,7 +136,8 @@ class ReidentificationService:
                 raise forbidden("self-approval", "a second person must approve; not the requester")
             if row.status != "pending":
                 raise conflict("not-pending", f"this re-identification is {row.status}")
-            row.status, row.approved_by, row.approved_at = "approved", approver.client_id, utcnow()
+            row.status, row.approved_by = "approved", approver.client_id
+            row.approved_at = self.clock.now()
             self._append(session, approver, "reidentification.approved", row)
             return _view(row)
 
@@ -157,7 +158,7 @@ class ReidentificationService:
                              reasons=decision["reasons"])
                 return {**_view(row), "reasons": decision["reasons"]}
             identity = self._reveal(session, row)
-            row.status, row.released_at = "released", utcnow()
+            row.status, row.released_at = "released", self.clock.now()
             event_id = self._append(session, requester, "reidentification.released", row)
             return {**_view(row), "identity": identity, "audit_event_id": event_id}
 
@@ -171,7 +172,7 @@ class ReidentificationService:
             id=str(uuid.uuid4()), partner=requester.partner_id, client_id=requester.client_id,
             pseudonym=parsed.pseudonym, subject_id=delivered[0].subject_id if delivered else None,
             case_id=parsed.case_id, reason=parsed.reason, status="refused",
-            requires_approval=False, bundle_hash=bundle_hash, created_at=self.clock(),
+            requires_approval=False, bundle_hash=bundle_hash, created_at=self.clock.now(),
         )
         session.add(row)
         self._append(session, requester, "reidentification.requested", row,
@@ -186,7 +187,7 @@ class ReidentificationService:
             row.status, row.requires_approval = "pending", True
             session.flush()
             return Outcome(202, _view(row), {"Location": f"/v1/reidentifications/{row.id}"})
-        row.status, row.released_at = "released", utcnow()
+        row.status, row.released_at = "released", self.clock.now()
         event_id = self._append(session, requester, "reidentification.released", row)
         return Outcome(200, {**_view(row), "identity": identity, "audit_event_id": event_id})
 
@@ -196,7 +197,7 @@ class ReidentificationService:
     ) -> tuple[str | None, dict[str, Any]]:
         policy_input = {
             "requester": requester.partner_id,
-            "today": self.today().isoformat(),
+            "today": self.clock.today().isoformat(),
             "requester_assigned": self._assigned(session, requester, parsed.case_id),
             "deliveries": [d.policy_view for d in delivered],
         }
@@ -219,11 +220,11 @@ class ReidentificationService:
     ) -> bool:
         if any(d.role in self.rules.four_eyes_roles for d in delivered):
             return True
-        return self.rules.four_eyes_minors and _is_minor(identity, self.today())
+        return self.rules.four_eyes_minors and _is_minor(identity, self.clock.today())
 
     def _retry_after(self, session: Session, requester: Requester) -> int | None:
         """Seconds until the partner may ask again, or None when under its limit."""
-        now = self.clock()
+        now = self.clock.now()
         since = now - timedelta(seconds=self.rules.period_seconds)
         in_period = (Reidentification.partner == requester.partner_id,
                      Reidentification.created_at > since)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -29,7 +28,8 @@ from gateway.cases.services import (
     refused,
 )
 from gateway.cases.validation import PARTNER_PATTERN, UUID_PATTERN, BodyReader
-from gateway.db import transaction, utcnow
+from gateway.clock import Clock
+from gateway.db import transaction
 from gateway.exchange.services import AuditAppender, Sender
 from gateway.meetings.interfaces import (
     AGENDA_VIEW_KIND,
@@ -77,7 +77,7 @@ class MeetingService:
     pseudonyms: PseudonymSource
     outbox: AgendaOutbox
     audit: AuditAppender
-    today: Callable[[], date]
+    clock: Clock
 
     def create(self, actor: Sender, body: Any) -> dict[str, Any]:
         reader = BodyReader(body, {"covenant", "date", "participants"},
@@ -194,17 +194,19 @@ class MeetingService:
             if partner is not None:
                 if case.step == "weging_kwalificatie":
                     self.cases.apply_move(session, actor, case, "toewijzing_interventie",
-                                          approach)
+                                          approach, settled=False)
                 self.cases.apply_assignment(session, actor, case, partner=partner,
                                             intervention=intervention or approach,
-                                            priority=priority)
+                                            priority=priority, settled=False)
             if move_to is not None:
-                self.cases.apply_move(session, actor, case, move_to, approach)
+                self.cases.apply_move(session, actor, case, move_to, approach, settled=False)
             item.outcome_approach, item.outcome_partner = approach, partner
-            item.outcome_recorded_at = utcnow()
+            item.outcome_recorded_at = self.clock.now()
             self._audit(session, actor, meeting, "meeting.outcome_recorded", item_id=item.id,
                         case_id=case.id, assigned_partner=partner, case_step=case.step)
             republished = self._republish_if_published(session, actor, meeting)
+            # Then every other upcoming agenda follows the case (this one is current already).
+            self.cases.changed(session, actor, case)
             return {**_item_view(item), "case_step": case.step, "published": republished}
 
     def case_changed(self, session: Session, actor: Sender, case_id: str) -> None:
@@ -215,7 +217,7 @@ class MeetingService:
         """
         meetings = session.scalars(
             select(Meeting).where(
-                Meeting.state == PUBLISHED, Meeting.held_on >= self.today(),
+                Meeting.state == PUBLISHED, Meeting.held_on >= self.clock.today(),
                 Meeting.id.in_(select(AgendaItem.meeting_id).where(AgendaItem.case_id == case_id)),
             ).with_for_update()
         ).all()
@@ -235,7 +237,7 @@ class MeetingService:
 
     def _route(self, agenda: Agenda) -> dict[tuple[str, str], Routed]:
         questions = agenda.questions()
-        answers = self.router.route(agenda.meeting.covenant, self.today().isoformat(),
+        answers = self.router.route(agenda.meeting.covenant, self.clock.today().isoformat(),
                                     questions.values())
         return {pair: answers[question] for pair, question in questions.items()}
 
@@ -298,14 +300,18 @@ class MeetingService:
         meeting.version += 1
         meeting.state = PUBLISHED
         for partner in changed:
-            payload = {**views[partner], "version": meeting.version}
-            row = stored.get(partner) or PublishedView(meeting_id=meeting.id, partner=partner)
-            row.version, row.digest, row.view = meeting.version, digests[partner], payload
-            row.published_at = utcnow()
+            # Each participant counts its own versions: a meeting-wide number would jump when
+            # an item hidden from this participant changed, and so betray that it exists.
+            row = stored.get(partner) or PublishedView(meeting_id=meeting.id, partner=partner,
+                                                       version=0)
+            row.version += 1
+            payload = {**views[partner], "version": row.version}
+            row.digest, row.view = digests[partner], payload
+            row.published_at = self.clock.now()
             session.add(row)
             self.outbox.enqueue(
                 session, kind=AGENDA_VIEW_KIND, recipient=partner, payload=payload,
-                idempotency_key=f"{AGENDA_VIEW_KIND}:{meeting.id}:{partner}:{meeting.version}",
+                idempotency_key=f"{AGENDA_VIEW_KIND}:{meeting.id}:{partner}:{row.version}",
             )
         session.flush()
         self._audit(session, actor, meeting, "meeting.published", version=meeting.version,

@@ -7,15 +7,14 @@ so what is checked or explained here is exactly what the gateway evaluates.
 from __future__ import annotations
 
 import getpass
-from datetime import datetime
 from pathlib import Path
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.services import AuditLog
+from gateway.clock import clock_starting_at
 from gateway.policy.covenants import (
     CovenantError,
     PolicyBundle,
@@ -27,9 +26,6 @@ from gateway.policy.opa_engine import write_opa_bundle
 from gateway.policy.publish import CovenantPublisher
 from gateway.policy.services import PolicyService, engine_for
 from gateway.settings import Settings, SettingsError
-
-# Covenants are signed in Dutch dates; "today" is the Dutch calendar day.
-COVENANT_ZONE = ZoneInfo("Europe/Amsterdam")
 
 
 @click.group("covenant")
@@ -60,7 +56,7 @@ def check(file: Path) -> None:
 @click.option("--step", "process_step", required=True, help="Process step.")
 @click.option("--purpose", help="Purpose id; defaults to the covenant's only purpose.")
 @click.option("--assigned", is_flag=True, help="The recipient is the case's assigned partner.")
-@click.option("--today", help="Evaluate as of this date (YYYY-MM-DD); defaults to today.")
+@click.option("--today", help="Evaluate as of this date (YYYY-MM-DD); default: the clock's day.")
 def explain(
     *, covenant_id: str, provider: str, recipient: str, categories: tuple[str, ...],
     process_step: str, purpose: str | None, assigned: bool, today: str | None,
@@ -74,7 +70,7 @@ def explain(
         provider=provider,
         recipient=recipient,
         categories=categories,
-        today=today or datetime.now(COVENANT_ZONE).date().isoformat(),
+        today=today or clock_starting_at(_settings().clock_start).today().isoformat(),
         recipient_assigned=assigned,
     )
     service = PolicyService(engine_for(_settings(), bundle), cache_size=0)

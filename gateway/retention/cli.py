@@ -8,6 +8,7 @@ import click
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.services import AuditLog
+from gateway.clock import clock_starting_at
 from gateway.identity.services import IdentityVault
 from gateway.keys import Keyring
 from gateway.linkage.services import ShredAndForget
@@ -33,6 +34,7 @@ def run(context: RetentionCommandContext) -> None:
     """Remove expired signals and closed cases; shred their identities (audited)."""
     bundle = PolicyBundle.load(context.settings.policies_path)
     service = RetentionService(context.session_factory, lambda: bundle,
-                               ShredAndForget(IdentityVault(context.keyring)), AuditLog())
+                               ShredAndForget(IdentityVault(context.keyring)), AuditLog(),
+                               clock_starting_at(context.settings.clock_start))
     removed = service.run()
     click.echo(f"removed {removed.signals} expired signal(s), {removed.cases} closed case(s)")

@@ -25,7 +25,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from gateway.cases.interfaces import CLOSED
 from gateway.cases.models import Case, CaseAssignment, CaseProgress, CaseSignal, CaseSubject
-from gateway.db import transaction, utcnow
+from gateway.clock import Clock
+from gateway.db import transaction
 from gateway.delivery.models import Delivery
 from gateway.exchange.models import Exchange
 from gateway.meetings.models import AgendaItem, PublishedView
@@ -64,10 +65,11 @@ class RetentionService:
     covenants: Callable[[], CovenantSource]
     vault: Shredder
     audit: AuditAppender
+    clock: Clock
 
     def run(self, now: datetime | None = None) -> RetentionRun:
         """Remove every expired signal and closed case, each in its own transaction."""
-        moment = now or utcnow()
+        moment = now or self.clock.now()
         signals = self._expired(SIGNAL_TERM, Exchange.covenant, _signals_received_before, moment)
         for exchange_id in signals:
             with transaction(self.session_factory) as session:

@@ -77,7 +77,7 @@ def test_nothing_is_exchanged_about_a_closed_case(gateway_app: Flask, http: Flas
 
 @pytest.mark.parametrize(
     ("case_id", "detail"),
-    [("0b7e7e4a-2d0c-4c1e-9a55-3e1f9d7a0c11", "unknown case"), ("C-1", "a case id"),
+    [("0b7e7e4a-2d0c-4c1e-9a55-3e1f9d7a0c11", "no case with this id"), ("C-1", "a case id"),
      (7, "a case id")],
 )
 def test_an_unknown_or_malformed_case_is_a_422(
@@ -88,6 +88,32 @@ def test_an_unknown_or_malformed_case_is_a_422(
     assert response.status_code == 422
     assert response.json["errors"][0]["pointer"] == "/case_id"
     assert detail in response.json["errors"][0]["detail"]
+
+
+def test_a_case_one_is_not_involved_in_answers_like_an_absent_one(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    """Probing: neither the case's covenant, step nor existence leaks, and nothing attaches."""
+    case = create_case(gateway_app, http)
+    put_case_at(gateway_app, case["id"], "weging_kwalificatie")
+    container = gateway_app.extensions["ketenpoort"]
+    with transaction(container.session_factory) as session:
+        stored_before = session.query(Exchange).count()
+
+    foreign = _send(gateway_app, http, POLITIE, case_id=case["id"])
+    absent = _send(gateway_app, http, POLITIE, case_id="0b7e7e4a-2d0c-4c1e-9a55-3e1f9d7a0c11")
+    closed_probe = _send(gateway_app, http, POLITIE, case_id=case["id"],
+                         covenant="zvh-rijnmond-zorg")
+
+    assert foreign.status_code == absent.status_code == 422
+    assert foreign.json["errors"] == absent.json["errors"]
+    assert {e["pointer"] for e in closed_probe.json["errors"]} >= {"/case_id"}
+    assert "weging" not in str(foreign.json) + str(closed_probe.json)
+    with transaction(container.session_factory) as session:
+        assert session.query(Exchange).count() == stored_before
+    involved = _send(gateway_app, http, VLAARDINGEN, case_id=case["id"],
+                     process_step="weging_kwalificatie")
+    assert involved.status_code == 201, involved.json
 
 
 def test_without_a_case_the_step_stays_required(gateway_app: Flask, http: FlaskClient) -> None:

@@ -153,7 +153,7 @@ def test_an_intervention_is_offered_declined_with_a_reason_accepted_and_followed
     assert declined.status_code == 200
     assert declined.json["state"] == "declined"
     assert declined.json["reason"] == "geen capaciteit"
-    assert again.status_code == 409
+    assert again.status_code == 404, "declining ended the police's involvement in the case"
 
     second = _assign(gateway_app, http, case["id"], VLAARDINGEN)
     accepted = http.post(f"/v1/cases/{case['id']}/assignments/{second.json['id']}/decision",
@@ -174,9 +174,11 @@ def test_an_intervention_is_offered_declined_with_a_reason_accepted_and_followed
 
     as_politie = http.get(f"/v1/cases/{case['id']}", headers=token(gateway_app, POLITIE,
                                                                      CASE_READ))
-    assert as_politie.status_code == 200
-    # A partner sees its own intervention only; the municipality directs and sees both.
-    assert [a["partner"] for a in as_politie.json["assignments"]] == [POLITIE]
+    assert as_politie.status_code == 404, "the declined intervention ended the involvement"
+    as_manager = http.get(f"/v1/cases/{case['id']}", headers=token(gateway_app, VLAARDINGEN,
+                                                                     CASE_READ))
+    # The municipality directs (case manager) and sees both interventions.
+    assert [a["partner"] for a in as_manager.json["assignments"]] == [POLITIE, VLAARDINGEN]
 
 
 def test_the_regie_cannot_assign_itself_or_an_outsider(

@@ -15,11 +15,16 @@ from sqlalchemy.orm import Session
 from audit.interfaces import AuditRecord
 from audit.models import AuditEntry
 from audit.services import AuditLog
+from gateway.db import transaction
 from gateway.delivery.models import Delivery
 from gateway.exchange.models import Exchange
+from gateway.identity.models import Subject
+from gateway.linkage.models import LinkageRecord
 from tests.factories import (
     EVA,
+    GGD,
     OUTSIDER,
+    PIETER,
     POLITIE,
     RIEC,
     VLAARDINGEN,
@@ -193,3 +198,36 @@ def test_the_audit_entry_names_persons_only_by_audit_pseudonym(
     for value in EVA.values():
         assert value not in entry.entry
     assert '"audit_pseudonym"' in entry.entry
+
+
+@pytest.mark.parametrize(
+    ("recipients", "category"),
+    [
+        pytest.param([RIEC], "gezondheid", id="withheld-item"),
+        pytest.param([RIEC, GGD], "uitbuitingssignalen", id="only-for-a-refused-recipient"),
+    ],
+)
+def test_a_person_named_only_in_undelivered_items_is_never_registered(
+    gateway_app: Flask, http: FlaskClient, recipients: list[str], category: str
+) -> None:
+    """Minimisation: the vault and the linkage index learn only of persons someone receives."""
+    container = gateway_app.extensions["ketenpoort"]
+
+    def registered() -> tuple[int, int]:
+        with transaction(container.session_factory) as session:
+            return (session.scalar(select(func.count()).select_from(Subject)) or 0,
+                    session.scalar(select(func.count()).select_from(LinkageRecord)) or 0)
+
+    before = registered()
+    body = exchange_body(
+        recipients=recipients,
+        subjects=[{"ref": "p1", "role": "slachtoffer", "identifiers": EVA},
+                  {"ref": "p2", "role": "dader", "identifiers": PIETER}],
+        items=[item("uitbuitingssignalen", "p1"), item(category, "p2")],
+    )
+    if category == "uitbuitingssignalen":  # p2 only in the item for the GGD, which is refused
+        body["items"][1]["category"] = "gezondheid"
+    response = http.post("/v1/exchanges", json=body, headers=bearer(gateway_app, VLAARDINGEN))
+
+    assert response.status_code == 201, response.json
+    assert registered() == (before[0] + 1, before[1] + 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +15,31 @@ from sqlalchemy.engine import Connection
 
 from audit.models import AuditEntry
 from gateway.app import create_app
+from gateway.auth.services import ClientService
+from gateway.clock import ManualClock, parse_moment
 from gateway.db import transaction
 from gateway.delivery.models import Delivery
 from gateway.exchange.interfaces import PROCESS_STEPS
 from gateway.keys import Keyring
 from gateway.settings import Settings
-from tests.factories import EVA, PIETER, POLITIE, RIEC, VLAARDINGEN, bearer, exchange_body
+from tests.conftest import TEST_TODAY
+from tests.factories import COVENANT, EVA, PIETER, POLITIE, RIEC, VLAARDINGEN, bearer, exchange_body
 
 REIDENTIFY = ("reidentify",)
 REASON = "dossiervorming vraagt de identiteit voor het casusoverleg"
-MINOR = {"family_name": "Bakker", "given_names": "Sem", "birth_date": "2012-05-01"}
+
+
+def _born(day: date) -> dict[str, str]:
+    return {"family_name": "Bakker", "given_names": "Sem", "birth_date": day.isoformat()}
+
+
+def _midsummer_ahead() -> date:
+    """The first 15 June on or after the suite's day: birthdays around it fall in one year."""
+    this_year = date(TEST_TODAY.year, 6, 15)
+    return this_year if this_year >= TEST_TODAY else date(TEST_TODAY.year + 1, 6, 15)
+
+
+MINOR = _born(TEST_TODAY - timedelta(days=10 * 365))
 
 
 def _send(app: Flask, http: FlaskClient, *, step: str, role: str,
@@ -197,9 +213,56 @@ def test_a_victim_needs_a_second_person(gateway_app: Flask, http: FlaskClient) -
     ]
 
 
+def test_an_approved_release_is_decided_again_when_the_identity_is_fetched(
+    gateway_app: Flask, http: FlaskClient, clock: ManualClock
+) -> None:
+    """The approval is not the permission: a covenant that lapsed since then refuses the release."""
+    pseudonym = _delivered(gateway_app, http, role="slachtoffer", identifiers=EVA)
+    container = gateway_app.extensions["ketenpoort"]
+    with transaction(container.session_factory) as session:
+        client, _secret = ClientService().create(session, RIEC, list(REIDENTIFY),
+                                                 container.bundle.partner_ids())
+
+    def requester() -> dict[str, str]:
+        return {"Authorization": f"Bearer {container.tokens.issue(client)['access_token']}"}
+
+    location = _ask(gateway_app, http, pseudonym, headers=requester()).headers["Location"]
+    approved = http.post(f"{location}/approve", headers=bearer(gateway_app, RIEC, REIDENTIFY))
+    assert approved.json["status"] == "approved"
+    covenant = container.bundle.data["ketenpoort"]["covenants"][COVENANT]
+    clock.set(parse_moment(str(date.fromisoformat(covenant["valid_until"]) + timedelta(days=1))))
+
+    lapsed = http.get(location, headers=requester())
+    assert lapsed.json["status"] == "refused"
+    assert "identity" not in lapsed.json
+    assert "covenant-not-valid" in {reason["code"] for reason in lapsed.json["reasons"]}
+
+
 def test_a_minor_needs_a_second_person(gateway_app: Flask, http: FlaskClient) -> None:
     pseudonym = _delivered(gateway_app, http, role="dader", identifiers=MINOR)
     assert _ask(gateway_app, http, pseudonym).status_code == 202
+
+
+@pytest.mark.parametrize(
+    ("born", "status"),
+    [
+        pytest.param(date(2000, 6, 16), 202, id="turns-18-tomorrow"),
+        pytest.param(date(2001, 6, 15), 202, id="turned-17-today"),
+        pytest.param(date(2000, 6, 15), 200, id="turns-18-today"),
+        pytest.param(date(2000, 6, 14), 200, id="turned-18-yesterday"),
+    ],
+)
+def test_the_age_of_majority_counts_to_the_day(
+    gateway_app: Flask, http: FlaskClient, clock: ManualClock, born: date, status: int
+) -> None:
+    """Four eyes until the 18th birthday itself. Written for 15 June 2018; the clock and the
+    birth dates move together to the suite's year."""
+    today = _midsummer_ahead()
+    clock.set(parse_moment(today.isoformat()))
+    shift = today.year - 2018
+    identifiers = _born(born.replace(year=born.year + shift))
+    pseudonym = _delivered(gateway_app, http, role="dader", identifiers=identifiers)
+    assert _ask(gateway_app, http, pseudonym).status_code == status
 
 
 def test_the_audit_names_persons_by_audit_pseudonym_only(gateway_app: Flask,

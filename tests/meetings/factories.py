@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -11,15 +12,19 @@ from sqlalchemy import select
 from gateway.db import transaction
 from gateway.outbox.models import OutboxMessage
 from tests.cases.factories import token
+from tests.conftest import TEST_TODAY
 from tests.factories import RIEC
 
 ADMIN = ("meeting:admin",)
 READ = ("meeting:read",)
 COVENANT = "riec-rr-mensenhandel"
+#: A week ahead of the suite's day: an upcoming meeting, whatever the calendar says.
+MEETING_DAY = (TEST_TODAY + timedelta(days=7)).isoformat()
 
 
-def create_meeting(app: Flask, http: FlaskClient, participants: list[str]) -> str:
-    response = http.post("/v1/meetings", json={"covenant": COVENANT, "date": "2026-12-03",
+def create_meeting(app: Flask, http: FlaskClient, participants: list[str],
+                   day: str = MEETING_DAY) -> str:
+    response = http.post("/v1/meetings", json={"covenant": COVENANT, "date": day,
                                                "participants": participants},
                          headers=token(app, RIEC, ADMIN))
     assert response.status_code == 201, response.json

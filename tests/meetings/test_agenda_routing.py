@@ -16,6 +16,7 @@ from tests.cases.factories import create_case, put_case_at, riec_pseudonyms, tok
 from tests.factories import GGD, POLITIE, RIEC, VLAARDINGEN
 from tests.meetings.factories import (
     ADMIN,
+    MEETING_DAY,
     add_item,
     agenda,
     create_meeting,
@@ -220,7 +221,7 @@ def test_another_partner_cannot_administer_the_riecs_meeting(
     preview = http.get(f"/v1/meetings/{meeting['id']}/routing", headers=headers)
     published = http.post(f"/v1/meetings/{meeting['id']}/publish", headers=headers)
     created = http.post("/v1/meetings", json={"covenant": "riec-rr-mensenhandel",
-                                              "date": "2026-12-03", "participants": [RIEC]},
+                                              "date": MEETING_DAY, "participants": [RIEC]},
                         headers=headers)
 
     assert preview.status_code == 404
@@ -234,12 +235,12 @@ def test_another_partner_cannot_administer_the_riecs_meeting(
     [
         ({"covenant": "riec-rr-mensenhandel", "date": "3 december", "participants": [RIEC]},
          "/date"),
-        ({"covenant": "riec-rr-mensenhandel", "date": "2026-12-03",
+        ({"covenant": "riec-rr-mensenhandel", "date": MEETING_DAY,
           "participants": ["woningcorporatie-waterweg"]}, "/participants/0"),
-        ({"covenant": "riec-rr-mensenhandel", "date": "2026-12-03",
+        ({"covenant": "riec-rr-mensenhandel", "date": MEETING_DAY,
           "participants": [RIEC, RIEC]}, "/participants/1"),
-        ({"covenant": "onbekend", "date": "2026-12-03", "participants": [RIEC]}, "/covenant"),
-        ({"date": "2026-12-03", "participants": [RIEC]}, "/covenant"),
+        ({"covenant": "onbekend", "date": MEETING_DAY, "participants": [RIEC]}, "/covenant"),
+        ({"date": MEETING_DAY, "participants": [RIEC]}, "/covenant"),
     ],
 )
 def test_bad_meeting_input_names_the_field(

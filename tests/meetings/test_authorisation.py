@@ -13,9 +13,10 @@ from flask.testing import FlaskClient
 
 from tests.cases.factories import token
 from tests.factories import POLITIE, RIEC
+from tests.meetings.factories import MEETING_DAY
 
 NOBODY = "0b7e7e4a-2d0c-4c1e-9a55-3e1f9d7a0c11"
-MEETING_BODY = {"covenant": "riec-rr-mensenhandel", "date": "2026-12-03",
+MEETING_BODY = {"covenant": "riec-rr-mensenhandel", "date": MEETING_DAY,
                 "participants": [RIEC, POLITIE]}
 
 # (method, path, scope, body, status with the scope)

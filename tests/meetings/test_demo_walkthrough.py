@@ -17,6 +17,7 @@ from gateway.db import transaction
 from gateway.outbox.models import OutboxMessage
 from tests.cases.factories import token
 from tests.factories import EVA, GGD, PIETER, POLITIE, RIEC, VLAARDINGEN, exchange_body, item
+from tests.meetings.factories import MEETING_DAY
 
 WRITE, INBOX = ("exchange:write",), ("inbox:read",)
 CASE_WRITE, CASE_READ = ("case:write",), ("case:read",)
@@ -67,7 +68,7 @@ def test_one_case_from_signal_to_closure_with_a_meeting_in_between(
 
     # 4. The case meeting: agenda, routing preview, publication.
     meeting = _ok(http.post("/v1/meetings", headers=as_(RIEC, ADMIN), json={
-        "covenant": "riec-rr-mensenhandel", "date": "2026-12-03",
+        "covenant": "riec-rr-mensenhandel", "date": MEETING_DAY,
         "participants": [RIEC, VLAARDINGEN, POLITIE, GGD]}), 201)["id"]
     agenda_item = _ok(http.post(f"/v1/meetings/{meeting}/items", headers=as_(RIEC, ADMIN), json={
         "case_id": case["id"], "title": "Overbewoning Westwijk",

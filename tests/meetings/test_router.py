@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,10 +12,11 @@ from gateway.meetings.routing import AgendaRouter, Routed, RoutingQuestion
 from gateway.policy.covenants import PolicyBundle
 from gateway.policy.interfaces import PolicyEngineError
 from gateway.problems import Problem
+from tests.conftest import TEST_TODAY
 from tests.factories import GGD, POLITIE, RIEC
 
 COVENANT = "riec-rr-mensenhandel"
-TODAY = "2026-12-03"
+TODAY = TEST_TODAY.isoformat()
 
 
 class CountingPolicy:
@@ -67,7 +69,7 @@ def test_one_policy_call_routes_a_whole_agenda_and_repeats_come_from_the_cache(
 
     first = router.route(COVENANT, TODAY, QUESTIONS)
     second = router.route(COVENANT, TODAY, QUESTIONS)
-    next_day = router.route(COVENANT, "2026-12-04", QUESTIONS[:1])
+    next_day = router.route(COVENANT, (TEST_TODAY + timedelta(days=1)).isoformat(), QUESTIONS[:1])
 
     assert policy.calls == 2
     assert first == second

@@ -17,15 +17,22 @@ from gateway.policy.covenants import STEPS_WITH_ASSIGNMENT, PolicyBundle
 from gateway.policy.interfaces import DecisionRequest
 from gateway.policy.regopy_engine import RegopyEngine
 from gateway.policy.services import PolicyService
+from tests.conftest import POLICIES_PATH, TEST_TODAY
 
-POLICIES_PATH = Path(__file__).resolve().parents[2] / "policies"
 RIEC = "riec-rotterdam-rijnmond"
 OUTSIDER = "woningcorporatie-waterweg"
-TODAY = "2026-06-01"
+TODAY = TEST_TODAY.isoformat()
 
 
 @pytest.fixture(scope="session")
-def bundle() -> PolicyBundle:
+def bundle(test_policies_path: Path) -> PolicyBundle:
+    """The demo covenants, in force on the suite's day."""
+    return PolicyBundle.load(test_policies_path)
+
+
+@pytest.fixture(scope="session")
+def shipped_bundle() -> PolicyBundle:
+    """The covenants as shipped, with their real signing dates (for tests of the files)."""
     return PolicyBundle.load(POLICIES_PATH)
 
 

@@ -12,17 +12,17 @@ from click.testing import CliRunner
 from gateway.policy.cli import covenant_commands, policy_commands
 from gateway.policy.covenants import PolicyBundle
 
-from .conftest import POLICIES_PATH, RIEC
+from .conftest import RIEC, TODAY
 
 EXPLAIN = [
     "explain", "--covenant", "riec-rr-mensenhandel", "--from", "ggd-rotterdam-rijnmond",
-    "--category", "gezondheid", "--category", "uitbuitingssignalen", "--today", "2026-06-01",
+    "--category", "gezondheid", "--category", "uitbuitingssignalen", "--today", TODAY,
 ]
 
 
 @pytest.fixture(autouse=True)
-def demo_policies(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KETENPOORT_POLICIES_PATH", str(POLICIES_PATH))
+def demo_policies(monkeypatch: pytest.MonkeyPatch, test_policies_path: Path) -> None:
+    monkeypatch.setenv("KETENPOORT_POLICIES_PATH", str(test_policies_path))
     monkeypatch.setenv("KETENPOORT_POLICY_ENGINE", "regopy")
 
 

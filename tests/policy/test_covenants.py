@@ -83,8 +83,8 @@ def test_catalogue_lookups(bundle: PolicyBundle) -> None:
     assert bundle.process_steps[-1] == "evaluatie"
 
 
-def test_dates_stay_iso_strings(bundle: PolicyBundle) -> None:
-    covenant = bundle.data["ketenpoort"]["covenants"]["riec-rr-mensenhandel"]
+def test_dates_stay_iso_strings(shipped_bundle: PolicyBundle) -> None:
+    covenant = shipped_bundle.data["ketenpoort"]["covenants"]["riec-rr-mensenhandel"]
     assert covenant["valid_from"] == "2025-03-01"
     assert covenant["registration"]["date"] == "2025-02-14"
 
@@ -104,24 +104,26 @@ def test_test_modules_stay_out_of_the_bundle(bundle: PolicyBundle) -> None:
 # --- the bundle hash ---
 
 
-def test_hash_is_stable_across_loads(bundle: PolicyBundle) -> None:
+def test_hash_is_stable_across_loads(shipped_bundle: PolicyBundle) -> None:
     again = PolicyBundle.load(POLICIES_PATH)
-    assert again.hash == bundle.hash
-    assert re.fullmatch(r"[0-9a-f]{64}", bundle.hash)
+    assert again.hash == shipped_bundle.hash
+    assert re.fullmatch(r"[0-9a-f]{64}", shipped_bundle.hash)
 
 
-def test_hash_ignores_formatting_but_not_content(policies_copy: Path, bundle: PolicyBundle) -> None:
+def test_hash_ignores_formatting_but_not_content(
+    policies_copy: Path, shipped_bundle: PolicyBundle
+) -> None:
     path = policies_copy / RIEC_FILE
     path.write_text("# a new comment\n" + path.read_text())
-    assert PolicyBundle.load(policies_copy).hash == bundle.hash
+    assert PolicyBundle.load(policies_copy).hash == shipped_bundle.hash
     _replace(path, "months: 60", "months: 72")
-    assert PolicyBundle.load(policies_copy).hash != bundle.hash
+    assert PolicyBundle.load(policies_copy).hash != shipped_bundle.hash
 
 
-def test_hash_covers_the_rego(policies_copy: Path, bundle: PolicyBundle) -> None:
+def test_hash_covers_the_rego(policies_copy: Path, shipped_bundle: PolicyBundle) -> None:
     module = policies_copy / "ketenpoort" / "exchange" / "decision.rego"
     module.write_text(module.read_text() + "\n# changed\n")
-    assert PolicyBundle.load(policies_copy).hash != bundle.hash
+    assert PolicyBundle.load(policies_copy).hash != shipped_bundle.hash
 
 
 # --- mistakes, each with its line ---

@@ -359,7 +359,12 @@ def test_grant_example_denied_outside_the_covenant_period(
 
 @settings(max_examples=40, deadline=None)
 @given(day=st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31)))
-def test_validity_follows_the_covenant_period(regopy_engine: Any, day: date) -> None:
+def test_validity_follows_the_covenant_period(
+    regopy_engine: Any, bundle: PolicyBundle, day: date
+) -> None:
+    document = covenant_documents(bundle)["riec-rr-mensenhandel"]
+    valid_from, valid_until = (date.fromisoformat(document[key])
+                               for key in ("valid_from", "valid_until"))
     service = PolicyService(regopy_engine)
     decision = service.decide(make_request(today=day.isoformat()))
-    assert decision.allowed == (date(2025, 3, 1) <= day <= date(2029, 12, 31))
+    assert decision.allowed == (valid_from <= day <= valid_until)

@@ -20,7 +20,7 @@ from gateway.policy.interfaces import (
 from gateway.policy.regopy_engine import RegopyEngine
 from gateway.policy.services import PolicyService
 
-from .conftest import make_request
+from .conftest import TODAY, make_request
 
 GOOD_RESULT: dict[str, Any] = {
     "allowed": True,
@@ -184,7 +184,7 @@ def test_request_as_input_is_the_rego_input_document() -> None:
         "provider": "politie-rotterdam",
         "recipient": "riec-rotterdam-rijnmond",
         "categories": ["a", "b"],
-        "today": "2026-06-01",
+        "today": TODAY,
         "recipient_assigned": True,
     }
 

@@ -22,7 +22,6 @@ from gateway.cases.models import (
     CaseSubject,
 )
 from gateway.container import Container
-from gateway.db import utcnow
 from gateway.delivery.models import Delivery
 from gateway.exchange.models import Exchange
 from gateway.identity.interfaces import SubjectShreddedError
@@ -30,6 +29,7 @@ from gateway.meetings.models import AgendaItem, PublishedView
 from gateway.outbox.models import OutboxMessage
 from gateway.retention.services import RetentionService, months_before
 from tests.cases.factories import create_case, put_case_at, send_signal, token
+from tests.conftest import TEST_MORNING
 from tests.factories import EVA, POLITIE, VLAARDINGEN, exchange_body
 from tests.meetings.factories import add_item, create_meeting, publish
 
@@ -40,7 +40,7 @@ CASE_MONTHS = 60  # policies/covenants/riec-rr-mensenhandel.yaml, retention.case
 def retention(gateway_app: Flask) -> RetentionService:
     container: Container = gateway_app.extensions["ketenpoort"]
     return RetentionService(container.session_factory, lambda: container.bundle,
-                            container.vault, container.audit)
+                            container.vault, container.audit, container.clock)
 
 
 def _worked_case(app: Flask, http: FlaskClient, session: Session) -> str:
@@ -66,7 +66,7 @@ def _worked_case(app: Flask, http: FlaskClient, session: Session) -> str:
 def _close(session: Session, case_id: str, months_ago: int) -> None:
     case = session.get_one(Case, case_id)
     case.step = "gesloten"
-    case.closed_at = months_before(utcnow(), months_ago) - timedelta(days=1)
+    case.closed_at = months_before(TEST_MORNING, months_ago) - timedelta(days=1)
     session.flush()
 
 
@@ -118,7 +118,7 @@ def test_a_recently_closed_case_and_an_old_open_one_are_kept(
     recently_closed = create_case(gateway_app, http)["id"]
     _close(session, recently_closed, CASE_MONTHS - 1)
     old_open = create_case(gateway_app, http)["id"]
-    session.get_one(Case, old_open).created_at = months_before(utcnow(), CASE_MONTHS * 2)
+    session.get_one(Case, old_open).created_at = months_before(TEST_MORNING, CASE_MONTHS * 2)
     session.flush()
 
     assert retention.run().cases == 0

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from audit.models import AuditEntry
 from gateway.cases.models import Case, CaseSignal
 from gateway.container import Container
-from gateway.db import make_session_factory, utcnow
+from gateway.db import make_session_factory
 from gateway.delivery.models import Delivery
 from gateway.exchange.models import Exchange
 from gateway.identity.models import Subject
@@ -27,6 +27,7 @@ from gateway.outbox.models import OutboxMessage
 from gateway.retention.cli import retention_commands
 from gateway.retention.services import RetentionService, months_before
 from gateway.settings import Settings
+from tests.conftest import TEST_MORNING
 from tests.factories import COVENANT, RIEC, VLAARDINGEN, bearer, exchange_body
 
 SIGNAL_MONTHS = 12  # policies/covenants/riec-rr-mensenhandel.yaml, retention.signal
@@ -36,7 +37,7 @@ SIGNAL_MONTHS = 12  # policies/covenants/riec-rr-mensenhandel.yaml, retention.si
 def retention(gateway_app: Flask) -> RetentionService:
     container: Container = gateway_app.extensions["ketenpoort"]
     return RetentionService(container.session_factory, lambda: container.bundle,
-                            container.vault, container.audit)
+                            container.vault, container.audit, container.clock)
 
 
 def _send(app: Flask, http: FlaskClient) -> str:
@@ -48,7 +49,7 @@ def _send(app: Flask, http: FlaskClient) -> str:
 
 def _age(session: Session, exchange_id: str, months: int) -> None:
     exchange = session.get_one(Exchange, exchange_id)
-    exchange.created_at = months_before(utcnow(), months) - timedelta(days=1)
+    exchange.created_at = months_before(TEST_MORNING, months) - timedelta(days=1)
     session.flush()
 
 
