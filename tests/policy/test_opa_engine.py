@@ -32,8 +32,6 @@ from audit.models import AuditEntry
 from gateway.app import create_app
 from gateway.exchange.models import Exchange
 from gateway.keys import Keyring
-from gateway.settings import Settings
-
 from gateway.policy.covenants import PolicyBundle
 from gateway.policy.interfaces import (
     ENTRYPOINT,
@@ -45,6 +43,7 @@ from gateway.policy.interfaces import (
 from gateway.policy.opa_engine import OpaEngine, reported_revisions, write_opa_bundle
 from gateway.policy.services import PolicyService
 from gateway.problems import Problem
+from gateway.settings import Settings
 from tests.factories import VLAARDINGEN, bearer, exchange_body
 
 from .conftest import make_request
