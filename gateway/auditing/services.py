@@ -168,7 +168,7 @@ class AuditReader:
                     AuditEntry.event_id == event_id
                 )
             ).first()
-            entry = None if row is None else json.loads(row.entry)
+            entry: dict[str, Any] = {} if row is None else json.loads(row.entry)
             if row is None or not reader.can_see(entry):
                 raise not_found("audit-event", f"no audit event {event_id!r} you may read")
             if row.tree_index is None:
