@@ -58,7 +58,7 @@ def seal(app: Flask, keyring: Any) -> None:
 def everything_readable(app: Flask, headers: dict[str, str]) -> str:
     """All an audit:own reader can fetch: every search page (JSON and CSV), every single
     event's inclusion proof, the checkpoint; concatenated."""
-    http = app.test_client()
+    http: Any = app.test_client()
     texts, event_ids = [], []
     cursor: str | None = None
     while True:
@@ -88,7 +88,8 @@ def audit_pseudonyms_known(app: Flask, connection: Connection) -> dict[str, str]
 
 
 def inbox_pseudonyms(app: Flask, headers: dict[str, str]) -> set[str]:
-    inbox = app.test_client().get("/v1/inbox", headers=headers)
+    http: Any = app.test_client()
+    inbox = http.get("/v1/inbox", headers=headers)
     assert inbox.status_code == 200
     return {s["pseudonym"] for d in inbox.json["items"] for s in d["subjects"]}
 
@@ -172,7 +173,7 @@ def test_a_dictionary_attack_on_the_pseudonym_filter_is_refused(
     gateway_app: Flask, riec: dict[str, str], eva_received_by_riec: None
 ) -> None:
     eva_audit = gateway_app.extensions["ketenpoort"].vault.audit_pseudonym_for(EVA)
-    http = gateway_app.test_client()
+    http: Any = gateway_app.test_client()
     for guess in (eva_audit, "ap-0000", eva_audit.upper()):
         answer = http.get("/v1/audit/events", headers=riec, query_string={"pseudonym": guess})
         assert answer.status_code == 403, guess
@@ -193,7 +194,7 @@ def test_a_recipient_cannot_read_the_other_recipients_decisions(
     sent = send(gateway_app, riec, body)
     assert sent.status_code == 201
     seal(gateway_app, keyring)
-    http = gateway_app.test_client()
+    http: Any = gateway_app.test_client()
     proof = http.get(f"/v1/audit/events/{sent.json['audit_event_id']}/inclusion-proof",
                      headers=vlaardingen)
     assert proof.status_code == 200

@@ -221,11 +221,12 @@ def test_the_api_answers_503_with_retry_after_and_records_nothing(
     settings = Settings(instance_path=tmp_path / "instance", policy_engine="opa",
                         opa_url=opa.url, opa_timeout_seconds=5.0)
     app = create_app(settings, bind=connection, keyring=keyring)
+    http: Any = app.test_client()
     headers = bearer(app, VLAARDINGEN)
     count = select(func.count()).select_from(AuditEntry)
     before = connection.execute(count).scalar_one()
     opa.revision = "an-older-bundle"
-    response = app.test_client().post("/v1/exchanges", json=exchange_body(), headers=headers)
+    response = http.post("/v1/exchanges", json=exchange_body(), headers=headers)
     assert response.status_code == 503
     assert response.mimetype == "application/problem+json"
     assert response.json["type"].endswith("/policy-revision-mismatch")
@@ -233,7 +234,7 @@ def test_the_api_answers_503_with_retry_after_and_records_nothing(
     assert connection.execute(count).scalar_one() == before
     assert connection.execute(select(func.count()).select_from(Exchange)).scalar_one() == 0
     opa.revision = None  # readiness says so too
-    ready = app.test_client().get("/readyz")
+    ready = http.get("/readyz")
     assert ready.status_code == 503
     assert ready.json["checks"]["policy"]["error"] == "policy-revision-mismatch"
 
