@@ -33,7 +33,7 @@ from audit.interfaces import AuditError
 from audit.models import AuditEntry, AuditSigningKey, Checkpoint
 from audit.note import TIME_FORMAT, CheckpointBody, key_id, raw_public_key
 from audit.services import AuditLog
-from gateway.auditing.projection import officer_view, partner_view, takes_part
+from gateway.auditing.projection import acted, officer_view, partner_view, takes_part
 from gateway.auditing.queries import SearchQuery, encode_cursor
 from gateway.db import transaction
 from gateway.delivery.models import Delivery
@@ -309,7 +309,8 @@ def _own_subjects(
 ) -> list[dict[str, Any]]:
     """The persons ``partner`` received through the entry's exchange, as its inbox shows them."""
     exchange_id = entry.get("exchange_id")
-    if not isinstance(exchange_id, str) or not isinstance(entry.get("decisions"), list):
+    if (not isinstance(exchange_id, str) or not isinstance(entry.get("decisions"), list)
+            or acted(entry, partner)):  # the sender is shown roles, never pseudonyms
         return []
     payloads = session.scalars(select(Delivery.payload).where(
         Delivery.exchange_id == exchange_id, Delivery.recipient == partner))
