@@ -39,8 +39,12 @@ DEFAULT_ORIGIN = "ketenpoort/audit"
 SEQUENCER_LOCK_KEY = 0x6B657470_61756474
 
 
+# How an entry states its recorded_at; the column beside it must say the same.
+ENTRY_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
 def _timestamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.strftime(ENTRY_TIME_FORMAT)
 
 
 def identity_keys(value: Any, path: str = "") -> Iterable[str]:

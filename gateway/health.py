@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from gateway.auditing.runner import audit_readiness
 from gateway.policy.interfaces import DecisionRequest
+from gateway.problems import Problem
 
 blueprint = Blueprint("health", __name__)
 
@@ -47,7 +48,12 @@ def _database(container: Any) -> dict[str, Any]:
 def _policy(container: Any) -> dict[str, Any]:
     # The probe names nothing that exists, so a working engine must answer with a denial;
     # an engine failure shows up as the engine-error reason instead.
-    decision = container.policy.decide(PROBE)
+    try:
+        decision = container.policy.decide(PROBE)
+    except Problem as problem:
+        # The engine refuses to decide (a remote OPA not yet on the published bundle).
+        return {"ok": False, "engine": container.settings.policy_engine, "error": problem.slug,
+                **container.policy.reload_status()}
     codes = [r.code for r in decision.reasons]
     failed = {"engine-error", "engine-timeout", "undefined-result"} & set(codes)
     ok = not decision.allowed and not failed

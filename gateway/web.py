@@ -64,10 +64,19 @@ def json_body() -> dict[str, Any]:
     except RequestEntityTooLarge:
         raise body_too_large(current_app.config["MAX_CONTENT_LENGTH"]) from None
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_refuse_constant)
+    except RecursionError:
+        # Nesting deeper than the interpreter's stack; a partner must not get a 500 for it.
+        raise bad_request("malformed-json", "Malformed JSON",
+                          "the body is nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_request("malformed-json", "Malformed JSON", f"the body is not valid JSON: {exc}",
                           pointer="") from None
     if not isinstance(body, dict):
         raise bad_request("malformed-json", "Malformed JSON", "the body must be a JSON object")
     return body
+
+
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON (RFC 8259); Python accepts them, PostgreSQL's jsonb not.
+    raise ValueError(f"{name} is not a JSON value")

@@ -6,6 +6,10 @@ Checks what :mod:`audit.verify` checks on an export, and reports in the same
 * every checkpoint's Ed25519 signature under the trusted key(s), in strictly increasing size;
 * the integrated entries sit at indexes 0, 1, 2, ... without gap, and each entry's text
   hashes to its stored leaf hash: a failure names that index;
+* every other column stored beside the hashed text says what the text says: ``event_id``
+  and ``recorded_at`` (lookups and period searches go by the columns, so an edited column
+  would make the API answer with another entry). ``id`` is only the write order the
+  sequencer consumed; the tree index, checked above, is the log's order;
 * every stored interior node equals the node recomputed from the leaves (a forged node would
   make the API hand out proofs for a different tree): a failure names the first index the
   node covers, and the stored node count matches the tree;
@@ -18,9 +22,11 @@ Rows are streamed in tree order, so memory stays flat however long the log is.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import and_, func, or_, select
@@ -29,6 +35,7 @@ from sqlalchemy.orm import Session
 from audit import merkle
 from audit.models import AuditEntry, AuditSigningKey, AuditTreeNode, Checkpoint
 from audit.note import CheckpointBody, key_id, signature_valid
+from audit.services import ENTRY_TIME_FORMAT
 from audit.verify import Report, Tampered
 
 STREAM_BATCH = 5000
@@ -76,11 +83,13 @@ def _verify(
     pending_nodes: dict[merkle.NodeId, bytes] = {}
     checkpoints = _checkpoints(session, keys, progress)
     upcoming = next(checkpoints, None)
-    for position, (index, leaf, entry) in enumerate(_entries(session)):
+    for position, row in enumerate(_entries(session)):
+        index, leaf, entry = row.index, row.leaf, row.entry
         if index != position:
             raise Tampered(f"tree index {position} is missing (next is {index})", index=position)
         if merkle.leaf_hash(entry.encode("utf-8")) != leaf:
             raise Tampered(f"entry {position} does not hash to its leaf hash", index=position)
+        _check_columns(position, row)
         for level, node_index, node in tree.append(leaf):
             pending_nodes[(level, node_index)] = node
         progress.entries = tree.size
@@ -107,17 +116,43 @@ def _verify(
         )
 
 
-def _entries(session: Session) -> Iterator[tuple[int, bytes, str]]:
+@dataclass(frozen=True)
+class _StoredEntry:
+    index: int
+    leaf: bytes
+    entry: str
+    event_id: str
+    recorded_at: datetime
+
+
+def _entries(session: Session) -> Iterator[_StoredEntry]:
     rows = session.execute(
-        select(AuditEntry.tree_index, AuditEntry.leaf_hash, AuditEntry.entry)
+        select(AuditEntry.tree_index, AuditEntry.leaf_hash, AuditEntry.entry,
+               AuditEntry.event_id, AuditEntry.recorded_at)
         .where(AuditEntry.tree_index.is_not(None))
         .order_by(AuditEntry.tree_index)
         .execution_options(yield_per=STREAM_BATCH)
     )
-    for index, leaf, entry in rows:
+    for index, leaf, entry, event_id, recorded_at in rows:
         # The filter excludes NULL; the test only narrows the column's type.
         if index is not None:
-            yield index, bytes(leaf), entry
+            yield _StoredEntry(index, bytes(leaf), entry, event_id, recorded_at)
+
+
+def _check_columns(position: int, row: _StoredEntry) -> None:
+    """The columns beside the hashed text against the text (its hash is already checked)."""
+    try:
+        hashed = json.loads(row.entry)
+    except ValueError:
+        hashed = None
+    if not isinstance(hashed, dict):
+        raise Tampered(f"entry {position} is not a JSON object", index=position)
+    stored = {"event_id": row.event_id,
+              "recorded_at": row.recorded_at.strftime(ENTRY_TIME_FORMAT)}
+    for column, value in stored.items():
+        if hashed.get(column) != value:
+            raise Tampered(f"entry {position}: the stored {column} column differs from the "
+                           "hashed entry", index=position)
 
 
 def _checkpoints(

@@ -12,8 +12,9 @@ from gateway.auditing.queries import DEFAULT_LIMIT, MAX_LIMIT, MAX_TEXT_LENGTH
 from gateway.openapi_parts import problems, string
 
 _BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
-_EITHER_SCOPE = "Scope `audit:read` (everything) or `audit:own` (entries the caller's partner " \
-    "took part in, as actor or recipient)."
+_EITHER_SCOPE = "Scope `audit:read` (everything, whole) or `audit:own` (entries the caller's " \
+    "partner took part in, as actor or as a recipient that received something, projected: no " \
+    "audit pseudonyms, no other recipients' decisions, no bundle hash)."
 
 
 def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
@@ -49,11 +50,14 @@ SCHEMAS: dict[str, Any] = {
     },
     "AuditInclusionProof": {
         "type": "object",
-        "description": "RFC 9162 inclusion proof; `entry` is the canonical JSON hashed as leaf.",
+        "description": "RFC 9162 inclusion proof. `entry` is the canonical JSON hashed as "
+                       "leaf, for `audit:read` only (null for `audit:own`); `view` is the entry "
+                       "as the caller may see it.",
         "properties": {
             "event_id": string(), "leaf_index": {"type": "integer"},
             "tree_size": {"type": "integer"}, "leaf_hash": _B64,
-            "hashes": {"type": "array", "items": _B64}, "entry": string(),
+            "hashes": {"type": "array", "items": _B64}, "entry": {"type": ["string", "null"]},
+            "view": {"type": "object"},
             "checkpoint": {"oneOf": [{"$ref": "#/components/schemas/AuditCheckpoint"},
                                      {"type": "null"}]},
         },
@@ -171,7 +175,8 @@ PATHS: dict[str, Any] = {
                    type="string"),
             _query("to", "Exclusive datetime, or a date meaning through that day",
                    type="string"),
-            _query("pseudonym", "Audit pseudonym of a subject or a disclosed identity"),
+            _query("pseudonym", "Audit pseudonym of a subject or a disclosed identity "
+                   "(`audit:read` only; `403` for `audit:own`)"),
             _query("cursor", "From the previous page's next_cursor", type="string"),
             _query("limit", "Page size", type="integer", minimum=1, maximum=MAX_LIMIT,
                    default=DEFAULT_LIMIT),

@@ -1,11 +1,13 @@
 """Reading the audit log: checkpoints, public keys, proofs and the privacy officer's search.
 
-Who may read what:
+Who may read what (the rules are :mod:`gateway.auditing.projection`'s):
 
-* a reader with ``audit:read`` (a privacy officer) sees every entry;
-* a reader with only ``audit:own`` sees the entries its own partner organisation took part in:
-  as ``actor.partner`` or among the ``recipients``; anything else is as absent as an entry that
-  never existed (404, or simply not in the results).
+* a reader with ``audit:read`` (a privacy officer) sees every entry, whole;
+* a reader with only ``audit:own`` sees the entries its own partner organisation took part in
+  (as actor, or as a recipient that received something), projected to what it already knows;
+  anything else is as absent as an entry that never existed (404, or not in the results).
+  Filters match the projection, so no filter tells such a reader more than the entries
+  themselves; the ``pseudonym`` filter (a person's audit pseudonym) is the officer's only.
 
 Every read of entry content (a search page, an inclusion proof) is itself appended to the log
 in the same transaction as the read, so a read that cannot be audited does not happen.
@@ -31,10 +33,12 @@ from audit.interfaces import AuditError
 from audit.models import AuditEntry, AuditSigningKey, Checkpoint
 from audit.note import TIME_FORMAT, CheckpointBody, key_id, raw_public_key
 from audit.services import AuditLog
+from gateway.auditing.projection import acted, officer_view, partner_view, takes_part
 from gateway.auditing.queries import SearchQuery, encode_cursor
 from gateway.db import transaction
+from gateway.delivery.models import Delivery
 from gateway.keys import Keyring
-from gateway.problems import FieldError, Problem, not_found, validation_failed
+from gateway.problems import FieldError, Problem, forbidden, not_found, validation_failed
 
 CHECKPOINT_KEY = "audit-checkpoint"
 # Rows fetched per query while searching, and the most rows one search request examines in
@@ -52,7 +56,14 @@ class Reader:
     sees_all: bool
 
     def can_see(self, entry: Mapping[str, Any]) -> bool:
-        return self.sees_all or involves(entry, self.partner_id)
+        return self.sees_all or takes_part(entry, self.partner_id)
+
+    def view(self, session: Session, entry: Mapping[str, Any]) -> dict[str, Any]:
+        """The entry as this reader may see it (call only after :meth:`can_see`)."""
+        if self.sees_all:
+            return officer_view(entry)
+        return partner_view(entry, self.partner_id, _own_subjects(session, entry,
+                                                                  self.partner_id))
 
     def actor(self) -> dict[str, str]:
         return {"partner": self.partner_id, "client": self.client_id}
@@ -157,7 +168,8 @@ class AuditReader:
                     AuditEntry.event_id == event_id
                 )
             ).first()
-            if row is None or not reader.can_see(json.loads(row.entry)):
+            entry: dict[str, Any] = {} if row is None else json.loads(row.entry)
+            if row is None or not reader.can_see(entry):
                 raise not_found("audit-event", f"no audit event {event_id!r} you may read")
             if row.tree_index is None:
                 raise _not_sequenced(event_id)
@@ -185,7 +197,10 @@ class AuditReader:
                 "tree_size": proof.tree_size,
                 "leaf_hash": _b64(proof.leaf_hash),
                 "hashes": [_b64(node) for node in proof.hashes],
-                "entry": row.entry,
+                # The hashed text names audit pseudonyms: only the officer gets it. A partner
+                # gets its view; the proof then shows the leaf is in the log, not its content.
+                "entry": row.entry if reader.sees_all else None,
+                "view": reader.view(session, entry),
                 "checkpoint": None if checkpoint is None else checkpoint_view(checkpoint),
             }
 
@@ -224,6 +239,10 @@ class AuditReader:
         fewer than ``limit`` entries (even none) and still carry a cursor: go on while
         ``next_cursor`` is set.
         """
+        if query.pseudonym is not None and not reader.sees_all:
+            # Matching a guessed audit pseudonym is a dictionary attack on the log.
+            raise forbidden("pseudonym-filter-needs-audit-read",
+                            "only the privacy officer (audit:read) searches by pseudonym")
         with transaction(self._session_factory) as session:
             items, last_examined, exhausted = self._collect(session, reader, query)
             if len(items) > query.limit:
@@ -267,19 +286,36 @@ class AuditReader:
                 examined += 1
                 after = row.id
                 entry = json.loads(row.entry)
-                if reader.can_see(entry) and matches(entry, query):
+                if not reader.can_see(entry):
+                    continue
+                view = reader.view(session, entry)
+                if matches(view, query):
                     items.append({
                         "_id": row.id,
                         "event_id": row.event_id,
                         "recorded_at": row.recorded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                         "tree_index": row.tree_index,
-                        "entry": entry,
+                        "entry": view,
                     })
                     if len(items) > query.limit:
                         return items, after, False
             if len(rows) < batch:
                 return items, after, True
         return items, after, False
+
+
+def _own_subjects(
+    session: Session, entry: Mapping[str, Any], partner: str
+) -> list[dict[str, Any]]:
+    """The persons ``partner`` received through the entry's exchange, as its inbox shows them."""
+    exchange_id = entry.get("exchange_id")
+    if (not isinstance(exchange_id, str) or not isinstance(entry.get("decisions"), list)
+            or acted(entry, partner)):  # the sender is shown roles, never pseudonyms
+        return []
+    payloads = session.scalars(select(Delivery.payload).where(
+        Delivery.exchange_id == exchange_id, Delivery.recipient == partner))
+    return [{"role": s["role"], "pseudonym": s["pseudonym"]}
+            for payload in payloads for s in payload.get("subjects", [])]
 
 
 def checkpoint_view(checkpoint: Checkpoint) -> dict[str, Any]:

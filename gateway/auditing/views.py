@@ -38,6 +38,7 @@ CSV_COLUMNS = (
     "event_id", "recorded_at", "tree_index", "action", "actor_partner", "actor_client",
     "covenant", "recipients", "decision", "audit_pseudonyms", "entry",
 )
+CSV_COLUMNS_OWN = tuple(column for column in CSV_COLUMNS if column != "audit_pseudonyms")
 # Cells a spreadsheet would run as a formula (OWASP "CSV injection"); partners choose some of
 # the text an entry carries, so such cells are quoted with a leading apostrophe.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -110,7 +111,8 @@ def create_audit_blueprint() -> Blueprint:
         page = _reader_service().search(_reader(principal), query, "csv" if as_csv else "json")
         if not as_csv:
             return jsonify({"items": page.items, "next_cursor": page.next_cursor})
-        response = Response(_csv(page.items), mimetype="text/csv")
+        response = Response(_csv(page.items, principal.has_scope(READ_ALL)),
+                            mimetype="text/csv")
         response.headers["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
         if page.next_cursor is not None:
             arguments = {**request.args.to_dict(), "cursor": page.next_cursor}
@@ -170,10 +172,11 @@ def _wants_csv() -> bool:
     return best == "text/csv"
 
 
-def _csv(items: list[dict[str, Any]]) -> str:
+def _csv(items: list[dict[str, Any]], officer: bool) -> str:
+    """The page as CSV; the audit pseudonym column is the privacy officer's only."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(CSV_COLUMNS if officer else CSV_COLUMNS_OWN)
     for item in items:
         entry = item["entry"]
         actor = entry.get("actor") if isinstance(entry.get("actor"), dict) else {}
@@ -186,7 +189,7 @@ def _csv(items: list[dict[str, Any]]) -> str:
             item["event_id"], item["recorded_at"], item["tree_index"], entry.get("action"),
             actor.get("partner"), actor.get("client"), entry.get("covenant"),
             " ".join(map(str, recipients)) if isinstance(recipients, list) else "",
-            decision, " ".join(audit_pseudonyms(entry)),
+            decision, *([" ".join(audit_pseudonyms(entry))] if officer else []),
             json.dumps(entry, ensure_ascii=False, separators=(",", ":")),
         ]
         writer.writerow([_cell(value) for value in row])

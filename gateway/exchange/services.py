@@ -23,7 +23,12 @@ from gateway.db import core, insert_rows, read_only, transaction
 from gateway.delivery.models import Delivery
 from gateway.exchange.interfaces import ExchangeOutcome, ExchangeRequest, ItemInput
 from gateway.exchange.models import Exchange
-from gateway.exchange.validation import CaseLookup, CovenantCatalogue, parse_exchange
+from gateway.exchange.validation import (
+    CaseLookup,
+    CovenantCatalogue,
+    parse_exchange,
+    schema_pointer,
+)
 from gateway.identity.interfaces import SealedSubject
 from gateway.linkage.encoding import Encoding
 from gateway.policy.interfaces import Decision, DecisionRequest
@@ -125,6 +130,20 @@ class ExchangeService:
     def submit(
         self, sender: Sender, body: dict[str, Any], idempotency_key: str | None
     ) -> ExchangeOutcome:
+        """Decide, deliver and audit; every 4xx problem raised is audited as a rejection.
+
+        A 503 (audit log or storage unavailable) is no judgement on the request and is not.
+        """
+        try:
+            return self._submit(sender, body, idempotency_key)
+        except Problem as problem:
+            if 400 <= problem.status < 500:
+                self.record_rejection(sender, problem)
+            raise
+
+    def _submit(
+        self, sender: Sender, body: dict[str, Any], idempotency_key: str | None
+    ) -> ExchangeOutcome:
         _check_idempotency_key(idempotency_key)
         digest = self._digest(body)
         if idempotency_key is not None:
@@ -134,12 +153,8 @@ class ExchangeService:
                 return replay
         # Fail closed: while the audit log cannot be sealed, no new exchange is accepted.
         self.audit_gate.check()
-        try:
-            request = parse_exchange(body, self.catalogue, self.cases,
-                                     sender=sender.partner_id, today=self.clock.today())
-        except Problem as problem:
-            self.record_rejection(sender, problem)
-            raise
+        request = parse_exchange(body, self.catalogue, self.cases,
+                                 sender=sender.partner_id, today=self.clock.today())
         try:
             return self._decide_and_store(sender, request, idempotency_key, digest)
         except OperationalError as exc:
@@ -157,11 +172,13 @@ class ExchangeService:
         # Everything that needs no database happens before the transaction begins: on SQLite
         # the transaction holds the one write lock, so its length bounds the throughput.
         exchange_id = str(uuid.uuid4())
+        subjects = self._prepare_subjects(request, decisions)
         prepared = _Prepared(
             exchange_id=exchange_id, decisions=decisions, digest=digest,
             idempotency_key=idempotency_key,
-            subjects=self._prepare_subjects(request, decisions),
-            audit=self.audit.record(self._audit_event(sender, request, decisions, exchange_id)),
+            subjects=subjects,
+            audit=self.audit.record(
+                self._audit_event(sender, request, decisions, exchange_id, set(subjects))),
         )
         try:
             with transaction(self.session_factory) as session:
@@ -276,8 +293,15 @@ class ExchangeService:
 
     def _audit_event(
         self, sender: Sender, request: ExchangeRequest, decisions: list[Decision],
-        exchange_id: str,
+        exchange_id: str, accepted: set[str],
     ) -> dict[str, Any]:
+        """The entry of a decided exchange.
+
+        Only persons some recipient receives (``accepted`` refs) are named, by audit pseudonym;
+        the others, and everyone in a refused exchange, are counted. The gateway never took
+        them in, and naming them would let a sender learn the audit pseudonym of anyone whose
+        BSN it knows (see :mod:`gateway.auditing.projection`).
+        """
         allowed = any(d.allowed for d in decisions)
         return {
             "action": "exchange.delivered" if allowed else "exchange.refused",
@@ -291,23 +315,30 @@ class ExchangeService:
             "categories": list(request.categories),
             "subjects": [
                 {"role": s.role, "audit_pseudonym": self.vault.audit_pseudonym_for(s.identifiers)}
-                for s in request.subjects
+                for s in request.subjects if s.ref in accepted
             ],
+            "subjects_not_accepted": sum(1 for s in request.subjects if s.ref not in accepted),
             "recipients": list(request.recipients),
             "decisions": [_decision_view(d, full=True) for d in decisions],
             "bundle_hash": decisions[0].bundle_hash if decisions else None,
         }
 
     def record_rejection(self, sender: Sender, problem: Problem) -> None:
-        """Audit a refused request of an authenticated sender; nothing else is stored."""
+        """Audit a refused request of an authenticated sender; nothing else is stored.
+
+        The entry holds our own words only: the problem's slug and its pointers rebuilt from
+        the request schema (:func:`schema_pointer`), never a detail or a member name the
+        partner chose.
+        """
         with transaction(self.session_factory) as session:
             self.audit.append(
                 session,
                 {
                     "action": "exchange.rejected",
                     "actor": sender.actor(),
+                    "status": problem.status,
                     "problem": problem.slug,
-                    "fields": sorted({e.pointer for e in problem.errors}),
+                    "fields": sorted({schema_pointer(e.pointer) for e in problem.errors}),
                 },
             )
 

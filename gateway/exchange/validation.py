@@ -19,7 +19,7 @@ from gateway.exchange.interfaces import (
     ItemInput,
     SubjectInput,
 )
-from gateway.identity.interfaces import validate_identifiers
+from gateway.identity.interfaces import IDENTIFIER_FIELDS, validate_identifiers
 from gateway.problems import FieldError, conflict, validation_failed
 
 MAX_RECIPIENTS = 25
@@ -36,6 +36,20 @@ _WITHOUT_STEP = tuple(name for name in REQUIRED_FIELDS if name != "process_step"
 CASE_ID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 SUBJECT_FIELDS = frozenset({"ref", "role", "identifiers"})
 ITEM_FIELDS = frozenset({"category", "subject_ref", "content"})
+# The request's shape as the audit log may name it: a mapping lists the member names we
+# define, a list (one element) stands for array positions, None for a value with no members
+# we define (an item's ``content`` is the partner's own).
+_LEAF = None
+BODY_SHAPE: dict[str, Any] = {
+    **dict.fromkeys(TOP_LEVEL_FIELDS - {"recipients", "subjects", "items"}, _LEAF),
+    "recipients": [_LEAF],
+    "subjects": [{"ref": _LEAF, "role": _LEAF,
+                  "identifiers": dict.fromkeys(IDENTIFIER_FIELDS, _LEAF)}],
+    "items": [dict.fromkeys(ITEM_FIELDS, _LEAF)],
+}
+# Stands for a member name the partner chose: what it was is never written down.
+UNKNOWN_MEMBER = "*"
+MAX_INDEX_DIGITS = 3  # positions below MAX_ITEMS; a longer "index" is no index of ours
 
 
 class CovenantCatalogue(Protocol):
@@ -258,6 +272,30 @@ def _check_content(content: Any, pointer: str, errors: list[FieldError]) -> None
         errors.append(FieldError(pointer, "must be an object"))
     elif len(json.dumps(content, separators=(",", ":"))) > MAX_ITEM_CONTENT_BYTES:
         errors.append(FieldError(pointer, f"at most {MAX_ITEM_CONTENT_BYTES} bytes of JSON"))
+
+
+def schema_pointer(pointer: str) -> str:
+    """``pointer`` with every member name the partner chose replaced by :data:`UNKNOWN_MEMBER`.
+
+    Rejections are audited, and the append-only log must not keep text a partner chose
+    (``/subjects/1/identifiers/Eva Jansen 1999-04-02`` would stay forever). A pointer is
+    rebuilt token by token from :data:`BODY_SHAPE`; at the first token the shape does not
+    define, the rest collapses into one ``*``.
+    """
+    if not pointer.startswith("/"):
+        return ""
+    shape: Any = BODY_SHAPE
+    rebuilt = ""
+    for token in pointer[1:].split("/"):
+        if isinstance(shape, dict) and token in shape:
+            shape = shape[token]
+        elif isinstance(shape, list) and token.isascii() and token.isdigit() and (
+                len(token) <= MAX_INDEX_DIGITS):
+            shape = shape[0]
+        else:
+            return f"{rebuilt}/{UNKNOWN_MEMBER}"
+        rebuilt = f"{rebuilt}/{token}"
+    return rebuilt
 
 
 def _escape(name: str) -> str:

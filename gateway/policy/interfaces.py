@@ -22,6 +22,14 @@ class PolicyTimeout(PolicyEngineError):
     """The engine did not answer in time; callers must deny."""
 
 
+class PolicyRevisionMismatch(PolicyEngineError):
+    """The engine evaluated another bundle revision than the one published: nobody decides.
+
+    A remote OPA loads the published bundle on its own schedule; until it has, its answers
+    would be recorded under a bundle hash they did not come from.
+    """
+
+
 class PolicyUndefined(PolicyEngineError):
     """The engine ran but the entrypoint had no value (policy not loaded?); callers must deny."""
 

@@ -1,7 +1,11 @@
 """The scale-out engine: an OPA server, reached over its REST Data API, and its bundle.
 
 The OPA server loads the tarball written by :func:`write_opa_bundle` from the same
-``policies/`` tree, so its revision is the bundle hash this engine reports with every decision.
+``policies/`` tree, so its revision is the bundle hash. OPA loads a newly published bundle on
+its own schedule, so every query asks for provenance (``?provenance=true``: the answer names
+the revision of each bundle OPA evaluated with, ``provenance.bundles.<name>.revision``) and
+an answer from any other revision than the published one is refused
+(:class:`PolicyRevisionMismatch`): the decision's bundle hash is the revision OPA reports.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from gateway.policy.covenants import PolicyBundle
 from gateway.policy.interfaces import (
     ENTRYPOINT,
     PolicyEngineError,
+    PolicyRevisionMismatch,
     PolicyTimeout,
     PolicyUndefined,
 )
@@ -58,14 +63,31 @@ class OpaEngine:
     def evaluate(self, input: dict[str, Any], entrypoint: str = ENTRYPOINT) -> Any:
         package_path, rule_name = entrypoint.rsplit("/", 1)
         try:
-            response = self._client().query_rule(input, package_path, rule_name)
+            response = self._client().query_rule(input, package_path, rule_name,
+                                                 query_params={"provenance": "true"})
         except requests.Timeout as error:
             raise PolicyTimeout(f"OPA did not answer in time: {error}") from error
         except (requests.RequestException, ValueError) as error:
             raise PolicyEngineError(f"OPA query failed: {error}") from error
-        if not isinstance(response, dict) or "result" not in response:
+        if not isinstance(response, dict):
+            raise PolicyUndefined(f"OPA returned no result for {entrypoint}")
+        self._check_revision(response.get("provenance"))
+        if "result" not in response:
             raise PolicyUndefined(f"OPA returned no result for {entrypoint}")
         return response["result"]
+
+    def _check_revision(self, provenance: Any) -> None:
+        """OPA answered from the published bundle, or :class:`PolicyRevisionMismatch`.
+
+        OPA serves several bundles only with disjoint roots, so one whose revision is ours
+        holds every ``ketenpoort`` document the answer came from.
+        """
+        revisions = sorted(reported_revisions(provenance))
+        if self._bundle_hash not in revisions:
+            raise PolicyRevisionMismatch(
+                f"OPA evaluated bundle revision(s) {revisions or 'unknown'}, the published "
+                f"bundle is {self._bundle_hash}"
+            )
 
     def _client(self) -> OpaClient:
         client = getattr(self._local, "client", None)
@@ -73,6 +95,22 @@ class OpaEngine:
             client = OpaClient(**self._client_options)
             self._local.client = client
         return client
+
+
+def reported_revisions(provenance: Any) -> set[str]:
+    """The bundle revisions in an OPA ``provenance`` object (absent or malformed: none).
+
+    ``bundles.<name>.revision`` per configured bundle; a top-level ``revision`` when OPA
+    runs the legacy single-bundle configuration.
+    """
+    if not isinstance(provenance, dict):
+        return set()
+    bundles = provenance.get("bundles")
+    found = {bundle["revision"] for bundle in bundles.values()
+             if isinstance(bundle, dict) and isinstance(bundle.get("revision"), str)
+             } if isinstance(bundles, dict) else set()
+    legacy = provenance.get("revision")
+    return found | ({legacy} if isinstance(legacy, str) else set())
 
 
 def write_opa_bundle(bundle: PolicyBundle, out: Path) -> None:

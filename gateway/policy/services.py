@@ -20,15 +20,19 @@ from gateway.policy.interfaces import (
     DecisionRequest,
     PolicyEngine,
     PolicyEngineError,
+    PolicyRevisionMismatch,
     PolicyTimeout,
     PolicyUndefined,
     Reason,
 )
 from gateway.policy.opa_engine import OpaEngine
 from gateway.policy.regopy_engine import RegopyEngine
+from gateway.problems import Problem
 from gateway.settings import Settings
 
 logger = logging.getLogger(__name__)
+# How long a caller waits for a remote engine to load the published bundle.
+REVISION_RETRY_SECONDS = 5
 
 _DECISION_FIELDS = frozenset(
     {
@@ -67,6 +71,8 @@ class PolicyService:
         try:
             result = self._engine.evaluate(request.as_input())
             decision = decision_from_result(request, result, bundle_hash)
+        except PolicyRevisionMismatch as error:
+            raise revision_unavailable(error) from error
         except PolicyTimeout as error:
             return _denial(request, bundle_hash, "engine-timeout", "did not answer in time", error)
         except (PolicyUndefined, MalformedResult) as error:
@@ -82,7 +88,10 @@ class PolicyService:
         Raises :class:`PolicyEngineError`: a caller asking many questions in one input checks
         the answer itself and fails closed, as :meth:`decide` does for one.
         """
-        return self._engine.bundle_hash, self._engine.evaluate(input, entrypoint)
+        try:
+            return self._engine.bundle_hash, self._engine.evaluate(input, entrypoint)
+        except PolicyRevisionMismatch as error:
+            raise revision_unavailable(error) from error
 
     def _remember(self, key: tuple[str, DecisionRequest], decision: Decision) -> None:
         if self._cache_size == 0:
@@ -92,6 +101,16 @@ class PolicyService:
             self._cache.move_to_end(key)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
+
+
+def revision_unavailable(error: PolicyRevisionMismatch) -> Problem:
+    """Refuse to decide rather than deny: nothing is wrong with the request, retry it."""
+    logger.warning("policy engine out of step with the published bundle: %s", error)
+    return Problem(
+        503, "policy-revision-mismatch", "Policy engine not in step",
+        "the policy engine has not loaded the published policy bundle yet; nothing was "
+        "decided, retry", headers={"Retry-After": str(REVISION_RETRY_SECONDS)},
+    )
 
 
 def _denial(

@@ -203,10 +203,11 @@ def test_an_unknown_event_is_404(world: AuditWorld, seeded: dict[str, str]) -> N
 def test_own_search_shows_only_what_the_partner_took_part_in(
     world: AuditWorld, seeded: dict[str, str]
 ) -> None:
+    # A refused recipient received nothing and is not told that anyone tried.
     expectations = {
         VLAARDINGEN: ["vl_to_riec", "vl_to_politie_refused"],
-        POLITIE: ["vl_to_politie_refused", "politie_to_riec_ggd"],
-        GGD: ["politie_to_riec_ggd", "ggd_rejected"],
+        POLITIE: ["politie_to_riec_ggd"],
+        GGD: ["ggd_rejected"],
         RIEC: ["vl_to_riec", "politie_to_riec_ggd", "riec_inbox_read"],
     }
     for partner, names in expectations.items():
@@ -217,8 +218,8 @@ def test_own_search_shows_only_what_the_partner_took_part_in(
 def test_own_access_never_widens_through_a_partner_filter(
     world: AuditWorld, seeded: dict[str, str]
 ) -> None:
-    headers = world.headers(GGD, "audit:own")
-    assert _search_ids(world, headers, partner=VLAARDINGEN) == []
+    headers = world.headers(RIEC, "audit:own")
+    assert _search_ids(world, headers, partner=GGD) == []  # a co-recipient: not shown
     assert _search_ids(world, headers, partner=POLITIE) == [seeded["politie_to_riec_ggd"]]
 
 
@@ -231,8 +232,11 @@ def test_a_partner_cannot_read_the_proof_of_anothers_entry(
     assert response.status_code == 404  # as absent as an event that never existed
     assert "ap-anna" not in response.get_data(as_text=True)
     recipient = world.get(f"/v1/audit/events/{seeded['politie_to_riec_ggd']}/inclusion-proof",
-                          world.headers(GGD, "audit:own"))
+                          world.headers(RIEC, "audit:own"))
     assert recipient.status_code == 200
+    refused = world.get(f"/v1/audit/events/{seeded['politie_to_riec_ggd']}/inclusion-proof",
+                        world.headers(GGD, "audit:own"))
+    assert refused.status_code == 404
 
 
 def test_audit_read_sees_everything(world: AuditWorld, seeded: dict[str, str]) -> None:

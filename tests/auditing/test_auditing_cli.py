@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -132,8 +133,11 @@ def test_verify_fails_and_names_where(
 def test_rehashing_an_entry_consistently_is_caught_by_the_stored_tree(
     invoke: Callable[..., Result], connection: Connection, sealed_log: None
 ) -> None:
-    # The forger recomputes the leaf hash too; the stored node over 2..3 then disagrees.
-    entry = '{"action":"forged"}'
+    # The forger recomputes the leaf hash and keeps the columns consistent too; the stored
+    # node over 2..3 then disagrees.
+    original = connection.execute(
+        select(AuditEntry.entry).where(AuditEntry.tree_index == 3)).scalar_one()
+    entry = original.replace("slachtoffer", "dader")
     forged = merkle.leaf_hash(entry.encode())
     _tamper(connection)
     connection.execute(
@@ -145,6 +149,43 @@ def test_rehashing_an_entry_consistently_is_caught_by_the_stored_tree(
     assert result.exit_code == 1
     assert "first bad index 2" in result.output
     assert "stored tree node (1, 1) over entries 2..3 is wrong" in result.output
+
+
+# Each column stored beside the hashed entry, edited in place at index 7. ``id`` is only the
+# write order the sequencer consumed (the tree index is the log's order) and is in no entry.
+COLUMN_EDITS: dict[str, object] = {
+    "event_id": "00000000-0000-4000-8000-000000000000",
+    "recorded_at": datetime(2020, 1, 1, tzinfo=UTC),
+    "entry": '{"action":"forged"}',
+    "leaf_hash": bytes(32),
+    "tree_index": 99,
+}
+
+
+def test_every_stored_column_is_covered() -> None:
+    assert set(AuditEntry.__table__.columns.keys()) == {"id", *COLUMN_EDITS}
+
+
+@pytest.mark.parametrize("column", sorted(COLUMN_EDITS))
+def test_verify_reports_an_edit_of_any_column(
+    invoke: Callable[..., Result], connection: Connection, sealed_log: None, column: str
+) -> None:
+    _tamper(connection)
+    connection.execute(update(AuditEntry).where(AuditEntry.tree_index == 7)
+                       .values({column: COLUMN_EDITS[column]}))
+    result = invoke("verify")
+    assert result.exit_code == 1, result.output
+    assert "first bad index 7" in result.output
+
+
+def test_an_edited_event_id_is_named(
+    invoke: Callable[..., Result], connection: Connection, sealed_log: None
+) -> None:
+    _tamper(connection)
+    connection.execute(update(AuditEntry).where(AuditEntry.tree_index == 3)
+                       .values(event_id="00000000-0000-4000-8000-000000000000"))
+    result = invoke("verify")
+    assert "entry 3: the stored event_id column differs from the hashed entry" in result.output
 
 
 def test_a_checkpoint_signed_by_another_key_is_refused(

@@ -3,8 +3,10 @@
 No OPA binary is available here, so ``FakeOpaServer`` plays one: a small HTTP server on
 127.0.0.1 (random port) that answers OPA's Data API (``POST /v1/data/<path>`` with
 ``{"input": ...}`` -> ``{"result": ...}``) by evaluating, **with regopy**, the modules and data
-it reads from the bundle tarball that ``write_opa_bundle`` wrote. It therefore checks our HTTP
-client and the tarball's contents, not OPA's own evaluator.
+it reads from the bundle tarball that ``write_opa_bundle`` wrote. Asked ``?provenance=true``,
+it adds OPA's documented provenance object, ``{"version": ..., "bundles": {"<name>":
+{"revision": "<the manifest's revision>"}}}``. It therefore checks our HTTP client and the
+tarball's contents, not OPA's own evaluator.
 """
 
 from __future__ import annotations
@@ -19,19 +21,30 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import regopy
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 
+from audit.models import AuditEntry
+from gateway.app import create_app
+from gateway.exchange.models import Exchange
+from gateway.keys import Keyring
 from gateway.policy.covenants import PolicyBundle
 from gateway.policy.interfaces import (
     ENTRYPOINT,
     DecisionRequest,
     PolicyEngineError,
+    PolicyRevisionMismatch,
     PolicyTimeout,
 )
-from gateway.policy.opa_engine import OpaEngine, write_opa_bundle
+from gateway.policy.opa_engine import OpaEngine, reported_revisions, write_opa_bundle
 from gateway.policy.services import PolicyService
+from gateway.problems import Problem
+from gateway.settings import Settings
+from tests.factories import VLAARDINGEN, bearer, exchange_body
 
 from .conftest import make_request
 
@@ -59,10 +72,13 @@ class FakeOpaServer:
             if name.endswith(".rego"):
                 builder.add_module(name, content.decode())
         self.compiled = builder.build(None, [ENTRYPOINT])
+        # What a real OPA would report: the revision in the bundle's manifest.
+        self.revision: str | None = json.loads(files["/.manifest"])["revision"]
         self.interpreter = regopy.Interpreter()
         self.lock = threading.Lock()
         self.mode = "normal"
         self.requests: list[tuple[str, Any]] = []
+        self.queries: list[dict[str, list[str]]] = []
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
@@ -77,6 +93,11 @@ class FakeOpaServer:
         expressions = output.results[0].expressions if output.results else []
         return {"result": expressions[0]} if expressions else {}
 
+    def provenance(self) -> dict[str, Any]:
+        bundles = {} if self.revision is None else {"ketenpoort": {"revision": self.revision}}
+        return {"version": "1.0.0-fake", "build_commit": "", "build_timestamp": "",
+                "build_hostname": "", "bundles": bundles}
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
@@ -89,15 +110,20 @@ class FakeOpaServer:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests.append((self.path, body))
+                url = urlsplit(self.path)
+                query = parse_qs(url.query)
+                server.requests.append((url.path, body))
+                server.queries.append(query)
                 if server.mode == "slow":
                     time.sleep(0.5)
                 if server.mode == "error":
                     self._reply(500, {"code": "internal_error", "message": "boom"})
-                elif server.mode == "no-result":
-                    self._reply(200, {})
-                else:
-                    self._reply(200, server.evaluate(self.path, body["input"]))
+                    return
+                answer = {} if server.mode == "no-result" else server.evaluate(
+                    url.path, body["input"])
+                if query.get("provenance") == ["true"]:
+                    answer["provenance"] = server.provenance()
+                self._reply(200, answer)
 
             def _reply(self, status: int, document: Any) -> None:
                 payload = json.dumps(document).encode()
@@ -131,11 +157,14 @@ def opa_server(tarball: Path) -> Iterator[FakeOpaServer]:
 
 
 @pytest.fixture
-def opa(opa_server: FakeOpaServer) -> Iterator[FakeOpaServer]:
+def opa(opa_server: FakeOpaServer, bundle: PolicyBundle) -> Iterator[FakeOpaServer]:
     opa_server.mode = "normal"
+    opa_server.revision = bundle.hash
     opa_server.requests.clear()
+    opa_server.queries.clear()
     yield opa_server
     opa_server.mode = "normal"
+    opa_server.revision = bundle.hash
 
 
 def test_engine_posts_input_to_the_data_api(opa: FakeOpaServer, bundle: PolicyBundle) -> None:
@@ -145,6 +174,69 @@ def test_engine_posts_input_to_the_data_api(opa: FakeOpaServer, bundle: PolicyBu
     assert opa.requests == [(DECISION_PATH, {"input": request.as_input()})]
     assert result["categories_delivered"] == ["strafrechtelijk"]
     assert engine.bundle_hash == bundle.hash
+
+
+def test_engine_asks_which_revision_answered(opa: FakeOpaServer, bundle: PolicyBundle) -> None:
+    OpaEngine(bundle, opa.url, timeout=5.0).evaluate(make_request().as_input())
+    assert opa.queries == [{"provenance": ["true"]}]
+
+
+@pytest.mark.parametrize("revision", ["an-older-bundle", None], ids=["stale", "unreported"])
+def test_an_answer_from_another_revision_is_refused(
+    opa: FakeOpaServer, bundle: PolicyBundle, revision: str | None
+) -> None:
+    opa.revision = revision
+    with pytest.raises(PolicyRevisionMismatch, match=bundle.hash):
+        OpaEngine(bundle, opa.url, timeout=5.0).evaluate(make_request().as_input())
+
+
+def test_the_service_refuses_to_decide_on_another_revision(
+    opa: FakeOpaServer, bundle: PolicyBundle
+) -> None:
+    opa.revision = "an-older-bundle"
+    service = PolicyService(OpaEngine(bundle, opa.url, timeout=5.0))
+    for ask in (lambda: service.decide(make_request()),
+                lambda: service.evaluate(ENTRYPOINT, make_request().as_input())):
+        with pytest.raises(Problem) as refused:
+            ask()
+        assert refused.value.status == 503
+        assert refused.value.slug == "policy-revision-mismatch"
+        assert int(refused.value.headers["Retry-After"]) > 0
+    opa.revision = bundle.hash  # OPA caught up: the same service decides again
+    decision = service.decide(make_request())
+    assert decision.bundle_hash == opa.provenance()["bundles"]["ketenpoort"]["revision"]
+
+
+def test_revisions_are_read_from_every_bundle_and_the_legacy_field() -> None:
+    assert reported_revisions({"bundles": {"a": {"revision": "x"}, "b": {"revision": "y"},
+                                           "c": {}, "d": "z"}}) == {"x", "y"}
+    assert reported_revisions({"revision": "legacy"}) == {"legacy"}
+    assert reported_revisions({"bundles": [], "revision": 7}) == set()
+    assert reported_revisions(None) == set()
+
+
+def test_the_api_answers_503_with_retry_after_and_records_nothing(
+    opa: FakeOpaServer, connection: Connection, keyring: Keyring, tmp_path: Path
+) -> None:
+    settings = Settings(instance_path=tmp_path / "instance", policy_engine="opa",
+                        opa_url=opa.url, opa_timeout_seconds=5.0)
+    app = create_app(settings, bind=connection, keyring=keyring)
+    http: Any = app.test_client()
+    headers = bearer(app, VLAARDINGEN)
+    count = select(func.count()).select_from(AuditEntry)
+    before = connection.execute(count).scalar_one()
+    opa.revision = "an-older-bundle"
+    response = http.post("/v1/exchanges", json=exchange_body(), headers=headers)
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    assert response.json["type"].endswith("/policy-revision-mismatch")
+    assert int(response.headers["Retry-After"]) > 0
+    assert connection.execute(count).scalar_one() == before
+    assert connection.execute(select(func.count()).select_from(Exchange)).scalar_one() == 0
+    opa.revision = None  # readiness says so too
+    ready = http.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json["checks"]["policy"]["error"] == "policy-revision-mismatch"
 
 
 def test_timeout_raises_policy_timeout(opa: FakeOpaServer, bundle: PolicyBundle) -> None:
