@@ -20,6 +20,7 @@ from gateway.cases.services import BundleParties, CaseService
 from gateway.db import make_engine, make_session_factory
 from gateway.delivery.services import InboxService
 from gateway.exchange.services import ExchangeService
+from gateway.identity.envelope import ContentSealer
 from gateway.identity.reidentification import ReidentificationRules, ReidentificationService
 from gateway.identity.services import IdentityVault, Pseudonymiser, derive_key
 from gateway.identity.translation import PseudonymTranslation
@@ -108,6 +109,7 @@ def build_container(
     policy = ReloadingPolicyService.from_settings(settings)
     vault = IdentityVault(keyring, settings.keyring_path)
     pseudonymiser = Pseudonymiser(keyring)
+    content = ContentSealer(keyring)
     audit = AuditLog()
     linkage = build_linkage(keyring, session_factory, policy=policy, vault=vault,
                             pseudonymiser=pseudonymiser, audit=audit)
@@ -151,8 +153,10 @@ def build_container(
             outbox=outbox.outbox,
             audit_gate=audit_gate,
             cases=cases,
+            content=content,
         ),
-        inbox=InboxService(session_factory=session_factory, vault=vault, audit=audit),
+        inbox=InboxService(session_factory=session_factory, vault=vault, audit=audit,
+                           content=content),
         linkage=linkage,
         outbox=outbox.outbox,
         outbox_dispatcher=outbox.dispatcher,
