@@ -22,6 +22,7 @@ from gateway.delivery.services import InboxService
 from gateway.exchange.services import ExchangeService
 from gateway.identity.envelope import ContentSealer
 from gateway.identity.reidentification import ReidentificationRules, ReidentificationService
+from gateway.identity.rotation import KeyRotation, ShredPurge
 from gateway.identity.services import IdentityVault, Pseudonymiser, derive_key
 from gateway.identity.translation import PseudonymTranslation
 from gateway.keys import Keyring
@@ -114,8 +115,10 @@ def build_container(
     linkage = build_linkage(keyring, session_factory, policy=policy, vault=vault,
                             pseudonymiser=pseudonymiser, audit=audit)
     outbox = build_outbox(settings, keyring, session_factory, vault, audit)
-    retention = RetentionService(session_factory, lambda: policy.bundle, ShredAndForget(vault),
-                                 audit)
+    retention = RetentionService(
+        session_factory, lambda: policy.bundle, ShredAndForget(vault), audit,
+        after_shredding=ShredPurge(KeyRotation(settings.keyring_path, session_factory, audit,
+                                               actor="retention")))
     if outbox.drainer is not None:  # embedded mode: the drainer thread runs what beat would
         outbox.drainer.every(RETENTION_INTERVAL_SECONDS, retention.run)
     audit_gate = AuditGate(session_factory, settings.audit_max_lag_seconds)

@@ -162,7 +162,7 @@ class Dispatcher:
             return
         self._record_success(dispatch_id, rendered)
 
-    def _lease_and_prepare(self, dispatch_id: str) -> _Prepared | None | _NotLeased:
+    def _lease_and_prepare(self, dispatch_id: str) -> _Prepared | _NotLeased | None:
         """Lease the dispatch, render it and audit what it discloses, in one transaction.
 
         The disclosure entry is written before anything is sent, in the transaction that takes

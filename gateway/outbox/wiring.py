@@ -14,16 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.email import EmailChannel
 from adapters.interfaces import OutboundChannel
 from adapters.webhook import WebhookChannel
+from gateway.delivery.stored import IdentitySource
 from gateway.identity.envelope import ContentSealer
 from gateway.keys import Keyring
 from gateway.outbox.dispatcher import Dispatcher, RetryPolicy
 from gateway.outbox.interfaces import EMAIL, WEBHOOK, AuditAppender, Publisher
-from gateway.outbox.rendering import (
-    EXCHANGE_DELIVERY,
-    ExchangeDeliveryRenderer,
-    IdentitySource,
-    PayloadAsIs,
-)
+from gateway.outbox.rendering import EXCHANGE_DELIVERY, ExchangeDeliveryRenderer, PayloadAsIs
 from gateway.outbox.runner import BackgroundDrainer
 from gateway.outbox.services import ChannelDirectory, NoPublisher, Outbox
 from gateway.outbox.tasks import CeleryPublisher, OffRequestPublisher, make_celery
