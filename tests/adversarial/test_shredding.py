@@ -118,7 +118,8 @@ def test_an_operator_cannot_recover_a_shredded_identity_from_the_database_or_a_c
     _send_identified(app, http)
     # What a backup taken before the shred holds: the row as it was, key and ciphertext.
     before = _the_subject(app)
-    assert before.wrapped_data_key is not None and before.ciphertext is not None
+    assert before.wrapped_data_key is not None
+    assert before.ciphertext is not None
     assert _opens_with_keyring(shred_instance.settings.keyring_path, before.wrapped_data_key)
 
     shred_instance.cli("identity", "shred", "--subject-id", before.id)

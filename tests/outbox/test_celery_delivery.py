@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit.services import AuditLog
 from gateway import db
-from gateway.keys import Keyring
 from gateway.identity.envelope import ContentSealer
+from gateway.keys import Keyring
 from gateway.outbox.services import ChannelDirectory, Outbox
 from gateway.outbox.tasks import SWEEP_TASK, CeleryPublisher, make_celery
 from gateway.policy.covenants import PolicyBundle

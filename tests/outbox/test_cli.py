@@ -13,8 +13,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from gateway.db import make_session_factory
-from gateway.keys import Keyring
 from gateway.identity.envelope import ContentSealer
+from gateway.keys import Keyring
 from gateway.outbox.cli import channel_commands, outbox_commands
 from gateway.outbox.models import Dispatch, OutboxMessage
 from gateway.outbox.services import NoPublisher, Outbox
