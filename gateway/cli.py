@@ -14,7 +14,7 @@ from gateway.keys import KeyringError
 from gateway.outbox.cli import channel_commands, outbox_commands
 from gateway.policy.cli import covenant_commands, policy_commands
 from gateway.retention.cli import retention_commands
-from gateway.server import run
+from gateway.server import restrict_new_files, run
 from gateway.settings import Settings, SettingsError
 
 
@@ -52,6 +52,7 @@ def main(ctx: click.Context) -> None:
 @click.pass_obj
 def init(lazy: LazyInstance, demo: bool) -> None:
     """Create the instance: folder, keyring, database schema (idempotent)."""
+    restrict_new_files()
     instance = initialise(lazy.settings)
     click.echo(f"instance ready at {instance.settings.instance_path}")
     if demo:
@@ -67,6 +68,7 @@ def init(lazy: LazyInstance, demo: bool) -> None:
 @click.pass_obj
 def serve(lazy: LazyInstance, host: str, port: int, workers: int, threads: int) -> None:
     """Run the gateway with gunicorn (embedded default when nothing else is configured)."""
+    restrict_new_files()
     if not lazy.settings.keyring_path.exists():
         raise click.ClickException("no instance here yet; run 'ketenpoort init --demo' first")
     run(lazy.settings, host=host, port=port, workers=workers, threads=threads)

@@ -19,7 +19,9 @@ from gateway.clock import Clock, clock_starting_at
 from gateway.db import make_engine, make_session_factory
 from gateway.delivery.services import InboxService
 from gateway.exchange.services import ExchangeService
+from gateway.identity.envelope import ContentSealer
 from gateway.identity.reidentification import ReidentificationRules, ReidentificationService
+from gateway.identity.rotation import KeyRotation, ShredPurge
 from gateway.identity.services import IdentityVault, Pseudonymiser, derive_key
 from gateway.identity.translation import PseudonymTranslation
 from gateway.keys import Keyring
@@ -104,12 +106,15 @@ def build_container(
     policy = ReloadingPolicyService.from_settings(settings)
     vault = IdentityVault(keyring, settings.keyring_path)
     pseudonymiser = Pseudonymiser(keyring)
+    content = ContentSealer(keyring)
     audit = AuditLog()
     linkage = build_linkage(keyring, session_factory, policy=policy, vault=vault,
                             pseudonymiser=pseudonymiser, audit=audit)
     outbox = build_outbox(settings, keyring, session_factory, vault, audit)
-    retention = RetentionService(session_factory, lambda: policy.bundle, ShredAndForget(vault),
-                                 audit, clock)
+    retention = RetentionService(
+        session_factory, lambda: policy.bundle, ShredAndForget(vault), audit, clock,
+        after_shredding=ShredPurge(KeyRotation(settings.keyring_path, session_factory, audit,
+                                               actor="retention")))
     if outbox.drainer is not None:  # embedded mode: the drainer thread runs what beat would
         outbox.drainer.every(RETENTION_INTERVAL_SECONDS, retention.run)
     audit_gate = AuditGate(session_factory, settings.audit_max_lag_seconds)
@@ -148,8 +153,10 @@ def build_container(
             outbox=outbox.outbox,
             audit_gate=audit_gate,
             cases=cases,
+            content=content,
         ),
-        inbox=InboxService(session_factory=session_factory, vault=vault, audit=audit),
+        inbox=InboxService(session_factory=session_factory, vault=vault, audit=audit,
+                           content=content),
         linkage=linkage,
         outbox=outbox.outbox,
         outbox_dispatcher=outbox.dispatcher,

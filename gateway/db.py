@@ -34,6 +34,10 @@ MIGRATIONS_PATH = Path(__file__).resolve().parent / "migrations"
 # Execution option marking a transaction that only reads (see :func:`read_only`).
 READ_ONLY = "ketenpoort_read_only"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Owner-only: the database holds sealed identities, pseudonyms and the access log. SQLite creates
+# its -wal and -shm files with the mode of the database file, so creating that one right is enough.
+DATABASE_FILE_MODE = 0o600
+SQLITE_COMPANION_SUFFIXES = ("", "-wal", "-shm")
 _HOLDS_WRITER_LOCK = "ketenpoort_holds_writer_lock"
 _POLL_SECONDS = 0.0002
 
@@ -77,9 +81,47 @@ def utcnow() -> datetime:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, **kwargs)
+        _restrict_sqlite_files(engine.url.database)
         _make_sqlite_transactional(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _restrict_sqlite_files(database: str | None) -> None:
+    """Create the database file owner-only before SQLite does (it would honour the umask,
+    usually 0644), and narrow the files of an instance made before this to 0600 as well."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir():
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, DATABASE_FILE_MODE))
+    for suffix in SQLITE_COMPANION_SUFFIXES:
+        companion = Path(f"{database}{suffix}")
+        if companion.exists():
+            companion.chmod(DATABASE_FILE_MODE)
+
+
+def purge_freed_pages(factory: sessionmaker[Session]) -> bool:
+    """Push zeroed pages into the SQLite file and empty the write-ahead log; True when done.
+
+    Called after shredding. ``secure_delete`` zeroes what a statement frees, but until a
+    checkpoint the database file still holds the old page and the WAL its earlier images; a
+    ``TRUNCATE`` checkpoint copies the zeroed pages back and cuts the WAL to nothing. A reader
+    holding an old snapshot makes it incomplete (False): the next purge finishes it. PostgreSQL
+    cannot be purged from here (dead tuples, WAL, base backups): see ``KeyRotation.new_epoch``.
+    """
+    bind = factory.kw.get("bind")
+    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
+        return False
+    # On the raw connection: outside a transaction, which a checkpoint needs.
+    raw = bind.raw_connection()
+    try:
+        cursor = raw.cursor()
+        busy, _, _ = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        cursor.close()
+    finally:
+        raw.close()
+    return bool(busy == 0)
 
 
 def _make_sqlite_transactional(engine: Engine) -> None:
@@ -91,6 +133,9 @@ def _make_sqlite_transactional(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Freed cells and pages are overwritten with zeros, so a shredded key or a removed
+        # record does not linger in free space for anyone who copies the file.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")

@@ -19,6 +19,7 @@ DEMO_CLIENTS_FILE = "demo-clients.json"
 PARTNER_SCOPES = ("exchange:write", "inbox:read", "audit:own")
 RIEC_EXTRA_SCOPES = ("audit:read",)
 DEMO_RIEC = "riec-rotterdam-rijnmond"
+INSTANCE_DIR_MODE = 0o700
 
 
 @dataclass
@@ -33,7 +34,9 @@ class Instance:
 
 def initialise(settings: Settings) -> Instance:
     """Create what is missing, keep what exists: running it twice changes nothing."""
-    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    settings.instance_path.mkdir(parents=True, exist_ok=True, mode=INSTANCE_DIR_MODE)
+    # An instance folder made by an earlier release (or by hand) is narrowed as well.
+    settings.instance_path.chmod(INSTANCE_DIR_MODE)
     if not settings.keyring_path.exists():
         Keyring.generate().save(settings.keyring_path)
     else:

@@ -20,7 +20,9 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-SYMMETRIC_KEYS = ("identity-master", "pseudonym", "blind-index", "audit-pseudonym", "linkage")
+SYMMETRIC_KEYS = (
+    "identity-master", "pseudonym", "blind-index", "audit-pseudonym", "linkage", "content-master",
+)
 SIGNING_KEYS = ("token-signing", "audit-checkpoint", "webhook-signing")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Flask
@@ -27,12 +28,23 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no
         return serving_app(self._settings)
 
 
+# Files the gateway creates (the SQLite database and its WAL and SHM, the keyring, lock files,
+# exports) are for the gateway's own user only.
+PRIVATE_UMASK = 0o077
+
+
+def restrict_new_files() -> None:
+    """Set the process umask so every file and folder the gateway creates is owner-only."""
+    os.umask(PRIVATE_UMASK)
+
+
 def serving_app(settings: Settings | None = None) -> Flask:
     """The app as each ``ketenpoort serve`` worker runs it, background work included.
 
     Also a gunicorn entry point for running under another gunicorn command line, as the
     benchmarks do: ``gunicorn 'gateway.server:serving_app()'`` (settings from the environment).
     """
+    restrict_new_files()
     settings = settings or Settings.from_env()
     if settings.run_background_workers is None:  # serving is where the embedded drainer runs
         settings = settings.with_overrides(run_background_workers=True)

@@ -1,7 +1,9 @@
 """The inbox: each recipient reads only its own deliveries, and every read is audited.
 
 Identities are revealed from the vault at read time, only for deliveries whose decision said
-``identified``; the reveal is part of the audited read. Cursors are opaque to partners.
+``identified``; the reveal is part of the audited read, which names exactly the identities
+disclosed (a shredded one shows as ``shredded`` and is not). Item contents are opened from
+their sealed form only here, for the recipient. Cursors are opaque to partners.
 """
 
 from __future__ import annotations
@@ -9,24 +11,19 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.db import transaction, utcnow
 from gateway.delivery.models import Delivery
+from gateway.delivery.stored import ContentCipher, IdentitySource, open_items, subject_view
 from gateway.exchange.services import AuditAppender, Sender
 from gateway.problems import FieldError, not_found, validation_failed
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-
-
-class IdentitySource(Protocol):
-    def reveal(self, session: Session, subject_id: str) -> Any: ...
-
-    def audit_pseudonym(self, subject_id: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -40,6 +37,7 @@ class InboxService:
     session_factory: sessionmaker[Session]
     vault: IdentitySource
     audit: AuditAppender
+    content: ContentCipher
 
     def read(
         self, reader: Sender, cursor: str | None, limit: int, pending_only: bool
@@ -52,9 +50,10 @@ class InboxService:
                 query = query.where(Delivery.acked_at.is_(None))
             rows = list(session.scalars(query.order_by(Delivery.seq).limit(limit + 1)))
             page, more = rows[:limit], len(rows) > limit
-            views = [self._view(session, d) for d in page]
+            disclosed: set[str] = set()
+            views = [self._view(session, d, disclosed) for d in page]
             if page:
-                self.audit.append(session, self._read_event(reader, page))
+                self.audit.append(session, self._read_event(reader, page, disclosed))
         next_cursor = encode_cursor(page[-1].seq) if more else None
         return InboxPage(views, next_cursor)
 
@@ -77,7 +76,9 @@ class InboxService:
                 })
             return {"id": delivery.id, "acked_at": delivery.acked_at.isoformat()}
 
-    def _view(self, session: Session, delivery: Delivery) -> dict[str, Any]:
+    def _view(
+        self, session: Session, delivery: Delivery, disclosed: set[str]
+    ) -> dict[str, Any]:
         payload = delivery.payload
         return {
             "id": delivery.id,
@@ -89,26 +90,26 @@ class InboxService:
             "process_step": payload["process_step"],
             "case_id": payload["case_id"],
             "identity": delivery.identity,
-            "subjects": [self._subject(session, delivery, s) for s in payload["subjects"]],
-            "items": payload["items"],
+            "subjects": [self._subject(session, delivery, s, disclosed)
+                         for s in payload["subjects"]],
+            "items": open_items(self.content, delivery.id, payload),
             "created_at": delivery.created_at.isoformat(),
             "acked_at": delivery.acked_at.isoformat() if delivery.acked_at else None,
         }
 
     def _subject(
-        self, session: Session, delivery: Delivery, subject: dict[str, Any]
+        self, session: Session, delivery: Delivery, subject: dict[str, Any], disclosed: set[str]
     ) -> dict[str, Any]:
-        view = {"ref": subject["ref"], "role": subject["role"], "pseudonym": subject["pseudonym"]}
-        if delivery.identity == "identified":
-            view["identifiers"] = dict(self.vault.reveal(session, subject["subject_id"]))
+        view, audit_pseudonym = subject_view(self.vault, session, subject,
+                                             delivery.identity == "identified")
+        if audit_pseudonym is not None:
+            disclosed.add(audit_pseudonym)
         return view
 
-    def _read_event(self, reader: Sender, page: list[Delivery]) -> dict[str, Any]:
-        identified = sorted({
-            self.vault.audit_pseudonym(s["subject_id"])
-            for d in page if d.identity == "identified"
-            for s in d.payload["subjects"]
-        })
+    def _read_event(
+        self, reader: Sender, page: list[Delivery], disclosed: set[str]
+    ) -> dict[str, Any]:
+        identified = sorted(disclosed)
         return {
             "action": "inbox.read",
             "actor": reader.actor(),

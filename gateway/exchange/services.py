@@ -21,6 +21,7 @@ from audit.interfaces import AuditRecord
 from gateway.clock import Clock
 from gateway.db import core, insert_rows, read_only, transaction
 from gateway.delivery.models import Delivery
+from gateway.delivery.stored import ContentCipher, seal_contents
 from gateway.exchange.interfaces import ExchangeOutcome, ExchangeRequest, ItemInput
 from gateway.exchange.models import Exchange
 from gateway.exchange.validation import (
@@ -126,6 +127,7 @@ class ExchangeService:
     outbox: OutboxWriter
     audit_gate: AuditHealth
     cases: CaseLookup
+    content: ContentCipher
 
     def submit(
         self, sender: Sender, body: dict[str, Any], idempotency_key: str | None
@@ -277,10 +279,12 @@ class ExchangeService:
             for s in request.subjects
             if s.ref in refs
         ]
+        delivery_id = str(uuid.uuid4())
+        # Item contents are sealed at rest, opened only when served to this recipient.
         return {
-            "id": str(uuid.uuid4()), "exchange_id": exchange_id, "sender": sender.partner_id,
+            "id": delivery_id, "exchange_id": exchange_id, "sender": sender.partner_id,
             "recipient": decision.recipient, "identity": decision.identity,
-            "payload": {
+            "payload": seal_contents(self.content, delivery_id, {
                 "covenant": request.covenant,
                 "covenant_version": decision.covenant_version,
                 "purpose": request.purpose,
@@ -288,7 +292,7 @@ class ExchangeService:
                 "case_id": request.case_id,
                 "subjects": subjects,
                 "items": [_item_view(i) for i in items],
-            },
+            }),
         }
 
     def _audit_event(

@@ -20,6 +20,7 @@ from gateway.identity.rotation import (
     PSEUDONYM_KEY,
     KeyRotation,
     RotationError,
+    ShredPurge,
     master_key_usage,
 )
 from gateway.identity.services import IdentityVault
@@ -106,7 +107,11 @@ def identity_commands() -> None:
 @click.option("--subject-id", required=True, help="The vault's subject id.")
 @click.pass_obj
 def shred(context: IdentityCommandContext, subject_id: str) -> None:
-    """Destroy a subject's data key: its identity becomes unrecoverable. Audited."""
+    """Destroy a subject's data key: its identity becomes unrecoverable. Audited.
+
+    Then a new master key epoch: every live data key is re-wrapped and the old master key
+    versions are retired, so copies of the shredded row in old database pages, the WAL or
+    backups can no longer be opened; SQLite's freed pages are purged."""
     vault = IdentityVault(context.keyring, context.settings.keyring_path)
     try:
         with transaction(context.session_factory) as session:
@@ -117,4 +122,6 @@ def shred(context: IdentityCommandContext, subject_id: str) -> None:
             })
     except IdentityError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"subject {subject_id} shredded")
+    epoch = ShredPurge(_rotation(context))()
+    click.echo(f"subject {subject_id} shredded"
+               + ("" if epoch is None else f"; {MASTER_KEY} epoch {epoch}, older ones retired"))

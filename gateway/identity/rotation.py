@@ -16,6 +16,7 @@ changes); the pseudonymiser picks up a new pseudonym version only when the worke
 from __future__ import annotations
 
 import fcntl
+import logging
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,9 +28,11 @@ from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.db import transaction
+from gateway.db import purge_freed_pages, transaction
 from gateway.identity.models import Subject
 from gateway.keys import Keyring
+
+log = logging.getLogger(__name__)
 
 MASTER_KEY = "identity-master"
 PSEUDONYM_KEY = "pseudonym"
@@ -114,6 +117,32 @@ class KeyRotation:
             keyring.save(self.keyring_path)
         self._audit({"action": "keys.retired", "key": MASTER_KEY, "version": version})
 
+    def new_epoch(self, *, batch_size: int = DEFAULT_BATCH_SIZE) -> int:
+        """Start a new master key epoch and retire every older one; return the new version.
+
+        This is what makes a shred hold against copies the database keeps or was copied into:
+        a shredded subject's wrapped data key may survive in a PostgreSQL dead tuple, the WAL,
+        a base backup or a copied SQLite file, but once the version that wrapped it is gone
+        from the keyring, nothing opens it. Live subjects are re-wrapped first (online, in
+        batches). A version a worker sealed under after the re-wrap (it had not yet seen the
+        new version) is re-wrapped again; one still in use after that stays, with a warning,
+        for the next epoch to retire.
+        """
+        version = self.rotate(MASTER_KEY)
+        self.rewrap(batch_size=batch_size)
+        with self._locked_keyring() as keyring:
+            older = sorted(v for v in keyring.symmetric[MASTER_KEY] if v < version)
+        for old in older:
+            try:
+                self.retire(old)
+            except RotationError:
+                self.rewrap(batch_size=batch_size)
+                try:
+                    self.retire(old)
+                except RotationError as error:
+                    log.warning("master key version %s stays for now: %s", old, error)
+        return version
+
     def _rewrap_batch(
         self, session: Session, keyring: Keyring, target: int, batch_size: int
     ) -> int:
@@ -169,3 +198,26 @@ def _rows_under(session: Session, version: int) -> int:
 
 def _rows_not_under(session: Session, version: int) -> int:
     return sum(count for v, count in master_key_usage(session).items() if v != version)
+
+
+@dataclass
+class ShredPurge:
+    """Run after shredding commits: a new master key epoch, then the SQLite pages purged.
+
+    Without a keyring file (an app built around an in-memory keyring) there is no epoch to
+    retire; the purge of SQLite's pages still runs.
+    """
+
+    rotation: KeyRotation
+
+    def __call__(self) -> int | None:
+        """The new epoch's master key version; None when there was no keyring file."""
+        epoch = None
+        if self.rotation.keyring_path.exists():
+            epoch = self.rotation.new_epoch()
+        else:
+            log.warning("no keyring file at %s: shredded keys stay readable in old copies of "
+                        "the database until a new epoch is started", self.rotation.keyring_path)
+        if not purge_freed_pages(self.rotation.session_factory):
+            log.info("the write-ahead log could not be emptied yet (a reader holds it)")
+        return epoch

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from gateway.db import insert_absent, utcnow
@@ -45,7 +46,7 @@ from gateway.identity.interfaces import (
     SubjectNotFoundError,
     SubjectShreddedError,
 )
-from gateway.identity.models import NONCE_LENGTH, Subject
+from gateway.identity.models import NONCE_LENGTH, Reidentification, Subject
 from gateway.identity.normalise import subject_key
 from gateway.keys import Keyring, KeyringError
 
@@ -57,6 +58,8 @@ RECIPIENT_KEY_CACHE_SIZE = 1024
 # pseudonym never holds a run of nine digits, so nothing can mistake one for a BSN.
 OPAQUE_CHARACTERS = 25
 OPAQUE_GROUP = 5
+# What is left of a re-identification request's reason once the person it names is shredded.
+REDACTED_REASON = "[removed: the identity was shredded]"
 
 
 def derive_key(secret: bytes, info: bytes) -> bytes:
@@ -143,8 +146,19 @@ class IdentityVault:
         return self._open(self._live(session, subject_id))
 
     def shred(self, session: Session, subject_id: str) -> None:
-        """Destroy the subject's data key and matching key; the identity becomes unrecoverable."""
+        """Destroy the subject's data key and matching key; the identity becomes unrecoverable.
+
+        The free-text reasons of re-identification requests about the person go too: they
+        were written to name them. What the database keeps of the old row (a PostgreSQL dead
+        tuple, a backup) stays readable until the master key epoch that wrapped the data key
+        is retired (:class:`~gateway.identity.rotation.ShredPurge`, run after commit).
+        """
         subject = self._get(session, subject_id)
+        session.execute(
+            update(Reidentification)
+            .where(Reidentification.subject_id == subject_id)
+            .values(reason=REDACTED_REASON)
+        )
         if subject.is_shredded:
             return
         subject.blind_index = None

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.db import core, insert_absent, insert_rows, transaction, utcnow
@@ -237,6 +237,17 @@ def _parse_decision(body: object) -> str:
 
 
 def forget_subject(session: Session, subject_id: str) -> None:
+    """Remove every linkage row naming the subject: filter, buckets, candidate pairs, links.
+
+    A link that was confirmed through a pair naming the subject goes with that pair, so two
+    remaining persons joined only through a shredded one are no longer joined.
+    """
+    naming = or_(LinkageCandidate.subject_a == subject_id,
+                 LinkageCandidate.subject_b == subject_id)
+    session.execute(delete(LinkageAlias).where(or_(
+        LinkageAlias.subject_id == subject_id, LinkageAlias.canonical_subject_id == subject_id,
+        LinkageAlias.candidate_id.in_(select(LinkageCandidate.id).where(naming)))))
+    session.execute(delete(LinkageCandidate).where(naming))
     session.execute(delete(LinkageBlock).where(LinkageBlock.subject_id == subject_id))
     session.execute(delete(LinkageRecord).where(LinkageRecord.subject_id == subject_id))
 

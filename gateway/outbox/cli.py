@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit.services import AuditLog
 from gateway.db import transaction
+from gateway.identity.envelope import ContentSealer
 from gateway.identity.services import IdentityVault
 from gateway.keys import Keyring
 from gateway.outbox.interfaces import STATES
@@ -112,7 +113,7 @@ def drain(context: OutboxCommandContext) -> None:
 
 
 def _outbox(context: OutboxCommandContext) -> Outbox:
-    return Outbox(publisher_for(context.settings))
+    return Outbox(publisher_for(context.settings), ContentSealer(context.keyring))
 
 
 @contextmanager

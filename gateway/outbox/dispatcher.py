@@ -2,7 +2,8 @@
 
 For each message the dispatcher fixes the recipient's channels once (one dispatch row per
 channel), then for every due dispatch: takes a lease (so two drainers never send the same copy
-at once), renders, sends outside any transaction, and records the result with its audit entry.
+at once), renders and audits the identities the attempt will disclose in that same transaction,
+sends outside any transaction, and records the outcome with its audit entry.
 A worker killed mid-send leaves the lease to expire and the broker to redeliver the task; the
 resend carries the same delivery id, so the receiver drops the copy it already has.
 """
@@ -21,6 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.interfaces import ChannelError, OutboundChannel, OutboundMessage
 from gateway.db import read_only, transaction, utcnow
+from gateway.delivery.stored import ContentCipher
+from gateway.identity.envelope import is_sealed
 from gateway.outbox.interfaces import (
     DEAD,
     DELIVERED,
@@ -36,6 +39,14 @@ from gateway.outbox.services import ChannelDirectory
 log = logging.getLogger(__name__)
 
 MAX_ERROR_LENGTH = 500
+
+
+class _NotLeased:
+    """Another drainer holds the dispatch's lease: this drainer leaves it alone."""
+
+
+_NOT_LEASED = _NotLeased()
+_Prepared = tuple[OutboundChannel, OutboundMessage, Rendered, str | None]
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,7 @@ class Dispatcher:
     default_renderer: Renderer
     audit: AuditAppender
     policy: RetryPolicy
+    content: ContentCipher
     clock: Callable[[], datetime] = utcnow
 
     def dispatch(self, message_id: str) -> datetime | None:
@@ -122,42 +134,53 @@ class Dispatcher:
                         address=address, state=PENDING, attempts=0, next_attempt_at=now)
 
     def _claim_due(self, message_id: str) -> list[str]:
+        """The message's dispatches due now; each is leased when its attempt begins."""
         now = self.clock()
-        lease = now + timedelta(seconds=self.policy.lease_seconds)
-        claimed = []
-        with transaction(self.session_factory) as session:
-            candidates = list(session.scalars(select(Dispatch.id).where(
+        with read_only(self.session_factory) as session:
+            return list(session.scalars(select(Dispatch.id).where(
                 Dispatch.message_id == message_id, Dispatch.state == PENDING,
                 Dispatch.next_attempt_at <= now,
+                or_(Dispatch.lease_until.is_(None), Dispatch.lease_until < now),
             )))
-            for dispatch_id in candidates:
-                # A conditional update is the lease: only one drainer's update matches.
-                taken = session.execute(
-                    update(Dispatch)
-                    .where(Dispatch.id == dispatch_id, Dispatch.state == PENDING,
-                           or_(Dispatch.lease_until.is_(None), Dispatch.lease_until < now))
-                    .values(lease_until=lease)
-                )
-                if taken.rowcount == 1:  # type: ignore[attr-defined]  # DML results carry rowcount
-                    claimed.append(dispatch_id)
-        return claimed
 
     def _attempt(self, dispatch_id: str) -> None:
         try:
-            prepared = self._prepare(dispatch_id)
-            if prepared is not None:
-                adapter, outbound, _ = prepared
-                adapter.send(outbound)
+            prepared = self._lease_and_prepare(dispatch_id)
         except ChannelError as exc:
-            self._record_failure(dispatch_id, str(exc))
+            self._record_failure(dispatch_id, str(exc), None)
             return
-        self._record_success(dispatch_id, None if prepared is None else prepared[2])
+        if isinstance(prepared, _NotLeased):
+            return
+        if prepared is None:
+            self._record_success(dispatch_id, None)
+            return
+        adapter, outbound, rendered, disclosure = prepared
+        try:
+            adapter.send(outbound)
+        except ChannelError as exc:
+            self._record_failure(dispatch_id, str(exc), disclosure)
+            return
+        self._record_success(dispatch_id, rendered)
 
-    def _prepare(
-        self, dispatch_id: str
-    ) -> tuple[OutboundChannel, OutboundMessage, Rendered] | None:
-        """What to send where; None for the gateway inbox, which serves deliveries on request."""
+    def _lease_and_prepare(self, dispatch_id: str) -> _Prepared | _NotLeased | None:
+        """Lease the dispatch, render it and audit what it discloses, in one transaction.
+
+        The disclosure entry is written before anything is sent, in the transaction that takes
+        the lease: a receiver that answers 500 has still read the body, so every attempt that
+        carries identities is on the log whatever its outcome. None for the gateway inbox,
+        which serves deliveries on request; ``_NOT_LEASED`` when another drainer holds it.
+        """
+        now = self.clock()
         with transaction(self.session_factory) as session:
+            # A conditional update is the lease: only one drainer's update matches.
+            taken = session.execute(
+                update(Dispatch)
+                .where(Dispatch.id == dispatch_id, Dispatch.state == PENDING,
+                       or_(Dispatch.lease_until.is_(None), Dispatch.lease_until < now))
+                .values(lease_until=now + timedelta(seconds=self.policy.lease_seconds))
+            )
+            if taken.rowcount != 1:  # type: ignore[attr-defined]  # DML results carry rowcount
+                return _NOT_LEASED
             dispatch = session.get_one(Dispatch, dispatch_id)
             if dispatch.channel == INBOX:
                 # Inbox dispatches are opened delivered (see _opened); a pending one was opened
@@ -171,18 +194,28 @@ class Dispatcher:
                 rendered = self._render(session, message, dispatch.channel)
             except Exception as exc:
                 # A failed attempt like any other, so a message that cannot be rendered
-                # (say, its identity was shredded) ends dead instead of retrying forever.
+                # ends dead instead of retrying forever.
                 log.exception("rendering outbox message %s failed", message.id)
                 raise ChannelError(f"rendering failed: {type(exc).__name__}") from exc
+            disclosure = None
+            if rendered.identities_disclosed:
+                disclosure = self.audit.append(session, {
+                    **self._event("outbox.disclosing", session, dispatch,
+                                  rendered.identities_disclosed),
+                    "attempt": dispatch.attempts + 1,
+                })
             outbound = OutboundMessage(
                 delivery_id=dispatch.id, recipient=message.recipient,
                 address=dispatch.address or "", subject=rendered.subject, body=rendered.body,
             )
-        return adapter, outbound, rendered
+        return adapter, outbound, rendered, disclosure
 
     def _render(self, session: Session, message: OutboxMessage, channel: str) -> Rendered:
         renderer = self.renderers.get(message.kind, self.default_renderer)
-        return renderer.render(session, message.recipient, message.payload, channel)
+        payload = message.payload
+        if is_sealed(payload):
+            payload = self.content.open(payload, message.id)
+        return renderer.render(session, message.recipient, payload, channel)
 
     def _record_success(self, dispatch_id: str, rendered: Rendered | None) -> None:
         with transaction(self.session_factory) as session:
@@ -196,7 +229,7 @@ class Dispatcher:
                 self.audit.append(session, self._event("outbox.delivered", session, dispatch,
                                                        rendered.identities_disclosed))
 
-    def _record_failure(self, dispatch_id: str, error: str) -> None:
+    def _record_failure(self, dispatch_id: str, error: str, disclosure: str | None) -> None:
         with transaction(self.session_factory) as session:
             dispatch = session.get(Dispatch, dispatch_id, with_for_update=True)
             if dispatch is None or dispatch.state != PENDING:
@@ -204,6 +237,12 @@ class Dispatcher:
             dispatch.attempts += 1
             dispatch.last_error = error[:MAX_ERROR_LENGTH]
             dispatch.lease_until = None
+            if disclosure is not None:
+                # The outcome of an attempt whose disclosure is on the log already.
+                self.audit.append(session, {
+                    **self._event("outbox.attempt-failed", session, dispatch, []),
+                    "disclosure_event_id": disclosure,
+                })
             if dispatch.attempts >= self.policy.max_attempts:
                 dispatch.state = DEAD
                 self.audit.append(session, self._event("outbox.dead-lettered", session,

@@ -3,27 +3,23 @@
 ``exchange.delivery`` rows hold only a delivery id; the view is rendered at send time from the
 stored delivery, like the inbox renders it: pseudonyms always, identifiers only on the signed
 webhook and only where the delivery's decision said ``identified`` (an e-mail never carries
-them). Other kinds carry their recipient's finished view in the payload and are sent as is.
+them), a shredded identity as ``shredded``. Other kinds carry their recipient's finished view
+in the payload and are sent as is.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.delivery.models import Delivery
+from gateway.delivery.stored import ContentCipher, IdentitySource, open_items, subject_view
 from gateway.outbox.interfaces import WEBHOOK, Rendered
 
 EXCHANGE_DELIVERY = "exchange.delivery"
-
-
-class IdentitySource(Protocol):
-    def reveal(self, session: Session, subject_id: str) -> Any: ...
-
-    def audit_pseudonym(self, subject_id: str) -> str: ...
 
 
 class PayloadAsIs:
@@ -37,6 +33,7 @@ class PayloadAsIs:
 @dataclass
 class ExchangeDeliveryRenderer:
     vault: IdentitySource
+    content: ContentCipher
 
     def render(
         self, session: Session, recipient: str, payload: dict[str, Any], channel: str
@@ -47,24 +44,17 @@ class ExchangeDeliveryRenderer:
         ).one()
         identified = channel == WEBHOOK and delivery.identity == "identified"
         stored = delivery.payload
-        subjects = [self._subject(session, s, identified) for s in stored["subjects"]]
-        disclosed = [self.vault.audit_pseudonym(s["subject_id"])
-                     for s in stored["subjects"]] if identified else []
+        views = [subject_view(self.vault, session, s, identified) for s in stored["subjects"]]
+        subjects = [view for view, _ in views]
+        disclosed = [pseudonym for _, pseudonym in views if pseudonym is not None]
         body = {
             "type": EXCHANGE_DELIVERY, "id": delivery.id, "exchange_id": delivery.exchange_id,
             "sender": delivery.sender, "covenant": stored["covenant"],
             "covenant_version": stored.get("covenant_version"), "purpose": stored["purpose"],
             "process_step": stored["process_step"], "case_id": stored["case_id"],
-            "identity": delivery.identity, "subjects": subjects, "items": stored["items"],
+            "identity": delivery.identity, "subjects": subjects,
+            "items": open_items(self.content, delivery.id, stored),
             "created_at": delivery.created_at.isoformat(),
         }
         return Rendered(subject=f"Ketenpoort: delivery from {delivery.sender}", body=body,
                         identities_disclosed=disclosed)
-
-    def _subject(
-        self, session: Session, subject: dict[str, Any], identified: bool
-    ) -> dict[str, Any]:
-        view = {"ref": subject["ref"], "role": subject["role"], "pseudonym": subject["pseudonym"]}
-        if identified:
-            view["identifiers"] = dict(self.vault.reveal(session, subject["subject_id"]))
-        return view

@@ -1,6 +1,8 @@
 """Writing to the outbox, reading its state, reviving dead letters, and partner channels.
 
-:meth:`Outbox.enqueue` adds a row in the caller's transaction and never commits; after that
+:meth:`Outbox.enqueue` adds a row in the caller's transaction and never commits; the payload is
+stored sealed (see :mod:`gateway.identity.envelope`), opened only to render it for its
+recipient's channel. After that
 transaction commits, the publisher is told (a Celery task per row, or a wake-up of the
 in-process drainer). A failed publish leaves the row pending for the next sweep, so a broker
 outage delays deliveries but never loses them.
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from audit.services import identity_keys
 from gateway.db import insert_absent, utcnow
+from gateway.delivery.stored import ContentCipher
 from gateway.outbox.interfaces import (
     DEAD,
     EMAIL,
@@ -49,6 +52,7 @@ class OutboxError(ValueError):
 @dataclass
 class Outbox:
     publisher: Publisher
+    content: ContentCipher
 
     def enqueue(
         self, session: Session, *, kind: str, recipient: str, payload: dict[str, Any],
@@ -58,7 +62,8 @@ class Outbox:
         _check_message(kind, recipient, payload, idempotency_key)
         message_id = str(uuid.uuid4())
         row = {"id": message_id, "kind": kind, "recipient": recipient,
-               "payload": payload, "idempotency_key": idempotency_key, "state": PENDING}
+               "payload": self.content.seal(payload, message_id),
+               "idempotency_key": idempotency_key, "state": PENDING}
         inserted = insert_absent(session, OutboxMessage, [row], unique=("idempotency_key",),
                                  returning="id")
         if not inserted:

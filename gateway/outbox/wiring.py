@@ -14,15 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.email import EmailChannel
 from adapters.interfaces import OutboundChannel
 from adapters.webhook import WebhookChannel
+from gateway.delivery.stored import IdentitySource
+from gateway.identity.envelope import ContentSealer
 from gateway.keys import Keyring
 from gateway.outbox.dispatcher import Dispatcher, RetryPolicy
 from gateway.outbox.interfaces import EMAIL, WEBHOOK, AuditAppender, Publisher
-from gateway.outbox.rendering import (
-    EXCHANGE_DELIVERY,
-    ExchangeDeliveryRenderer,
-    IdentitySource,
-    PayloadAsIs,
-)
+from gateway.outbox.rendering import EXCHANGE_DELIVERY, ExchangeDeliveryRenderer, PayloadAsIs
 from gateway.outbox.runner import BackgroundDrainer
 from gateway.outbox.services import ChannelDirectory, NoPublisher, Outbox
 from gateway.outbox.tasks import CeleryPublisher, OffRequestPublisher, make_celery
@@ -42,11 +39,12 @@ def build_outbox(
     settings: Settings, keyring: Keyring, session_factory: sessionmaker[Session],
     vault: IdentitySource, audit: AuditAppender,
 ) -> OutboxParts:
+    content = ContentSealer(keyring)
     dispatcher = Dispatcher(
         session_factory=session_factory,
         directory=ChannelDirectory(),
         channels=outbound_channels(settings, keyring),
-        renderers={EXCHANGE_DELIVERY: ExchangeDeliveryRenderer(vault)},
+        renderers={EXCHANGE_DELIVERY: ExchangeDeliveryRenderer(vault, content)},
         default_renderer=PayloadAsIs(),
         audit=audit,
         policy=RetryPolicy(
@@ -55,6 +53,7 @@ def build_outbox(
             max_backoff_seconds=settings.outbox_max_backoff_seconds,
             lease_seconds=settings.outbox_lease_seconds,
         ),
+        content=content,
     )
     drainer = None
     publisher: Publisher
@@ -63,7 +62,7 @@ def build_outbox(
                                                         settings.task_queue))
     else:
         drainer = publisher = BackgroundDrainer(dispatcher, settings.outbox_sweep_seconds)
-    return OutboxParts(Outbox(publisher), dispatcher, drainer)
+    return OutboxParts(Outbox(publisher, content), dispatcher, drainer)
 
 
 def outbound_channels(settings: Settings, keyring: Keyring) -> dict[str, OutboundChannel]:

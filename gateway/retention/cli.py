@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit.services import AuditLog
 from gateway.clock import clock_starting_at
+from gateway.identity.rotation import KeyRotation, ShredPurge
 from gateway.identity.services import IdentityVault
 from gateway.keys import Keyring
 from gateway.linkage.services import ShredAndForget
@@ -31,10 +32,16 @@ def retention_commands() -> None:
 @retention_commands.command("run")
 @click.pass_obj
 def run(context: RetentionCommandContext) -> None:
-    """Remove expired signals and closed cases; shred their identities (audited)."""
+    """Remove expired signals and closed cases; shred their identities (audited).
+
+    After shredding, a new identity master key epoch retires the one that wrapped the
+    shredded keys (see ``ketenpoort identity shred``)."""
     bundle = PolicyBundle.load(context.settings.policies_path)
+    rotation = KeyRotation(context.settings.keyring_path, context.session_factory, AuditLog(),
+                           actor="retention")
     service = RetentionService(context.session_factory, lambda: bundle,
                                ShredAndForget(IdentityVault(context.keyring)), AuditLog(),
-                               clock_starting_at(context.settings.clock_start))
+                               clock_starting_at(context.settings.clock_start),
+                               after_shredding=ShredPurge(rotation))
     removed = service.run()
     click.echo(f"removed {removed.signals} expired signal(s), {removed.cases} closed case(s)")

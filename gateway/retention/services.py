@@ -3,12 +3,15 @@
 A signal is an exchange with no case (neither named on submission nor linked to a case later);
 it goes once the ``signal`` term has passed since it was received. A closed case goes once the
 ``case`` term has passed since it was closed, with its subjects, assignments and their progress,
-the agenda items about it (and the stored agenda views of their meetings, which show it), and
-the exchanges linked to it that no other case still holds. Removing an exchange deletes its
-deliveries and their outbox rows. Afterwards the identity of every subject no remaining
-delivery or case still refers to is shredded; each removal is audited in its own transaction,
-with audit pseudonyms, never identifiers. A covenant the bundle no longer knows keeps its
-records: without terms nothing is removed.
+the agenda items about it (and the stored agenda views of their meetings, which show it, and
+the queued ``agenda.view`` outbox messages of those meetings, which carry its titles, questions
+and proposals), and the exchanges linked to it that no other case still holds. Removing an
+exchange deletes its deliveries and their outbox rows. Afterwards the identity of every
+subject no remaining delivery or case still refers to is shredded, with the person's linkage
+rows and the reasons of re-identification requests about them; each removal is audited in its
+own transaction, with audit pseudonyms, never identifiers. Once a run has shredded anyone,
+``after_shredding`` starts a new master key epoch and purges SQLite's freed pages. A covenant
+the bundle no longer knows keeps its records: without terms nothing is removed.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Select, String, and_, cast, delete, exists, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, cast, delete, exists, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from gateway.cases.interfaces import CLOSED
@@ -29,6 +32,7 @@ from gateway.clock import Clock
 from gateway.db import transaction
 from gateway.delivery.models import Delivery
 from gateway.exchange.models import Exchange
+from gateway.meetings.interfaces import AGENDA_VIEW_KIND
 from gateway.meetings.models import AgendaItem, PublishedView
 from gateway.outbox.models import Dispatch, OutboxMessage
 from gateway.policy.covenants import Covenant
@@ -66,18 +70,22 @@ class RetentionService:
     vault: Shredder
     audit: AuditAppender
     clock: Clock
+    after_shredding: Callable[[], object] | None = None
 
     def run(self, now: datetime | None = None) -> RetentionRun:
         """Remove every expired signal and closed case, each in its own transaction."""
         moment = now or self.clock.now()
+        shredded = 0
         signals = self._expired(SIGNAL_TERM, Exchange.covenant, _signals_received_before, moment)
         for exchange_id in signals:
             with transaction(self.session_factory) as session:
-                self._remove_signal(session, exchange_id)
+                shredded += self._remove_signal(session, exchange_id)
         cases = self._expired(CASE_TERM, Case.covenant, _cases_closed_before, moment)
         for case_id in cases:
             with transaction(self.session_factory) as session:
-                self._remove_case(session, case_id)
+                shredded += self._remove_case(session, case_id)
+        if shredded and self.after_shredding is not None:
+            self.after_shredding()
         return RetentionRun(signals=len(signals), cases=len(cases))
 
     def _expired(self, term_name: str, covenant_column: InstrumentedAttribute[str],
@@ -98,10 +106,11 @@ class RetentionService:
                     expired_before(covenant_id, months_before(now, term.months)))
         return expired
 
-    def _remove_signal(self, session: Session, exchange_id: str) -> None:
+    def _remove_signal(self, session: Session, exchange_id: str) -> int:
+        """Remove one expired signal; the number of identities shredded."""
         exchange = session.get(Exchange, exchange_id, with_for_update=True)
         if exchange is None:
-            return
+            return 0
         deliveries, subjects = _remove_exchanges(session, [exchange_id])
         shredded = self._shred_unreferenced(session, subjects)
         self.audit.append(session, {
@@ -111,11 +120,13 @@ class RetentionService:
             "identities_shredded": [self.vault.audit_pseudonym(s) for s in shredded],
             "identities_kept": len(subjects) - len(shredded),
         })
+        return len(shredded)
 
-    def _remove_case(self, session: Session, case_id: str) -> None:
+    def _remove_case(self, session: Session, case_id: str) -> int:
+        """Remove one expired closed case; the number of identities shredded."""
         case = session.get(Case, case_id, with_for_update=True)
         if case is None or case.step != CLOSED:
-            return
+            return 0
         exchange_ids = list(session.scalars(_exchanges_held_only_by(case_id)))
         subjects = set(session.scalars(
             select(CaseSubject.subject_id).where(CaseSubject.case_id == case_id)))
@@ -133,6 +144,7 @@ class RetentionService:
             "identities_shredded": [self.vault.audit_pseudonym(s) for s in shredded],
             "identities_kept": len(subjects) - len(shredded),
         })
+        return len(shredded)
 
     def _shred_unreferenced(self, session: Session, subjects: set[str]) -> list[str]:
         shredded = [s for s in sorted(subjects) if not _still_referenced(session, s)]
@@ -169,6 +181,12 @@ def _remove_case_rows(session: Session, case_id: str) -> None:
     # meeting's next publication notifies all its participants again.
     meetings = select(AgendaItem.meeting_id).where(AgendaItem.case_id == case_id)
     session.execute(delete(PublishedView).where(PublishedView.meeting_id.in_(meetings)))
+    agenda_views = [
+        OutboxMessage.idempotency_key.startswith(f"{AGENDA_VIEW_KIND}:{meeting_id}:",
+                                                 autoescape=True)
+        for meeting_id in session.scalars(meetings.distinct())]
+    if agenda_views:
+        _delete_outbox_rows(session, or_(*agenda_views))
     session.execute(delete(AgendaItem).where(AgendaItem.case_id == case_id))
     assignments = select(CaseAssignment.id).where(CaseAssignment.case_id == case_id)
     session.execute(delete(CaseProgress).where(CaseProgress.assignment_id.in_(assignments)))
@@ -182,18 +200,18 @@ def _remove_exchanges(session: Session, exchange_ids: list[str]) -> tuple[int, s
     deliveries = list(session.scalars(
         select(Delivery).where(Delivery.exchange_id.in_(exchange_ids))))
     subjects = {s["subject_id"] for d in deliveries for s in d.payload["subjects"]}
-    _delete_outbox_rows(session, [d.id for d in deliveries])
+    _delete_outbox_rows(session, OutboxMessage.idempotency_key.in_(
+        [f"exchange.delivery:{d.id}" for d in deliveries]))
     session.execute(delete(Delivery).where(Delivery.exchange_id.in_(exchange_ids)))
     session.execute(delete(Exchange).where(Exchange.id.in_(exchange_ids)))
     session.flush()
     return len(deliveries), subjects
 
 
-def _delete_outbox_rows(session: Session, delivery_ids: list[str]) -> None:
-    keys = [f"exchange.delivery:{d}" for d in delivery_ids]
-    messages = select(OutboxMessage.id).where(OutboxMessage.idempotency_key.in_(keys))
+def _delete_outbox_rows(session: Session, which: ColumnElement[bool]) -> None:
+    messages = select(OutboxMessage.id).where(which)
     session.execute(delete(Dispatch).where(Dispatch.message_id.in_(messages)))
-    session.execute(delete(OutboxMessage).where(OutboxMessage.idempotency_key.in_(keys)))
+    session.execute(delete(OutboxMessage).where(which))
 
 
 def _still_referenced(session: Session, subject_id: str) -> bool:

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from gateway.db import transaction
+from gateway.identity.envelope import ContentSealer
 from gateway.outbox.models import OutboxMessage
 from tests.cases.factories import token
 from tests.conftest import TEST_TODAY
@@ -55,9 +56,15 @@ def agenda(app: Flask, http: FlaskClient, meeting_id: str, partner: str) -> Any:
 
 
 def queued_views(app: Flask, recipient: str | None = None) -> list[OutboxMessage]:
-    """Every agenda view in the outbox (for ``recipient``), oldest first."""
-    with transaction(app.extensions["ketenpoort"].session_factory) as session:
+    """Every agenda view in the outbox (for ``recipient``), oldest first, payloads opened
+    (the outbox stores them sealed); the rows are detached, so nothing opened is stored."""
+    container = app.extensions["ketenpoort"]
+    with transaction(container.session_factory) as session:
         query = select(OutboxMessage).where(OutboxMessage.kind == "agenda.view")
         if recipient is not None:
             query = query.where(OutboxMessage.recipient == recipient)
-        return list(session.scalars(query.order_by(OutboxMessage.created_at)))
+        messages = list(session.scalars(query.order_by(OutboxMessage.created_at)))
+    sealer = ContentSealer(container.keyring)
+    for message in messages:
+        message.payload = sealer.open(message.payload, message.id)
+    return messages

@@ -14,10 +14,9 @@ from sqlalchemy import select
 
 from audit.models import AuditEntry
 from gateway.db import transaction
-from gateway.outbox.models import OutboxMessage
 from tests.cases.factories import token
 from tests.factories import EVA, GGD, PIETER, POLITIE, RIEC, VLAARDINGEN, exchange_body, item
-from tests.meetings.factories import MEETING_DAY
+from tests.meetings.factories import MEETING_DAY, queued_views
 
 WRITE, INBOX = ("exchange:write",), ("inbox:read",)
 CASE_WRITE, CASE_READ = ("case:write",), ("case:read",)
@@ -121,9 +120,8 @@ def test_one_case_from_signal_to_closure_with_a_meeting_in_between(
 
     # 8. Everything was queued for delivery and audited, and no identifier went into either.
     container = gateway_app.extensions["ketenpoort"]
+    queued = queued_views(gateway_app)
     with transaction(container.session_factory) as session:
-        queued = session.scalars(select(OutboxMessage).where(
-            OutboxMessage.kind == "agenda.view")).all()
         trail = [json.loads(e) for e in session.scalars(select(AuditEntry.entry))]
     assert sorted(m.recipient for m in queued if m.payload["version"] == 1) == sorted(
         [RIEC, VLAARDINGEN, POLITIE, GGD])

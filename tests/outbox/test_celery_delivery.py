@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit.services import AuditLog
 from gateway import db
+from gateway.identity.envelope import ContentSealer
 from gateway.keys import Keyring
 from gateway.outbox.services import ChannelDirectory, Outbox
 from gateway.outbox.tasks import SWEEP_TASK, CeleryPublisher, make_celery
@@ -175,10 +176,11 @@ def _channel_ids(views: list[Any], channel: str) -> set[str]:
 def test_a_worker_killed_mid_delivery_loses_nothing_and_doubles_nothing(
     celery_settings: Settings, session_factory: sessionmaker[Session],
     start_worker: Callable[[], Worker], webhook_receiver: WebhookReceiver,
-    smtp_server: SmtpServer,
+    smtp_server: SmtpServer, keyring: Keyring,
 ) -> None:
     _connect_riec(session_factory, celery_settings, webhook_receiver.url)
-    outbox = Outbox(CeleryPublisher(make_celery(celery_settings), celery_settings.task_queue))
+    outbox = Outbox(CeleryPublisher(make_celery(celery_settings), celery_settings.task_queue),
+                    ContentSealer(keyring))
     ids = _enqueue(outbox, session_factory, MESSAGES)
     webhook_receiver.hold_first = threading.Event()
 
@@ -202,11 +204,12 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_doubles_nothing(
 def test_a_broker_outage_delays_deliveries_but_never_loses_or_fakes_them(
     celery_settings: Settings, session_factory: sessionmaker[Session],
     start_worker: Callable[[], Worker], webhook_receiver: WebhookReceiver,
-    smtp_server: SmtpServer,
+    smtp_server: SmtpServer, keyring: Keyring,
 ) -> None:
     _connect_riec(session_factory, celery_settings, webhook_receiver.url)
     down = celery_settings.with_overrides(broker_url=f"amqp://guest:guest@127.0.0.1:{free_port()}//")
-    outbox = Outbox(CeleryPublisher(make_celery(down), celery_settings.task_queue))
+    outbox = Outbox(CeleryPublisher(make_celery(down), celery_settings.task_queue),
+                    ContentSealer(keyring))
 
     started = time.monotonic()
     ids = _enqueue(outbox, session_factory, 2)

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from gateway.db import make_session_factory
+from gateway.identity.envelope import ContentSealer
 from gateway.keys import Keyring
 from gateway.outbox.cli import channel_commands, outbox_commands
 from gateway.outbox.models import Dispatch, OutboxMessage
@@ -44,8 +45,8 @@ def outbox(context: SimpleNamespace) -> Invoke:
     return lambda *args: CliRunner().invoke(outbox_commands, list(args), obj=context)
 
 
-def _dead_message(session: Session) -> str:
-    message_id = Outbox(NoPublisher()).enqueue(
+def _dead_message(session: Session, keyring: Keyring) -> str:
+    message_id = Outbox(NoPublisher(), ContentSealer(keyring)).enqueue(
         session, kind="test.notice", recipient=RIEC, payload={}, idempotency_key="dead-1")
     session.add(Dispatch(id="d-1", message_id=message_id, channel="webhook", state="dead",
                          attempts=8, address="https://partner.example/hook"))
@@ -92,8 +93,10 @@ def test_signing_key_prints_the_key_receivers_verify_with(
     serialization.load_pem_public_key(result.stdout.encode())
 
 
-def test_dead_letters_are_listed_and_revived(outbox: Invoke, session: Session) -> None:
-    message_id = _dead_message(session)
+def test_dead_letters_are_listed_and_revived(
+    outbox: Invoke, session: Session, keyring: Keyring
+) -> None:
+    message_id = _dead_message(session, keyring)
 
     [listed] = [json.loads(line) for line in outbox("list", "--state", "dead").stdout.splitlines()]
     retried = outbox("retry", message_id)
@@ -113,11 +116,13 @@ def test_retry_of_an_unknown_message_fails_cleanly(outbox: Invoke) -> None:
 
 
 def test_drain_delivers_in_this_process(
-    outbox: Invoke, channel: Invoke, session: Session, webhook_receiver: WebhookReceiver
+    outbox: Invoke, channel: Invoke, session: Session, webhook_receiver: WebhookReceiver,
+    keyring: Keyring,
 ) -> None:
     channel("set", "--partner", RIEC, "--webhook", webhook_receiver.url)
-    Outbox(NoPublisher()).enqueue(session, kind="test.notice", recipient=RIEC,
-                                  payload={"title": "t"}, idempotency_key="drain-1")
+    Outbox(NoPublisher(), ContentSealer(keyring)).enqueue(
+        session, kind="test.notice", recipient=RIEC, payload={"title": "t"},
+        idempotency_key="drain-1")
     session.commit()
 
     result = outbox("drain")

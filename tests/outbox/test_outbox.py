@@ -19,6 +19,8 @@ from adapters.interfaces import OutboundMessage
 from audit.models import AuditEntry
 from gateway.container import Container
 from gateway.db import transaction
+from gateway.identity.envelope import ContentSealer
+from gateway.keys import Keyring
 from gateway.outbox.dispatcher import Dispatcher
 from gateway.outbox.models import Dispatch, OutboxMessage
 from gateway.outbox.services import ChannelDirectory, Outbox, OutboxError
@@ -112,7 +114,7 @@ def test_a_repeated_idempotency_key_returns_the_first_id_and_writes_nothing(
 
 def test_the_publisher_hears_of_committed_rows_only(gateway_app: Flask) -> None:
     publisher = RecordingPublisher()
-    outbox = Outbox(publisher)
+    outbox = Outbox(publisher, ContentSealer(_container(gateway_app).keyring))
     factory = _container(gateway_app).session_factory
     session = factory()
     _notice(outbox, session, "rolled-back")
@@ -141,7 +143,8 @@ def test_an_exchange_queues_its_delivery_by_id_only(
     [message] = _messages(gateway_app, "pending")
     with transaction(_container(gateway_app).session_factory) as session:
         stored = session.get_one(OutboxMessage, message["id"])
-        assert list(stored.payload) == ["delivery_id"]
+        opened = ContentSealer(_container(gateway_app).keyring).open(stored.payload, stored.id)
+        assert list(opened) == ["delivery_id"]
     assert (message["kind"], message["recipient"]) == ("exchange.delivery", RIEC)
 
 
@@ -262,9 +265,11 @@ def test_a_message_finished_but_not_settled_is_settled_by_the_next_drain(
     assert [m["id"] for m in _messages(gateway_app, "delivered")] == [message_id]
 
 
-def test_a_new_key_is_queued_and_announced_after_commit(session: Session) -> None:
+def test_a_new_key_is_queued_and_announced_after_commit(
+    session: Session, keyring: Keyring
+) -> None:
     publisher = RecordingPublisher()
-    outbox = Outbox(publisher)
+    outbox = Outbox(publisher, ContentSealer(keyring))
 
     message_id = outbox.enqueue(session, kind="test.notice", recipient=RIEC,
                                 payload={"title": "agenda"}, idempotency_key="fresh-1")
@@ -276,10 +281,10 @@ def test_a_new_key_is_queued_and_announced_after_commit(session: Session) -> Non
 
 
 def test_a_key_repeated_in_one_transaction_is_queued_and_announced_once(
-    session: Session,
+    session: Session, keyring: Keyring,
 ) -> None:
     publisher = RecordingPublisher()
-    outbox = Outbox(publisher)
+    outbox = Outbox(publisher, ContentSealer(keyring))
 
     first = _notice(outbox, session, key="twice")
     again = _notice(outbox, session, key="twice")
