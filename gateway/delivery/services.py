@@ -1,7 +1,9 @@
 """The inbox: each recipient reads only its own deliveries, and every read is audited.
 
-Identities are revealed from the vault at read time, only for deliveries whose decision said
-``identified``; the reveal is part of the audited read. Cursors are opaque to partners.
+Identities are revealed at read time, only for the persons the decision delivered
+``identified``, and only as the sending exchange sent them (the sealed copy stored with the
+delivery, never the vault's merged record, which later exchanges and links may complete); the
+reveal is part of the audited read. Cursors are opaque to partners.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ MAX_PAGE_SIZE = 200
 
 
 class IdentitySource(Protocol):
-    def reveal(self, session: Session, subject_id: str) -> Any: ...
+    def reveal_sent(self, session: Session, exchange_id: str, sent: dict[str, str]) -> Any: ...
 
     def audit_pseudonym(self, subject_id: str) -> str: ...
 
@@ -98,16 +100,12 @@ class InboxService:
     def _subject(
         self, session: Session, delivery: Delivery, subject: dict[str, Any]
     ) -> dict[str, Any]:
-        view = {"ref": subject["ref"], "role": subject["role"], "pseudonym": subject["pseudonym"]}
-        if delivery.identity == "identified":
-            view["identifiers"] = dict(self.vault.reveal(session, subject["subject_id"]))
-        return view
+        return subject_view(self.vault, session, delivery, subject, identified_channel=True)
 
     def _read_event(self, reader: Sender, page: list[Delivery]) -> dict[str, Any]:
         identified = sorted({
             self.vault.audit_pseudonym(s["subject_id"])
-            for d in page if d.identity == "identified"
-            for s in d.payload["subjects"]
+            for d in page for s in d.payload["subjects"] if is_identified(s)
         })
         return {
             "action": "inbox.read",
@@ -116,6 +114,31 @@ class InboxService:
             "exchange_ids": sorted({d.exchange_id for d in page}),
             "identities_disclosed": identified,
         }
+
+
+def subject_level(subject: dict[str, Any]) -> str:
+    """The person's identity level in the delivery, ``pseudonym`` where none was stored."""
+    level: str = subject.get("identity", "pseudonym")
+    return level
+
+
+def is_identified(subject: dict[str, Any]) -> bool:
+    # Deliveries stored before identities were sealed per exchange hold no copy to show.
+    return subject_level(subject) == "identified" and "sent" in subject
+
+
+def subject_view(
+    vault: IdentitySource, session: Session, delivery: Delivery, subject: dict[str, Any], *,
+    identified_channel: bool,
+) -> dict[str, Any]:
+    """A delivered person as its recipient sees them: identifiers only for a person delivered
+    identified, on a channel that may carry them, exactly as the exchange sent them."""
+    view = {"ref": subject["ref"], "role": subject["role"], "pseudonym": subject["pseudonym"],
+            "identity": subject_level(subject)}
+    if identified_channel and is_identified(subject):
+        view["identifiers"] = dict(
+            vault.reveal_sent(session, delivery.exchange_id, subject["sent"]))
+    return view
 
 
 def encode_cursor(seq: int) -> str:

@@ -2,8 +2,9 @@
 
 ``exchange.delivery`` rows hold only a delivery id; the view is rendered at send time from the
 stored delivery, like the inbox renders it: pseudonyms always, identifiers only on the signed
-webhook and only where the delivery's decision said ``identified`` (an e-mail never carries
-them). Other kinds carry their recipient's finished view in the payload and are sent as is.
+webhook, only for the persons the decision delivered ``identified`` and only as the exchange
+sent them (an e-mail never carries them). Other kinds carry their recipient's finished view in
+the payload and are sent as is.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.delivery.models import Delivery
+from gateway.delivery.services import is_identified, subject_view
 from gateway.outbox.interfaces import WEBHOOK, Rendered
 
 EXCHANGE_DELIVERY = "exchange.delivery"
 
 
 class IdentitySource(Protocol):
-    def reveal(self, session: Session, subject_id: str) -> Any: ...
+    def reveal_sent(self, session: Session, exchange_id: str, sent: dict[str, str]) -> Any: ...
 
     def audit_pseudonym(self, subject_id: str) -> str: ...
 
@@ -45,11 +47,13 @@ class ExchangeDeliveryRenderer:
             select(Delivery).where(Delivery.id == payload["delivery_id"],
                                    Delivery.recipient == recipient)
         ).one()
-        identified = channel == WEBHOOK and delivery.identity == "identified"
+        identified_channel = channel == WEBHOOK
         stored = delivery.payload
-        subjects = [self._subject(session, s, identified) for s in stored["subjects"]]
-        disclosed = [self.vault.audit_pseudonym(s["subject_id"])
-                     for s in stored["subjects"]] if identified else []
+        subjects = [subject_view(self.vault, session, delivery, s,
+                                 identified_channel=identified_channel)
+                    for s in stored["subjects"]]
+        disclosed = [self.vault.audit_pseudonym(s["subject_id"]) for s in stored["subjects"]
+                     if identified_channel and is_identified(s)]
         body = {
             "type": EXCHANGE_DELIVERY, "id": delivery.id, "exchange_id": delivery.exchange_id,
             "sender": delivery.sender, "covenant": stored["covenant"],
@@ -61,10 +65,3 @@ class ExchangeDeliveryRenderer:
         return Rendered(subject=f"Ketenpoort: delivery from {delivery.sender}", body=body,
                         identities_disclosed=disclosed)
 
-    def _subject(
-        self, session: Session, subject: dict[str, Any], identified: bool
-    ) -> dict[str, Any]:
-        view = {"ref": subject["ref"], "role": subject["role"], "pseudonym": subject["pseudonym"]}
-        if identified:
-            view["identifiers"] = dict(self.vault.reveal(session, subject["subject_id"]))
-        return view

@@ -49,6 +49,14 @@ def _decide(app: Flask, http: FlaskClient, candidate_id: str, decision: object) 
                      json={"decision": decision}, headers=bearer(app, RIEC, WRITE))
 
 
+def _confirm(app: Flask, http: FlaskClient, candidate_id: str) -> Any:
+    """Two reviewers of the RIEC confirm (each ``bearer`` call is a fresh client)."""
+    first = _decide(app, http, candidate_id, "confirmed")
+    assert first.status_code == 202, first.json
+    assert first.json["awaiting_second_confirmation"] is True
+    return _decide(app, http, candidate_id, "confirmed")
+
+
 def _audit(session: Session, action: str) -> list[dict[str, Any]]:
     entries = [json.loads(e.entry) for e in session.scalars(select(AuditEntry))]
     return [e for e in entries if e["action"] == action]
@@ -132,7 +140,7 @@ def test_confirming_makes_one_subject_so_the_pseudonym_follows(
     second = _send(gateway_app, http, PIETER_MISSPELT)
     [candidate] = _candidates(gateway_app, http)
 
-    response = _decide(gateway_app, http, candidate["id"], "confirmed")
+    response = _confirm(gateway_app, http, candidate["id"])
 
     assert response.status_code == 200, response.json
     assert response.json["status"] == "confirmed"
@@ -152,11 +160,11 @@ def test_a_link_to_an_already_linked_person_joins_the_same_subject(
     first = _send(gateway_app, http, PIETER)
     _send(gateway_app, http, PIETER_MISSPELT)
     [candidate] = _candidates(gateway_app, http)
-    _decide(gateway_app, http, candidate["id"], "confirmed")
+    _confirm(gateway_app, http, candidate["id"])
     _send(gateway_app, http, PIETER_AGAIN)
 
     for pending in _candidates(gateway_app, http):
-        assert _decide(gateway_app, http, pending["id"], "confirmed").status_code == 200
+        assert _confirm(gateway_app, http, pending["id"]).status_code == 200
 
     assert _send(gateway_app, http, PIETER_AGAIN) == first
     assert _send(gateway_app, http, PIETER_MISSPELT) == first
