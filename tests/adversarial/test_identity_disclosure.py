@@ -238,3 +238,23 @@ def test_a_single_reviewer_cannot_confirm_a_link_alone(
     first_view = _delivered_subjects(gateway_app, http, RIEC, first["id"])["p1"]
     again_view = _delivered_subjects(gateway_app, http, RIEC, again["id"])["p1"]
     assert again_view["pseudonym"] != first_view["pseudonym"]
+
+
+def test_a_reidentification_releases_only_what_the_releasable_exchange_sent(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    suspect = {"ref": "p1", "role": "dader"}
+    _send(gateway_app, http, POLITIE, exchange_body(
+        subjects=[{**suspect, "identifiers": EVA_AS_POLICE_KNOW_HER}],
+        items=[item("strafrechtelijk", feit="uitbuiting")]))
+    by_municipality = _send(gateway_app, http, VLAARDINGEN, exchange_body(
+        process_step="dossiervorming", subjects=[{**suspect, "identifiers": dict(EVA)}]))
+    pseudonym = _delivered_subjects(gateway_app, http, RIEC, by_municipality["id"])["p1"][
+        "pseudonym"]
+
+    released = http.post("/v1/reidentifications", json={
+        "pseudonym": pseudonym, "reason": "dossiervorming vraagt de identiteit voor het overleg"},
+        headers=bearer(gateway_app, RIEC, ("reidentify",)))
+
+    assert released.status_code == 200, released.json
+    assert released.json["identity"] == EVA

@@ -274,3 +274,78 @@ def test_shredding_an_identity_also_forgets_its_encoding(
                           .where(LinkageRecord.subject_id == subject_id)) == 0
     _send(gateway_app, http, PIETER_MISSPELT)
     assert _candidates(gateway_app, http) == []
+
+
+def test_unlinking_gives_each_person_their_own_pseudonym_again(
+    gateway_app: Flask, http: FlaskClient, session: Session
+) -> None:
+    first = _send(gateway_app, http, PIETER)
+    second = _send(gateway_app, http, PIETER_MISSPELT)
+    [candidate] = _candidates(gateway_app, http)
+    _confirm(gateway_app, http, candidate["id"])
+    assert _send(gateway_app, http, PIETER_MISSPELT) == first
+
+    response = http.post(f"/v1/linkage/candidates/{candidate['id']}/unlink",
+                         headers=bearer(gateway_app, RIEC, WRITE))
+
+    assert response.status_code == 200, response.json
+    assert response.json["status"] == "rejected"
+    assert _send(gateway_app, http, PIETER_MISSPELT) == second
+    assert _send(gateway_app, http, PIETER) == first
+    [unlinked] = _audit(session, "linkage.unlinked")
+    assert unlinked["candidate_id"] == candidate["id"]
+    again = http.post(f"/v1/linkage/candidates/{candidate['id']}/unlink",
+                      headers=bearer(gateway_app, RIEC, WRITE))
+    assert again.status_code == 409
+
+
+def test_unlinking_one_link_keeps_the_others_of_the_group(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    first = _send(gateway_app, http, PIETER)
+    _send(gateway_app, http, PIETER_MISSPELT)
+    [candidate] = _candidates(gateway_app, http)
+    _confirm(gateway_app, http, candidate["id"])
+    third = _send(gateway_app, http, PIETER_AGAIN)
+    pending = _candidates(gateway_app, http)
+    for other in pending:
+        _confirm(gateway_app, http, other["id"])
+    assert _send(gateway_app, http, PIETER_AGAIN) == first
+
+    http.post(f"/v1/linkage/candidates/{candidate['id']}/unlink",
+              headers=bearer(gateway_app, RIEC, WRITE))
+
+    # The third spelling was linked to both others, so the three stay one person through it.
+    assert len(pending) == 2
+    assert third != first
+    assert _send(gateway_app, http, PIETER_AGAIN) == first
+    assert _send(gateway_app, http, PIETER_MISSPELT) == first
+
+
+def test_only_a_linkage_writer_of_the_regie_unlinks(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    _send(gateway_app, http, PIETER)
+    _send(gateway_app, http, PIETER_MISSPELT)
+    [candidate] = _candidates(gateway_app, http)
+    _confirm(gateway_app, http, candidate["id"])
+    path = f"/v1/linkage/candidates/{candidate['id']}/unlink"
+
+    assert http.post(path).status_code == 401
+    assert http.post(path, headers=bearer(gateway_app, RIEC, READ)).status_code == 403
+    assert http.post(path, headers=bearer(gateway_app, POLITIE, WRITE)).status_code == 403
+
+
+def test_a_rejection_needs_one_reviewer_and_clears_a_first_confirmation(
+    gateway_app: Flask, http: FlaskClient, session: Session
+) -> None:
+    _send(gateway_app, http, PIETER)
+    _send(gateway_app, http, PIETER_MISSPELT)
+    [candidate] = _candidates(gateway_app, http)
+    assert _decide(gateway_app, http, candidate["id"], "confirmed").status_code == 202
+
+    assert _decide(gateway_app, http, candidate["id"], "rejected").status_code == 200
+    assert _decide(gateway_app, http, candidate["id"], "confirmed").status_code == 409
+    [pending] = _audit(session, "linkage.confirmation_pending")
+    [rejected] = _audit(session, "linkage.rejected")
+    assert rejected["first_reviewer"] == pending["actor"]
