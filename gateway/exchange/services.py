@@ -279,7 +279,7 @@ class ExchangeService:
                   if level != "none"}
         items = [i if i.subject_ref in levels else ItemInput(i.category, None, i.content)
                  for i in request.items if i.category in decision.categories_delivered]
-        subjects = [
+        subjects: list[dict[str, Any]] = [
             {
                 "ref": s.ref,
                 "role": s.role,
@@ -295,7 +295,7 @@ class ExchangeService:
         return {
             "id": str(uuid.uuid4()), "exchange_id": exchange_id, "sender": sender.partner_id,
             "recipient": decision.recipient,
-            "identity": strongest_level(subject["identity"] for subject in subjects),
+            "identity": strongest_level(levels[s["ref"]] for s in subjects),
             "payload": {
                 "covenant": request.covenant,
                 "covenant_version": decision.covenant_version,
