@@ -327,7 +327,7 @@ class ExchangeService:
                 for s in request.subjects
             ],
             "recipients": list(request.recipients),
-            "decisions": [_decision_view(d, full=True) for d in decisions],
+            "decisions": [_audited_decision(d, request) for d in decisions],
             "bundle_hash": decisions[0].bundle_hash if decisions else None,
         }
 
@@ -393,6 +393,15 @@ def _outcome(exchange_id: str, decisions: list[Decision], event_id: str) -> Exch
         exchange_id=exchange_id, decisions=views, audit_event_id=event_id,
     )
     return ExchangeOutcome(403, problem.as_dict())
+
+
+def _audited_decision(decision: Decision, request: ExchangeRequest) -> dict[str, Any]:
+    """The decision as the audit entry keeps it: persons' levels in the order of the entry's
+    subjects, because subject refs are partner-chosen text the append-only log must not keep."""
+    view = _decision_view(decision, full=True)
+    view["subject_identities"] = [decision.subject_identities.get(s.ref)
+                                  for s in request.subjects]
+    return view
 
 
 def _decision_view(decision: Decision, *, full: bool) -> dict[str, Any]:
