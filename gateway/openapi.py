@@ -83,7 +83,15 @@ SCHEMAS: dict[str, Any] = {
             "recipient": string(), "allowed": {"type": "boolean"},
             "categories_delivered": {"type": "array", "items": string()},
             "categories_withheld": {"type": "array", "items": string()},
-            "identity": string(enum=["none", "pseudonym", "identified"]),
+            "identity": string(enum=["none", "pseudonym", "identified"],
+                               description="The strongest level a delivered category allows; "
+                                           "a summary, never applied to a person"),
+            "subject_identities": {
+                "type": "object",
+                "description": "Each delivered person's identity level, by subject ref: the most "
+                               "restrictive level among the categories of the items naming them "
+                               "(a person at none is delivered without even a pseudonym)",
+                "additionalProperties": string(enum=["none", "pseudonym", "identified"])},
             "reasons": {"type": "array", "items": {"type": "object", "properties": {
                 "code": string(), "message": string(), "category": string()}}},
             "grants": {"type": "object", "additionalProperties": {
@@ -104,11 +112,16 @@ SCHEMAS: dict[str, Any] = {
             "covenant": string(), "covenant_version": {"type": ["string", "null"]},
             "purpose": string(), "process_step": string(),
             "case_id": {"type": ["string", "null"]},
-            "identity": string(enum=["pseudonym", "identified"]),
+            "identity": string(enum=["none", "pseudonym", "identified"],
+                               description="The strongest level of a person in the delivery"),
             "subjects": {"type": "array", "items": {"type": "object", "properties": {
                 "ref": string(), "role": string(), "pseudonym": string(),
-                "identifiers": {"$ref": "#/components/schemas/Identifiers"}},
-                "required": ["ref", "role", "pseudonym"]}},
+                "identity": string(enum=["pseudonym", "identified"]),
+                "identifiers": {
+                    "$ref": "#/components/schemas/Identifiers",
+                    "description": "Only for a person delivered identified: the identifiers "
+                                   "exactly as this exchange's sender sent them"}},
+                "required": ["ref", "role", "pseudonym", "identity"]}},
             "items": {"type": "array", "items": {"type": "object"}},
             "created_at": string(format="date-time"),
             "acked_at": {"type": ["string", "null"], "format": "date-time"},

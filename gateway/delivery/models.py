@@ -1,8 +1,11 @@
 """Stored deliveries: one per (exchange, allowed recipient), already minimised for that recipient.
 
-The payload holds only the delivered categories and per-recipient pseudonyms; subjects carry
-the vault's opaque subject id so identities can be revealed at read time when the decision said
-``identified``. ``seq`` orders the inbox and backs its cursor.
+The payload holds only the delivered categories and per-recipient pseudonyms; each subject
+carries its identity level for this recipient, the vault's opaque (canonical) subject id, and
+``sent``: the identifiers exactly as this exchange sent them, sealed under the subject's data key
+(see ``IdentityVault.seal_sent``), revealed at read time only for a person delivered
+``identified``. ``identity`` is the strongest level of a person in the delivery, a summary.
+``seq`` orders the inbox and backs its cursor.
 """
 
 from __future__ import annotations

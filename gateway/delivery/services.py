@@ -1,9 +1,11 @@
 """The inbox: each recipient reads only its own deliveries, and every read is audited.
 
-Identities are revealed from the vault at read time, only for deliveries whose decision said
-``identified``; the reveal is part of the audited read, which names exactly the identities
-disclosed (a shredded one shows as ``shredded`` and is not). Item contents are opened from
-their sealed form only here, for the recipient. Cursors are opaque to partners.
+Identities are revealed at read time, only for the persons the decision delivered
+``identified``, and only as the sending exchange sent them (the sealed copy stored with the
+delivery, never the vault's merged record, which later exchanges and links may complete); the
+reveal is part of the audited read, which names exactly the identities disclosed (a shredded
+one shows as ``shredded`` and is not). Item contents are opened from their sealed form only
+here, for the recipient. Cursors are opaque to partners.
 """
 
 from __future__ import annotations
@@ -100,8 +102,8 @@ class InboxService:
     def _subject(
         self, session: Session, delivery: Delivery, subject: dict[str, Any], disclosed: set[str]
     ) -> dict[str, Any]:
-        view, audit_pseudonym = subject_view(self.vault, session, subject,
-                                             delivery.identity == "identified")
+        view, audit_pseudonym = subject_view(self.vault, session, delivery.exchange_id,
+                                             subject, identified_channel=True)
         if audit_pseudonym is not None:
             disclosed.add(audit_pseudonym)
         return view

@@ -26,7 +26,7 @@ class ContentCipher(Protocol):
 
 
 class IdentitySource(Protocol):
-    def reveal(self, session: Session, subject_id: str) -> Any: ...
+    def reveal_sent(self, session: Session, exchange_id: str, sent: dict[str, str]) -> Any: ...
 
     def audit_pseudonym(self, subject_id: str) -> str: ...
 
@@ -52,20 +52,34 @@ def open_items(cipher: ContentCipher, delivery_id: str,
     return [{**item, "content": content} for item, content in zip(items, contents, strict=True)]
 
 
-def subject_view(
-    vault: IdentitySource, session: Session, subject: dict[str, Any], identified: bool
-) -> tuple[dict[str, Any], str | None]:
-    """A subject as its recipient sees it, and the audit pseudonym of an identity disclosed.
+def subject_level(subject: dict[str, Any]) -> str:
+    """The person's identity level in the delivery, ``pseudonym`` where none was stored."""
+    level: str = subject.get("identity", "pseudonym")
+    return level
 
-    A shredded identity (erased by retention or the operator, also when it is the canonical
-    subject of a confirmed link) shows as ``"identity": "shredded"``: nothing is disclosed,
-    and the rest of the delivery is still served.
+
+def is_identified(subject: dict[str, Any]) -> bool:
+    # Deliveries stored before identities were sealed per exchange hold no copy to show.
+    return subject_level(subject) == "identified" and "sent" in subject
+
+
+def subject_view(
+    vault: IdentitySource, session: Session, exchange_id: str, subject: dict[str, Any], *,
+    identified_channel: bool,
+) -> tuple[dict[str, Any], str | None]:
+    """A delivered person as its recipient sees them, and the audit pseudonym of an identity
+    disclosed: identifiers only for a person delivered identified, on a channel that may carry
+    them, exactly as the exchange sent them (never the vault's merged record).
+
+    A shredded identity (erased by retention or the operator) shows as
+    ``"identity": "shredded"``: nothing is disclosed, and the rest of the delivery is served.
     """
-    view = {"ref": subject["ref"], "role": subject["role"], "pseudonym": subject["pseudonym"]}
-    if not identified:
+    view = {"ref": subject["ref"], "role": subject["role"], "pseudonym": subject["pseudonym"],
+            "identity": subject_level(subject)}
+    if not (identified_channel and is_identified(subject)):
         return view, None
     try:
-        view["identifiers"] = dict(vault.reveal(session, subject["subject_id"]))
+        view["identifiers"] = dict(vault.reveal_sent(session, exchange_id, subject["sent"]))
     except SubjectShreddedError:
         view["identity"] = SHREDDED
         return view, None

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,7 +33,7 @@ from gateway.exchange.validation import (
 )
 from gateway.identity.interfaces import SealedSubject
 from gateway.linkage.encoding import Encoding
-from gateway.policy.interfaces import Decision, DecisionRequest
+from gateway.policy.interfaces import IDENTITY_LEVELS, Decision, DecisionRequest
 from gateway.problems import Problem, conflict, forbidden, unavailable
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
@@ -47,6 +48,10 @@ class Vault(Protocol):
 
     def store(self, session: Session, sealed: SealedSubject) -> bool: ...
 
+    def seal_sent(
+        self, session: Session, sealed: SealedSubject, exchange_id: str, *, new_subject: bool
+    ) -> dict[str, str]: ...
+
     def audit_pseudonym_for(self, identifiers: Any) -> str | None: ...
 
 
@@ -58,9 +63,11 @@ class SubjectLinker(Protocol):
     def encode(self, identifiers: Any) -> Encoding | None: ...
 
     def index(
-        self, session: Session, subject_id: str, encoding: Encoding | None, *, new_subject: bool
+        self, session: Session, subject_id: str, encoding: Encoding | None, *, new_subject: bool,
+        covenant: str,
     ) -> str:
-        """Record the subject for fuzzy linkage; return the canonical subject id."""
+        """Record the subject (exchanged under ``covenant``) for fuzzy linkage; return the
+        canonical subject id."""
 
 
 class AuditAppender(Protocol):
@@ -99,6 +106,14 @@ class Sender:
 class _PreparedSubject:
     sealed: SealedSubject
     encoding: Encoding | None
+
+
+@dataclass(frozen=True)
+class _Persons:
+    """The stored persons of an exchange by ref: canonical subject ids and sealed sent copies."""
+
+    subject_ids: dict[str, str]
+    sent: dict[str, dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -196,6 +211,10 @@ class ExchangeService:
             return replay
 
     def _decide(self, sender: Sender, request: ExchangeRequest, recipient: str) -> Decision:
+        named: dict[str, set[str]] = {}
+        for item in request.items:
+            if item.subject_ref is not None:
+                named.setdefault(item.subject_ref, set()).add(item.category)
         return self.policy.decide(
             DecisionRequest(
                 covenant=request.covenant,
@@ -206,17 +225,22 @@ class ExchangeService:
                 categories=request.categories,
                 today=self.clock.today().isoformat(),
                 recipient_assigned=recipient in request.assigned_recipients,
+                subject_categories=tuple(sorted((ref, tuple(sorted(categories)))
+                                                for ref, categories in named.items())),
             )
         )
 
     def _store(
         self, session: Session, sender: Sender, request: ExchangeRequest, prepared: _Prepared
     ) -> ExchangeOutcome:
-        subject_ids = {
-            ref: self.linkage.index(session, subject.sealed.subject_id, subject.encoding,
-                                    new_subject=self.vault.store(session, subject.sealed))
-            for ref, subject in prepared.subjects.items()
-        }
+        subject_ids, sent = {}, {}
+        for ref, subject in prepared.subjects.items():
+            new_subject = self.vault.store(session, subject.sealed)
+            subject_ids[ref] = self.linkage.index(
+                session, subject.sealed.subject_id, subject.encoding, new_subject=new_subject,
+                covenant=request.covenant)
+            sent[ref] = self.vault.seal_sent(session, subject.sealed, prepared.exchange_id,
+                                             new_subject=new_subject)
         event_id = self.audit.write(session, prepared.audit)
         decisions = prepared.decisions
         allowed = [d for d in decisions if d.allowed]
@@ -231,7 +255,8 @@ class ExchangeService:
             "response_status": outcome.status, "response_body": outcome.body,
             "audit_event_id": event_id, "created_at": self.clock.now(),
         }])
-        deliveries = [self._delivery(prepared.exchange_id, sender, request, decision, subject_ids)
+        deliveries = [self._delivery(prepared.exchange_id, sender, request, decision,
+                                     _Persons(subject_ids, sent))
                       for decision in allowed]
         insert_rows(session, Delivery, deliveries)
         for delivery in deliveries:
@@ -246,12 +271,14 @@ class ExchangeService:
     def _prepare_subjects(
         self, request: ExchangeRequest, decisions: list[Decision]
     ) -> dict[str, _PreparedSubject]:
-        """The subjects some recipient receives, sealed and encoded; nobody else is registered.
+        """The subjects some recipient receives as a person (pseudonymised or identified),
+        sealed and encoded; nobody else is registered.
 
-        Each is stored under its canonical id after confirmed linkage, so pseudonyms follow.
+        Each is pseudonymised under its canonical id after confirmed linkage, so pseudonyms
+        follow; what a recipient is shown as identity is the sealed copy of what was sent.
         """
-        delivered = {c for d in decisions if d.allowed for c in d.categories_delivered}
-        needed = {i.subject_ref for i in request.items if i.category in delivered}
+        needed = {ref for d in decisions if d.allowed
+                  for ref, level in d.subject_identities.items() if level != "none"}
         return {
             s.ref: _PreparedSubject(self.vault.seal(s.identifiers),
                                     self.linkage.encode(s.identifiers))
@@ -261,29 +288,36 @@ class ExchangeService:
 
     def _delivery(
         self, exchange_id: str, sender: Sender, request: ExchangeRequest,
-        decision: Decision, subject_ids: dict[str, str],
+        decision: Decision, persons: _Persons,
     ) -> dict[str, Any]:
-        """The delivery row for one allowed recipient."""
-        items = [i for i in request.items if i.category in decision.categories_delivered]
-        if decision.identity == "none":
-            # Not even a pseudonym: the recipient learns about items, not about persons.
-            items = [ItemInput(i.category, None, i.content) for i in items]
-        refs = {i.subject_ref for i in items if i.subject_ref is not None}
-        subjects = [
+        """The delivery row for one allowed recipient.
+
+        Each person is delivered at their own level (``decision.subject_identities``); a person
+        at ``none`` is not even pseudonymised: their items reach the recipient without a subject.
+        """
+        levels = {ref: level for ref, level in decision.subject_identities.items()
+                  if level != "none"}
+        items = [i if i.subject_ref in levels else ItemInput(i.category, None, i.content)
+                 for i in request.items if i.category in decision.categories_delivered]
+        subjects: list[dict[str, Any]] = [
             {
                 "ref": s.ref,
                 "role": s.role,
-                "pseudonym": self.pseudonyms.pseudonym(subject_ids[s.ref], decision.recipient),
-                "subject_id": subject_ids[s.ref],
+                "identity": levels[s.ref],
+                "pseudonym": self.pseudonyms.pseudonym(persons.subject_ids[s.ref],
+                                                       decision.recipient),
+                "subject_id": persons.subject_ids[s.ref],
+                "sent": persons.sent[s.ref],
             }
             for s in request.subjects
-            if s.ref in refs
+            if s.ref in levels
         ]
         delivery_id = str(uuid.uuid4())
         # Item contents are sealed at rest, opened only when served to this recipient.
         return {
             "id": delivery_id, "exchange_id": exchange_id, "sender": sender.partner_id,
-            "recipient": decision.recipient, "identity": decision.identity,
+            "recipient": decision.recipient,
+            "identity": strongest_level(levels[s["ref"]] for s in subjects),
             "payload": seal_contents(self.content, delivery_id, {
                 "covenant": request.covenant,
                 "covenant_version": decision.covenant_version,
@@ -323,7 +357,7 @@ class ExchangeService:
             ],
             "subjects_not_accepted": sum(1 for s in request.subjects if s.ref not in accepted),
             "recipients": list(request.recipients),
-            "decisions": [_decision_view(d, full=True) for d in decisions],
+            "decisions": [_audited_decision(d, request) for d in decisions],
             "bundle_hash": decisions[0].bundle_hash if decisions else None,
         }
 
@@ -397,6 +431,15 @@ def _outcome(exchange_id: str, decisions: list[Decision], event_id: str) -> Exch
     return ExchangeOutcome(403, problem.as_dict())
 
 
+def _audited_decision(decision: Decision, request: ExchangeRequest) -> dict[str, Any]:
+    """The decision as the audit entry keeps it: persons' levels in the order of the entry's
+    subjects, because subject refs are partner-chosen text the append-only log must not keep."""
+    view = _decision_view(decision, full=True)
+    view["subject_identities"] = [decision.subject_identities.get(s.ref)
+                                  for s in request.subjects]
+    return view
+
+
 def _decision_view(decision: Decision, *, full: bool) -> dict[str, Any]:
     view: dict[str, Any] = {
         "recipient": decision.recipient,
@@ -404,6 +447,7 @@ def _decision_view(decision: Decision, *, full: bool) -> dict[str, Any]:
         "categories_delivered": list(decision.categories_delivered),
         "categories_withheld": list(decision.categories_withheld),
         "identity": decision.identity,
+        "subject_identities": dict(decision.subject_identities),
         "reasons": [
             {k: v for k, v in (("code", r.code), ("message", r.message),
                                ("category", r.category)) if v is not None}
@@ -415,6 +459,11 @@ def _decision_view(decision: Decision, *, full: bool) -> dict[str, Any]:
     if full:
         view["bundle_hash"] = decision.bundle_hash
     return view
+
+
+def strongest_level(levels: Iterable[str]) -> str:
+    """The delivery's summary level: the strongest level of a person in it ("none" if none)."""
+    return max(levels, key=IDENTITY_LEVELS.index, default="none")
 
 
 def _item_view(item: ItemInput) -> dict[str, Any]:

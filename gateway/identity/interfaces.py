@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypedDict
 
@@ -46,12 +46,17 @@ _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 @dataclass(frozen=True)
 class SealedSubject:
-    """A person's vault row made ready outside any transaction (see ``IdentityVault.seal``)."""
+    """A person's vault row made ready outside any transaction (see ``IdentityVault.seal``).
+
+    ``data_key`` is the plaintext key the row's ciphertext is sealed under; it only ever lives in
+    memory, and is the subject's key for good when the row turns out to be new.
+    """
 
     subject_id: str
     subject_key: str
     identifiers: Identifiers
     columns: Mapping[str, Any]
+    data_key: bytes = field(repr=False, default=b"")
 
 
 class IdentityError(ValueError):

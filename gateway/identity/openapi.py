@@ -50,7 +50,10 @@ SCHEMAS: dict[str, Any] = {
             "case_id": {"type": ["string", "null"]},
             "requires_approval": {"type": "boolean"},
             "approved_by": {"type": ["string", "null"]},
-            "identity": {"type": "object", "additionalProperties": {"type": "string"}},
+            "identity": {"type": "object", "additionalProperties": {"type": "string"},
+                         "description": "The identifiers exactly as sent in the latest "
+                                        "delivery of the pseudonym to the requester that the "
+                                        "policy releases; never other senders' fields"},
             "audit_event_id": {"type": "string"},
         },
     },

@@ -2,9 +2,13 @@
 
 The policy (``ketenpoort/reidentification/decision``) decides from the requester, the covenant
 grants and the deliveries that carried the pseudonym to the requester; nothing is revealed
-unless it says yes. On top of the policy come a limit per partner and period, and four-eyes
-approval for chosen subject roles and for minors: such a request waits until a second client
-of the same partner approves it, and the requester then fetches the identity once.
+unless it says yes. What is released is the identity as one exchange sent it: that of the latest
+delivery the policy names releasable (the pseudonym's delivery to the requester whose every
+category about the person has an identified grant), never the vault's merged record, so
+neither other partners' fields nor a confirmed link ever widen it. On top of the policy come a
+limit per partner and period, and four-eyes approval for chosen subject roles and for minors:
+such a request waits until a second client of the same partner approves it, and the requester
+then fetches the identity once.
 
 Every step is audited with the subject's audit pseudonym, never an identifier. The free-text
 reason stays in the request row; audit entries refer to it by the row's id.
@@ -27,7 +31,7 @@ from gateway.clock import Clock
 from gateway.db import transaction
 from gateway.delivery.models import Delivery
 from gateway.identity.bsn import is_valid_bsn
-from gateway.identity.interfaces import Identifiers, IdentityError, parse_iso_date
+from gateway.identity.interfaces import Identifiers, parse_iso_date
 from gateway.identity.models import Reidentification
 from gateway.identity.services import IdentityVault
 from gateway.policy.interfaces import REIDENTIFICATION_ENTRYPOINT, PolicyEngineError
@@ -91,6 +95,8 @@ class DeliveredSubject:
     subject_id: str
     role: str
     policy_view: dict[str, Any]
+    exchange_id: str
+    sent: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -157,7 +163,7 @@ class ReidentificationService:
                 self._append(session, requester, "reidentification.refused", row,
                              reasons=decision["reasons"])
                 return {**_view(row), "reasons": decision["reasons"]}
-            identity = self._reveal(session, row)
+            identity = self._reveal(session, delivered, decision)
             row.status, row.released_at = "released", self.clock.now()
             event_id = self._append(session, requester, "reidentification.released", row)
             return {**_view(row), "identity": identity, "audit_event_id": event_id}
@@ -182,7 +188,7 @@ class ReidentificationService:
                                     reasons=decision["reasons"])
             return Outcome(403, {"id": row.id, "reasons": decision["reasons"],
                                  "audit_event_id": event_id})
-        identity = self._reveal(session, row)
+        identity = self._reveal(session, delivered, decision)
         if self._needs_second_person(delivered, identity):
             row.status, row.requires_approval = "pending", True
             session.flush()
@@ -205,7 +211,7 @@ class ReidentificationService:
             bundle_hash, result = self.policy.evaluate(REIDENTIFICATION_ENTRYPOINT, policy_input)
         except PolicyEngineError:
             return None, _engine_refusal()
-        if not _well_formed(result):
+        if not _well_formed(result, len(delivered)):
             return bundle_hash, _engine_refusal()
         return bundle_hash, result
 
@@ -238,10 +244,13 @@ class ReidentificationService:
         waited = (now - oldest).total_seconds() if oldest is not None else 0.0
         return max(1, math.ceil(self.rules.period_seconds - waited))
 
-    def _reveal(self, session: Session, row: Reidentification) -> Identifiers:
-        if row.subject_id is None:
-            raise IdentityError("a released re-identification always names its subject")
-        return self.vault.reveal(session, row.subject_id)
+    def _reveal(
+        self, session: Session, delivered: list[DeliveredSubject], decision: dict[str, Any]
+    ) -> Identifiers:
+        """The identity as sent in the latest releasable delivery (see the module docstring)."""
+        # Deliveries come in inbox order and the policy's answer is well formed (checked).
+        latest = delivered[max(decision["releasable"])]
+        return self.vault.reveal_sent(session, latest.exchange_id, latest.sent)
 
     def _own(self, session: Session, who: Requester, reidentification_id: str, *,
              for_update: bool = False) -> Reidentification:
@@ -273,7 +282,11 @@ class ReidentificationService:
 def delivered_subjects(
     session: Session, partner: str, pseudonym: str, case_id: str | None
 ) -> list[DeliveredSubject]:
-    """Every delivery to ``partner`` naming ``pseudonym`` (within ``case_id``, when given)."""
+    """Every delivery to ``partner`` naming ``pseudonym`` (within ``case_id``, when given).
+
+    Deliveries stored before identities were sealed per exchange hold no identity as sent and
+    so none to release: they are left out.
+    """
     found = []
     deliveries = session.scalars(
         select(Delivery).where(Delivery.recipient == partner).order_by(Delivery.seq)
@@ -283,12 +296,13 @@ def delivered_subjects(
         if case_id is not None and payload.get("case_id") != case_id:
             continue
         for subject in payload.get("subjects", []):
-            if subject.get("pseudonym") != pseudonym:
+            if subject.get("pseudonym") != pseudonym or "sent" not in subject:
                 continue
             categories = sorted({item["category"] for item in payload.get("items", [])
                                  if item.get("subject_ref") == subject["ref"]})
             found.append(DeliveredSubject(
                 subject_id=subject["subject_id"], role=subject.get("role", ""),
+                exchange_id=delivery.exchange_id, sent=subject["sent"],
                 policy_view={
                     "covenant": payload["covenant"], "purpose": payload["purpose"],
                     "process_step": payload["process_step"], "provider": delivery.sender,
@@ -345,17 +359,21 @@ def _is_minor(identity: Identifiers, today: date) -> bool:
     return age < ADULT_AGE
 
 
-def _well_formed(result: Any) -> bool:
+def _well_formed(result: Any, deliveries: int) -> bool:
+    releasable = result.get("releasable") if isinstance(result, dict) else None
     return (
         isinstance(result, dict)
         and isinstance(result.get("allowed"), bool)
         and isinstance(result.get("grants"), list)
         and isinstance(result.get("reasons"), list)
+        and isinstance(releasable, list)
+        and all(isinstance(i, int) and 0 <= i < deliveries for i in releasable)
+        and result["allowed"] == bool(releasable)
     )
 
 
 def _engine_refusal() -> dict[str, Any]:
-    return {"allowed": False, "grants": [], "reasons": [
+    return {"allowed": False, "grants": [], "releasable": [], "reasons": [
         {"code": "engine-error", "message": "the policy engine gave no decision; nothing is "
                                             "revealed"}]}
 

@@ -5,7 +5,9 @@ Keys, all from the instance keyring, each used for one purpose only:
 * "blind-index": through HKDF, one subkey for the blind index and one for subject ids. Both are
   keyed hashes of the subject key, so the same person always gets the same subject id, and no
   one without the keyring can test a guessed BSN against the table.
-* "identity-master": wraps each subject's own data key (AES key wrap, RFC 3394).
+* "identity-master": wraps each subject's own data key (AES key wrap, RFC 3394). A subject keeps
+  its data key for life: the vault record and every copy of the identifiers as one exchange sent
+  them (:meth:`IdentityVault.seal_sent`) are sealed under it, so shredding the key shreds all.
 * "audit-pseudonym": audit pseudonyms, keyed hashes of the subject id. Because the subject id is
   itself computed from the subject key, a privacy officer holding the keyring computes a
   person's audit pseudonym from a BSN alone (:meth:`IdentityVault.audit_pseudonym_for`).
@@ -126,8 +128,9 @@ class IdentityVault:
         """
         key = subject_key(identifiers)
         subject_id = self._subject_id(key)
-        return SealedSubject(subject_id, key, identifiers,
-                             {"id": subject_id, **self._sealed(subject_id, key, identifiers)})
+        data_key = AESGCM.generate_key(bit_length=DATA_KEY_BITS)
+        columns = {"id": subject_id, **self._sealed(subject_id, key, identifiers, data_key)}
+        return SealedSubject(subject_id, key, identifiers, columns, data_key)
 
     def store(self, session: Session, sealed: SealedSubject) -> bool:
         """The second half of :meth:`register`; True when the person was new to the vault."""
@@ -137,13 +140,49 @@ class IdentityVault:
         # Known already (perhaps inserted by a concurrent transaction that has committed since,
         # for which the insert waited): lock the row and complete it.
         subject = self._get(session, sealed.subject_id, for_update=True)
-        self._complete(subject, sealed.subject_key, sealed.identifiers)
+        self._complete(subject, sealed)
         session.flush()
         return False
 
     def reveal(self, session: Session, subject_id: str) -> Identifiers:
-        """The plaintext identifiers. Callers audit every reveal; the vault cannot know why."""
+        """The merged record, for matching and the operator only: a disclosure to a partner
+        reveals what one exchange sent (:meth:`reveal_sent`). Callers audit every reveal."""
         return self._open(self._live(session, subject_id))
+
+    def seal_sent(
+        self, session: Session, sealed: SealedSubject, exchange_id: str, *, new_subject: bool
+    ) -> dict[str, str]:
+        """The identifiers exactly as exchange ``exchange_id`` sent them, sealed for storage
+        with its deliveries, after :meth:`store` (``new_subject`` is what it returned).
+
+        Sealed under the subject's own data key, bound to the subject and the exchange: later
+        merges and links never change it, and shredding the subject makes it unreadable.
+        """
+        data_key = sealed.data_key if new_subject else self._data_key(
+            self._live(session, sealed.subject_id))
+        nonce = os.urandom(NONCE_LENGTH)
+        ciphertext = AESGCM(data_key).encrypt(
+            nonce, canonical_json(sealed.identifiers), _sent_context(sealed.subject_id, exchange_id)
+        )
+        return {"subject_id": sealed.subject_id, "nonce": _b64(nonce),
+                "ciphertext": _b64(ciphertext)}
+
+    def reveal_sent(self, session: Session, exchange_id: str, sent: dict[str, str]
+                    ) -> Identifiers:
+        """The identifiers one exchange sent about a person (see :meth:`seal_sent`).
+
+        Raises :class:`SubjectShreddedError` once the subject was shredded, and
+        :class:`IdentityIntegrityError` when the copy was altered or moved to another exchange.
+        """
+        subject = self._live(session, sent["subject_id"])
+        try:
+            plaintext = AESGCM(self._data_key(subject)).decrypt(
+                base64.b64decode(sent["nonce"]), base64.b64decode(sent["ciphertext"]),
+                _sent_context(subject.id, exchange_id),
+            )
+        except (InvalidTag, ValueError):
+            raise IdentityIntegrityError("a sent identity failed authentication") from None
+        return _identifiers_from_json(plaintext)
 
     def shred(self, session: Session, subject_id: str) -> None:
         """Destroy the subject's data key and matching key; the identity becomes unrecoverable.
@@ -192,28 +231,29 @@ class IdentityVault:
     def _blind_index(self, key: str) -> str:
         return keyed_digest(self._blind_index_key, key).hex()
 
-    def _complete(self, subject: Subject, key: str, identifiers: Identifiers) -> None:
-        """Revive a shredded subject with the new identifiers, or merge them into a live one."""
+    def _complete(self, subject: Subject, sealed: SealedSubject) -> None:
+        """Revive a shredded subject with the sealed row, or merge the identifiers into a live
+        one under its own data key (copies sealed under that key must stay readable)."""
         if subject.is_shredded:
-            self._seal(subject, key, identifiers)
+            for column, value in sealed.columns.items():
+                setattr(subject, column, value)
             return
-        self._check_blind_index(subject, key)
+        self._check_blind_index(subject, sealed.subject_key)
         stored = self._open(subject)
-        merged = merge_identifiers(stored, identifiers)
+        merged = merge_identifiers(stored, sealed.identifiers)
         if merged != stored:
-            self._seal(subject, key, merged)
+            columns = self._sealed(subject.id, sealed.subject_key, merged, self._data_key(subject))
+            for column, value in columns.items():
+                setattr(subject, column, value)
 
-    def _seal(self, subject: Subject, key: str, identifiers: Identifiers) -> None:
-        for column, value in self._sealed(subject.id, key, identifiers).items():
-            setattr(subject, column, value)
-
-    def _sealed(self, subject_id: str, key: str, identifiers: Identifiers) -> dict[str, Any]:
-        """The columns of a live subject row holding ``identifiers``, freshly encrypted."""
+    def _sealed(
+        self, subject_id: str, key: str, identifiers: Identifiers, data_key: bytes
+    ) -> dict[str, Any]:
+        """The columns of a live subject row holding ``identifiers`` under ``data_key``."""
         # A rotation may have added a master version since this process loaded the keyring:
         # seal under the newest, so a retired version is never written again.
         self._keyring_file.refresh_if_changed()
         master_version = self._keyring.active_version("identity-master")
-        data_key = AESGCM.generate_key(bit_length=DATA_KEY_BITS)
         nonce = os.urandom(NONCE_LENGTH)
         return {
             "ciphertext": AESGCM(data_key).encrypt(
@@ -236,15 +276,22 @@ class IdentityVault:
             or subject.ciphertext is None
         ):
             raise SubjectShreddedError("the subject's identity was shredded")
-        master_key = self._master_key(subject.master_key_version)
         try:
-            data_key = aes_key_unwrap(master_key, subject.wrapped_data_key)
-            plaintext = AESGCM(data_key).decrypt(
+            plaintext = AESGCM(self._data_key(subject)).decrypt(
                 subject.nonce, subject.ciphertext, subject.id.encode()
             )
-        except (InvalidUnwrap, InvalidTag):
+        except InvalidTag:
             raise IdentityIntegrityError("the stored identity failed authentication") from None
         return _identifiers_from_json(plaintext)
+
+    def _data_key(self, subject: Subject) -> bytes:
+        if subject.master_key_version is None or subject.wrapped_data_key is None:
+            raise SubjectShreddedError("the subject's identity was shredded")
+        try:
+            return aes_key_unwrap(self._master_key(subject.master_key_version),
+                                  subject.wrapped_data_key)
+        except InvalidUnwrap:
+            raise IdentityIntegrityError("the stored identity failed authentication") from None
 
     def _master_key(self, version: int) -> bytes:
         """The master key ``version``; a version this process lacks reloads the keyring once."""
@@ -311,6 +358,16 @@ class KeyringFile:
         except FileNotFoundError:
             return None
         return status.st_mtime_ns, status.st_size
+
+
+def _sent_context(subject_id: str, exchange_id: str) -> bytes:
+    # Associated data of a sent copy: it opens only for this subject in this exchange, and
+    # never passes for the vault record (whose associated data is the bare subject id).
+    return f"{subject_id}/sent/{exchange_id}".encode()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
 
 
 def _identifiers_from_json(plaintext: bytes) -> Identifiers:

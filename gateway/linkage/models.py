@@ -5,8 +5,12 @@
 * ``linkage_blocks``: the keyed bucket names of each subject; only subjects sharing a bucket are
   compared, which keeps candidate generation far from quadratic.
 * ``linkage_candidates``: pairs (stored with ``subject_a < subject_b``) whose similarity reached
-  the threshold, waiting for or carrying the reviewer's decision. A rejected pair stays, so the
-  same pair is never proposed again.
+  the threshold, waiting for or carrying the reviewers' decision. Confirming takes two
+  reviewers: the first confirmation is recorded in ``first_confirmed_*`` and the pair stays
+  pending until a different reviewer confirms. A rejected (or unlinked) pair stays, so the same
+  pair is never proposed again.
+* ``linkage_covenants``: every covenant each subject was exchanged under; a reviewer sees and
+  decides only pairs both of whose subjects were exchanged under a covenant it is regie of.
 * ``linkage_aliases``: confirmed links. Every merged subject points at its canonical subject;
   the table is kept flat (an alias never points at another alias), so resolving is one lookup.
 """
@@ -67,6 +71,16 @@ class LinkageCandidate(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(128))
+    first_confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    first_confirmed_partner: Mapped[str | None] = mapped_column(String(128))
+    first_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LinkageCovenant(Base):
+    __tablename__ = "linkage_covenants"
+
+    subject_id: Mapped[str] = mapped_column(ForeignKey(SUBJECT), primary_key=True)
+    covenant: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
 
 
 class LinkageAlias(Base):

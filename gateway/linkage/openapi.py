@@ -27,13 +27,18 @@ SCHEMAS: dict[str, Any] = {
             "pseudonyms": {"type": "array", "items": string(), "minItems": 2, "maxItems": 2},
             "created_at": string(format="date-time"),
             "decided_at": {"type": ["string", "null"], "format": "date-time"},
+            "awaiting_second_confirmation": {
+                "type": "boolean",
+                "description": "Confirmed by one reviewer; a second (another client) must "
+                               "confirm before the persons become one subject"},
         },
     },
 }
 
 PATHS: dict[str, Any] = {
     "/v1/linkage/candidates": {"get": {
-        "summary": "Pending candidate matches, best first (reviewing partner only)",
+        "summary": "Pending candidate matches, best first: only pairs both of whose persons "
+                   "were exchanged under a covenant where the caller is regie",
         "security": BEARER,
         "parameters": [{"name": "limit", "in": "query", "schema": {
             "type": "integer", "minimum": 1, "maximum": 200, "default": 50}}],
@@ -46,7 +51,8 @@ PATHS: dict[str, Any] = {
         },
     }},
     "/v1/linkage/candidates/{candidate_id}/decision": {"post": {
-        "summary": "Confirm (the persons become one subject) or reject (never proposed again)",
+        "summary": "Confirm (after a second reviewer's confirmation the persons become one "
+                   "subject) or reject (never proposed again)",
         "security": BEARER,
         "parameters": [{"name": "candidate_id", "in": "path", "required": True,
                         "schema": string()}],
@@ -56,7 +62,22 @@ PATHS: dict[str, Any] = {
         "responses": {
             "200": {"description": "The decided candidate", "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/LinkageCandidate"}}}},
+            "202": {"description": "First confirmation recorded; awaiting a second reviewer",
+                    "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/LinkageCandidate"}}}},
             **problems(400, 401, 403, 404, 409, 415, 422),
+        },
+    }},
+    "/v1/linkage/candidates/{candidate_id}/unlink": {"post": {
+        "summary": "Undo a confirmed link (audited): the pair becomes rejected and the persons' "
+                   "aliases are rebuilt from the links that remain",
+        "security": BEARER,
+        "parameters": [{"name": "candidate_id", "in": "path", "required": True,
+                        "schema": string()}],
+        "responses": {
+            "200": {"description": "The unlinked candidate", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/LinkageCandidate"}}}},
+            **problems(401, 403, 404, 409),
         },
     }},
 }

@@ -6,12 +6,19 @@ stored, the subject is compared with every subject sharing a bucket, and each pa
 least the threshold becomes a pending candidate. Persons with the same BSN need no candidate:
 the vault gives them one subject id already.
 
-Only partners holding the reviewer role ("regie") in a covenant see candidates, and they see
-them under their own pseudonyms with a score, never a name. Confirming makes the two subjects
-one: the alias table maps the younger canonical subject onto the older, and the exchange
-pseudonymises through :meth:`LinkageService.canonical`, so from then on every recipient sees
-one pseudonym for the person. Rejecting keeps the pair, so it is never proposed again.
-Listing, confirming and rejecting are each audited in the same transaction.
+Only partners holding the reviewer role ("regie") in a covenant see candidates, only pairs
+whose two subjects were both exchanged under a covenant where they hold that role, and they see
+them under their own pseudonyms with a score, never a name; a pair outside a reviewer's
+covenants is as absent as one that never existed. Confirming takes two reviewers (four eyes):
+the first confirmation is recorded and the pair stays pending until a different client of a
+reviewer in scope confirms it. Confirming makes the two subjects one: the alias table maps the
+younger canonical subject onto the older, and the exchange pseudonymises through
+:meth:`LinkageService.canonical`, so from then on every recipient sees one pseudonym for the
+person. A link changes pseudonyms only: what identity a recipient is shown is what the
+exchange sent (gateway.identity ``seal_sent``), so a false link reveals nobody. Rejecting keeps
+the pair, so it is never proposed again; unlinking a confirmed pair rejects it and rebuilds the
+aliases from the links that remain. Listing, confirming, rejecting and unlinking are each
+audited in the same transaction.
 """
 
 from __future__ import annotations
@@ -21,8 +28,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, delete, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, bindparam, delete, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from gateway.db import core, insert_absent, insert_rows, transaction, utcnow
 from gateway.exchange.services import AuditAppender, PseudonymSource, Sender
@@ -36,8 +43,14 @@ from gateway.linkage.encoding import (
     from_bytes,
     to_bytes,
 )
-from gateway.linkage.interfaces import CONFIRMED, DECISIONS, PENDING, REVIEWER_ROLE
-from gateway.linkage.models import LinkageAlias, LinkageBlock, LinkageCandidate, LinkageRecord
+from gateway.linkage.interfaces import CONFIRMED, DECISIONS, PENDING, REJECTED, REVIEWER_ROLE
+from gateway.linkage.models import (
+    LinkageAlias,
+    LinkageBlock,
+    LinkageCandidate,
+    LinkageCovenant,
+    LinkageRecord,
+)
 from gateway.problems import FieldError, conflict, forbidden, not_found, validation_failed
 
 # Built once (see gateway.db): these run in every exchange that names a person.
@@ -59,14 +72,15 @@ class AuditPseudonyms(Protocol):
     def audit_pseudonym(self, subject_id: str) -> str: ...
 
 
-def reviewing_partners(covenants: Mapping[str, Any]) -> frozenset[str]:
-    """Partners holding the reviewer role in any covenant of the bundle's ``covenants``."""
-    return frozenset(
-        party["partner"]
-        for covenant in covenants.values()
-        for party in covenant["parties"]
-        if party.get("role") == REVIEWER_ROLE
-    )
+def reviewing_partners(covenants: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """Each partner holding the reviewer role in a covenant of the bundle's ``covenants``, with
+    the covenants where it holds it."""
+    scopes: dict[str, set[str]] = {}
+    for covenant_id, covenant in covenants.items():
+        for party in covenant["parties"]:
+            if party.get("role") == REVIEWER_ROLE:
+                scopes.setdefault(party["partner"], set()).add(covenant_id)
+    return {partner: frozenset(ids) for partner, ids in scopes.items()}
 
 
 @dataclass
@@ -77,7 +91,7 @@ class LinkageService:
     pseudonyms: PseudonymSource
     audit_pseudonyms: AuditPseudonyms
     audit: AuditAppender
-    reviewers: Callable[[], frozenset[str]]
+    reviewers: Callable[[], Mapping[str, frozenset[str]]]
     threshold: float = DEFAULT_THRESHOLD
 
     def encode(self, identifiers: Identifiers) -> Encoding | None:
@@ -85,15 +99,19 @@ class LinkageService:
         return self.encoder.encode(identifiers)
 
     def index(
-        self, session: Session, subject_id: str, encoding: Encoding | None, *, new_subject: bool
+        self, session: Session, subject_id: str, encoding: Encoding | None, *, new_subject: bool,
+        covenant: str,
     ) -> str:
-        """Store a subject seen for the first time and propose its candidates.
+        """Store a subject seen for the first time and propose its candidates; remember every
+        covenant it is exchanged under, which scopes who may review its candidates.
 
         Returns the subject's canonical id: the one to pseudonymise, so pseudonyms follow
         confirmed links. A subject keeps the filter of the identifiers it first arrived with,
         as the vault keeps the first value of every field. ``new_subject`` says the vault has
         just created the subject, which therefore cannot have been linked yet.
         """
+        insert_absent(session, LinkageCovenant, [{"subject_id": subject_id, "covenant": covenant}],
+                      unique=("subject_id", "covenant"), returning="subject_id")
         if encoding is not None and self._stored(session, subject_id, encoding):
             self._propose(session, subject_id, encoding)
         return subject_id if new_subject else self.canonical(session, subject_id)
@@ -108,11 +126,11 @@ class LinkageService:
 
     def candidates(self, reader: Sender, limit: int) -> list[dict[str, Any]]:
         """Pending candidates, best first, under the reader's pseudonyms; the listing is audited."""
-        self._check_reviewer(reader)
+        scope = self._scope(reader)
         with transaction(self.session_factory) as session:
             pending = session.scalars(
                 select(LinkageCandidate)
-                .where(LinkageCandidate.status == PENDING)
+                .where(LinkageCandidate.status == PENDING, _in_scope(scope))
                 .order_by(LinkageCandidate.score.desc(), LinkageCandidate.id)
                 .limit(limit)
             ).all()
@@ -125,37 +143,100 @@ class LinkageService:
         return views
 
     def decide(self, reader: Sender, candidate_id: str, body: object) -> dict[str, Any]:
-        """Confirm or reject a pending candidate; a decided one cannot be decided again."""
-        self._check_reviewer(reader)
+        """Confirm or reject a pending candidate; a decided one cannot be decided again.
+
+        A confirmation by the first reviewer is recorded and leaves the candidate pending; a
+        different client confirming it makes the link. Rejecting needs one reviewer.
+        """
+        scope = self._scope(reader)
         decision = _parse_decision(body)
         with transaction(self.session_factory) as session:
-            candidate = session.get(LinkageCandidate, candidate_id, with_for_update=True)
-            if candidate is None:
-                raise not_found("linkage-candidate", f"no linkage candidate {candidate_id!r}")
+            candidate = self._candidate(session, scope, candidate_id)
             if candidate.status != PENDING:
                 raise conflict("candidate-decided", f"the candidate is {candidate.status} already")
-            candidate.status = decision
-            candidate.decided_at = utcnow()
-            candidate.decided_by = reader.partner_id
-            if decision == CONFIRMED:
-                self._link(session, candidate)
-            session.flush()
-            self.audit.append(session, {
-                "action": f"linkage.{decision}",
-                "actor": reader.actor(),
-                "candidate_id": candidate.id,
-                "score": candidate.score,
-                "subjects": [self.audit_pseudonyms.audit_pseudonym(s)
-                             for s in (candidate.subject_a, candidate.subject_b)],
-            })
+            if decision == CONFIRMED and candidate.first_confirmed_by is None:
+                self._first_confirmation(session, reader, candidate)
+            else:
+                self._settle(session, reader, candidate, decision)
             return self._view(session, reader, candidate)
 
-    def _check_reviewer(self, reader: Sender) -> None:
-        if reader.partner_id not in self.reviewers():
+    def unlink(self, reader: Sender, candidate_id: str) -> dict[str, Any]:
+        """Undo a confirmed link: the pair becomes rejected and the aliases of the persons it
+        joined are rebuilt from the confirmed links that remain; audited."""
+        scope = self._scope(reader)
+        with transaction(self.session_factory) as session:
+            candidate = self._candidate(session, scope, candidate_id)
+            if candidate.status != CONFIRMED:
+                raise conflict("candidate-not-linked", f"the candidate is {candidate.status}")
+            members = self._group(session, candidate.subject_a)
+            candidate.status, candidate.decided_at = REJECTED, utcnow()
+            candidate.decided_by = reader.partner_id
+            session.flush()
+            self._relink(session, members)
+            self._audit_decision(session, reader, candidate, "linkage.unlinked")
+            return self._view(session, reader, candidate)
+
+    def _first_confirmation(
+        self, session: Session, reader: Sender, candidate: LinkageCandidate
+    ) -> None:
+        candidate.first_confirmed_by = reader.client_id
+        candidate.first_confirmed_partner = reader.partner_id
+        candidate.first_confirmed_at = utcnow()
+        session.flush()
+        self._audit_decision(session, reader, candidate, "linkage.confirmation_pending")
+
+    def _settle(
+        self, session: Session, reader: Sender, candidate: LinkageCandidate, decision: str
+    ) -> None:
+        if decision == CONFIRMED and candidate.first_confirmed_by == reader.client_id:
+            raise forbidden("second-reviewer-required",
+                            "a second reviewer must confirm this link; not the first")
+        candidate.status = decision
+        candidate.decided_at = utcnow()
+        candidate.decided_by = reader.partner_id
+        if decision == CONFIRMED:
+            self._link(session, candidate)
+        session.flush()
+        self._audit_decision(session, reader, candidate, f"linkage.{decision}")
+
+    def _audit_decision(
+        self, session: Session, reader: Sender, candidate: LinkageCandidate, action: str
+    ) -> None:
+        event: dict[str, Any] = {
+            "action": action,
+            "actor": reader.actor(),
+            "candidate_id": candidate.id,
+            "score": candidate.score,
+            "subjects": [self.audit_pseudonyms.audit_pseudonym(s)
+                         for s in (candidate.subject_a, candidate.subject_b)],
+        }
+        if candidate.first_confirmed_by is not None:
+            event["first_reviewer"] = {"partner": candidate.first_confirmed_partner,
+                                       "client": candidate.first_confirmed_by}
+        self.audit.append(session, event)
+
+    def _scope(self, reader: Sender) -> frozenset[str]:
+        """The covenants where ``reader`` is a reviewer; 403 when there are none."""
+        scope = self.reviewers().get(reader.partner_id, frozenset())
+        if not scope:
             raise forbidden(
                 "not-a-linkage-reviewer",
                 f"only partners with the covenant role {REVIEWER_ROLE!r} review linkage candidates",
             )
+        return scope
+
+    def _candidate(
+        self, session: Session, scope: frozenset[str], candidate_id: str
+    ) -> LinkageCandidate:
+        candidate = session.scalars(
+            select(LinkageCandidate)
+            .where(LinkageCandidate.id == candidate_id, _in_scope(scope))
+            .with_for_update()
+        ).one_or_none()
+        if candidate is None:
+            # A pair outside the reviewer's covenants is as absent as one that never existed.
+            raise not_found("linkage-candidate", f"no linkage candidate {candidate_id!r}")
+        return candidate
 
     def _stored(self, session: Session, subject_id: str, encoding: Encoding) -> bool:
         """Store the subject's filter and buckets; False when it has a filter already."""
@@ -207,6 +288,33 @@ class LinkageService:
         session.add(LinkageAlias(subject_id=merged, canonical_subject_id=keeper,
                                  candidate_id=candidate.id))
 
+    def _group(self, session: Session, subject_id: str) -> set[str]:
+        """Every subject linked with ``subject_id``: its canonical subject and the aliases."""
+        canonical = self.canonical(session, subject_id)
+        aliases = session.scalars(select(LinkageAlias.subject_id).where(
+            LinkageAlias.canonical_subject_id == canonical))
+        return {canonical, *aliases}
+
+    def _relink(self, session: Session, members: set[str]) -> None:
+        """Rebuild the aliases of ``members`` from the confirmed links among them: each
+        connected group keeps its oldest subject as canonical, as :meth:`_link` does."""
+        session.execute(delete(LinkageAlias).where(LinkageAlias.subject_id.in_(members)))
+        links = session.scalars(select(LinkageCandidate).where(
+            LinkageCandidate.status == CONFIRMED, LinkageCandidate.subject_a.in_(members),
+            LinkageCandidate.subject_b.in_(members))).all()
+        oldest_first = session.scalars(select(Subject.id).where(Subject.id.in_(members))
+                                       .order_by(Subject.created_at, Subject.id)).all()
+        placed: set[str] = set()
+        for keeper in oldest_first:
+            if keeper in placed:
+                continue
+            placed.add(keeper)
+            for member, link_id in _reachable(keeper, links):
+                placed.add(member)
+                session.add(LinkageAlias(subject_id=member, canonical_subject_id=keeper,
+                                         candidate_id=link_id))
+        session.flush()
+
     def _view(
         self, session: Session, reader: Sender, candidate: LinkageCandidate
     ) -> dict[str, Any]:
@@ -220,7 +328,36 @@ class LinkageService:
             ],
             "created_at": candidate.created_at.isoformat(),
             "decided_at": candidate.decided_at.isoformat() if candidate.decided_at else None,
+            "awaiting_second_confirmation": (candidate.status == PENDING
+                                             and candidate.first_confirmed_by is not None),
         }
+
+
+def _in_scope(scope: frozenset[str]) -> ColumnElement[bool]:
+    """Candidates whose two subjects were both exchanged under one covenant of ``scope``."""
+    side_a, side_b = aliased(LinkageCovenant), aliased(LinkageCovenant)
+    return exists().where(
+        side_a.subject_id == LinkageCandidate.subject_a,
+        side_b.subject_id == LinkageCandidate.subject_b,
+        side_a.covenant == side_b.covenant,
+        side_a.covenant.in_(sorted(scope)),
+    )
+
+
+def _reachable(start: str, links: Iterable[LinkageCandidate]) -> list[tuple[str, str]]:
+    """Every subject joined to ``start`` by ``links``, with the link that reached it."""
+    edges: dict[str, list[tuple[str, str]]] = {}
+    for link in links:
+        edges.setdefault(link.subject_a, []).append((link.subject_b, link.id))
+        edges.setdefault(link.subject_b, []).append((link.subject_a, link.id))
+    seen, frontier, reached = {start}, [start], []
+    while frontier:
+        for neighbour, link_id in edges.get(frontier.pop(), []):
+            if neighbour not in seen:
+                seen.add(neighbour)
+                frontier.append(neighbour)
+                reached.append((neighbour, link_id))
+    return reached
 
 
 def _parse_decision(body: object) -> str:
@@ -249,6 +386,7 @@ def forget_subject(session: Session, subject_id: str) -> None:
         LinkageAlias.candidate_id.in_(select(LinkageCandidate.id).where(naming)))))
     session.execute(delete(LinkageCandidate).where(naming))
     session.execute(delete(LinkageBlock).where(LinkageBlock.subject_id == subject_id))
+    session.execute(delete(LinkageCovenant).where(LinkageCovenant.subject_id == subject_id))
     session.execute(delete(LinkageRecord).where(LinkageRecord.subject_id == subject_id))
 
 

@@ -26,8 +26,18 @@ def list_candidates(principal: Principal) -> dict[str, Any]:
 
 @blueprint.post("/v1/linkage/candidates/<candidate_id>/decision")
 @require_scope("linkage:write")
-def decide(principal: Principal, candidate_id: str) -> dict[str, Any]:
+def decide(principal: Principal, candidate_id: str) -> tuple[dict[str, Any], int]:
     result: dict[str, Any] = current_app.extensions["ketenpoort"].linkage.decide(
         Sender(principal.partner_id, principal.client_id), candidate_id, json_body()
+    )
+    # A first confirmation is accepted but waits for a second reviewer.
+    return result, 202 if result["awaiting_second_confirmation"] else 200
+
+
+@blueprint.post("/v1/linkage/candidates/<candidate_id>/unlink")
+@require_scope("linkage:write")
+def unlink(principal: Principal, candidate_id: str) -> dict[str, Any]:
+    result: dict[str, Any] = current_app.extensions["ketenpoort"].linkage.unlink(
+        Sender(principal.partner_id, principal.client_id), candidate_id
     )
     return result

@@ -2,9 +2,9 @@
 
 ``exchange.delivery`` rows hold only a delivery id; the view is rendered at send time from the
 stored delivery, like the inbox renders it: pseudonyms always, identifiers only on the signed
-webhook and only where the delivery's decision said ``identified`` (an e-mail never carries
-them), a shredded identity as ``shredded``. Other kinds carry their recipient's finished view
-in the payload and are sent as is.
+webhook, only for the persons the decision delivered ``identified`` and only as the exchange
+sent them (an e-mail never carries them), a shredded identity as ``shredded``. Other kinds
+carry their recipient's finished view in the payload and are sent as is.
 """
 
 from __future__ import annotations
@@ -42,9 +42,11 @@ class ExchangeDeliveryRenderer:
             select(Delivery).where(Delivery.id == payload["delivery_id"],
                                    Delivery.recipient == recipient)
         ).one()
-        identified = channel == WEBHOOK and delivery.identity == "identified"
+        identified_channel = channel == WEBHOOK
         stored = delivery.payload
-        views = [subject_view(self.vault, session, s, identified) for s in stored["subjects"]]
+        views = [subject_view(self.vault, session, delivery.exchange_id, s,
+                              identified_channel=identified_channel)
+                 for s in stored["subjects"]]
         subjects = [view for view, _ in views]
         disclosed = [pseudonym for _, pseudonym in views if pseudonym is not None]
         body = {

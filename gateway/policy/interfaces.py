@@ -46,9 +46,13 @@ class DecisionRequest:
     categories: tuple[str, ...]
     today: str
     recipient_assigned: bool = False
+    # Each person of the exchange with the categories of the items naming them, sorted; the
+    # policy answers each person's identity level from these (see Decision.subject_identities).
+    subject_categories: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def as_input(self) -> dict[str, Any]:
         return {
+            "subjects": {ref: list(categories) for ref, categories in self.subject_categories},
             "covenant": self.covenant,
             "purpose": self.purpose,
             "process_step": self.process_step,
@@ -75,7 +79,12 @@ class Reason:
 
 @dataclass(frozen=True)
 class Decision:
-    """The outcome for one recipient, with the bundle hash that makes it replayable."""
+    """The outcome for one recipient, with the bundle hash that makes it replayable.
+
+    ``identity`` is the strongest level any delivered category allows, a summary; what a
+    person is shown as is ``subject_identities[ref]``, the most restrictive level among the
+    delivered categories of the items naming that person (absent: the person is not delivered).
+    """
 
     recipient: str
     allowed: bool
@@ -87,6 +96,8 @@ class Decision:
     covenant: str
     covenant_version: str | None
     bundle_hash: str
+    identities: dict[str, str] = field(default_factory=dict, hash=False)
+    subject_identities: dict[str, str] = field(default_factory=dict, hash=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +106,8 @@ class Decision:
             "categories_delivered": list(self.categories_delivered),
             "categories_withheld": list(self.categories_withheld),
             "identity": self.identity,
+            "identities": dict(self.identities),
+            "subject_identities": dict(self.subject_identities),
             "grants": {category: list(ids) for category, ids in self.grants.items()},
             "reasons": [reason.as_dict() for reason in self.reasons],
             "covenant": self.covenant,

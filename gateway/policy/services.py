@@ -37,7 +37,7 @@ REVISION_RETRY_SECONDS = 5
 _DECISION_FIELDS = frozenset(
     {
         "allowed", "categories_delivered", "categories_withheld", "identity", "grants",
-        "reasons", "covenant_version",
+        "reasons", "covenant_version", "identities", "subject_identities",
     }
 )
 
@@ -151,6 +151,10 @@ def decision_from_result(request: DecisionRequest, result: Any, bundle_hash: str
     if version is not None and not isinstance(version, str):
         raise MalformedResult("covenant_version must be a string or null")
     _check_consistent(request, allowed, delivered, withheld, grants)
+    identities = _levels(result["identities"], set(delivered), "identities")
+    subject_identities = _levels(result["subject_identities"],
+                                 {ref for ref, _ in request.subject_categories},
+                                 "subject_identities")
     return Decision(
         recipient=request.recipient,
         allowed=allowed,
@@ -162,7 +166,18 @@ def decision_from_result(request: DecisionRequest, result: Any, bundle_hash: str
         covenant=request.covenant,
         covenant_version=version,
         bundle_hash=bundle_hash,
+        identities=identities,
+        subject_identities=subject_identities,
     )
+
+
+def _levels(value: Any, allowed_keys: set[str], name: str) -> dict[str, str]:
+    """An object of identity levels whose keys are among ``allowed_keys``."""
+    if not isinstance(value, Mapping):
+        raise MalformedResult(f"{name} must be an object")
+    if not set(value) <= allowed_keys or not all(v in IDENTITY_LEVELS for v in value.values()):
+        raise MalformedResult(f"{name} must map requested keys to one of {IDENTITY_LEVELS}")
+    return dict(value)
 
 
 def _check_consistent(

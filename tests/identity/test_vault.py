@@ -255,3 +255,50 @@ def _encodings(needle: str) -> Iterator[bytes]:
             encoded = base64.b64encode(b"\0" * offset + raw)
             start = (offset * 4 + 2) // 3
             yield encoded[start : len(encoded) - 4].rstrip(b"=")
+
+
+def _sent(session: Session, vault: IdentityVault, person: Identifiers, exchange_id: str
+          ) -> dict[str, str]:
+    sealed = vault.seal(person)
+    new_subject = vault.store(session, sealed)
+    return vault.seal_sent(session, sealed, exchange_id, new_subject=new_subject)
+
+
+def test_a_sent_copy_holds_what_that_exchange_sent_whatever_was_merged_later(
+    session: Session, vault: IdentityVault
+) -> None:
+    bsn = next_bsn()
+    first = _sent(session, vault, {"bsn": bsn, "family_name": "Jansen"}, "exchange-1")
+    second = _sent(session, vault, {"bsn": bsn, "address": "Kade 1"}, "exchange-2")
+    session.expire_all()
+
+    assert vault.reveal_sent(session, "exchange-1", first) == {"bsn": bsn, "family_name": "Jansen"}
+    assert vault.reveal_sent(session, "exchange-2", second) == {"bsn": bsn, "address": "Kade 1"}
+    assert vault.reveal(session, first["subject_id"]) == {
+        "bsn": bsn, "family_name": "Jansen", "address": "Kade 1"}
+
+
+def test_a_sent_copy_moved_to_another_exchange_or_person_does_not_open(
+    session: Session, vault: IdentityVault
+) -> None:
+    copy = _sent(session, vault, identifiers(), "exchange-1")
+    other = vault.register(session, identifiers())
+
+    with pytest.raises(IdentityIntegrityError):
+        vault.reveal_sent(session, "exchange-2", copy)
+    with pytest.raises(IdentityIntegrityError):
+        vault.reveal_sent(session, "exchange-1", {**copy, "subject_id": other})
+
+
+def test_shredding_a_subject_makes_its_sent_copies_unreadable(
+    session: Session, vault: IdentityVault
+) -> None:
+    person = identifiers()
+    copy = _sent(session, vault, person, "exchange-1")
+    vault.shred(session, copy["subject_id"])
+
+    with pytest.raises(SubjectShreddedError):
+        vault.reveal_sent(session, "exchange-1", copy)
+    vault.register(session, person)  # revived, under a fresh data key
+    with pytest.raises(IdentityIntegrityError):
+        vault.reveal_sent(session, "exchange-1", copy)

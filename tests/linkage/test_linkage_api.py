@@ -49,6 +49,14 @@ def _decide(app: Flask, http: FlaskClient, candidate_id: str, decision: object) 
                      json={"decision": decision}, headers=bearer(app, RIEC, WRITE))
 
 
+def _confirm(app: Flask, http: FlaskClient, candidate_id: str) -> Any:
+    """Two reviewers of the RIEC confirm (each ``bearer`` call is a fresh client)."""
+    first = _decide(app, http, candidate_id, "confirmed")
+    assert first.status_code == 202, first.json
+    assert first.json["awaiting_second_confirmation"] is True
+    return _decide(app, http, candidate_id, "confirmed")
+
+
 def _audit(session: Session, action: str) -> list[dict[str, Any]]:
     entries = [json.loads(e.entry) for e in session.scalars(select(AuditEntry))]
     return [e for e in entries if e["action"] == action]
@@ -132,7 +140,7 @@ def test_confirming_makes_one_subject_so_the_pseudonym_follows(
     second = _send(gateway_app, http, PIETER_MISSPELT)
     [candidate] = _candidates(gateway_app, http)
 
-    response = _decide(gateway_app, http, candidate["id"], "confirmed")
+    response = _confirm(gateway_app, http, candidate["id"])
 
     assert response.status_code == 200, response.json
     assert response.json["status"] == "confirmed"
@@ -152,11 +160,11 @@ def test_a_link_to_an_already_linked_person_joins_the_same_subject(
     first = _send(gateway_app, http, PIETER)
     _send(gateway_app, http, PIETER_MISSPELT)
     [candidate] = _candidates(gateway_app, http)
-    _decide(gateway_app, http, candidate["id"], "confirmed")
+    _confirm(gateway_app, http, candidate["id"])
     _send(gateway_app, http, PIETER_AGAIN)
 
     for pending in _candidates(gateway_app, http):
-        assert _decide(gateway_app, http, pending["id"], "confirmed").status_code == 200
+        assert _confirm(gateway_app, http, pending["id"]).status_code == 200
 
     assert _send(gateway_app, http, PIETER_AGAIN) == first
     assert _send(gateway_app, http, PIETER_MISSPELT) == first
@@ -266,3 +274,78 @@ def test_shredding_an_identity_also_forgets_its_encoding(
                           .where(LinkageRecord.subject_id == subject_id)) == 0
     _send(gateway_app, http, PIETER_MISSPELT)
     assert _candidates(gateway_app, http) == []
+
+
+def test_unlinking_gives_each_person_their_own_pseudonym_again(
+    gateway_app: Flask, http: FlaskClient, session: Session
+) -> None:
+    first = _send(gateway_app, http, PIETER)
+    second = _send(gateway_app, http, PIETER_MISSPELT)
+    [candidate] = _candidates(gateway_app, http)
+    _confirm(gateway_app, http, candidate["id"])
+    assert _send(gateway_app, http, PIETER_MISSPELT) == first
+
+    response = http.post(f"/v1/linkage/candidates/{candidate['id']}/unlink",
+                         headers=bearer(gateway_app, RIEC, WRITE))
+
+    assert response.status_code == 200, response.json
+    assert response.json["status"] == "rejected"
+    assert _send(gateway_app, http, PIETER_MISSPELT) == second
+    assert _send(gateway_app, http, PIETER) == first
+    [unlinked] = _audit(session, "linkage.unlinked")
+    assert unlinked["candidate_id"] == candidate["id"]
+    again = http.post(f"/v1/linkage/candidates/{candidate['id']}/unlink",
+                      headers=bearer(gateway_app, RIEC, WRITE))
+    assert again.status_code == 409
+
+
+def test_unlinking_one_link_keeps_the_others_of_the_group(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    first = _send(gateway_app, http, PIETER)
+    _send(gateway_app, http, PIETER_MISSPELT)
+    [candidate] = _candidates(gateway_app, http)
+    _confirm(gateway_app, http, candidate["id"])
+    third = _send(gateway_app, http, PIETER_AGAIN)
+    pending = _candidates(gateway_app, http)
+    for other in pending:
+        _confirm(gateway_app, http, other["id"])
+    assert _send(gateway_app, http, PIETER_AGAIN) == first
+
+    http.post(f"/v1/linkage/candidates/{candidate['id']}/unlink",
+              headers=bearer(gateway_app, RIEC, WRITE))
+
+    # The third spelling was linked to both others, so the three stay one person through it.
+    assert len(pending) == 2
+    assert third != first
+    assert _send(gateway_app, http, PIETER_AGAIN) == first
+    assert _send(gateway_app, http, PIETER_MISSPELT) == first
+
+
+def test_only_a_linkage_writer_of_the_regie_unlinks(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    _send(gateway_app, http, PIETER)
+    _send(gateway_app, http, PIETER_MISSPELT)
+    [candidate] = _candidates(gateway_app, http)
+    _confirm(gateway_app, http, candidate["id"])
+    path = f"/v1/linkage/candidates/{candidate['id']}/unlink"
+
+    assert http.post(path).status_code == 401
+    assert http.post(path, headers=bearer(gateway_app, RIEC, READ)).status_code == 403
+    assert http.post(path, headers=bearer(gateway_app, POLITIE, WRITE)).status_code == 403
+
+
+def test_a_rejection_needs_one_reviewer_and_clears_a_first_confirmation(
+    gateway_app: Flask, http: FlaskClient, session: Session
+) -> None:
+    _send(gateway_app, http, PIETER)
+    _send(gateway_app, http, PIETER_MISSPELT)
+    [candidate] = _candidates(gateway_app, http)
+    assert _decide(gateway_app, http, candidate["id"], "confirmed").status_code == 202
+
+    assert _decide(gateway_app, http, candidate["id"], "rejected").status_code == 200
+    assert _decide(gateway_app, http, candidate["id"], "confirmed").status_code == 409
+    [pending] = _audit(session, "linkage.confirmation_pending")
+    [rejected] = _audit(session, "linkage.rejected")
+    assert rejected["first_reviewer"] == pending["actor"]

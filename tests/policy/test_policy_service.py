@@ -30,6 +30,8 @@ GOOD_RESULT: dict[str, Any] = {
     "grants": {"uitbuitingssignalen": ["signalen-detectie"]},
     "reasons": [],
     "covenant_version": "2026.1",
+    "identities": {"uitbuitingssignalen": "pseudonym"},
+    "subject_identities": {},
 }
 
 
@@ -99,6 +101,10 @@ MALFORMED_RESULTS: dict[str, Any] = {
     "empty grant list": {**GOOD_RESULT, "grants": {"uitbuitingssignalen": []}},
     "reason without code": {**GOOD_RESULT, "reasons": [{"message": "m"}]},
     "version not string": {**GOOD_RESULT, "covenant_version": 3},
+    "no per-person levels": {k: v for k, v in GOOD_RESULT.items() if k != "subject_identities"},
+    "level of an undelivered category": {**GOOD_RESULT, "identities": {"gezondheid": "none"}},
+    "level of an unnamed person": {**GOOD_RESULT, "subject_identities": {"p9": "pseudonym"}},
+    "unknown person level": {**GOOD_RESULT, "identities": {"uitbuitingssignalen": "full"}},
 }
 
 
@@ -151,7 +157,7 @@ def test_reasons_come_out_in_a_stable_order() -> None:
     ]
     result = {
         **GOOD_RESULT, "allowed": False, "categories_delivered": [], "grants": {},
-        "categories_withheld": ["uitbuitingssignalen"], "reasons": reasons,
+        "identities": {}, "categories_withheld": ["uitbuitingssignalen"], "reasons": reasons,
     }
     decision = PolicyService(ScriptedEngine(result)).decide(make_request())
     assert decision.reasons == (
@@ -167,6 +173,8 @@ def test_decision_as_dict_is_plain_json() -> None:
         "categories_delivered": ["uitbuitingssignalen"],
         "categories_withheld": [],
         "identity": "pseudonym",
+        "identities": {"uitbuitingssignalen": "pseudonym"},
+        "subject_identities": {},
         "grants": {"uitbuitingssignalen": ["signalen-detectie"]},
         "reasons": [],
         "covenant": "riec-rr-mensenhandel",
@@ -176,8 +184,10 @@ def test_decision_as_dict_is_plain_json() -> None:
 
 
 def test_request_as_input_is_the_rego_input_document() -> None:
-    request = make_request(categories=("a", "b"), recipient_assigned=True)
+    request = make_request(categories=("a", "b"), recipient_assigned=True,
+                           subject_categories=(("p1", ("a",)), ("p2", ("a", "b"))))
     assert request.as_input() == {
+        "subjects": {"p1": ["a"], "p2": ["a", "b"]},
         "covenant": "riec-rr-mensenhandel",
         "purpose": "ketenaanpak-mensenhandel",
         "process_step": "detectie",
@@ -274,7 +284,7 @@ def test_equal_but_distinct_requests_share_one_cache_entry(
 ) -> None:
     denial = {
         **GOOD_RESULT, "allowed": False, "categories_delivered": [], "grants": {},
-        "categories_withheld": sorted(set(categories)),
+        "identities": {}, "categories_withheld": sorted(set(categories)),
     }
     engine = ScriptedEngine(denial)
     service = PolicyService(engine)

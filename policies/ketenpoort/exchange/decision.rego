@@ -3,7 +3,8 @@
 # description: |
 #   Decides, for one provider and one recipient, which data categories may be disclosed
 #   under a covenant, for a purpose, at a process step, and how identifying the disclosure
-#   may be. Generic over the covenant data in data.ketenpoort: no covenant is named here.
+#   may be, per category and per person. Generic over the covenant data in data.ketenpoort:
+#   no covenant is named here.
 #   Deny by default: a category is delivered only when a grant names its provider, its
 #   recipient, its step and its purpose; every withheld category carries a reason.
 # related_resources:
@@ -21,6 +22,8 @@ decision := {
 	"categories_delivered": _sorted(_delivered),
 	"categories_withheld": _sorted(_withheld),
 	"identity": _identity,
+	"identities": _identities_by_category,
+	"subject_identities": _identity_by_subject,
 	"grants": _grants_by_category,
 	"reasons": _sorted(_reasons),
 	"covenant_version": _covenant_version,
@@ -259,8 +262,33 @@ _grants_by_category[category] := _sorted(ids) if {
 
 default _identity := "none"
 
-# The strongest identity level among the grants of the delivered categories.
+# The strongest identity level among the grants of the delivered categories: a summary of the
+# delivery. It is never applied to a person; subject_identities is.
 _identity := _identity_levels[max(ranks)] if {
 	ranks := {_identity_rank[entry[2]] | some entry in _applicable; entry[0] in _delivered}
+	count(ranks) > 0
+}
+
+# The identity level each delivered category allows: the strongest of the grants that deliver
+# it, because each applicable grant is a permission of its own.
+_identities_by_category[category] := _identity_levels[max(ranks)] if {
+	some category in _delivered
+	ranks := {_identity_rank[entry[2]] | some entry in _applicable; entry[0] == category}
+}
+
+# The persons of the exchange, each with the categories of the items that name them
+# (input.subjects: {"ref": ["category", ...]}); optional, so a request without persons decides.
+_subject_categories := object.get(_request, "subjects", {})
+
+# A person's identity level: the most restrictive level among the delivered categories of the
+# items that name them. Health data pseudonymised by its grant keeps its person pseudonymised,
+# whatever another item of the exchange (about them or about someone else) would allow.
+# A person none of whose categories is delivered gets no level: the delivery omits them.
+_identity_by_subject[ref] := _identity_levels[min(ranks)] if {
+	some ref, categories in _subject_categories
+	ranks := {_identity_rank[_identities_by_category[category]] |
+		some category in categories
+		_identities_by_category[category]
+	}
 	count(ranks) > 0
 }

@@ -291,3 +291,62 @@ test_several_request_reasons_are_all_reported if {
 	d := _decide({"covenant": "ander-convenant", "recipient": "regie", "today": "2030-01-01"})
 	_codes(d) == {"purpose-not-in-covenant", "recipient-not-party", "covenant-expired"}
 }
+
+test_identity_per_category_is_the_strongest_grant_of_that_category if {
+	d := _decide({"process_step": "dossiervorming", "categories": ["gewoon", "medisch"]})
+	d.identities == {"gewoon": "identified", "medisch": "none"}
+}
+
+test_mixed_exchange_keeps_each_person_at_the_level_of_their_own_items if {
+	d := _decide({
+		"process_step": "dossiervorming",
+		"categories": ["gewoon", "medisch"],
+		"subjects": {"a": ["medisch"], "b": ["gewoon"]},
+	})
+	d.identity == "identified"
+	d.subject_identities == {"a": "none", "b": "identified"}
+}
+
+test_person_named_by_identified_and_pseudonymised_items_gets_the_pseudonym if {
+	d := _decide({
+		"categories": ["gewoon", "adres"],
+		"subjects": {"a": ["gewoon", "adres"]},
+	})
+	d.subject_identities == {"a": "pseudonym"}
+	mixed := _decide({
+		"process_step": "dossiervorming",
+		"categories": ["gewoon", "medisch"],
+		"subjects": {"a": ["gewoon", "medisch"], "b": ["gewoon"]},
+	})
+	mixed.subject_identities == {"a": "none", "b": "identified"}
+}
+
+test_person_with_only_withheld_categories_gets_no_level if {
+	d := _decide({"categories": ["gewoon", "onbekend"], "subjects": {"a": ["onbekend"], "b": ["gewoon"]}})
+	d.subject_identities == {"b": "pseudonym"}
+}
+
+test_no_subjects_in_input_means_no_subject_levels if {
+	_decide({}).subject_identities == {}
+}
+
+# The demo covenant's case from the adversarial review: the GGD sends the RIEC, at
+# dossiervorming, health data about one person (pseudonymised by its grant) and a signal about
+# another (identified). The person of the health item stays pseudonymised.
+test_demo_health_item_keeps_its_person_pseudonymised_beside_an_identified_item if {
+	request := {
+		"covenant": "riec-rr-mensenhandel",
+		"purpose": "ketenaanpak-mensenhandel",
+		"process_step": "dossiervorming",
+		"provider": "ggd-rotterdam-rijnmond",
+		"recipient": "riec-rotterdam-rijnmond",
+		"categories": ["gezondheid", "uitbuitingssignalen"],
+		"today": "2026-06-01",
+		"recipient_assigned": false,
+		"subjects": {"a": ["gezondheid"], "b": ["uitbuitingssignalen"], "c": ["gezondheid", "uitbuitingssignalen"]},
+	}
+	d := exchange.decision with data.ketenpoort.exchange._request as request
+	d.identity == "identified"
+	d.identities == {"gezondheid": "pseudonym", "uitbuitingssignalen": "identified"}
+	d.subject_identities == {"a": "pseudonym", "b": "identified", "c": "pseudonym"}
+}

@@ -4,9 +4,9 @@
 #   Decides whether a partner may see the identity behind one of its own pseudonyms. Generic
 #   over the covenant data in data.ketenpoort, like the exchange decision. Deny by default: the
 #   identity is released only when the pseudonym was delivered to the requester and, for some
-#   delivery of it, a grant of that delivery's covenant lets the delivery's provider disclose one
-#   of the delivery's categories about the person to the requester, identified, at the
-#   delivery's step and for its purpose, today.
+#   delivery of it, grants of that delivery's covenant let the delivery's provider disclose
+#   every one of the delivery's categories about the person to the requester, identified, at
+#   the delivery's step and for its purpose, today.
 # related_resources:
 #   - ref: https://www.openpolicyagent.org/docs/policy-language
 package ketenpoort.reidentification
@@ -17,11 +17,13 @@ package ketenpoort.reidentification
 #   The entrypoint (ketenpoort/reidentification/decision). The input names the requester,
 #   today's date and the deliveries of the pseudonym to the requester, each with its covenant,
 #   purpose, process step, provider and the categories that concern the person. The answer is
-#   whether the identity may be released, the grants that allow it, and the reasons.
+#   whether the identity may be released, the grants that allow it, the deliveries (indices
+#   into input.deliveries) whose identity may be released, and the reasons.
 # entrypoint: true
 decision := {
 	"allowed": _allowed,
 	"grants": _sorted(_allowing_grants),
+	"releasable": _sorted(_releasable),
 	"reasons": _sorted(_reasons),
 }
 
@@ -50,8 +52,10 @@ _reid_assignment_allows(grant) if not grant.requires_assignment
 
 _reid_assignment_allows(_) if _request.requester_assigned == true
 
-_allowing_grants contains grant.id if {
-	some delivery in _deliveries
+# [delivery index, category, grant id] for every identified grant that lets a delivery's
+# provider disclose one of the delivery's categories about the person to the requester.
+_identifying contains [index, category, grant.id] if {
+	some index, delivery in _deliveries
 	covenant := data.ketenpoort.covenants[delivery.covenant]
 	_reid_covenant_valid(covenant)
 	some grant in covenant.grants
@@ -65,12 +69,24 @@ _allowing_grants contains grant.id if {
 	category in grant.categories
 }
 
+# A delivery releases the person only when every category it holds about them has such a
+# grant: the most restrictive category wins, as for the person's level in the exchange, so
+# health data pseudonymised by its grant is never tied to an identity this way either.
+_releasable contains index if {
+	some index, delivery in _deliveries
+	covered := {entry[1] | some entry in _identifying; entry[0] == index}
+	count(covered) > 0
+	count(covered) == count({category | some category in delivery.categories})
+}
+
+_allowing_grants contains entry[2] if {
+	some entry in _identifying
+	entry[0] in _releasable
+}
+
 default _allowed := false
 
-_allowed if {
-	count(_deliveries) > 0
-	count(_allowing_grants) > 0
-}
+_allowed if count(_releasable) > 0
 
 _reason(code, message) := {"code": code, "message": message}
 
@@ -100,6 +116,6 @@ _reasons contains _reason("unknown-covenant", msg) if {
 
 _reasons contains _reason("no-identified-grant", msg) if {
 	count(_deliveries) > 0
-	count(_allowing_grants) == 0
+	count(_releasable) == 0
 	msg := sprintf("no grant lets %v see the identity behind this pseudonym at the step it was delivered", [_request.requester])
 }

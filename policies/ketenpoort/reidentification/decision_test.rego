@@ -108,3 +108,19 @@ test_a_malformed_date_is_refused if {
 	answer.allowed == false
 	"invalid-date" in _codes(answer)
 }
+
+test_the_releasable_deliveries_are_named_by_index if {
+	deliveries := [
+		_delivery("gemeente", "detectie", ["signalen"]),
+		_delivery("gemeente", "dossiervorming", ["signalen"]),
+	]
+	_decide("riec", deliveries, "2025-06-01", false).releasable == [1]
+}
+
+test_a_category_without_identified_grant_keeps_the_delivery_closed if {
+	answer := _decide("riec", [_delivery("gemeente", "dossiervorming", ["signalen", "interventie"])], "2025-06-01", false)
+	answer.allowed == false
+	answer.releasable == []
+	answer.grants == []
+	_codes(answer) == {"no-identified-grant"}
+}
