@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from gateway.clock import ClockError, clock_starting_at
+from gateway.clock import ClockError, parse_moment
 
 ENV_PREFIX = "KETENPOORT_"
 
@@ -89,7 +89,8 @@ class Settings:
         if self.access_token_ttl_seconds <= 0 or self.max_body_bytes <= 0:
             raise SettingsError("access_token_ttl_seconds and max_body_bytes must be positive")
         try:
-            clock_starting_at(self.clock_start)
+            if self.clock_start:
+                parse_moment(self.clock_start)
         except ClockError as exc:
             raise SettingsError(f"clock_start: {exc}") from exc
         if self.policy_reload_seconds < 0:

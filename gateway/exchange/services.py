@@ -185,7 +185,8 @@ class ExchangeService:
     def _decide_and_store(
         self, sender: Sender, request: ExchangeRequest, idempotency_key: str | None, digest: str
     ) -> ExchangeOutcome:
-        decisions = [self._decide(sender, request, r) for r in request.recipients]
+        named = _categories_by_subject(request)
+        decisions = [self._decide(sender, request, r, named) for r in request.recipients]
         # Everything that needs no database happens before the transaction begins: on SQLite
         # the transaction holds the one write lock, so its length bounds the throughput.
         exchange_id = str(uuid.uuid4())
@@ -210,11 +211,10 @@ class ExchangeService:
                 raise
             return replay
 
-    def _decide(self, sender: Sender, request: ExchangeRequest, recipient: str) -> Decision:
-        named: dict[str, set[str]] = {}
-        for item in request.items:
-            if item.subject_ref is not None:
-                named.setdefault(item.subject_ref, set()).add(item.category)
+    def _decide(
+        self, sender: Sender, request: ExchangeRequest, recipient: str,
+        named: tuple[tuple[str, tuple[str, ...]], ...],
+    ) -> Decision:
         return self.policy.decide(
             DecisionRequest(
                 covenant=request.covenant,
@@ -225,8 +225,7 @@ class ExchangeService:
                 categories=request.categories,
                 today=self.clock.today().isoformat(),
                 recipient_assigned=recipient in request.assigned_recipients,
-                subject_categories=tuple(sorted((ref, tuple(sorted(categories)))
-                                                for ref, categories in named.items())),
+                subject_categories=named,
             )
         )
 
@@ -459,6 +458,16 @@ def _decision_view(decision: Decision, *, full: bool) -> dict[str, Any]:
     if full:
         view["bundle_hash"] = decision.bundle_hash
     return view
+
+
+def _categories_by_subject(request: ExchangeRequest) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(subject ref, the categories of the items naming it), sorted: the same for every
+    recipient, so computed once per exchange."""
+    named: dict[str, set[str]] = {}
+    for item in request.items:
+        if item.subject_ref is not None:
+            named.setdefault(item.subject_ref, set()).add(item.category)
+    return tuple(sorted((ref, tuple(sorted(categories))) for ref, categories in named.items()))
 
 
 def strongest_level(levels: Iterable[str]) -> str:

@@ -27,6 +27,7 @@ import json
 import os
 import threading
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -235,16 +236,14 @@ class IdentityVault:
         """Revive a shredded subject with the sealed row, or merge the identifiers into a live
         one under its own data key (copies sealed under that key must stay readable)."""
         if subject.is_shredded:
-            for column, value in sealed.columns.items():
-                setattr(subject, column, value)
+            _assign(subject, sealed.columns)
             return
         self._check_blind_index(subject, sealed.subject_key)
         stored = self._open(subject)
         merged = merge_identifiers(stored, sealed.identifiers)
         if merged != stored:
-            columns = self._sealed(subject.id, sealed.subject_key, merged, self._data_key(subject))
-            for column, value in columns.items():
-                setattr(subject, column, value)
+            _assign(subject, self._sealed(subject.id, sealed.subject_key, merged,
+                                          self._data_key(subject)))
 
     def _sealed(
         self, subject_id: str, key: str, identifiers: Identifiers, data_key: bytes
@@ -358,6 +357,11 @@ class KeyringFile:
         except FileNotFoundError:
             return None
         return status.st_mtime_ns, status.st_size
+
+
+def _assign(subject: Subject, columns: Mapping[str, Any]) -> None:
+    for column, value in columns.items():
+        setattr(subject, column, value)
 
 
 def _sent_context(subject_id: str, exchange_id: str) -> bytes:
