@@ -7,7 +7,6 @@ The adversary is a partner's receiver that answers 500 to every webhook: it read
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from gateway.outbox.services import ChannelDirectory
 from gateway.outbox.wiring import WEBHOOK_SIGNING_KEY
 from gateway.settings import Settings
 from tests.factories import EVA, RIEC, VLAARDINGEN, bearer, exchange_body
+from tests.outbox.draining import drain_until_settled
 from tests.outbox.receivers import WebhookReceiver
 
 ATTEMPTS = 3
@@ -48,20 +48,6 @@ def shred_fast_retry_app(tmp_path: Path, connection: Connection, keyring: Keyrin
     return create_app(settings, bind=connection, keyring=keyring)
 
 
-def _drain_until_settled(app: Flask) -> None:
-    container = app.extensions["ketenpoort"]
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with transaction(container.session_factory) as session:
-            pending = container.outbox.list(session, "pending")
-        if not pending:
-            return
-        for message in pending:
-            container.outbox_dispatcher.dispatch(message["id"])
-        time.sleep(0.03)
-    raise AssertionError("the outbox did not settle")
-
-
 def _entries(app: Flask) -> list[dict[str, Any]]:
     with transaction(app.extensions["ketenpoort"].session_factory) as session:
         return [json.loads(e) for e in session.scalars(select(AuditEntry.entry)
@@ -82,7 +68,7 @@ def test_a_receiver_answering_500_gets_no_bsn_that_is_not_on_the_log(
         headers=bearer(app, VLAARDINGEN))
     assert response.status_code == 201, response.json
 
-    _drain_until_settled(app)
+    drain_until_settled(app)
 
     [(delivery_id, arrivals)] = shred_failing_receiver.arrivals.items()
     assert arrivals == ATTEMPTS

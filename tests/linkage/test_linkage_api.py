@@ -57,6 +57,16 @@ def _confirm(app: Flask, http: FlaskClient, candidate_id: str) -> Any:
     return _decide(app, http, candidate_id, "confirmed")
 
 
+def _linked_pieter(app: Flask, http: FlaskClient) -> tuple[str, str, str]:
+    """Pieter and a misspelt Pieter, linked by two reviewers: their two first pseudonyms at
+    the RIEC and the confirmed candidate's id."""
+    first = _send(app, http, PIETER)
+    second = _send(app, http, PIETER_MISSPELT)
+    [candidate] = _candidates(app, http)
+    _confirm(app, http, candidate["id"])
+    return first, second, candidate["id"]
+
+
 def _audit(session: Session, action: str) -> list[dict[str, Any]]:
     entries = [json.loads(e.entry) for e in session.scalars(select(AuditEntry))]
     return [e for e in entries if e["action"] == action]
@@ -157,10 +167,7 @@ def test_confirming_makes_one_subject_so_the_pseudonym_follows(
 def test_a_link_to_an_already_linked_person_joins_the_same_subject(
     gateway_app: Flask, http: FlaskClient
 ) -> None:
-    first = _send(gateway_app, http, PIETER)
-    _send(gateway_app, http, PIETER_MISSPELT)
-    [candidate] = _candidates(gateway_app, http)
-    _confirm(gateway_app, http, candidate["id"])
+    first, _second, _candidate = _linked_pieter(gateway_app, http)
     _send(gateway_app, http, PIETER_AGAIN)
 
     for pending in _candidates(gateway_app, http):
@@ -279,13 +286,10 @@ def test_shredding_an_identity_also_forgets_its_encoding(
 def test_unlinking_gives_each_person_their_own_pseudonym_again(
     gateway_app: Flask, http: FlaskClient, session: Session
 ) -> None:
-    first = _send(gateway_app, http, PIETER)
-    second = _send(gateway_app, http, PIETER_MISSPELT)
-    [candidate] = _candidates(gateway_app, http)
-    _confirm(gateway_app, http, candidate["id"])
+    first, second, candidate_id = _linked_pieter(gateway_app, http)
     assert _send(gateway_app, http, PIETER_MISSPELT) == first
 
-    response = http.post(f"/v1/linkage/candidates/{candidate['id']}/unlink",
+    response = http.post(f"/v1/linkage/candidates/{candidate_id}/unlink",
                          headers=bearer(gateway_app, RIEC, WRITE))
 
     assert response.status_code == 200, response.json
@@ -293,8 +297,8 @@ def test_unlinking_gives_each_person_their_own_pseudonym_again(
     assert _send(gateway_app, http, PIETER_MISSPELT) == second
     assert _send(gateway_app, http, PIETER) == first
     [unlinked] = _audit(session, "linkage.unlinked")
-    assert unlinked["candidate_id"] == candidate["id"]
-    again = http.post(f"/v1/linkage/candidates/{candidate['id']}/unlink",
+    assert unlinked["candidate_id"] == candidate_id
+    again = http.post(f"/v1/linkage/candidates/{candidate_id}/unlink",
                       headers=bearer(gateway_app, RIEC, WRITE))
     assert again.status_code == 409
 
@@ -302,17 +306,14 @@ def test_unlinking_gives_each_person_their_own_pseudonym_again(
 def test_unlinking_one_link_keeps_the_others_of_the_group(
     gateway_app: Flask, http: FlaskClient
 ) -> None:
-    first = _send(gateway_app, http, PIETER)
-    _send(gateway_app, http, PIETER_MISSPELT)
-    [candidate] = _candidates(gateway_app, http)
-    _confirm(gateway_app, http, candidate["id"])
+    first, _second, candidate_id = _linked_pieter(gateway_app, http)
     third = _send(gateway_app, http, PIETER_AGAIN)
     pending = _candidates(gateway_app, http)
     for other in pending:
         _confirm(gateway_app, http, other["id"])
     assert _send(gateway_app, http, PIETER_AGAIN) == first
 
-    http.post(f"/v1/linkage/candidates/{candidate['id']}/unlink",
+    http.post(f"/v1/linkage/candidates/{candidate_id}/unlink",
               headers=bearer(gateway_app, RIEC, WRITE))
 
     # The third spelling was linked to both others, so the three stay one person through it.
@@ -325,11 +326,8 @@ def test_unlinking_one_link_keeps_the_others_of_the_group(
 def test_only_a_linkage_writer_of_the_regie_unlinks(
     gateway_app: Flask, http: FlaskClient
 ) -> None:
-    _send(gateway_app, http, PIETER)
-    _send(gateway_app, http, PIETER_MISSPELT)
-    [candidate] = _candidates(gateway_app, http)
-    _confirm(gateway_app, http, candidate["id"])
-    path = f"/v1/linkage/candidates/{candidate['id']}/unlink"
+    _first, _second, candidate_id = _linked_pieter(gateway_app, http)
+    path = f"/v1/linkage/candidates/{candidate_id}/unlink"
 
     assert http.post(path).status_code == 401
     assert http.post(path, headers=bearer(gateway_app, RIEC, READ)).status_code == 403

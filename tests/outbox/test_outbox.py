@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -25,6 +24,7 @@ from gateway.outbox.dispatcher import Dispatcher
 from gateway.outbox.models import Dispatch, OutboxMessage
 from gateway.outbox.services import ChannelDirectory, Outbox, OutboxError
 from tests.factories import EVA, RIEC, VLAARDINGEN, bearer, exchange_body
+from tests.outbox.draining import drain_until_settled
 from tests.outbox.receivers import SmtpServer, WebhookReceiver
 
 
@@ -58,20 +58,6 @@ def _send(app: Flask, http: FlaskClient, **overrides: Any) -> None:
     response = http.post("/v1/exchanges", json=exchange_body(**overrides),
                          headers=bearer(app, VLAARDINGEN))
     assert response.status_code == 201, response.json
-
-
-def _drain_until_settled(app: Flask, deadline_seconds: float = 10.0) -> None:
-    container = _container(app)
-    deadline = time.monotonic() + deadline_seconds
-    while time.monotonic() < deadline:
-        with transaction(container.session_factory) as session:
-            pending = container.outbox.list(session, "pending")
-        if not pending:
-            return
-        for message in pending:
-            container.outbox_dispatcher.dispatch(message["id"])
-        time.sleep(0.02)
-    raise AssertionError("the outbox did not settle")
 
 
 def _messages(app: Flask, state: str | None = None) -> list[dict[str, Any]]:
@@ -155,7 +141,7 @@ def test_each_channel_receives_exactly_one_copy(
     _connect(gateway_app, webhook=webhook_receiver.url, email="riec@example.test")
     _send(gateway_app, http)
 
-    _drain_until_settled(gateway_app)
+    drain_until_settled(gateway_app)
     _container(gateway_app).outbox_drainer.drain_once()  # type: ignore[union-attr]
 
     [message] = _messages(gateway_app, "delivered")
@@ -174,7 +160,7 @@ def test_identifiers_reach_only_the_webhook_and_only_when_identified(
     _send(gateway_app, http, process_step="dossiervorming")  # identified for the RIEC
     _send(gateway_app, http)  # detectie: pseudonymised
 
-    _drain_until_settled(gateway_app)
+    drain_until_settled(gateway_app)
 
     hooks = [json.loads(b) for b in webhook_receiver.bodies.values()]
     by_identity = {h["identity"]: h["subjects"][0] for h in hooks}
@@ -196,7 +182,7 @@ def test_a_failing_webhook_ends_dead_visibly_and_a_retry_revives_it(
     _connect(gateway_app, webhook=webhook_receiver.url)
     _send(gateway_app, http)
 
-    _drain_until_settled(gateway_app)
+    drain_until_settled(gateway_app)
 
     [dead] = _messages(gateway_app, "dead")
     webhook = next(c for c in dead["channels"] if c["channel"] == "webhook")
@@ -209,7 +195,7 @@ def test_a_failing_webhook_ends_dead_visibly_and_a_retry_revives_it(
     container = _container(gateway_app)
     with transaction(container.session_factory) as session:
         container.outbox.retry(session, dead["id"], container.audit)
-    _drain_until_settled(gateway_app)
+    drain_until_settled(gateway_app)
 
     assert [m["id"] for m in _messages(gateway_app, "delivered")] == [dead["id"]]
     assert webhook_receiver.processed == {webhook["delivery_id"]: 1}
