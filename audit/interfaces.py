@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy.orm import Session
+if TYPE_CHECKING:  # the offline verifier loads this module without SQLAlchemy
+    from sqlalchemy.orm import Session
 
 
 class AuditError(RuntimeError):

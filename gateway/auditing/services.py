@@ -38,6 +38,7 @@ from gateway.auditing.queries import SearchQuery, encode_cursor
 from gateway.db import transaction
 from gateway.delivery.models import Delivery
 from gateway.keys import Keyring
+from gateway.ports import Caller
 from gateway.problems import FieldError, Problem, forbidden, not_found, validation_failed
 
 CHECKPOINT_KEY = "audit-checkpoint"
@@ -48,12 +49,10 @@ SEARCH_SCAN_BUDGET = 10_000
 
 
 @dataclass(frozen=True)
-class Reader:
-    """Who reads the log: the partner and client behind the token, and whether it sees all."""
+class Reader(Caller):
+    """A caller reading the log, and whether it may see all of it (the privacy officer's right)."""
 
-    partner_id: str
-    client_id: str
-    sees_all: bool
+    sees_all: bool = False
 
     def can_see(self, entry: Mapping[str, Any]) -> bool:
         return self.sees_all or takes_part(entry, self.partner_id)
@@ -64,9 +63,6 @@ class Reader:
             return officer_view(entry)
         return partner_view(entry, self.partner_id, _own_subjects(session, entry,
                                                                   self.partner_id))
-
-    def actor(self) -> dict[str, str]:
-        return {"partner": self.partner_id, "client": self.client_id}
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from gateway.clock import Clock
 from gateway.db import transaction
 from gateway.identity.interfaces import Identifiers, validate_identifiers
 from gateway.linkage.models import LinkageAlias
+from gateway.ports import AuditPseudonyms
 from gateway.problems import FieldError, validation_failed
 
 ACTION = "audit.subject_access"
@@ -40,8 +41,8 @@ SCAN_BATCH = 1000
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
-class AuditPseudonyms(Protocol):
-    def audit_pseudonym(self, subject_id: str) -> str: ...
+class SubjectPseudonyms(AuditPseudonyms, Protocol):
+    """The log's pseudonyms for a subject found by id or by the identifiers a data subject gives."""
 
     def audit_pseudonym_for(self, identifiers: Identifiers) -> str | None: ...
 
@@ -50,7 +51,7 @@ class AuditPseudonyms(Protocol):
 class SubjectAccessService:
     session_factory: sessionmaker[Session]
     audit: AuditLog
-    vault: AuditPseudonyms
+    vault: SubjectPseudonyms
     # The covenant documents in force (id -> document), for the categories' legal bases.
     covenants: Callable[[], Mapping[str, Any]]
     clock: Clock

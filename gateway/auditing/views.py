@@ -161,7 +161,7 @@ def _wants_html() -> bool:
 
 
 def _reader(principal: Principal) -> Reader:
-    return Reader(principal.partner_id, principal.client_id, principal.has_scope(READ_ALL))
+    return Reader(principal.partner_id, principal.client_id, sees_all=principal.has_scope(READ_ALL))
 
 
 def _wants_csv() -> bool:

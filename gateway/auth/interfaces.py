@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from gateway.ports import Caller
+
 SCOPES = (
     "exchange:write",
     "inbox:read",
@@ -39,6 +41,10 @@ class Principal:
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+    def caller(self) -> Caller:
+        """The principal as the services see it: a partner acting through a client."""
+        return Caller(self.partner_id, self.client_id)
 
 
 class RevocationCheck(Protocol):

@@ -37,8 +37,8 @@ from gateway.cases.validation import PARTNER_PATTERN, UUID_PATTERN, BodyReader
 from gateway.clock import Clock
 from gateway.db import transaction
 from gateway.delivery.models import Delivery
-from gateway.exchange.services import AuditAppender, Sender
 from gateway.policy.covenants import PolicyBundle
+from gateway.ports import AuditAppender, AuditPseudonyms, Caller, PseudonymSource
 from gateway.problems import Problem, forbidden, not_found
 
 MAX_SIGNALS = 100
@@ -53,12 +53,6 @@ class CovenantParties(Protocol):
     def knows(self, covenant: str) -> bool: ...
 
 
-class AuditPseudonyms(Protocol):
-    def audit_pseudonym(self, subject_id: str) -> str: ...
-
-
-class PseudonymSource(Protocol):
-    def pseudonym(self, subject_id: str, recipient: str) -> str: ...
 
 
 class BundleSource(Protocol):
@@ -85,7 +79,7 @@ class BundleParties:
         return covenants
 
 
-CaseListener = Callable[[Session, Sender, str], None]
+CaseListener = Callable[[Session, Caller, str], None]
 
 
 def refused(code: str, detail: str, **extensions: Any) -> Problem:
@@ -107,7 +101,7 @@ class CaseService:
 
     # --- HTTP-facing operations: one transaction each ---------------------------------
 
-    def create(self, actor: Sender, body: Any) -> dict[str, Any]:
+    def create(self, actor: Caller, body: Any) -> dict[str, Any]:
         reader = BodyReader(body, {"covenant", "signals", "subjects", "case_manager"},
                             {"covenant", "signals", "subjects", "case_manager"})
         covenant = reader.required("covenant", 128, PARTNER_PATTERN)
@@ -142,13 +136,13 @@ class CaseService:
                             for sid, role in resolved])
             return self._view(session, case, actor.partner_id)
 
-    def read(self, actor: Sender, case_id: str) -> dict[str, Any]:
+    def read(self, actor: Caller, case_id: str) -> dict[str, Any]:
         with transaction(self.session_factory) as session:
             case = self._involved_case(session, actor, case_id)
             self._audit(session, actor, case, "case.read")
             return self._view(session, case, actor.partner_id)
 
-    def move(self, actor: Sender, case_id: str, body: Any) -> dict[str, Any]:
+    def move(self, actor: Caller, case_id: str, body: Any) -> dict[str, Any]:
         reader = BodyReader(body, {"to", "reason"}, {"to"})
         target = reader.required("to", 32, choices=CASE_STEPS)
         reason = reader.text("reason", 1000)
@@ -158,7 +152,7 @@ class CaseService:
             self.apply_move(session, actor, case, target, reason)
             return self._view(session, case, actor.partner_id)
 
-    def assign(self, actor: Sender, case_id: str, body: Any) -> dict[str, Any]:
+    def assign(self, actor: Caller, case_id: str, body: Any) -> dict[str, Any]:
         reader = BodyReader(body, {"partner", "intervention", "priority"},
                             {"partner", "intervention"})
         partner = reader.required("partner", 128, PARTNER_PATTERN)
@@ -171,7 +165,7 @@ class CaseService:
                                                intervention=intervention, priority=priority)
             return _assignment_view(session, assignment)
 
-    def decide(self, actor: Sender, case_id: str, assignment_id: str, body: Any
+    def decide(self, actor: Caller, case_id: str, assignment_id: str, body: Any
                ) -> dict[str, Any]:
         reader = BodyReader(body, {"accept", "reason"}, {"accept"})
         accept = reader.flag("accept")
@@ -194,7 +188,7 @@ class CaseService:
             self.changed(session, actor, case)
             return _assignment_view(session, assignment)
 
-    def report_progress(self, actor: Sender, case_id: str, assignment_id: str, body: Any
+    def report_progress(self, actor: Caller, case_id: str, assignment_id: str, body: Any
                         ) -> dict[str, Any]:
         reader = BodyReader(body, {"note"}, {"note"})
         note = reader.required("note", 2000)
@@ -252,7 +246,7 @@ class CaseService:
             found.setdefault(subject.case_id, []).append(subject)
         return found
 
-    def apply_move(self, session: Session, actor: Sender, case: Case, target: str,
+    def apply_move(self, session: Session, actor: Caller, case: Case, target: str,
                    reason: str | None, *, settled: bool = True) -> None:
         """Move the case; ``settled=False`` when the caller makes more changes and then calls
         :meth:`changed` once, so participants get one new view rather than one per step."""
@@ -276,7 +270,7 @@ class CaseService:
         if settled:
             self.changed(session, actor, case)
 
-    def apply_assignment(self, session: Session, actor: Sender, case: Case, *, partner: str,
+    def apply_assignment(self, session: Session, actor: Caller, case: Case, *, partner: str,
                          intervention: str, priority: str, settled: bool = True
                          ) -> CaseAssignment:
         if REGIE not in self.roles(session, case, actor.partner_id):
@@ -321,14 +315,14 @@ class CaseService:
 
     # --- helpers ----------------------------------------------------------------------
 
-    def _involved_case(self, session: Session, actor: Sender, case_id: str) -> Case:
+    def _involved_case(self, session: Session, actor: Caller, case_id: str) -> Case:
         case = self.load(session, case_id)
         if case is None or not self.roles(session, case, actor.partner_id):
             # A case one is not involved in is as absent as one that does not exist.
             raise not_found("case", f"no case {case_id!r} that you are involved in")
         return case
 
-    def _own_assignment(self, session: Session, actor: Sender, case_id: str,
+    def _own_assignment(self, session: Session, actor: Caller, case_id: str,
                         assignment_id: str) -> tuple[Case, CaseAssignment]:
         case = self._involved_case(session, actor, case_id)
         assignment = session.scalars(select(CaseAssignment).where(
@@ -339,7 +333,7 @@ class CaseService:
             raise forbidden("not-the-assignee", "only the assigned partner answers for it")
         return case, assignment
 
-    def changed(self, session: Session, actor: Sender, case: Case) -> None:
+    def changed(self, session: Session, actor: Caller, case: Case) -> None:
         """The one place a case change takes effect: every move, assignment, decision and
         outcome ends here, so the listeners (upcoming agendas) narrow in the same transaction."""
         case.updated_at = self.clock.now()
@@ -347,7 +341,7 @@ class CaseService:
         for listener in self.listeners:
             listener(session, actor, case.id)
 
-    def _audit(self, session: Session, actor: Sender, case: Case, action: str,
+    def _audit(self, session: Session, actor: Caller, case: Case, action: str,
                **details: Any) -> None:
         self.audit.append(session, {
             "action": action,

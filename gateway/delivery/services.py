@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.db import transaction, utcnow
 from gateway.delivery.models import Delivery
 from gateway.delivery.stored import ContentCipher, IdentitySource, open_items, subject_view
-from gateway.exchange.services import AuditAppender, Sender
+from gateway.ports import AuditAppender, Caller
 from gateway.problems import FieldError, not_found, validation_failed
 
 DEFAULT_PAGE_SIZE = 50
@@ -42,7 +42,7 @@ class InboxService:
     content: ContentCipher
 
     def read(
-        self, reader: Sender, cursor: str | None, limit: int, pending_only: bool
+        self, reader: Caller, cursor: str | None, limit: int, pending_only: bool
     ) -> InboxPage:
         after = decode_cursor(cursor)
         with transaction(self.session_factory) as session:
@@ -59,7 +59,7 @@ class InboxService:
         next_cursor = encode_cursor(page[-1].seq) if more else None
         return InboxPage(views, next_cursor)
 
-    def acknowledge(self, reader: Sender, delivery_id: str) -> dict[str, Any]:
+    def acknowledge(self, reader: Caller, delivery_id: str) -> dict[str, Any]:
         with transaction(self.session_factory) as session:
             delivery = session.scalars(
                 select(Delivery).where(Delivery.id == delivery_id,
@@ -109,7 +109,7 @@ class InboxService:
         return view
 
     def _read_event(
-        self, reader: Sender, page: list[Delivery], disclosed: set[str]
+        self, reader: Caller, page: list[Delivery], disclosed: set[str]
     ) -> dict[str, Any]:
         identified = sorted(disclosed)
         return {

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from gateway.identity.interfaces import SubjectShreddedError
+from gateway.ports import SubjectShreddedError
 
 SEALED_CONTENT = "sealed_content"
 # What a recipient sees in place of the identity of a person whose identity was shredded.

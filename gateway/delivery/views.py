@@ -9,7 +9,6 @@ from flask import Blueprint, current_app, request
 from gateway.auth.guard import require_scope
 from gateway.auth.interfaces import Principal
 from gateway.delivery.services import parse_limit
-from gateway.exchange.services import Sender
 from gateway.problems import FieldError, validation_failed
 
 blueprint = Blueprint("inbox", __name__)
@@ -22,7 +21,7 @@ def read_inbox(principal: Principal) -> dict[str, Any]:
     if status not in ("all", "pending"):
         raise validation_failed([FieldError("/status", "either 'all' or 'pending'")])
     page = current_app.extensions["ketenpoort"].inbox.read(
-        Sender(principal.partner_id, principal.client_id),
+        principal.caller(),
         request.args.get("cursor"),
         parse_limit(request.args.get("limit")),
         pending_only=status == "pending",
@@ -34,6 +33,6 @@ def read_inbox(principal: Principal) -> dict[str, Any]:
 @require_scope("inbox:read")
 def acknowledge(principal: Principal, delivery_id: str) -> dict[str, Any]:
     result: dict[str, Any] = current_app.extensions["ketenpoort"].inbox.acknowledge(
-        Sender(principal.partner_id, principal.client_id), delivery_id
+        principal.caller(), delivery_id
     )
     return result

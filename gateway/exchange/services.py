@@ -34,6 +34,7 @@ from gateway.exchange.validation import (
 from gateway.identity.interfaces import SealedSubject
 from gateway.linkage.encoding import Encoding
 from gateway.policy.interfaces import IDENTITY_LEVELS, Decision, DecisionRequest
+from gateway.ports import AuditAppender, Caller, PseudonymSource
 from gateway.problems import Problem, conflict, forbidden, unavailable
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
@@ -55,9 +56,6 @@ class Vault(Protocol):
     def audit_pseudonym_for(self, identifiers: Any) -> str | None: ...
 
 
-class PseudonymSource(Protocol):
-    def pseudonym(self, subject_id: str, recipient: str) -> str: ...
-
 
 class SubjectLinker(Protocol):
     def encode(self, identifiers: Any) -> Encoding | None: ...
@@ -69,9 +67,6 @@ class SubjectLinker(Protocol):
         """Record the subject (exchanged under ``covenant``) for fuzzy linkage; return the
         canonical subject id."""
 
-
-class AuditAppender(Protocol):
-    def append(self, session: Session, event: dict[str, Any]) -> str: ...
 
 
 class AuditRecorder(AuditAppender, Protocol):
@@ -91,15 +86,6 @@ class AuditHealth(Protocol):
     def check(self) -> None:
         """Raise a 503 problem when the audit log has not been sealed for too long."""
 
-
-@dataclass(frozen=True)
-class Sender:
-    partner_id: str
-    client_id: str
-
-    def actor(self) -> dict[str, str]:
-        """How audit entries name the acting partner system."""
-        return {"partner": self.partner_id, "client": self.client_id}
 
 
 @dataclass(frozen=True)
@@ -145,7 +131,7 @@ class ExchangeService:
     content: ContentCipher
 
     def submit(
-        self, sender: Sender, body: dict[str, Any], idempotency_key: str | None
+        self, sender: Caller, body: dict[str, Any], idempotency_key: str | None
     ) -> ExchangeOutcome:
         """Decide, deliver and audit; every 4xx problem raised is audited as a rejection.
 
@@ -159,7 +145,7 @@ class ExchangeService:
             raise
 
     def _submit(
-        self, sender: Sender, body: dict[str, Any], idempotency_key: str | None
+        self, sender: Caller, body: dict[str, Any], idempotency_key: str | None
     ) -> ExchangeOutcome:
         _check_idempotency_key(idempotency_key)
         digest = self._digest(body)
@@ -183,7 +169,7 @@ class ExchangeService:
             ) from exc
 
     def _decide_and_store(
-        self, sender: Sender, request: ExchangeRequest, idempotency_key: str | None, digest: str
+        self, sender: Caller, request: ExchangeRequest, idempotency_key: str | None, digest: str
     ) -> ExchangeOutcome:
         named = _categories_by_subject(request)
         decisions = [self._decide(sender, request, r, named) for r in request.recipients]
@@ -212,7 +198,7 @@ class ExchangeService:
             return replay
 
     def _decide(
-        self, sender: Sender, request: ExchangeRequest, recipient: str,
+        self, sender: Caller, request: ExchangeRequest, recipient: str,
         named: tuple[tuple[str, tuple[str, ...]], ...],
     ) -> Decision:
         return self.policy.decide(
@@ -230,7 +216,7 @@ class ExchangeService:
         )
 
     def _store(
-        self, session: Session, sender: Sender, request: ExchangeRequest, prepared: _Prepared
+        self, session: Session, sender: Caller, request: ExchangeRequest, prepared: _Prepared
     ) -> ExchangeOutcome:
         subject_ids, sent = {}, {}
         for ref, subject in prepared.subjects.items():
@@ -286,7 +272,7 @@ class ExchangeService:
         }
 
     def _delivery(
-        self, exchange_id: str, sender: Sender, request: ExchangeRequest,
+        self, exchange_id: str, sender: Caller, request: ExchangeRequest,
         decision: Decision, persons: _Persons,
     ) -> dict[str, Any]:
         """The delivery row for one allowed recipient.
@@ -329,7 +315,7 @@ class ExchangeService:
         }
 
     def _audit_event(
-        self, sender: Sender, request: ExchangeRequest, decisions: list[Decision],
+        self, sender: Caller, request: ExchangeRequest, decisions: list[Decision],
         exchange_id: str, accepted: set[str],
     ) -> dict[str, Any]:
         """The entry of a decided exchange.
@@ -360,7 +346,7 @@ class ExchangeService:
             "bundle_hash": decisions[0].bundle_hash if decisions else None,
         }
 
-    def record_rejection(self, sender: Sender, problem: Problem) -> None:
+    def record_rejection(self, sender: Caller, problem: Problem) -> None:
         """Audit a refused request of an authenticated sender; nothing else is stored.
 
         The entry holds our own words only: the problem's slug and its pointers rebuilt from
@@ -401,7 +387,7 @@ _ANSWERED = select(Exchange.request_digest, Exchange.response_status, Exchange.r
 
 
 def _replay(
-    session: Session, sender: Sender, key: str, digest: str
+    session: Session, sender: Caller, key: str, digest: str
 ) -> ExchangeOutcome | None:
     stored = core(session).execute(
         _ANSWERED, {"client_id": sender.client_id, "key": key}

@@ -8,7 +8,6 @@ from flask import Blueprint, Response, current_app, request
 
 from gateway.auth.guard import require_scope
 from gateway.auth.interfaces import Principal
-from gateway.exchange.services import Sender
 from gateway.problems import Problem
 from gateway.web import PROBLEM_JSON, json_body
 
@@ -19,7 +18,7 @@ blueprint = Blueprint("exchange", __name__)
 @require_scope("exchange:write")
 def submit_exchange(principal: Principal) -> Response:
     service = current_app.extensions["ketenpoort"].exchanges
-    sender = Sender(principal.partner_id, principal.client_id)
+    sender = principal.caller()
     try:
         body = json_body()
     except Problem as problem:

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit.services import AuditLog
 from gateway.db import transaction
-from gateway.identity.interfaces import IdentityError
 from gateway.identity.rotation import (
     DEFAULT_BATCH_SIZE,
     MASTER_KEY,
@@ -26,6 +25,7 @@ from gateway.identity.rotation import (
 from gateway.identity.services import IdentityVault
 from gateway.keys import Keyring
 from gateway.linkage.services import ShredAndForget
+from gateway.ports import IdentityError
 
 
 class IdentityCommandContext(Protocol):

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any, TypedDict
 
 from gateway.identity.bsn import is_valid_bsn
+from gateway.ports import IdentityError
 from gateway.problems import FieldError
 
 
@@ -59,16 +60,8 @@ class SealedSubject:
     data_key: bytes = field(repr=False, default=b"")
 
 
-class IdentityError(ValueError):
-    """Identifiers that cannot name a person, or a vault operation that cannot proceed."""
-
-
 class SubjectNotFoundError(IdentityError):
     pass
-
-
-class SubjectShreddedError(IdentityError):
-    """The subject's data key was destroyed; its identity can never be recovered."""
 
 
 class IdentityIntegrityError(IdentityError):

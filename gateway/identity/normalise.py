@@ -23,7 +23,8 @@ from __future__ import annotations
 import unicodedata
 
 from gateway.identity.bsn import is_valid_bsn
-from gateway.identity.interfaces import Identifiers, IdentityError, parse_iso_date
+from gateway.identity.interfaces import Identifiers, parse_iso_date
+from gateway.ports import IdentityError
 
 # Dutch, Flemish, French and German name particles as they appear in Dutch registers, plus the
 # abbreviations partners use for them, all in folded form ("'t" folds to "t", "v.d." to "v d").

@@ -35,6 +35,7 @@ from gateway.identity.interfaces import Identifiers, parse_iso_date
 from gateway.identity.models import Reidentification
 from gateway.identity.services import IdentityVault
 from gateway.policy.interfaces import REIDENTIFICATION_ENTRYPOINT, PolicyEngineError
+from gateway.ports import AuditAppender, Caller
 from gateway.problems import (
     FieldError,
     Problem,
@@ -54,9 +55,6 @@ class PolicyEvaluator(Protocol):
     def evaluate(self, entrypoint: str, input: dict[str, Any]) -> tuple[str, Any]: ...
 
 
-class AuditAppender(Protocol):
-    def append(self, session: Session, event: dict[str, Any]) -> str: ...
-
 
 class AssignedCase(Protocol):
     def is_assigned(self, partner: str) -> bool: ...
@@ -65,11 +63,6 @@ class AssignedCase(Protocol):
 class CaseLookup(Protocol):
     def contexts(self, session: Session, case_ids: Iterable[str]) -> dict[str, Any]: ...
 
-
-@dataclass(frozen=True)
-class Requester:
-    partner_id: str
-    client_id: str
 
 
 @dataclass(frozen=True)
@@ -116,7 +109,7 @@ class ReidentificationService:
     clock: Clock
     cases: CaseLookup | None = None
 
-    def request(self, requester: Requester, body: Any) -> Outcome:
+    def request(self, requester: Caller, body: Any) -> Outcome:
         """Release (200), hold for approval (202), or raise a 403/429 problem; all audited."""
         parsed = parse_request(body, self.rules.min_reason_length)
         # Refusals are raised only after the transaction holding their audit entry committed.
@@ -135,7 +128,7 @@ class ReidentificationService:
                             "the policy does not let you see this identity", **outcome.body)
         return outcome
 
-    def approve(self, approver: Requester, reidentification_id: str) -> dict[str, Any]:
+    def approve(self, approver: Caller, reidentification_id: str) -> dict[str, Any]:
         with transaction(self.session_factory) as session:
             row = self._own(session, approver, reidentification_id, for_update=True)
             if row.client_id == approver.client_id:
@@ -147,7 +140,7 @@ class ReidentificationService:
             self._append(session, approver, "reidentification.approved", row)
             return _view(row)
 
-    def fetch(self, requester: Requester, reidentification_id: str) -> dict[str, Any]:
+    def fetch(self, requester: Caller, reidentification_id: str) -> dict[str, Any]:
         """The request's state; its requester gets the identity once, after approval."""
         with transaction(self.session_factory) as session:
             row = self._own(session, requester, reidentification_id, for_update=True)
@@ -169,7 +162,7 @@ class ReidentificationService:
             return {**_view(row), "identity": identity, "audit_event_id": event_id}
 
     def _decide(
-        self, session: Session, requester: Requester, parsed: ReidentificationRequest
+        self, session: Session, requester: Caller, parsed: ReidentificationRequest
     ) -> Outcome:
         delivered = delivered_subjects(session, requester.partner_id, parsed.pseudonym,
                                        parsed.case_id)
@@ -198,7 +191,7 @@ class ReidentificationService:
         return Outcome(200, {**_view(row), "identity": identity, "audit_event_id": event_id})
 
     def _policy_decision(
-        self, session: Session, requester: Requester, parsed: ReidentificationRequest,
+        self, session: Session, requester: Caller, parsed: ReidentificationRequest,
         delivered: list[DeliveredSubject],
     ) -> tuple[str | None, dict[str, Any]]:
         policy_input = {
@@ -215,7 +208,7 @@ class ReidentificationService:
             return bundle_hash, _engine_refusal()
         return bundle_hash, result
 
-    def _assigned(self, session: Session, requester: Requester, case_id: str | None) -> bool:
+    def _assigned(self, session: Session, requester: Caller, case_id: str | None) -> bool:
         if case_id is None or self.cases is None:
             return False
         context = self.cases.contexts(session, [case_id]).get(case_id)
@@ -228,7 +221,7 @@ class ReidentificationService:
             return True
         return self.rules.four_eyes_minors and _is_minor(identity, self.clock.today())
 
-    def _retry_after(self, session: Session, requester: Requester) -> int | None:
+    def _retry_after(self, session: Session, requester: Caller) -> int | None:
         """Seconds until the partner may ask again, or None when under its limit."""
         now = self.clock.now()
         since = now - timedelta(seconds=self.rules.period_seconds)
@@ -252,7 +245,7 @@ class ReidentificationService:
         latest = delivered[max(decision["releasable"])]
         return self.vault.reveal_sent(session, latest.exchange_id, latest.sent)
 
-    def _own(self, session: Session, who: Requester, reidentification_id: str, *,
+    def _own(self, session: Session, who: Caller, reidentification_id: str, *,
              for_update: bool = False) -> Reidentification:
         row = session.get(Reidentification, reidentification_id, with_for_update=for_update)
         if row is None or row.partner != who.partner_id:
@@ -260,7 +253,7 @@ class ReidentificationService:
             raise not_found("reidentification", "no such re-identification for your partner")
         return row
 
-    def _append(self, session: Session, who: Requester, action: str,
+    def _append(self, session: Session, who: Caller, action: str,
                 row: Reidentification | None, **details: Any) -> str:
         event: dict[str, Any] = {
             "action": action,

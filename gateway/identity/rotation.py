@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
 from sqlalchemy import func, select
@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.db import purge_freed_pages, transaction
 from gateway.identity.models import Subject
 from gateway.keys import Keyring
+from gateway.ports import AuditAppender
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +45,6 @@ SECRET_BYTES = 32
 class RotationError(RuntimeError):
     """A rotation or retirement cannot proceed; the message says why."""
 
-
-class AuditAppender(Protocol):
-    def append(self, session: Session, event: dict[str, Any]) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -43,15 +43,14 @@ from gateway.db import insert_absent, utcnow
 from gateway.identity.interfaces import (
     IDENTIFIER_FIELDS,
     Identifiers,
-    IdentityError,
     IdentityIntegrityError,
     SealedSubject,
     SubjectNotFoundError,
-    SubjectShreddedError,
 )
 from gateway.identity.models import NONCE_LENGTH, Reidentification, Subject
 from gateway.identity.normalise import subject_key
 from gateway.keys import Keyring, KeyringError
+from gateway.ports import IdentityError, SubjectShreddedError
 
 DATA_KEY_BITS = 256
 # Recipients are the covenant partners, a few dozen at most; the bound only stops a bug that

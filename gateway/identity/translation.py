@@ -8,29 +8,21 @@ another partner's pseudonyms, or about persons it never received.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.db import transaction
 from gateway.delivery.models import Delivery
+from gateway.ports import AuditAppender, AuditPseudonyms, PseudonymSource
 from gateway.problems import FieldError, validation_failed
 
 MAX_PSEUDONYMS = 100
 MAX_PSEUDONYM_LENGTH = 64
 
 
-class PseudonymSource(Protocol):
-    def pseudonym(self, subject_id: str, recipient: str) -> str: ...
 
-
-class AuditPseudonyms(Protocol):
-    def audit_pseudonym(self, subject_id: str) -> str: ...
-
-
-class AuditAppender(Protocol):
-    def append(self, session: Session, event: dict[str, Any]) -> str: ...
 
 
 @dataclass

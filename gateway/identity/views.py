@@ -8,14 +8,14 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from gateway.auth.guard import require_scope
 from gateway.auth.interfaces import Principal
-from gateway.identity.reidentification import Requester
+from gateway.ports import Caller
 from gateway.web import json_body
 
 blueprint = Blueprint("identity", __name__)
 
 
-def _requester(principal: Principal) -> Requester:
-    return Requester(principal.partner_id, principal.client_id)
+def _requester(principal: Principal) -> Caller:
+    return principal.caller()
 
 
 @blueprint.post("/v1/reidentifications")

@@ -26,13 +26,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, delete, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from gateway.db import core, insert_absent, insert_rows, transaction, utcnow
-from gateway.exchange.services import AuditAppender, PseudonymSource, Sender
 from gateway.identity.interfaces import Identifiers
 from gateway.identity.models import Subject
 from gateway.linkage.encoding import (
@@ -51,6 +50,7 @@ from gateway.linkage.models import (
     LinkageCovenant,
     LinkageRecord,
 )
+from gateway.ports import AuditAppender, AuditPseudonyms, Caller, PseudonymSource, Shredder
 from gateway.problems import FieldError, conflict, forbidden, not_found, validation_failed
 
 # Built once (see gateway.db): these run in every exchange that names a person.
@@ -67,9 +67,6 @@ _CANONICAL = select(LinkageAlias.canonical_subject_id).where(
     LinkageAlias.subject_id == bindparam("subject_id")
 )
 
-
-class AuditPseudonyms(Protocol):
-    def audit_pseudonym(self, subject_id: str) -> str: ...
 
 
 def reviewing_partners(covenants: Mapping[str, Any]) -> dict[str, frozenset[str]]:
@@ -124,7 +121,7 @@ class LinkageService:
         """Drop a subject's filter and buckets (with its identity, when it is shredded)."""
         forget_subject(session, subject_id)
 
-    def candidates(self, reader: Sender, limit: int) -> list[dict[str, Any]]:
+    def candidates(self, reader: Caller, limit: int) -> list[dict[str, Any]]:
         """Pending candidates, best first, under the reader's pseudonyms; the listing is audited."""
         scope = self._scope(reader)
         with transaction(self.session_factory) as session:
@@ -142,7 +139,7 @@ class LinkageService:
             })
         return views
 
-    def decide(self, reader: Sender, candidate_id: str, body: object) -> dict[str, Any]:
+    def decide(self, reader: Caller, candidate_id: str, body: object) -> dict[str, Any]:
         """Confirm or reject a pending candidate; a decided one cannot be decided again.
 
         A confirmation by the first reviewer is recorded and leaves the candidate pending; a
@@ -160,7 +157,7 @@ class LinkageService:
                 self._settle(session, reader, candidate, decision)
             return self._view(session, reader, candidate)
 
-    def unlink(self, reader: Sender, candidate_id: str) -> dict[str, Any]:
+    def unlink(self, reader: Caller, candidate_id: str) -> dict[str, Any]:
         """Undo a confirmed link: the pair becomes rejected and the aliases of the persons it
         joined are rebuilt from the confirmed links that remain; audited."""
         scope = self._scope(reader)
@@ -177,7 +174,7 @@ class LinkageService:
             return self._view(session, reader, candidate)
 
     def _first_confirmation(
-        self, session: Session, reader: Sender, candidate: LinkageCandidate
+        self, session: Session, reader: Caller, candidate: LinkageCandidate
     ) -> None:
         candidate.first_confirmed_by = reader.client_id
         candidate.first_confirmed_partner = reader.partner_id
@@ -186,7 +183,7 @@ class LinkageService:
         self._audit_decision(session, reader, candidate, "linkage.confirmation_pending")
 
     def _settle(
-        self, session: Session, reader: Sender, candidate: LinkageCandidate, decision: str
+        self, session: Session, reader: Caller, candidate: LinkageCandidate, decision: str
     ) -> None:
         if decision == CONFIRMED and candidate.first_confirmed_by == reader.client_id:
             raise forbidden("second-reviewer-required",
@@ -200,7 +197,7 @@ class LinkageService:
         self._audit_decision(session, reader, candidate, f"linkage.{decision}")
 
     def _audit_decision(
-        self, session: Session, reader: Sender, candidate: LinkageCandidate, action: str
+        self, session: Session, reader: Caller, candidate: LinkageCandidate, action: str
     ) -> None:
         event: dict[str, Any] = {
             "action": action,
@@ -215,7 +212,7 @@ class LinkageService:
                                        "client": candidate.first_confirmed_by}
         self.audit.append(session, event)
 
-    def _scope(self, reader: Sender) -> frozenset[str]:
+    def _scope(self, reader: Caller) -> frozenset[str]:
         """The covenants where ``reader`` is a reviewer; 403 when there are none."""
         scope = self.reviewers().get(reader.partner_id, frozenset())
         if not scope:
@@ -316,7 +313,7 @@ class LinkageService:
         session.flush()
 
     def _view(
-        self, session: Session, reader: Sender, candidate: LinkageCandidate
+        self, session: Session, reader: Caller, candidate: LinkageCandidate
     ) -> dict[str, Any]:
         return {
             "id": candidate.id,
@@ -390,11 +387,6 @@ def forget_subject(session: Session, subject_id: str) -> None:
     session.execute(delete(LinkageRecord).where(LinkageRecord.subject_id == subject_id))
 
 
-class VaultShredder(Protocol):
-    def shred(self, session: Session, subject_id: str) -> None: ...
-
-    def audit_pseudonym(self, subject_id: str) -> str: ...
-
 
 @dataclass(frozen=True)
 class ShredAndForget:
@@ -404,7 +396,7 @@ class ShredAndForget:
     shred path (retention, the operator's ``identity shred``) goes through this.
     """
 
-    vault: VaultShredder
+    vault: Shredder
 
     def shred(self, session: Session, subject_id: str) -> None:
         self.vault.shred(session, subject_id)

@@ -9,7 +9,6 @@ from flask import Blueprint, current_app, request
 from gateway.auth.guard import require_scope
 from gateway.auth.interfaces import Principal
 from gateway.delivery.services import parse_limit
-from gateway.exchange.services import Sender
 from gateway.web import json_body
 
 blueprint = Blueprint("linkage", __name__)
@@ -19,7 +18,7 @@ blueprint = Blueprint("linkage", __name__)
 @require_scope("linkage:read")
 def list_candidates(principal: Principal) -> dict[str, Any]:
     items = current_app.extensions["ketenpoort"].linkage.candidates(
-        Sender(principal.partner_id, principal.client_id), parse_limit(request.args.get("limit"))
+        principal.caller(), parse_limit(request.args.get("limit"))
     )
     return {"items": items}
 
@@ -28,7 +27,7 @@ def list_candidates(principal: Principal) -> dict[str, Any]:
 @require_scope("linkage:write")
 def decide(principal: Principal, candidate_id: str) -> tuple[dict[str, Any], int]:
     result: dict[str, Any] = current_app.extensions["ketenpoort"].linkage.decide(
-        Sender(principal.partner_id, principal.client_id), candidate_id, json_body()
+        principal.caller(), candidate_id, json_body()
     )
     # A first confirmation is accepted but waits for a second reviewer.
     return result, 202 if result["awaiting_second_confirmation"] else 200
@@ -38,6 +37,6 @@ def decide(principal: Principal, candidate_id: str) -> tuple[dict[str, Any], int
 @require_scope("linkage:write")
 def unlink(principal: Principal, candidate_id: str) -> dict[str, Any]:
     result: dict[str, Any] = current_app.extensions["ketenpoort"].linkage.unlink(
-        Sender(principal.partner_id, principal.client_id), candidate_id
+        principal.caller(), candidate_id
     )
     return result

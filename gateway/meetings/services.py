@@ -24,13 +24,11 @@ from gateway.cases.services import (
     PRIORITIES,
     CaseService,
     CovenantParties,
-    PseudonymSource,
     refused,
 )
 from gateway.cases.validation import PARTNER_PATTERN, UUID_PATTERN, BodyReader
 from gateway.clock import Clock
 from gateway.db import transaction
-from gateway.exchange.services import AuditAppender, Sender
 from gateway.meetings.interfaces import (
     AGENDA_VIEW_KIND,
     DRAFT,
@@ -42,6 +40,7 @@ from gateway.meetings.interfaces import (
 )
 from gateway.meetings.models import AgendaItem, Meeting, MeetingParticipant, PublishedView
 from gateway.meetings.routing import AgendaRouter, Routed, RoutingQuestion
+from gateway.ports import AuditAppender, Caller, PseudonymSource
 from gateway.problems import FieldError, forbidden, not_found, validation_failed
 
 MAX_PARTICIPANTS = 50
@@ -79,7 +78,7 @@ class MeetingService:
     audit: AuditAppender
     clock: Clock
 
-    def create(self, actor: Sender, body: Any) -> dict[str, Any]:
+    def create(self, actor: Caller, body: Any) -> dict[str, Any]:
         reader = BodyReader(body, {"covenant", "date", "participants"},
                             {"covenant", "date", "participants"})
         covenant = reader.required("covenant", 128, PARTNER_PATTERN)
@@ -100,7 +99,7 @@ class MeetingService:
             self._audit(session, actor, meeting, "meeting.created", participants=participants)
             return _meeting_view(meeting, participants)
 
-    def add_item(self, actor: Sender, meeting_id: str, body: Any) -> dict[str, Any]:
+    def add_item(self, actor: Caller, meeting_id: str, body: Any) -> dict[str, Any]:
         reader = BodyReader(body, {"case_id", "title", "question", "proposed_decision"},
                             {"case_id", "title", "question", "proposed_decision"})
         case_id = reader.required("case_id", 36, UUID_PATTERN)
@@ -132,7 +131,7 @@ class MeetingService:
             republished = self._republish_if_published(session, actor, meeting)
             return {**_item_view(item), "published": republished}
 
-    def routing(self, actor: Sender, meeting_id: str) -> dict[str, Any]:
+    def routing(self, actor: Caller, meeting_id: str) -> dict[str, Any]:
         with transaction(self.session_factory) as session:
             agenda = self._load(session, self._own_meeting(session, actor, meeting_id))
             routed = self._route(agenda)
@@ -148,12 +147,12 @@ class MeetingService:
                 ],
             }
 
-    def publish(self, actor: Sender, meeting_id: str) -> dict[str, Any]:
+    def publish(self, actor: Caller, meeting_id: str) -> dict[str, Any]:
         with transaction(self.session_factory) as session:
             meeting = self._own_meeting(session, actor, meeting_id)
             return self._publish(session, actor, meeting)
 
-    def agenda(self, actor: Sender, meeting_id: str) -> dict[str, Any]:
+    def agenda(self, actor: Caller, meeting_id: str) -> dict[str, Any]:
         with transaction(self.session_factory) as session:
             published = session.get(PublishedView, (meeting_id, actor.partner_id)) if (
                 UUID_PATTERN.match(meeting_id)) else None
@@ -169,7 +168,7 @@ class MeetingService:
             })
             return published.view
 
-    def record_outcome(self, actor: Sender, meeting_id: str, item_id: str, body: Any
+    def record_outcome(self, actor: Caller, meeting_id: str, item_id: str, body: Any
                        ) -> dict[str, Any]:
         reader = BodyReader(body, {"approach", "assigned_partner", "intervention", "priority",
                                    "move_to"}, {"approach"})
@@ -209,7 +208,7 @@ class MeetingService:
             self.cases.changed(session, actor, case)
             return {**_item_view(item), "case_step": case.step, "published": republished}
 
-    def case_changed(self, session: Session, actor: Sender, case_id: str) -> None:
+    def case_changed(self, session: Session, actor: Caller, case_id: str) -> None:
         """Republish the agendas of upcoming published meetings that discuss the case.
 
         Runs in the transaction that changed the case (its row is locked already), so a view
@@ -289,7 +288,7 @@ class MeetingService:
             details["assigned"] = sorted(case.assigned)
         return details
 
-    def _publish(self, session: Session, actor: Sender, meeting: Meeting) -> dict[str, Any]:
+    def _publish(self, session: Session, actor: Caller, meeting: Meeting) -> dict[str, Any]:
         views = self._views(self._load(session, meeting))
         stored = {row.partner: row for row in session.scalars(
             select(PublishedView).where(PublishedView.meeting_id == meeting.id))}
@@ -318,7 +317,7 @@ class MeetingService:
                     notified=changed, unchanged=sorted(set(views) - set(changed)))
         return {"version": meeting.version, "notified": changed}
 
-    def _republish_if_published(self, session: Session, actor: Sender, meeting: Meeting
+    def _republish_if_published(self, session: Session, actor: Caller, meeting: Meeting
                                 ) -> dict[str, Any] | None:
         return self._publish(session, actor, meeting) if meeting.state == PUBLISHED else None
 
@@ -341,7 +340,7 @@ class MeetingService:
                 participants.append(partner)
         return participants
 
-    def _own_meeting(self, session: Session, actor: Sender, meeting_id: str) -> Meeting:
+    def _own_meeting(self, session: Session, actor: Caller, meeting_id: str) -> Meeting:
         # Locked: two publications at once would otherwise both take the same next version.
         meeting = session.get(Meeting, meeting_id, with_for_update=True) if (
             UUID_PATTERN.match(meeting_id)) else None
@@ -349,7 +348,7 @@ class MeetingService:
             raise not_found("meeting", f"no meeting {meeting_id!r} of yours")
         return meeting
 
-    def _audit(self, session: Session, actor: Sender, meeting: Meeting, action: str,
+    def _audit(self, session: Session, actor: Caller, meeting: Meeting, action: str,
                **details: Any) -> None:
         self.audit.append(session, {
             "action": action,

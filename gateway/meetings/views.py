@@ -8,7 +8,7 @@ from flask import Blueprint, current_app
 
 from gateway.auth.guard import require_scope
 from gateway.auth.interfaces import Principal
-from gateway.exchange.services import Sender
+from gateway.ports import Caller
 from gateway.web import json_body
 
 blueprint = Blueprint("meetings", __name__)
@@ -18,8 +18,8 @@ def _service() -> Any:
     return current_app.extensions["ketenpoort"].meetings
 
 
-def _actor(principal: Principal) -> Sender:
-    return Sender(principal.partner_id, principal.client_id)
+def _actor(principal: Principal) -> Caller:
+    return principal.caller()
 
 
 @blueprint.post("/v1/meetings")

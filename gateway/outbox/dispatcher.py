@@ -29,12 +29,12 @@ from gateway.outbox.interfaces import (
     DELIVERED,
     INBOX,
     PENDING,
-    AuditAppender,
     Rendered,
     Renderer,
 )
 from gateway.outbox.models import Dispatch, OutboxMessage
 from gateway.outbox.services import ChannelDirectory
+from gateway.ports import AuditAppender
 
 log = logging.getLogger(__name__)
 

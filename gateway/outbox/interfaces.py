@@ -44,6 +44,3 @@ class Renderer(Protocol):
         self, session: Session, recipient: str, payload: dict[str, Any], channel: str
     ) -> Rendered: ...
 
-
-class AuditAppender(Protocol):
-    def append(self, session: Session, event: dict[str, Any]) -> str: ...

@@ -29,10 +29,10 @@ from gateway.outbox.interfaces import (
     PENDING,
     STATES,
     WEBHOOK,
-    AuditAppender,
     Publisher,
 )
 from gateway.outbox.models import Dispatch, OutboxMessage, PartnerChannel
+from gateway.ports import AuditAppender
 from gateway.problems import FieldError, not_found, validation_failed
 
 log = logging.getLogger(__name__)

@@ -18,11 +18,12 @@ from gateway.delivery.stored import IdentitySource
 from gateway.identity.envelope import ContentSealer
 from gateway.keys import Keyring
 from gateway.outbox.dispatcher import Dispatcher, RetryPolicy
-from gateway.outbox.interfaces import EMAIL, WEBHOOK, AuditAppender, Publisher
+from gateway.outbox.interfaces import EMAIL, WEBHOOK, Publisher
 from gateway.outbox.rendering import EXCHANGE_DELIVERY, ExchangeDeliveryRenderer, PayloadAsIs
 from gateway.outbox.runner import BackgroundDrainer
 from gateway.outbox.services import ChannelDirectory, NoPublisher, Outbox
 from gateway.outbox.tasks import CeleryPublisher, OffRequestPublisher, make_celery
+from gateway.ports import AuditAppender
 from gateway.settings import Settings
 
 WEBHOOK_SIGNING_KEY = "webhook-signing"

@@ -21,7 +21,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,13 +35,11 @@ from gateway.policy.covenants import (
 from gateway.policy.interfaces import PolicyEngineError
 from gateway.policy.models import CovenantPublication
 from gateway.policy.regopy_engine import RegopyEngine
+from gateway.ports import AuditAppender
 
 PUBLISHED_ACTION = "covenant.published"
 VERSION_PATTERN = re.compile(r"\d+(\.\d+)*")
 
-
-class AuditAppender(Protocol):
-    def append(self, session: Session, event: dict[str, Any]) -> str: ...
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, Select, String, and_, cast, delete, exists, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
@@ -36,6 +36,7 @@ from gateway.meetings.interfaces import AGENDA_VIEW_KIND
 from gateway.meetings.models import AgendaItem, PublishedView
 from gateway.outbox.models import Dispatch, OutboxMessage
 from gateway.policy.covenants import Covenant
+from gateway.ports import AuditAppender, Shredder
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +48,6 @@ class CovenantSource(Protocol):
     def covenant(self, covenant_id: str) -> Covenant | None: ...
 
 
-class Shredder(Protocol):
-    def shred(self, session: Session, subject_id: str) -> None: ...
-
-    def audit_pseudonym(self, subject_id: str) -> str: ...
-
-
-class AuditAppender(Protocol):
-    def append(self, session: Session, event: dict[str, Any]) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from gateway.identity.interfaces import Identifiers, IdentityError
+from gateway.identity.interfaces import Identifiers
 from gateway.identity.normalise import (
     fold,
     normalise_birth_date,
@@ -14,6 +14,7 @@ from gateway.identity.normalise import (
     normalise_given_names,
     subject_key,
 )
+from gateway.ports import IdentityError
 
 
 @pytest.mark.parametrize(

@@ -17,11 +17,11 @@ from gateway.identity.interfaces import (
     IdentityError,
     IdentityIntegrityError,
     SubjectNotFoundError,
-    SubjectShreddedError,
 )
 from gateway.identity.models import Subject
 from gateway.identity.services import IdentityVault
 from gateway.keys import Keyring
+from gateway.ports import SubjectShreddedError
 from tests.identity.factories import identifiers, next_bsn, registered_subject
 
 

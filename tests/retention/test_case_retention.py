@@ -24,9 +24,9 @@ from gateway.cases.models import (
 from gateway.container import Container
 from gateway.delivery.models import Delivery
 from gateway.exchange.models import Exchange
-from gateway.identity.interfaces import SubjectShreddedError
 from gateway.meetings.models import AgendaItem, PublishedView
 from gateway.outbox.models import OutboxMessage
+from gateway.ports import SubjectShreddedError
 from gateway.retention.services import RetentionService, months_before
 from tests.cases.factories import create_case, put_case_at, send_signal, token
 from tests.conftest import TEST_MORNING

@@ -1,0 +1,64 @@
+"""The shared kernel: who is calling, and the ports the rooms depend on, declared once.
+
+Every room (exchange, delivery, identity, linkage, cases, meetings, policy, retention, outbox,
+auditing) names its collaborators through these types, never through another room's module, so
+the rooms depend on this kernel and not on each other's internals. ``gateway/container.py``
+decides which implementation stands behind each port.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who acts: a partner organisation through one of its clients, and, for a person signed in
+    to the workspace, that person (absent for a partner system)."""
+
+    partner_id: str
+    client_id: str
+    person_id: str | None = None
+
+    def actor(self) -> dict[str, str]:
+        """How audit entries name the acting partner, its client and, if any, the person."""
+        named = {"partner": self.partner_id, "client": self.client_id}
+        if self.person_id is not None:
+            named["person"] = self.person_id
+        return named
+
+
+class IdentityError(ValueError):
+    """Identifiers that cannot name a person, or a vault operation that cannot proceed."""
+
+
+class SubjectShreddedError(IdentityError):
+    """The subject's data key was destroyed; its identity can never be recovered."""
+
+
+class AuditAppender(Protocol):
+    """Appends one event to the access log inside the caller's transaction; returns its id."""
+
+    def append(self, session: Session, event: dict[str, Any]) -> str: ...
+
+
+class PseudonymSource(Protocol):
+    """The stable pseudonym under which one recipient knows a subject."""
+
+    def pseudonym(self, subject_id: str, recipient: str) -> str: ...
+
+
+class AuditPseudonyms(Protocol):
+    """The pseudonym under which the access log names a subject (never an identifier)."""
+
+    def audit_pseudonym(self, subject_id: str) -> str: ...
+
+
+class Shredder(AuditPseudonyms, Protocol):
+    """Destroys what the vault holds about one subject (crypto-shredding), and names the subject
+    in the log entry that records it."""
+
+    def shred(self, session: Session, subject_id: str) -> None: ...
