@@ -1,8 +1,8 @@
 """What the rest of the gateway may rely on from the audit log.
 
 The exchange service holds an :class:`IAuditLog` and writes its entry inside the transaction
-that stores a delivery (:meth:`IAuditLog.append`, or :meth:`~audit.services.AuditLog.record`
-before the transaction and :meth:`~audit.services.AuditLog.write` inside it): the audit record
+that stores a delivery (:meth:`IAuditLog.append`, or :meth:`~audit.log.AuditLog.record`
+before the transaction and :meth:`~audit.log.AuditLog.write` inside it): the audit record
 and the delivery commit or roll back together, which is how "no audit record, no exchange"
 (fail closed) is enforced.
 """

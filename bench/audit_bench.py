@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from audit import merkle
 from audit.canonical import canonical_entry
+from audit.log import AuditLog, CheckpointSigner, Sequencer
 from audit.note import TIME_FORMAT
-from audit.services import AuditLog, CheckpointSigner, Sequencer
 from audit.verify import EXPORT_FORMAT, verify_export
 from gateway import db
 

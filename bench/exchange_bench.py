@@ -33,6 +33,7 @@ from bench.workload import Workload
 from gateway import db
 from gateway.auth.models import OAuthClient
 from gateway.auth.services import TokenService
+from gateway.container import build_container
 from gateway.instance import create_demo_clients, initialise
 from gateway.settings import Settings
 
@@ -66,7 +67,7 @@ def bench_instance(backend: str, scratch: Path) -> Iterator[Settings]:
         policies = shutil.copytree(Settings().policies_path, scratch / backend / "policies")
         settings = Settings(instance_path=scratch / backend, database_url=url,
                             access_token_ttl_seconds=6 * 3600, policies_path=policies)
-        create_demo_clients(initialise(settings))
+        create_demo_clients(initialise(settings), build_container(settings).clients)
         create_floor_table(url)
         yield settings
 

@@ -34,8 +34,6 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it; the base type does not
     app.extensions["ketenpoort"] = container
-    if settings.run_background_workers and container.outbox_drainer is not None:
-        container.outbox_drainer.start()  # embedded mode: drain the outbox in this process
     install_error_handlers(app)
     app.register_blueprint(
         create_auth_blueprint(container.session_factory, container.clients, container.tokens)

@@ -8,8 +8,9 @@ import click
 
 from gateway.auditing.cli import audit_commands
 from gateway.auth.cli import client_commands
+from gateway.container import Container, build_container
 from gateway.identity.cli import identity_commands, key_commands
-from gateway.instance import create_demo_clients, initialise, open_instance
+from gateway.instance import create_demo_clients, initialise
 from gateway.keys import KeyringError
 from gateway.outbox.cli import channel_commands, outbox_commands
 from gateway.policy.cli import covenant_commands, policy_commands
@@ -18,20 +19,21 @@ from gateway.server import restrict_new_files, run
 from gateway.settings import Settings, SettingsError
 
 
-class LazyInstance:
-    """Opens the instance on first use, so ``--help`` and ``covenant check`` need none."""
+class LazyContainer:
+    """The container, built on first use, so ``--help``, ``init`` and ``covenant check`` need
+    no instance. Every command takes its services from it, as the HTTP views do."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._opened: Any = None
+        self._built: Container | None = None
 
     def __getattr__(self, name: str) -> Any:
-        if self._opened is None:
+        if self._built is None:
             try:
-                self._opened = open_instance(self.settings)
+                self._built = build_container(self.settings)
             except KeyringError as exc:
                 raise click.ClickException(str(exc)) from exc
-        return getattr(self._opened, name)
+        return getattr(self._built, name)
 
 
 @click.group()
@@ -42,7 +44,7 @@ def main(ctx: click.Context) -> None:
     Settings come from KETENPOORT_* environment variables (see README).
     """
     try:
-        ctx.obj = LazyInstance(Settings.from_env())
+        ctx.obj = LazyContainer(Settings.from_env())
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -50,13 +52,13 @@ def main(ctx: click.Context) -> None:
 @main.command()
 @click.option("--demo", is_flag=True, help="Also create a client for every demo partner.")
 @click.pass_obj
-def init(lazy: LazyInstance, demo: bool) -> None:
+def init(lazy: LazyContainer, demo: bool) -> None:
     """Create the instance: folder, keyring, database schema (idempotent)."""
     restrict_new_files()
     instance = initialise(lazy.settings)
     click.echo(f"instance ready at {instance.settings.instance_path}")
     if demo:
-        path = create_demo_clients(instance)
+        path = create_demo_clients(instance, lazy.clients)
         click.echo(f"demo partner credentials (owner-readable only): {path}")
 
 
@@ -66,7 +68,7 @@ def init(lazy: LazyInstance, demo: bool) -> None:
 @click.option("--workers", default=2, show_default=True, type=int)
 @click.option("--threads", default=4, show_default=True, type=int)
 @click.pass_obj
-def serve(lazy: LazyInstance, host: str, port: int, workers: int, threads: int) -> None:
+def serve(lazy: LazyContainer, host: str, port: int, workers: int, threads: int) -> None:
     """Run the gateway with gunicorn (embedded default when nothing else is configured)."""
     restrict_new_files()
     if not lazy.settings.keyring_path.exists():

@@ -1,19 +1,30 @@
-"""Builds every service from settings once; views, CLI and tasks look services up here.
+"""Builds every service from settings once; views, CLI and tasks take their services here.
 
 This is the only place that knows which implementation stands behind each interface, so the
-embedded default and production differ in settings, never in code paths.
+embedded default and production differ in settings, never in code paths
+(``tests/test_architecture.py`` checks that no other module constructs a service). HTTP views
+reach it with :func:`current_container`; the ``ketenpoort`` CLI opens one per command.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
+from flask import current_app
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from audit.services import AuditLog
-from gateway.auditing.runner import AuditGate, SequencerRunner
+from adapters.email import EmailChannel
+from adapters.interfaces import OutboundChannel
+from adapters.webhook import WebhookChannel
+from audit.log import AuditLog, CheckpointSigner, Sequencer
+from gateway.auditing.runner import CHECKPOINT_KEY, AuditGate, SequencerRunner
+from gateway.auditing.services import AuditReader
+from gateway.auditing.subject_access import SubjectAccessService
 from gateway.auth.services import ClientService, TokenService
+from gateway.background.broker import CeleryPublisher, OffRequestPublisher, make_celery
+from gateway.background.embedded import BackgroundDrainer
 from gateway.cases.services import BundleParties, CaseService
 from gateway.clock import Clock, clock_starting_at
 from gateway.db import make_engine, make_session_factory
@@ -29,13 +40,14 @@ from gateway.linkage.encoding import BloomEncoder
 from gateway.linkage.services import LinkageService, ShredAndForget, reviewing_partners
 from gateway.meetings.routing import AgendaRouter
 from gateway.meetings.services import MeetingService
-from gateway.outbox.dispatcher import Dispatcher
-from gateway.outbox.runner import BackgroundDrainer
-from gateway.outbox.services import Outbox
-from gateway.outbox.tasks import RETENTION_INTERVAL_SECONDS
-from gateway.outbox.wiring import build_outbox
+from gateway.outbox.dispatcher import Dispatcher, RetryPolicy
+from gateway.outbox.interfaces import EMAIL, WEBHOOK, WEBHOOK_SIGNING_KEY, Publisher
+from gateway.outbox.rendering import EXCHANGE_DELIVERY, ExchangeDeliveryRenderer, PayloadAsIs
+from gateway.outbox.services import ChannelDirectory, Outbox
 from gateway.policy.covenants import PolicyBundle
+from gateway.policy.publish import CovenantPublisher
 from gateway.policy.reload import ReloadingPolicyService
+from gateway.policy.services import PolicyService, engine_for
 from gateway.retention.services import RetentionService
 from gateway.settings import Settings
 
@@ -88,12 +100,50 @@ class Container:
     audit_gate: AuditGate
     reidentifications: ReidentificationService
     pseudonym_translation: PseudonymTranslation
-    sequencer: SequencerRunner | None = None  # started per gunicorn worker by gateway.server
+    channels: ChannelDirectory
+    audit_reader: AuditReader
+    subject_access: SubjectAccessService
+    covenant_publisher: CovenantPublisher
+    shredder: ShredAndForget
+    sequencer: SequencerRunner | None = None  # started per serving worker by gateway.background
 
     @property
     def bundle(self) -> PolicyBundle:
         """The bundle in force now; it follows ``ketenpoort covenant publish`` without restart."""
         return self.policy.bundle
+
+    @property
+    def known_partners(self) -> frozenset[str]:
+        return self.bundle.partner_ids()
+
+    def key_rotation(self, actor: str) -> KeyRotation:
+        """Key rotation on behalf of ``actor`` (an operator, or ``retention``)."""
+        return KeyRotation(self.settings.keyring_path, self.session_factory, self.audit,
+                           actor=actor)
+
+    def sequencer_runner(self, interval_seconds: float | None = None) -> SequencerRunner:
+        """A sequencer signing with the keyring's checkpoint key; call ``start()`` on it."""
+        interval = interval_seconds or self.settings.sequencer_interval_seconds
+        return SequencerRunner(self.session_factory, self.sequencer_once(), interval)
+
+    def sequencer_once(self) -> Sequencer:
+        """The sequencer signing with the keyring's checkpoint key, for one run by hand."""
+        return Sequencer(self.session_factory,
+                         CheckpointSigner(self.keyring.signing_key(CHECKPOINT_KEY)))
+
+    def after_shredding(self, actor: str) -> ShredPurge:
+        """The new master key epoch that follows a shredding by ``actor``."""
+        return ShredPurge(self.key_rotation(actor))
+
+
+def current_container() -> Container:
+    """The container of the Flask application handling the current request."""
+    return cast(Container, current_app.extensions["ketenpoort"])
+
+
+def explaining_policy(settings: Settings, bundle: PolicyBundle) -> PolicyService:
+    """The policy service ``covenant explain`` asks, uncached, with no instance needed."""
+    return PolicyService(engine_for(settings, bundle), cache_size=0)
 
 
 def build_container(
@@ -111,12 +161,11 @@ def build_container(
     linkage = build_linkage(keyring, session_factory, policy=policy, vault=vault,
                             pseudonymiser=pseudonymiser, audit=audit)
     outbox = build_outbox(settings, keyring, session_factory, vault, audit)
+    shredder = ShredAndForget(vault)
     retention = RetentionService(
-        session_factory, lambda: policy.bundle, ShredAndForget(vault), audit, clock,
+        session_factory, lambda: policy.bundle, shredder, audit, clock,
         after_shredding=ShredPurge(KeyRotation(settings.keyring_path, session_factory, audit,
                                                actor="retention")))
-    if outbox.drainer is not None:  # embedded mode: the drainer thread runs what beat would
-        outbox.drainer.every(RETENTION_INTERVAL_SECONDS, retention.run)
     audit_gate = AuditGate(session_factory, settings.audit_max_lag_seconds)
     parties = BundleParties(policy)
     cases = CaseService(session_factory=session_factory, parties=parties, vault=vault,
@@ -173,6 +222,14 @@ def build_container(
             session_factory=session_factory, pseudonyms=pseudonymiser, audit_pseudonyms=vault,
             audit=audit,
         ),
+        channels=outbox.channels,
+        audit_reader=AuditReader(session_factory, audit, keyring),
+        subject_access=SubjectAccessService(
+            session_factory, audit, vault,
+            lambda: policy.bundle.data["ketenpoort"]["covenants"], clock,
+        ),
+        covenant_publisher=CovenantPublisher(settings.policies_path, session_factory, audit),
+        shredder=shredder,
     )
 
 
@@ -202,5 +259,64 @@ def build_linkage(
         audit_pseudonyms=vault,
         audit=audit,
         # Follows covenant publications: whoever holds the "regie" role now reviews.
-        reviewers=lambda: reviewing_partners(policy.bundle.data["ketenpoort"]["covenants"]),
+        reviewers=lambda: reviewing_partners(policy.bundle.covenants()),
     )
+
+
+@dataclass
+class OutboxParts:
+    outbox: Outbox
+    dispatcher: Dispatcher
+    drainer: BackgroundDrainer | None
+    channels: ChannelDirectory
+
+
+def build_outbox(
+    settings: Settings, keyring: Keyring, session_factory: sessionmaker[Session],
+    vault: IdentityVault, audit: AuditLog,
+) -> OutboxParts:
+    """The same dispatcher in both task modes; only who wakes it differs.
+
+    ``inprocess``: the publisher wakes the embedded drainer (started for serving by
+    :func:`gateway.background.start.start_serving`). ``celery``: one task per row, sent from a
+    background thread in a serving process and directly elsewhere (a CLI command must not exit
+    before its tasks are sent)."""
+    content = ContentSealer(keyring)
+    channels = ChannelDirectory()
+    dispatcher = Dispatcher(
+        session_factory=session_factory,
+        directory=channels,
+        channels=outbound_channels(settings, keyring),
+        renderers={EXCHANGE_DELIVERY: ExchangeDeliveryRenderer(vault, content)},
+        default_renderer=PayloadAsIs(),
+        audit=audit,
+        policy=RetryPolicy(
+            max_attempts=settings.outbox_max_attempts,
+            backoff_seconds=settings.outbox_backoff_seconds,
+            max_backoff_seconds=settings.outbox_max_backoff_seconds,
+            lease_seconds=settings.outbox_lease_seconds,
+        ),
+        content=content,
+    )
+    drainer = None
+    publisher: Publisher
+    if settings.task_mode == "celery":
+        publisher = CeleryPublisher(make_celery(settings), settings.task_queue)
+        if settings.run_background_workers:
+            publisher = OffRequestPublisher(publisher)
+    else:
+        drainer = publisher = BackgroundDrainer(dispatcher, settings.outbox_sweep_seconds)
+    return OutboxParts(Outbox(publisher, content), dispatcher, drainer, channels)
+
+
+def outbound_channels(settings: Settings, keyring: Keyring) -> dict[str, OutboundChannel]:
+    # A keyring from before webhook signing has no key: webhooks then fail visibly (and
+    # dead-letter) until `ketenpoort init` adds it, while everything else keeps working.
+    channels: dict[str, OutboundChannel] = {
+        WEBHOOK: WebhookChannel(keyring.signing.get(WEBHOOK_SIGNING_KEY),
+                                settings.webhook_timeout_seconds),
+    }
+    if settings.smtp_host:
+        channels[EMAIL] = EmailChannel(settings.smtp_host, settings.smtp_port,
+                                       settings.smtp_sender, settings.smtp_starttls)
+    return channels

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
 from gateway.auditing.runner import audit_readiness
+from gateway.container import current_container
 from gateway.policy.interfaces import DecisionRequest
 from gateway.problems import Problem
 
@@ -27,7 +28,7 @@ def healthz() -> dict[str, str]:
 
 @blueprint.get("/readyz")
 def readyz() -> Response:
-    container = current_app.extensions["ketenpoort"]
+    container = current_container()
     checks = {"database": _database(container), "policy": _policy(container),
               "audit": _audit(container)}
     ready = all(c["ok"] for c in checks.values())

@@ -46,20 +46,15 @@ def initialise(settings: Settings) -> Instance:
     engine = db.make_engine(settings.database_url)
     db.upgrade(engine)
     engine.dispose()
-    return open_instance(settings)
-
-
-def open_instance(settings: Settings) -> Instance:
-    bundle = PolicyBundle.load(settings.policies_path)
     return Instance(
         settings=settings,
         keyring=Keyring.load(settings.keyring_path),
         session_factory=db.make_session_factory(db.make_engine(settings.database_url)),
-        known_partners=bundle.partner_ids(),
+        known_partners=PolicyBundle.load(settings.policies_path).partner_ids(),
     )
 
 
-def create_demo_clients(instance: Instance) -> Path:
+def create_demo_clients(instance: Instance, clients: ClientService) -> Path:
     """One client per demo partner; credentials go to a file only the owner can read."""
     path = instance.settings.instance_path / DEMO_CLIENTS_FILE
     if path.exists():
@@ -68,7 +63,7 @@ def create_demo_clients(instance: Instance) -> Path:
     with db.transaction(instance.session_factory) as session:
         for partner in sorted(instance.known_partners):
             scopes = PARTNER_SCOPES + (RIEC_EXTRA_SCOPES if partner == DEMO_RIEC else ())
-            client, secret = ClientService().create(
+            client, secret = clients.create(
                 session, partner, list(scopes), instance.known_partners
             )
             credentials[partner] = {"client_id": client.client_id, "client_secret": secret,

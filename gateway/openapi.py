@@ -3,8 +3,9 @@
 Shared components live here: ``PROBLEM`` (a problem+json response), ``BEARER`` (security),
 ``problems(*statuses)`` and ``string(**extra)`` helpers for fragments.
 
-Written by hand next to the code it describes; a test checks that every route of the app is
-described here and that every described path exists.
+Written next to the code it describes, with every limit taken from the validation constants
+(lengths, patterns, counts), so the two cannot drift; tests check that every route of the app is
+described here, that every described path exists, and that the limits agree.
 """
 
 from __future__ import annotations
@@ -16,13 +17,18 @@ from flask import Blueprint
 from gateway.auditing import openapi as auditing_openapi
 from gateway.cases import openapi as cases_openapi
 from gateway.exchange.interfaces import PROCESS_STEPS, SUBJECT_ROLES
+from gateway.exchange.services import MAX_IDEMPOTENCY_KEY_LENGTH
 from gateway.exchange.validation import (
+    CASE_ID_PATTERN,
+    ID_PATTERN,
     MAX_ITEM_CONTENT_BYTES,
     MAX_ITEMS,
     MAX_RECIPIENTS,
     MAX_SUBJECTS,
+    REF_PATTERN,
 )
 from gateway.identity import openapi as identity_openapi
+from gateway.identity.interfaces import MAX_FIELD_LENGTHS
 from gateway.linkage import openapi as linkage_openapi
 from gateway.meetings import openapi as meetings_openapi
 from gateway.openapi_parts import problems, string
@@ -50,29 +56,30 @@ SCHEMAS: dict[str, Any] = {
     "Identifiers": {
         "type": "object", "additionalProperties": False,
         "description": "A BSN (elfproef-checked), or family_name plus birth_date.",
-        "properties": {name: string(maxLength=200) for name in (
-            "bsn", "family_name", "given_names", "prefix", "birth_date", "nationality",
-            "document_number", "address")},
+        "properties": {name: string(maxLength=length)
+                       for name, length in MAX_FIELD_LENGTHS.items()},
     },
     "ExchangeRequest": {
         "type": "object", "additionalProperties": False,
         "required": ["covenant", "purpose", "process_step", "recipients", "subjects", "items"],
         "properties": {
-            "covenant": string(), "purpose": string(),
+            "covenant": string(pattern=ID_PATTERN.pattern),
+            "purpose": string(pattern=ID_PATTERN.pattern),
             "process_step": string(enum=list(PROCESS_STEPS)),
             "recipients": {"type": "array", "items": string(), "minItems": 1,
                            "maxItems": MAX_RECIPIENTS, "uniqueItems": True},
-            "case_id": {"type": ["string", "null"]},
+            "case_id": {"type": ["string", "null"], "pattern": CASE_ID_PATTERN.pattern},
             "subjects": {"type": "array", "minItems": 1, "maxItems": MAX_SUBJECTS, "items": {
                 "type": "object", "additionalProperties": False,
                 "required": ["ref", "role", "identifiers"],
-                "properties": {"ref": string(pattern="^[A-Za-z0-9._-]{1,64}$"),
+                "properties": {"ref": string(pattern=REF_PATTERN.pattern),
                                "role": string(enum=list(SUBJECT_ROLES)),
                                "identifiers": {"$ref": "#/components/schemas/Identifiers"}}}},
             "items": {"type": "array", "minItems": 1, "maxItems": MAX_ITEMS, "items": {
                 "type": "object", "additionalProperties": False,
                 "required": ["category", "content"],
-                "properties": {"category": string(), "subject_ref": {"type": ["string", "null"]},
+                "properties": {"category": string(pattern=ID_PATTERN.pattern),
+                               "subject_ref": {"type": ["string", "null"]},
                                "content": {"type": "object", "description":
                                            f"at most {MAX_ITEM_CONTENT_BYTES} bytes of JSON"}}}},
         },
@@ -111,7 +118,7 @@ SCHEMAS: dict[str, Any] = {
             "id": string(), "exchange_id": string(), "sender": string(),
             "covenant": string(), "covenant_version": {"type": ["string", "null"]},
             "purpose": string(), "process_step": string(),
-            "case_id": {"type": ["string", "null"]},
+            "case_id": {"type": ["string", "null"], "pattern": CASE_ID_PATTERN.pattern},
             "identity": string(enum=["none", "pseudonym", "identified"],
                                description="The strongest level of a person in the delivery"),
             "subjects": {"type": "array", "items": {"type": "object", "properties": {
@@ -151,7 +158,7 @@ PATHS: dict[str, Any] = {
         "summary": "Send items about persons to recipients under a covenant",
         "security": BEARER,
         "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
-                        "schema": string(maxLength=255),
+                        "schema": string(maxLength=MAX_IDEMPOTENCY_KEY_LENGTH),
                         "description": "A retry with the same key and body returns the first "
                                        "answer; the same key with another body is a 409."}],
         "requestBody": {"required": True, "content": {"application/json": {

@@ -9,7 +9,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from gateway.app import create_app
-from gateway.auditing.runner import embedded_runner
+from gateway.background.start import start_serving
 from gateway.settings import Settings
 
 
@@ -49,12 +49,7 @@ def serving_app(settings: Settings | None = None) -> Flask:
     if settings.run_background_workers is None:  # serving is where the embedded drainer runs
         settings = settings.with_overrides(run_background_workers=True)
     app = create_app(settings)
-    if settings.run_sequencer_in_process:
-        # Several workers may each run one: the sequencer takes a database lock per batch.
-        container = app.extensions["ketenpoort"]
-        container.sequencer = embedded_runner(
-            container.session_factory, container.keyring, settings.sequencer_interval_seconds,
-        ).start()
+    start_serving(app.extensions["ketenpoort"])
     return app
 
 

@@ -42,19 +42,23 @@ class Settings:
     policy_reload_seconds: float = 5.0
     # Audit log (gateway/auditing): exchanges are refused once entries wait longer than the lag.
     audit_max_lag_seconds: float = 60.0
-    sequencer_interval_seconds: float = 1.0
-    run_sequencer_in_process: bool = True
+    # Background work (gateway/background): the embedded drainer and sequencer run in each
+    # `ketenpoort serve` worker (run_background_workers None: on for serve, off elsewhere), or
+    # Celery workers and beat run the tasks through the broker.
     task_mode: TaskMode = "inprocess"
     broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"
-    # Outbox and delivery (gateway/outbox). None: on for `ketenpoort serve`, off elsewhere.
-    run_background_workers: bool | None = None
     task_queue: str = "ketenpoort"
     broker_connect_timeout_seconds: float = 3.0
+    run_background_workers: bool | None = None
+    run_sequencer_in_process: bool = True
+    sequencer_interval_seconds: float = 1.0
+    outbox_sweep_seconds: float = 30.0
+    retention_interval_seconds: float = 3600.0  # terms are in months; hourly is prompt enough
+    # Outbox and delivery (gateway/outbox).
     outbox_max_attempts: int = 8
     outbox_backoff_seconds: float = 30.0
     outbox_max_backoff_seconds: float = 3600.0
     outbox_lease_seconds: float = 120.0
-    outbox_sweep_seconds: float = 30.0
     webhook_timeout_seconds: float = 10.0
     smtp_host: str = ""
     smtp_port: int = 25
@@ -84,8 +88,12 @@ class Settings:
             raise SettingsError(
                 f"task_mode must be 'inprocess' or 'celery', not {self.task_mode!r}"
             )
-        if self.audit_max_lag_seconds <= 0 or self.sequencer_interval_seconds <= 0:
-            raise SettingsError("audit_max_lag_seconds and sequencer_interval_seconds must be > 0")
+        if min(self.audit_max_lag_seconds, self.sequencer_interval_seconds,
+               self.outbox_sweep_seconds, self.retention_interval_seconds) <= 0:
+            raise SettingsError(
+                "audit_max_lag_seconds, sequencer_interval_seconds, outbox_sweep_seconds and "
+                "retention_interval_seconds must be > 0"
+            )
         if self.access_token_ttl_seconds <= 0 or self.max_body_bytes <= 0:
             raise SettingsError("access_token_ttl_seconds and max_body_bytes must be positive")
         try:
@@ -135,6 +143,7 @@ class Settings:
             "outbox_max_backoff_seconds": float,
             "outbox_lease_seconds": float,
             "outbox_sweep_seconds": float,
+            "retention_interval_seconds": float,
             "webhook_timeout_seconds": float,
             "smtp_port": int,
             "smtp_starttls": _boolean,

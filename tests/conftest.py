@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from gateway import db
 from gateway.app import create_app
 from gateway.clock import SYSTEM_CLOCK, ManualClock, parse_moment
+from gateway.container import Container, build_container
 from gateway.keys import Keyring
 from gateway.settings import Settings
 
@@ -147,6 +148,13 @@ def gateway_app(settings: Settings, connection: Connection, keyring: Keyring,
                 clock: ManualClock) -> Any:
     """The real application on the per-test transaction."""
     return create_app(settings, bind=connection, keyring=keyring, clock=clock)
+
+
+@pytest.fixture
+def container(settings: Settings, connection: Connection, keyring: Keyring,
+              clock: ManualClock) -> Container:
+    """The composition root on the per-test transaction, as a CLI command receives it."""
+    return build_container(settings, bind=connection, keyring=keyring, clock=clock)
 
 
 @pytest.fixture

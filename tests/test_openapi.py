@@ -1,4 +1,4 @@
-"""The OpenAPI description covers exactly the routes the app serves."""
+"""The OpenAPI description covers exactly the routes the app serves, with the limits it enforces."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ import re
 
 from flask import Flask
 from flask.testing import FlaskClient
+
+from gateway.exchange.validation import CASE_ID_PATTERN, ID_PATTERN, MAX_SUBJECTS, REF_PATTERN
+from gateway.identity.interfaces import MAX_FIELD_LENGTHS, validate_identifiers
+from tests.conftest import TEST_TODAY
 
 
 def _flask_to_openapi(rule: str) -> str:
@@ -34,3 +38,37 @@ def test_health_endpoints(http: FlaskClient) -> None:
     ready = http.get("/readyz")
     assert ready.status_code == 200, ready.json
     assert ready.json["checks"]["policy"]["bundle_hash"]
+
+
+BASE_IDENTIFIERS = {"family_name": "Jansen", "birth_date": "1999-04-02"}
+FREE_TEXT = ("family_name", "given_names", "prefix", "nationality", "document_number", "address")
+
+
+def _identifier_errors(name: str, value: str) -> list[str]:
+    raw = {**BASE_IDENTIFIERS, name: value}
+    return [e.pointer for e in validate_identifiers(raw, "/i", today=TEST_TODAY)]
+
+
+def test_the_documented_identifier_lengths_are_the_ones_validation_enforces(
+    http: FlaskClient,
+) -> None:
+    schema = http.get("/openapi.json").json["components"]["schemas"]["Identifiers"]
+    limits = {name: spec["maxLength"] for name, spec in schema["properties"].items()}
+
+    assert set(limits) == set(MAX_FIELD_LENGTHS)
+    for name in FREE_TEXT:
+        assert _identifier_errors(name, "a" * limits[name]) == [], name
+        assert _identifier_errors(name, "a" * (limits[name] + 1)) == [f"/i/{name}"], name
+
+
+def test_the_documented_patterns_are_the_ones_validation_enforces(http: FlaskClient) -> None:
+    request = http.get("/openapi.json").json["components"]["schemas"]["ExchangeRequest"]
+    properties = request["properties"]
+    subject = properties["subjects"]["items"]["properties"]
+    item = properties["items"]["items"]["properties"]
+
+    assert re.compile(subject["ref"]["pattern"]) == REF_PATTERN
+    for documented in (properties["covenant"], properties["purpose"], item["category"]):
+        assert re.compile(documented["pattern"]) == ID_PATTERN
+    assert re.compile(properties["case_id"]["pattern"]) == CASE_ID_PATTERN
+    assert properties["subjects"]["maxItems"] == MAX_SUBJECTS

@@ -1,8 +1,6 @@
 """``ketenpoort audit ...``: verify the live log, export it, run the sequencer.
 
-The main CLI passes a context object as ``ctx.obj`` with the attributes ``session_factory``
-(a SQLAlchemy ``sessionmaker``), ``keyring`` (:class:`gateway.keys.Keyring`) and
-``settings`` (:class:`gateway.settings.Settings`).
+The main CLI passes the container (:class:`gateway.container.Container`) as ``ctx.obj``.
 """
 
 from __future__ import annotations
@@ -10,26 +8,17 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
 
 import click
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy.orm import Session, sessionmaker
 
 from audit.export import export_log
 from audit.note import key_id
-from audit.services import CheckpointSigner, Sequencer
 from gateway.auditing.integrity import pending_entries, stored_keys, verify_database
-from gateway.auditing.runner import CHECKPOINT_KEY, DEFAULT_INTERVAL_SECONDS, SequencerRunner
+from gateway.auditing.runner import CHECKPOINT_KEY
+from gateway.container import Container
 from gateway.db import transaction
-from gateway.keys import Keyring
-
-
-class AuditCommandContext(Protocol):
-    session_factory: sessionmaker[Session]
-    keyring: Keyring
-    settings: Any
 
 
 @click.group("audit")
@@ -44,7 +33,7 @@ def audit_commands() -> None:
               help="Trust the keys the log stores (after a key rotation); proves integrity, "
                    "not who signed.")
 @click.pass_obj
-def verify(context: AuditCommandContext, public_key_file: Path | None, trust_stored: bool
+def verify(context: Container, public_key_file: Path | None, trust_stored: bool
            ) -> None:
     """Recompute every leaf, tree node and checkpoint of the live log; exit 1 on tampering."""
     with transaction(context.session_factory) as session:
@@ -67,7 +56,7 @@ def verify(context: AuditCommandContext, public_key_file: Path | None, trust_sto
 @click.option("--out", "out_path", required=True,
               type=click.Path(dir_okay=False, writable=True, path_type=Path))
 @click.pass_obj
-def export(context: AuditCommandContext, out_path: Path) -> None:
+def export(context: Container, out_path: Path) -> None:
     """Write the log for offline checking with 'python -m audit.verify'."""
     with transaction(context.session_factory) as session:
         summary = export_log(session, out_path)
@@ -80,25 +69,21 @@ def export(context: AuditCommandContext, out_path: Path) -> None:
 @click.option("--interval", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Seconds between runs (default: the sequencer_interval_seconds setting).")
 @click.pass_obj
-def sequencer(context: AuditCommandContext, once: bool, interval: float | None) -> None:
+def sequencer(context: Container, once: bool, interval: float | None) -> None:
     """Seal the log: give entries their tree positions and sign checkpoints, until stopped."""
-    signer = CheckpointSigner(context.keyring.signing_key(CHECKPOINT_KEY))
     if once:
-        integrated = Sequencer(context.session_factory, signer).run_once()
+        integrated = context.sequencer_once().run_once()
         click.echo(f"integrated {integrated} entries")
         return
-    if interval is None:
-        # Until the setting exists, the runner's default holds.
-        interval = float(getattr(context.settings, "sequencer_interval_seconds",
-                                 DEFAULT_INTERVAL_SECONDS))
-    runner = SequencerRunner(context.session_factory, signer, interval)
+    runner = context.sequencer_runner(interval)
 
     def _stop(_signal: int, _frame: FrameType | None) -> None:
         runner.stop(timeout=0)
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    click.echo(f"audit sequencer running every {interval:g} s; stop with SIGTERM or Ctrl-C")
+    click.echo(f"audit sequencer running every {runner.interval_seconds:g} s; "
+               "stop with SIGTERM or Ctrl-C")
     runner.run_forever()
 
 

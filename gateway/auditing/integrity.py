@@ -33,9 +33,9 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from audit import merkle
+from audit.log import ENTRY_TIME_FORMAT
 from audit.models import AuditEntry, AuditSigningKey, AuditTreeNode, Checkpoint
 from audit.note import CheckpointBody, key_id, signature_valid
-from audit.services import ENTRY_TIME_FORMAT
 from audit.verify import Report, Tampered
 
 STREAM_BATCH = 5000

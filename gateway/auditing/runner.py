@@ -25,10 +25,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from audit.log import Sequencer
 from audit.models import AuditEntry, Checkpoint
-from audit.services import CheckpointSigner, Sequencer
 from gateway.db import read_only, utcnow
-from gateway.keys import Keyring
 from gateway.problems import Problem, unavailable
 
 log = logging.getLogger(__name__)
@@ -60,16 +59,15 @@ class SequencerRunner:
     def __init__(
         self,
         session_factory: sessionmaker[Session],
-        signer: CheckpointSigner,
+        sequencer: Sequencer,
         interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
         *,
-        sequencer: Sequencer | None = None,
         clock: Clock = utcnow,
     ) -> None:
         if interval_seconds <= 0:
             raise ValueError("interval_seconds must be positive")
         self._session_factory = session_factory
-        self._sequencer = sequencer or Sequencer(session_factory, signer)
+        self._sequencer = sequencer
         self.interval_seconds = interval_seconds
         self._clock = clock
         self._state = _State()
@@ -276,14 +274,6 @@ def audit_lagging(detail: dict[str, Any]) -> Problem:
         "the audit sequencer catches up; nothing was changed",
     )
 
-
-def embedded_runner(
-    session_factory: sessionmaker[Session], keyring: Keyring,
-    interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
-) -> SequencerRunner:
-    """A runner signing with the keyring's checkpoint key; call ``start()`` on it."""
-    signer = CheckpointSigner(keyring.signing_key(CHECKPOINT_KEY))
-    return SequencerRunner(session_factory, signer, interval_seconds)
 
 
 def _iso(moment: datetime | None) -> str | None:

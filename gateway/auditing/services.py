@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit.export import checkpoint_fields
 from audit.interfaces import AuditError
+from audit.log import AuditLog
 from audit.models import AuditEntry, AuditSigningKey, Checkpoint
 from audit.note import TIME_FORMAT, CheckpointBody, key_id, raw_public_key
-from audit.services import AuditLog
 from gateway.auditing.projection import acted, officer_view, partner_view, takes_part
 from gateway.auditing.queries import SearchQuery, encode_cursor
 from gateway.db import transaction

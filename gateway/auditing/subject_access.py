@@ -24,8 +24,8 @@ import rfc8785
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from audit.log import AuditLog
 from audit.models import AuditEntry
-from audit.services import AuditLog
 from gateway.auditing.services import Reader
 from gateway.clock import Clock
 from gateway.db import transaction

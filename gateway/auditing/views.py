@@ -1,7 +1,7 @@
 """HTTP shell around :class:`~gateway.auditing.services.AuditReader`.
 
-Services come from the app's container (``current_app.extensions["ketenpoort"]``):
-``session_factory``, ``audit`` (:class:`audit.services.AuditLog`), ``keyring`` and, for the
+Services come from the app's container (:func:`gateway.container.current_container`):
+``session_factory``, ``audit`` (:class:`audit.log.AuditLog`), ``keyring`` and, for the
 guard, ``tokens``.
 """
 
@@ -15,19 +15,18 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from gateway.auditing.queries import parse_consistency, parse_search, parse_size
 from gateway.auditing.services import (
-    AuditReader,
     Reader,
     audit_pseudonyms,
     decision_outcomes,
 )
-from gateway.auditing.subject_access import SubjectAccessService
 from gateway.auditing.subject_access_html import render as render_subject_access
 from gateway.auth.guard import require_scope
 from gateway.auth.interfaces import SCOPES, Principal
+from gateway.container import current_container
 from gateway.problems import FieldError, forbidden, validation_failed
 from gateway.web import json_body
 
@@ -83,32 +82,34 @@ def create_audit_blueprint() -> Blueprint:
     @blueprint.get("/v1/audit/checkpoint")
     @require_any_scope(READ_ALL, READ_OWN)
     def checkpoint(principal: Principal) -> dict[str, Any]:
-        return _reader_service().latest_checkpoint()
+        return current_container().audit_reader.latest_checkpoint()
 
     @blueprint.get("/v1/audit/public-keys")
     def public_keys() -> dict[str, Any]:
         # Public on purpose: anyone holding an export must be able to verify it.
-        return {"keys": _reader_service().public_keys()}
+        return {"keys": current_container().audit_reader.public_keys()}
 
     @blueprint.get("/v1/audit/events/<event_id>/inclusion-proof")
     @require_any_scope(READ_ALL, READ_OWN)
     def inclusion_proof(principal: Principal, event_id: str) -> dict[str, Any]:
         raw_size = request.args.get("tree_size")
         tree_size = None if raw_size is None else parse_size(raw_size, "tree_size", minimum=1)
-        return _reader_service().inclusion_proof(_reader(principal), event_id, tree_size)
+        return current_container().audit_reader.inclusion_proof(_reader(principal), event_id,
+                                                                tree_size)
 
     @blueprint.get("/v1/audit/consistency-proof")
     @require_any_scope(READ_ALL, READ_OWN)
     def consistency_proof(principal: Principal) -> dict[str, Any]:
         first, second = parse_consistency(request.args)
-        return _reader_service().consistency_proof(first, second)
+        return current_container().audit_reader.consistency_proof(first, second)
 
     @blueprint.get("/v1/audit/events")
     @require_any_scope(READ_ALL, READ_OWN)
     def search(principal: Principal) -> Response:
         query = parse_search(request.args)
         as_csv = _wants_csv()
-        page = _reader_service().search(_reader(principal), query, "csv" if as_csv else "json")
+        page = current_container().audit_reader.search(_reader(principal), query,
+                                                       "csv" if as_csv else "json")
         if not as_csv:
             return jsonify({"items": page.items, "next_cursor": page.next_cursor})
         response = Response(_csv(page.items, principal.has_scope(READ_ALL)),
@@ -123,7 +124,7 @@ def create_audit_blueprint() -> Blueprint:
     @require_any_scope(READ_ALL)
     def subject_access(principal: Principal) -> Response:
         as_html = _wants_html()
-        report = _subject_access_service().report(_reader(principal), json_body())
+        report = current_container().subject_access.report(_reader(principal), json_body())
         if not as_html:
             return jsonify(report)
         response = Response(render_subject_access(report), mimetype="text/html")
@@ -135,19 +136,6 @@ def create_audit_blueprint() -> Blueprint:
         return response
 
     return blueprint
-
-
-def _reader_service() -> AuditReader:
-    container = current_app.extensions["ketenpoort"]
-    return AuditReader(container.session_factory, container.audit, container.keyring)
-
-
-def _subject_access_service() -> SubjectAccessService:
-    container = current_app.extensions["ketenpoort"]
-    return SubjectAccessService(
-        container.session_factory, container.audit, container.vault,
-        lambda: container.policy.bundle.data["ketenpoort"]["covenants"], container.clock,
-    )
 
 
 def _wants_html() -> bool:

@@ -1,9 +1,6 @@
 """``ketenpoort client ...``: create partner clients, register their public keys, revoke them.
 
-The main CLI passes a context object as ``ctx.obj`` with two attributes:
-
-* ``session_factory`` -- a SQLAlchemy ``sessionmaker`` for the gateway database;
-* ``known_partners`` -- ``frozenset[str]`` of partner ids a client may belong to.
+The main CLI passes the container (:class:`gateway.container.Container`) as ``ctx.obj``.
 """
 
 from __future__ import annotations
@@ -11,19 +8,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any
 
 import click
-from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.auth.interfaces import ClientError
-from gateway.auth.services import ClientService
+from gateway.container import Container
 from gateway.db import transaction
-
-
-class ClientCommandContext(Protocol):
-    session_factory: sessionmaker[Session]
-    known_partners: frozenset[str]
 
 
 @click.group("client")
@@ -36,10 +27,10 @@ def client_commands() -> None:
 @click.option("--scopes", required=True, help='Space-separated, e.g. "exchange:write inbox:read".')
 @click.option("--json", "as_json", is_flag=True, help="Print the credentials as JSON.")
 @click.pass_obj
-def create(context: ClientCommandContext, partner_id: str, scopes: str, as_json: bool) -> None:
+def create(context: Container, partner_id: str, scopes: str, as_json: bool) -> None:
     """Create a client; its secret is printed this once and never stored in the clear."""
     with _client_errors(), transaction(context.session_factory) as session:
-        client, secret = ClientService().create(
+        client, secret = context.clients.create(
             session, partner_id, scopes.split(), context.known_partners
         )
         client_id = client.client_id
@@ -54,24 +45,24 @@ def create(context: ClientCommandContext, partner_id: str, scopes: str, as_json:
 @click.option("--client-id", required=True)
 @click.option("--jwk", "jwk_file", required=True, type=click.File("r"), help="Public JWK (JSON).")
 @click.pass_obj
-def add_jwk(context: ClientCommandContext, client_id: str, jwk_file: Any) -> None:
+def add_jwk(context: Container, client_id: str, jwk_file: Any) -> None:
     """Register a public key; the client then authenticates with private_key_jwt only."""
     try:
         jwk = json.load(jwk_file)
     except ValueError as exc:
         raise click.ClickException(f"{jwk_file.name} is not JSON: {exc}") from None
     with _client_errors(), transaction(context.session_factory) as session:
-        stored = ClientService().register_jwk(session, client_id, jwk)
+        stored = context.clients.register_jwk(session, client_id, jwk)
     click.echo(f"registered key {stored['kid']} for client {client_id}; its secret no longer works")
 
 
 @client_commands.command("revoke")
 @click.option("--client-id", required=True)
 @click.pass_obj
-def revoke(context: ClientCommandContext, client_id: str) -> None:
+def revoke(context: Container, client_id: str) -> None:
     """Revoke a client: no new tokens, and its unexpired tokens are refused."""
     with _client_errors(), transaction(context.session_factory) as session:
-        ClientService().revoke(session, client_id)
+        context.clients.revoke(session, client_id)
     click.echo(f"revoked client {client_id}")
 
 

@@ -1,6 +1,6 @@
 """Protect Flask views with access tokens: ``@require_scope("exchange:write")``.
 
-The app's container (``current_app.extensions["ketenpoort"]``) supplies ``tokens``
+The app's container (:func:`gateway.container.current_container`) supplies ``tokens``
 (a :class:`~gateway.auth.services.TokenService`) and ``session_factory`` (for the revocation
 check). The view receives the caller as keyword argument ``principal``.
 """
@@ -12,10 +12,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 
 from gateway.auth.interfaces import SCOPES, InvalidToken, Principal
 from gateway.auth.services import TokenService, revocation_check
+from gateway.container import current_container
 from gateway.db import read_only
 from gateway.problems import Problem, forbidden, unauthorized
 
@@ -46,7 +47,7 @@ def require_scope(*scopes: str) -> Callable[[View], View]:
 
 
 def _authenticated_principal() -> Principal:
-    container = current_app.extensions["ketenpoort"]
+    container = current_container()
     tokens: TokenService = container.tokens
     token = _bearer_token()
     with read_only(container.session_factory) as session:

@@ -67,16 +67,11 @@ class BundleParties:
     source: BundleSource
 
     def knows(self, covenant: str) -> bool:
-        return covenant in self._covenants()
+        return self.source.bundle.covenant(covenant) is not None
 
     def party_role(self, covenant: str, partner: str) -> str | None:
-        document = self._covenants().get(covenant, {})
-        return next((p["role"] for p in document.get("parties", ()) if p["partner"] == partner),
-                    None)
-
-    def _covenants(self) -> dict[str, Any]:
-        covenants: dict[str, Any] = self.source.bundle.data["ketenpoort"]["covenants"]
-        return covenants
+        found = self.source.bundle.covenant(covenant)
+        return None if found is None else found.party_role(partner)
 
 
 CaseListener = Callable[[Session, Caller, str], None]
@@ -165,7 +160,7 @@ class CaseService:
                                                intervention=intervention, priority=priority)
             return _assignment_view(session, assignment)
 
-    def decide(self, actor: Caller, case_id: str, assignment_id: str, body: Any
+    def answer_assignment(self, actor: Caller, case_id: str, assignment_id: str, body: Any
                ) -> dict[str, Any]:
         reader = BodyReader(body, {"accept", "reason"}, {"accept"})
         accept = reader.flag("accept")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 
 from gateway.auth.guard import require_scope
 from gateway.auth.interfaces import Principal
+from gateway.container import current_container
 from gateway.ports import Caller
 from gateway.web import json_body
 
@@ -15,7 +16,7 @@ blueprint = Blueprint("cases", __name__)
 
 
 def _service() -> Any:
-    return current_app.extensions["ketenpoort"].cases
+    return current_container().cases
 
 
 def _actor(principal: Principal) -> Caller:
@@ -49,8 +50,8 @@ def assign_intervention(principal: Principal, case_id: str) -> Any:
 
 @blueprint.post("/v1/cases/<case_id>/assignments/<assignment_id>/decision")
 @require_scope("case:write")
-def decide_intervention(principal: Principal, case_id: str, assignment_id: str) -> Any:
-    return _service().decide(_actor(principal), case_id, assignment_id, json_body())
+def answer_intervention(principal: Principal, case_id: str, assignment_id: str) -> Any:
+    return _service().answer_assignment(_actor(principal), case_id, assignment_id, json_body())
 
 
 @blueprint.post("/v1/cases/<case_id>/assignments/<assignment_id>/progress")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.db import transaction, utcnow
 from gateway.delivery.models import Delivery
-from gateway.delivery.stored import ContentCipher, IdentitySource, open_items, subject_view
+from gateway.delivery.stored import ContentCipher, IdentitySource, recipient_view
 from gateway.ports import AuditAppender, Caller
 from gateway.problems import FieldError, not_found, validation_failed
 
@@ -81,32 +81,11 @@ class InboxService:
     def _view(
         self, session: Session, delivery: Delivery, disclosed: set[str]
     ) -> dict[str, Any]:
-        payload = delivery.payload
-        return {
-            "id": delivery.id,
-            "exchange_id": delivery.exchange_id,
-            "sender": delivery.sender,
-            "covenant": payload["covenant"],
-            "covenant_version": payload.get("covenant_version"),
-            "purpose": payload["purpose"],
-            "process_step": payload["process_step"],
-            "case_id": payload["case_id"],
-            "identity": delivery.identity,
-            "subjects": [self._subject(session, delivery, s, disclosed)
-                         for s in payload["subjects"]],
-            "items": open_items(self.content, delivery.id, payload),
-            "created_at": delivery.created_at.isoformat(),
-            "acked_at": delivery.acked_at.isoformat() if delivery.acked_at else None,
-        }
-
-    def _subject(
-        self, session: Session, delivery: Delivery, subject: dict[str, Any], disclosed: set[str]
-    ) -> dict[str, Any]:
-        view, audit_pseudonym = subject_view(self.vault, session, delivery.exchange_id,
-                                             subject, identified_channel=True)
-        if audit_pseudonym is not None:
-            disclosed.add(audit_pseudonym)
-        return view
+        view, identities = recipient_view(self.vault, self.content, session, delivery,
+                                          identified_channel=True)
+        disclosed.update(identities)
+        acked = delivery.acked_at
+        return {**view, "acked_at": acked.isoformat() if acked else None}
 
     def _read_event(
         self, reader: Caller, page: list[Delivery], disclosed: set[str]

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from gateway.delivery.models import Delivery
 from gateway.ports import SubjectShreddedError
 
 SEALED_CONTENT = "sealed_content"
@@ -84,3 +85,25 @@ def subject_view(
         view["identity"] = SHREDDED
         return view, None
     return view, vault.audit_pseudonym(subject["subject_id"])
+
+
+def recipient_view(
+    vault: IdentitySource, content: ContentCipher, session: Session, delivery: Delivery, *,
+    identified_channel: bool,
+) -> tuple[dict[str, Any], list[str]]:
+    """The one rendering of a stored delivery for its recipient, in the inbox and on every push
+    channel alike, and the audit pseudonyms of the identities it discloses."""
+    stored = delivery.payload
+    subjects = [subject_view(vault, session, delivery.exchange_id, subject,
+                             identified_channel=identified_channel)
+                for subject in stored["subjects"]]
+    view = {
+        "id": delivery.id, "exchange_id": delivery.exchange_id, "sender": delivery.sender,
+        "covenant": stored["covenant"], "covenant_version": stored.get("covenant_version"),
+        "purpose": stored["purpose"], "process_step": stored["process_step"],
+        "case_id": stored["case_id"], "identity": delivery.identity,
+        "subjects": [subject for subject, _ in subjects],
+        "items": open_items(content, delivery.id, stored),
+        "created_at": delivery.created_at.isoformat(),
+    }
+    return view, [pseudonym for _, pseudonym in subjects if pseudonym is not None]

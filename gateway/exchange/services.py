@@ -38,6 +38,8 @@ from gateway.ports import AuditAppender, Caller, PseudonymSource
 from gateway.problems import Problem, conflict, forbidden, unavailable
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+DECISION_FIELDS = ("recipient", "allowed", "categories_delivered", "categories_withheld",
+                   "identity", "subject_identities", "reasons", "grants", "covenant_version")
 
 
 class DecisionMaker(Protocol):
@@ -426,24 +428,10 @@ def _audited_decision(decision: Decision, request: ExchangeRequest) -> dict[str,
 
 
 def _decision_view(decision: Decision, *, full: bool) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "recipient": decision.recipient,
-        "allowed": decision.allowed,
-        "categories_delivered": list(decision.categories_delivered),
-        "categories_withheld": list(decision.categories_withheld),
-        "identity": decision.identity,
-        "subject_identities": dict(decision.subject_identities),
-        "reasons": [
-            {k: v for k, v in (("code", r.code), ("message", r.message),
-                               ("category", r.category)) if v is not None}
-            for r in decision.reasons
-        ],
-        "grants": {c: list(g) for c, g in decision.grants.items()},
-        "covenant_version": decision.covenant_version,
-    }
-    if full:
-        view["bundle_hash"] = decision.bundle_hash
-    return view
+    """The decision as a refused sender and the audit entry see it (``full``: with the bundle
+    hash that makes it replayable); the covenant is named once, beside the decisions."""
+    whole = decision.as_dict()
+    return {key: whole[key] for key in DECISION_FIELDS + (("bundle_hash",) if full else ())}
 
 
 def _categories_by_subject(request: ExchangeRequest) -> tuple[tuple[str, tuple[str, ...]], ...]:

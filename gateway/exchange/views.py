@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from gateway.auth.guard import require_scope
 from gateway.auth.interfaces import Principal
+from gateway.container import current_container
 from gateway.problems import Problem
 from gateway.web import PROBLEM_JSON, json_body
 
@@ -17,7 +18,7 @@ blueprint = Blueprint("exchange", __name__)
 @blueprint.post("/v1/exchanges")
 @require_scope("exchange:write")
 def submit_exchange(principal: Principal) -> Response:
-    service = current_app.extensions["ketenpoort"].exchanges
+    service = current_container().exchanges
     sender = principal.caller()
     try:
         body = json_body()

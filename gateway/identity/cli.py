@@ -1,42 +1,24 @@
 """``ketenpoort keys ...`` and ``ketenpoort identity shred``: a thin shell over the services.
 
-The main CLI passes ``ctx.obj`` with ``settings``, ``keyring`` and ``session_factory``.
+The main CLI passes the container (:class:`gateway.container.Container`) as ``ctx.obj``.
 """
 
 from __future__ import annotations
 
 import getpass
-from typing import Any, Protocol
 
 import click
-from sqlalchemy.orm import Session, sessionmaker
 
-from audit.services import AuditLog
+from gateway.container import Container
 from gateway.db import transaction
 from gateway.identity.rotation import (
     DEFAULT_BATCH_SIZE,
     MASTER_KEY,
     PSEUDONYM_KEY,
-    KeyRotation,
     RotationError,
-    ShredPurge,
     master_key_usage,
 )
-from gateway.identity.services import IdentityVault
-from gateway.keys import Keyring
-from gateway.linkage.services import ShredAndForget
 from gateway.ports import IdentityError
-
-
-class IdentityCommandContext(Protocol):
-    settings: Any
-    keyring: Keyring
-    session_factory: sessionmaker[Session]
-
-
-def _rotation(context: IdentityCommandContext) -> KeyRotation:
-    return KeyRotation(context.settings.keyring_path, context.session_factory, AuditLog(),
-                       actor=getpass.getuser())
 
 
 @click.group("keys")
@@ -54,10 +36,10 @@ def key_commands() -> None:
 @click.option("--max-batches", type=int, default=None,
               help="Stop after this many batches; run again with --resume to continue.")
 @click.pass_obj
-def rotate(context: IdentityCommandContext, pseudonyms: bool, resume: bool, batch_size: int,
+def rotate(context: Container, pseudonyms: bool, resume: bool, batch_size: int,
            max_batches: int | None) -> None:
     """Add a new master key version and re-wrap every subject's data key under it, online."""
-    rotation = _rotation(context)
+    rotation = context.key_rotation(getpass.getuser())
     try:
         if pseudonyms:
             version = rotation.rotate(PSEUDONYM_KEY)
@@ -75,10 +57,10 @@ def rotate(context: IdentityCommandContext, pseudonyms: bool, resume: bool, batc
 @key_commands.command("retire")
 @click.option("--version", "version", required=True, type=int)
 @click.pass_obj
-def retire(context: IdentityCommandContext, version: int) -> None:
+def retire(context: Container, version: int) -> None:
     """Remove an old master key version; refused while any subject still uses it."""
     try:
-        _rotation(context).retire(version)
+        context.key_rotation(getpass.getuser()).retire(version)
     except RotationError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"{MASTER_KEY} version {version} retired")
@@ -86,9 +68,9 @@ def retire(context: IdentityCommandContext, version: int) -> None:
 
 @key_commands.command("status")
 @click.pass_obj
-def status(context: IdentityCommandContext) -> None:
+def status(context: Container) -> None:
     """Live subjects per master key version, and each key's versions."""
-    keyring = Keyring.load(context.settings.keyring_path)
+    keyring = context.keyring
     with transaction(context.session_factory) as session:
         usage = master_key_usage(session)
     for name in (MASTER_KEY, PSEUDONYM_KEY):
@@ -106,22 +88,21 @@ def identity_commands() -> None:
 @identity_commands.command("shred")
 @click.option("--subject-id", required=True, help="The vault's subject id.")
 @click.pass_obj
-def shred(context: IdentityCommandContext, subject_id: str) -> None:
+def shred(context: Container, subject_id: str) -> None:
     """Destroy a subject's data key: its identity becomes unrecoverable. Audited.
 
     Then a new master key epoch: every live data key is re-wrapped and the old master key
     versions are retired, so copies of the shredded row in old database pages, the WAL or
     backups can no longer be opened; SQLite's freed pages are purged."""
-    vault = IdentityVault(context.keyring, context.settings.keyring_path)
     try:
         with transaction(context.session_factory) as session:
-            ShredAndForget(vault).shred(session, subject_id)
-            AuditLog().append(session, {
+            context.shredder.shred(session, subject_id)
+            context.audit.append(session, {
                 "action": "identity.shredded", "actor": {"operator": getpass.getuser()},
-                "subject": vault.audit_pseudonym(subject_id),
+                "subject": context.vault.audit_pseudonym(subject_id),
             })
     except IdentityError as error:
         raise click.ClickException(str(error)) from error
-    epoch = ShredPurge(_rotation(context))()
+    epoch = context.after_shredding(getpass.getuser())()
     click.echo(f"subject {subject_id} shredded"
                + ("" if epoch is None else f"; {MASTER_KEY} epoch {epoch}, older ones retired"))

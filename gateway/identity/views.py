@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 
 from gateway.auth.guard import require_scope
 from gateway.auth.interfaces import Principal
+from gateway.container import current_container
 from gateway.ports import Caller
 from gateway.web import json_body
 
@@ -21,7 +22,7 @@ def _requester(principal: Principal) -> Caller:
 @blueprint.post("/v1/reidentifications")
 @require_scope("reidentify")
 def request_reidentification(principal: Principal) -> Response:
-    service = current_app.extensions["ketenpoort"].reidentifications
+    service = current_container().reidentifications
     outcome = service.request(_requester(principal), json_body())
     response = jsonify(outcome.body)
     response.status_code = outcome.status
@@ -32,7 +33,7 @@ def request_reidentification(principal: Principal) -> Response:
 @blueprint.post("/v1/reidentifications/<reidentification_id>/approve")
 @require_scope("reidentify")
 def approve_reidentification(principal: Principal, reidentification_id: str) -> dict[str, Any]:
-    service = current_app.extensions["ketenpoort"].reidentifications
+    service = current_container().reidentifications
     result: dict[str, Any] = service.approve(_requester(principal), reidentification_id)
     return result
 
@@ -40,7 +41,7 @@ def approve_reidentification(principal: Principal, reidentification_id: str) -> 
 @blueprint.get("/v1/reidentifications/<reidentification_id>")
 @require_scope("reidentify")
 def fetch_reidentification(principal: Principal, reidentification_id: str) -> dict[str, Any]:
-    service = current_app.extensions["ketenpoort"].reidentifications
+    service = current_container().reidentifications
     result: dict[str, Any] = service.fetch(_requester(principal), reidentification_id)
     return result
 
@@ -48,7 +49,7 @@ def fetch_reidentification(principal: Principal, reidentification_id: str) -> di
 @blueprint.post("/v1/pseudonyms/translate")
 @require_scope("inbox:read")
 def translate_pseudonyms(principal: Principal) -> dict[str, Any]:
-    service = current_app.extensions["ketenpoort"].pseudonym_translation
+    service = current_container().pseudonym_translation
     result: dict[str, Any] = service.translate(
         principal.partner_id, principal.client_id, json_body()
     )

@@ -50,6 +50,7 @@ from gateway.linkage.models import (
     LinkageCovenant,
     LinkageRecord,
 )
+from gateway.policy.covenants import Covenant
 from gateway.ports import AuditAppender, AuditPseudonyms, Caller, PseudonymSource, Shredder
 from gateway.problems import FieldError, conflict, forbidden, not_found, validation_failed
 
@@ -69,14 +70,13 @@ _CANONICAL = select(LinkageAlias.canonical_subject_id).where(
 
 
 
-def reviewing_partners(covenants: Mapping[str, Any]) -> dict[str, frozenset[str]]:
-    """Each partner holding the reviewer role in a covenant of the bundle's ``covenants``, with
-    the covenants where it holds it."""
+def reviewing_partners(covenants: Iterable[Covenant]) -> dict[str, frozenset[str]]:
+    """Each partner holding the reviewer role in one of ``covenants``, with the covenants where
+    it holds it."""
     scopes: dict[str, set[str]] = {}
-    for covenant_id, covenant in covenants.items():
-        for party in covenant["parties"]:
-            if party.get("role") == REVIEWER_ROLE:
-                scopes.setdefault(party["partner"], set()).add(covenant_id)
+    for covenant in covenants:
+        for partner in covenant.holders(REVIEWER_ROLE):
+            scopes.setdefault(partner, set()).add(covenant.id)
     return {partner: frozenset(ids) for partner, ids in scopes.items()}
 
 
@@ -139,7 +139,7 @@ class LinkageService:
             })
         return views
 
-    def decide(self, reader: Caller, candidate_id: str, body: object) -> dict[str, Any]:
+    def review(self, reader: Caller, candidate_id: str, body: object) -> dict[str, Any]:
         """Confirm or reject a pending candidate; a decided one cannot be decided again.
 
         A confirmation by the first reviewer is recorded and leaves the candidate pending; a

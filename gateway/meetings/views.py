@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 
 from gateway.auth.guard import require_scope
 from gateway.auth.interfaces import Principal
+from gateway.container import current_container
 from gateway.ports import Caller
 from gateway.web import json_body
 
@@ -15,7 +16,7 @@ blueprint = Blueprint("meetings", __name__)
 
 
 def _service() -> Any:
-    return current_app.extensions["ketenpoort"].meetings
+    return current_container().meetings
 
 
 def _actor(principal: Principal) -> Caller:

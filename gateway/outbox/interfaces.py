@@ -21,6 +21,9 @@ INBOX = "inbox"
 WEBHOOK = "webhook"
 EMAIL = "email"
 
+#: The keyring's Ed25519 key that signs webhook deliveries.
+WEBHOOK_SIGNING_KEY = "webhook-signing"
+
 
 class Publisher(Protocol):
     """Told after commit which outbox rows are new; must never raise into the caller."""

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.delivery.models import Delivery
-from gateway.delivery.stored import ContentCipher, IdentitySource, open_items, subject_view
+from gateway.delivery.stored import ContentCipher, IdentitySource, recipient_view
 from gateway.outbox.interfaces import WEBHOOK, Rendered
 
 EXCHANGE_DELIVERY = "exchange.delivery"
@@ -42,21 +42,8 @@ class ExchangeDeliveryRenderer:
             select(Delivery).where(Delivery.id == payload["delivery_id"],
                                    Delivery.recipient == recipient)
         ).one()
-        identified_channel = channel == WEBHOOK
-        stored = delivery.payload
-        views = [subject_view(self.vault, session, delivery.exchange_id, s,
-                              identified_channel=identified_channel)
-                 for s in stored["subjects"]]
-        subjects = [view for view, _ in views]
-        disclosed = [pseudonym for _, pseudonym in views if pseudonym is not None]
-        body = {
-            "type": EXCHANGE_DELIVERY, "id": delivery.id, "exchange_id": delivery.exchange_id,
-            "sender": delivery.sender, "covenant": stored["covenant"],
-            "covenant_version": stored.get("covenant_version"), "purpose": stored["purpose"],
-            "process_step": stored["process_step"], "case_id": stored["case_id"],
-            "identity": delivery.identity, "subjects": subjects,
-            "items": open_items(self.content, delivery.id, stored),
-            "created_at": delivery.created_at.isoformat(),
-        }
+        view, disclosed = recipient_view(self.vault, self.content, session, delivery,
+                                         identified_channel=channel == WEBHOOK)
+        body = {"type": EXCHANGE_DELIVERY, **view}
         return Rendered(subject=f"Ketenpoort: delivery from {delivery.sender}", body=body,
                         identities_disclosed=disclosed)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from audit.services import identity_keys
+from audit.log import identity_keys
 from gateway.db import insert_absent, utcnow
 from gateway.delivery.stored import ContentCipher
 from gateway.outbox.interfaces import (

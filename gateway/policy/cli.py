@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import Protocol
 
 import click
-from sqlalchemy.orm import Session, sessionmaker
 
-from audit.services import AuditLog
 from gateway.clock import clock_starting_at
+from gateway.container import Container, explaining_policy
 from gateway.policy.covenants import (
     CovenantError,
     PolicyBundle,
@@ -23,8 +21,6 @@ from gateway.policy.covenants import (
 )
 from gateway.policy.interfaces import Decision, DecisionRequest
 from gateway.policy.opa_engine import write_opa_bundle
-from gateway.policy.publish import CovenantPublisher
-from gateway.policy.services import PolicyService, engine_for
 from gateway.settings import Settings, SettingsError
 
 
@@ -73,27 +69,16 @@ def explain(
         today=today or clock_starting_at(_settings().clock_start).today().isoformat(),
         recipient_assigned=assigned,
     )
-    service = PolicyService(engine_for(_settings(), bundle), cache_size=0)
-    click.echo(_describe(service.decide(request)))
-
-
-class PublishContext(Protocol):
-    """What ``publish`` needs from ``ctx.obj`` (the main CLI's instance)."""
-
-    settings: Settings
-    session_factory: sessionmaker[Session]
+    click.echo(_describe(explaining_policy(_settings(), bundle).decide(request)))
 
 
 @covenant_commands.command("publish")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_obj
-def publish(context: PublishContext, file: Path) -> None:
+def publish(context: Container, file: Path) -> None:
     """Check FILE and make it the covenant version in force; running gateways follow."""
-    publisher = CovenantPublisher(
-        context.settings.policies_path, context.session_factory, AuditLog()
-    )
     try:
-        publication = publisher.publish(file, getpass.getuser())
+        publication = context.covenant_publisher.publish(file, getpass.getuser())
     except CovenantError as error:
         for problem in error.messages:
             click.echo(problem, err=True)

@@ -78,14 +78,22 @@ class RetentionTerm:
 
 @dataclass(frozen=True)
 class Covenant:
-    """The parts of a covenant that input validation and retention need, typed."""
+    """The parts of a covenant the services need, typed: input validation, retention, the
+    party roles that cases, meetings and linkage review go by."""
 
     id: str
     version: str
     purposes: frozenset[str]
     categories: frozenset[str]
-    parties: frozenset[str]
+    parties: Mapping[str, str | None]  # partner id -> its role in the covenant, if any
     retention: Mapping[str, RetentionTerm]
+
+    def party_role(self, partner: str) -> str | None:
+        return self.parties.get(partner)
+
+    def holders(self, role: str) -> frozenset[str]:
+        """The partners holding ``role`` in this covenant."""
+        return frozenset(partner for partner, held in self.parties.items() if held == role)
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> Covenant:
@@ -94,7 +102,7 @@ class Covenant:
             version=document["version"],
             purposes=frozenset(p["id"] for p in document["purposes"]),
             categories=frozenset(c["id"] for c in document["categories"]),
-            parties=frozenset(p["partner"] for p in document["parties"]),
+            parties={p["partner"]: p.get("role") for p in document["parties"]},
             retention={
                 kind: RetentionTerm(term["months"], term["counted_from"])
                 for kind, term in document["retention"].items()
@@ -143,6 +151,9 @@ class PolicyBundle:
 
     def covenant(self, covenant_id: str) -> Covenant | None:
         return self._covenant_views.get(covenant_id)
+
+    def covenants(self) -> tuple[Covenant, ...]:
+        return tuple(self._covenant_views.values())
 
     @functools.cached_property
     def _covenant_views(self) -> dict[str, Covenant]:

@@ -15,7 +15,7 @@ from adapters.interfaces import ChannelError, OutboundMessage
 from adapters.verify_webhook import InvalidWebhook, verify
 from adapters.webhook import WebhookChannel
 from gateway.keys import Keyring
-from gateway.outbox.wiring import WEBHOOK_SIGNING_KEY
+from gateway.outbox.interfaces import WEBHOOK_SIGNING_KEY
 from tests.outbox.receivers import WebhookReceiver, free_port
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -21,8 +20,8 @@ from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
+from audit.log import CheckpointSigner, Sequencer
 from audit.models import AuditEntry
-from audit.services import CheckpointSigner, Sequencer
 from gateway.auditing.cli import audit_commands
 from gateway.identity.models import Subject
 from tests.factories import EVA, POLITIE, RIEC, VLAARDINGEN, bearer, exchange_body, item
@@ -281,9 +280,7 @@ def _tamper(connection: Connection) -> None:
 def verify(gateway_app: Flask, keyring: Any) -> Callable[[], Result]:
     """``ketenpoort audit verify`` on the app's database."""
     container = gateway_app.extensions["ketenpoort"]
-    context = SimpleNamespace(session_factory=container.session_factory, keyring=keyring,
-                              settings=container.settings)
-    return lambda: CliRunner().invoke(audit_commands, ["verify"], obj=context)
+    return lambda: CliRunner().invoke(audit_commands, ["verify"], obj=container)
 
 
 def test_an_operator_swapping_event_ids_is_caught_by_verify(

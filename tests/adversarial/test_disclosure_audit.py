@@ -21,8 +21,8 @@ from audit.models import AuditEntry
 from gateway.app import create_app
 from gateway.db import transaction
 from gateway.keys import Keyring
+from gateway.outbox.interfaces import WEBHOOK_SIGNING_KEY
 from gateway.outbox.services import ChannelDirectory
-from gateway.outbox.wiring import WEBHOOK_SIGNING_KEY
 from gateway.settings import Settings
 from tests.factories import EVA, RIEC, VLAARDINGEN, bearer, exchange_body
 from tests.outbox.draining import drain_until_settled

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from audit.services import AuditLog, CheckpointSigner, Sequencer
+from audit.log import AuditLog, CheckpointSigner, Sequencer
 from gateway import db
 from gateway.keys import Keyring
 

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from audit import merkle
 from audit.interfaces import AuditError
+from audit.log import AuditLog
 from audit.models import AuditEntry
-from audit.services import AuditLog
 
 MakeEvent = Callable[..., dict[str, Any]]
 
@@ -51,7 +51,7 @@ def test_a_failing_append_fails_the_callers_whole_transaction(
     session: Session, audit_log: AuditLog, make_event: MakeEvent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fixed = uuid.uuid4()
-    monkeypatch.setattr("audit.services.uuid4", lambda: fixed)
+    monkeypatch.setattr("audit.log.uuid4", lambda: fixed)
     audit_log.append(session, make_event(exchange_id="ex-earlier-work"))
     with pytest.raises(IntegrityError):
         audit_log.append(session, make_event(exchange_id="ex-same-event-id"))

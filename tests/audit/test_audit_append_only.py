@@ -10,8 +10,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
+from audit.log import Sequencer
 from audit.models import AuditEntry, AuditSigningKey, AuditTreeNode, Checkpoint
-from audit.services import Sequencer
 
 RecordEvents = Callable[[int], list[str]]
 

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from audit import merkle
 from audit.export import export_log
+from audit.log import CheckpointSigner, Sequencer
 from audit.note import TIME_FORMAT
-from audit.services import CheckpointSigner, Sequencer
 from audit.verify import EXPORT_FORMAT, Report, verify_export
 from gateway.keys import Keyring
 

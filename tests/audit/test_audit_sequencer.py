@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from audit import merkle
 from audit.interfaces import AuditError
+from audit.log import SEQUENCER_LOCK_KEY, AuditLog, CheckpointSigner, Sequencer
 from audit.models import AuditEntry, AuditSigningKey, AuditTreeNode, Checkpoint
 from audit.note import CheckpointBody, signature_valid
-from audit.services import SEQUENCER_LOCK_KEY, AuditLog, CheckpointSigner, Sequencer
 from gateway import db
 from gateway.keys import Keyring
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 
 from audit import witness
-from audit.services import CheckpointSigner, Sequencer
+from audit.log import CheckpointSigner, Sequencer
 from audit.witness import FetchError, Rejected, Witness
 from gateway.db import transaction
 from gateway.keys import Keyring

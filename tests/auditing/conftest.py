@@ -8,18 +8,17 @@ depend on the policy bundle compiling. ``test_auditing_app.py`` checks the real 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy.engine import Connection
 
-from audit.services import AuditLog, CheckpointSigner, Sequencer
+from audit.log import CheckpointSigner, Sequencer
 from gateway.auditing.views import create_audit_blueprint
-from gateway.auth.services import ClientService, TokenService
-from gateway.db import make_session_factory, transaction
+from gateway.auth.services import ClientService
+from gateway.container import Container
+from gateway.db import transaction
 from gateway.keys import Keyring
 from gateway.web import install_error_handlers
 from tests.factories import COVENANT, GGD, OUTSIDER, POLITIE, RIEC, VLAARDINGEN
@@ -94,14 +93,10 @@ class AuditWorld:
 
 
 @pytest.fixture
-def audit_app(connection: Connection, keyring: Keyring) -> Flask:
+def audit_app(container: Container) -> Flask:
+    """Only the audit API, on the real container."""
     app = Flask(__name__)
-    app.extensions["ketenpoort"] = SimpleNamespace(
-        session_factory=make_session_factory(connection),
-        audit=AuditLog(),
-        keyring=keyring,
-        tokens=TokenService(keyring, "https://ketenpoort.test", "ketenpoort", 900),
-    )
+    app.extensions["ketenpoort"] = container
     install_error_handlers(app)
     app.register_blueprint(create_audit_blueprint())
     return app

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner, Result
@@ -25,13 +24,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit import merkle
+from audit.log import AuditLog, CheckpointSigner, Sequencer
 from audit.models import AuditEntry, Checkpoint
-from audit.services import AuditLog, CheckpointSigner, Sequencer
 from audit.verify import verify_export
 from gateway import db
 from gateway.auditing.cli import audit_commands
+from gateway.container import Container
 from gateway.keys import Keyring
-from gateway.settings import Settings
 
 from .conftest import exchange_event
 
@@ -44,14 +43,9 @@ def factory(connection: Connection) -> sessionmaker[Session]:
 
 
 @pytest.fixture
-def invoke(
-    factory: sessionmaker[Session], keyring: Keyring, tmp_path: Path
-) -> Callable[..., Result]:
-    context = SimpleNamespace(session_factory=factory, keyring=keyring,
-                              settings=Settings(instance_path=tmp_path))
-
+def invoke(container: Container) -> Callable[..., Result]:
     def run(*args: str) -> Result:
-        return CliRunner().invoke(audit_commands, list(args), obj=context)
+        return CliRunner().invoke(audit_commands, list(args), obj=container)
 
     return run
 
@@ -246,13 +240,12 @@ def test_sequencer_refuses_a_non_positive_interval(invoke: Callable[..., Result]
 SEQUENCER_PROCESS = """
 import sys
 from pathlib import Path
-from types import SimpleNamespace
-from gateway import db
 from gateway.auditing.cli import audit_commands
+from gateway.container import build_container
 from gateway.keys import Keyring
-engine = db.make_engine(sys.argv[1])
-context = SimpleNamespace(session_factory=db.make_session_factory(engine),
-                          keyring=Keyring.load(Path(sys.argv[2])), settings=None)
+from gateway.settings import Settings
+settings = Settings(instance_path=Path(sys.argv[2]).parent, database_url=sys.argv[1])
+context = build_container(settings, keyring=Keyring.load(Path(sys.argv[2])))
 audit_commands.main(["sequencer", "--interval", "0.05"], obj=context, standalone_mode=False)
 print("stopped cleanly")
 """

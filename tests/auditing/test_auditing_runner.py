@@ -13,12 +13,14 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from audit.log import AuditLog, CheckpointSigner, Sequencer
 from audit.models import AuditEntry, Checkpoint
-from audit.services import AuditLog, CheckpointSigner, Sequencer
 from gateway import db
-from gateway.auditing.runner import AuditGate, SequencerRunner, audit_readiness, embedded_runner
+from gateway.auditing.runner import AuditGate, SequencerRunner, audit_readiness
+from gateway.container import build_container
 from gateway.keys import Keyring
 from gateway.problems import Problem
+from gateway.settings import Settings
 
 from .conftest import exchange_event
 
@@ -65,7 +67,7 @@ def test_the_runner_seals_entries_as_they_arrive_and_reports_health(
 ) -> None:
     db.upgrade(own_engine)
     factory = db.make_session_factory(own_engine)
-    runner = SequencerRunner(factory, signer, INTERVAL).start()
+    runner = SequencerRunner(factory, Sequencer(factory, signer), INTERVAL).start()
     try:
         _append(factory, 3)
         _eventually(lambda: _sealed_size(factory) == 3)
@@ -92,7 +94,7 @@ def test_the_runner_survives_failures_and_recovers(
 ) -> None:
     # No schema yet: every run fails with a real database error until the migration runs.
     factory = db.make_session_factory(own_engine)
-    runner = SequencerRunner(factory, signer, INTERVAL).start()
+    runner = SequencerRunner(factory, Sequencer(factory, signer), INTERVAL).start()
     try:
         failing = _eventually(lambda: (h := runner.health())["consecutive_failures"] >= 2 and h)
         assert failing["error"] == "OperationalError"
@@ -110,7 +112,7 @@ def test_the_runner_survives_failures_and_recovers(
 
 def test_run_once_reports_failure_without_raising(signer: CheckpointSigner) -> None:
     factory = db.make_session_factory(db.make_engine("sqlite://"))
-    runner = SequencerRunner(factory, signer, INTERVAL)
+    runner = SequencerRunner(factory, Sequencer(factory, signer), INTERVAL)
     assert runner.run_once() is False
     assert runner.health()["error"] == "OperationalError"
 
@@ -119,14 +121,16 @@ def test_run_forever_returns_when_stopped_from_another_thread(
     own_engine: Engine, signer: CheckpointSigner
 ) -> None:
     db.upgrade(own_engine)
-    runner = SequencerRunner(db.make_session_factory(own_engine), signer, INTERVAL).start()
+    factory = db.make_session_factory(own_engine)
+    runner = SequencerRunner(factory, Sequencer(factory, signer), INTERVAL).start()
     runner.stop(timeout=5)
     assert not runner.running
 
 
 def test_a_non_positive_interval_is_refused(signer: CheckpointSigner) -> None:
+    factory = db.make_session_factory(db.make_engine("sqlite://"))
     with pytest.raises(ValueError, match="positive"):
-        SequencerRunner(db.make_session_factory(db.make_engine("sqlite://")), signer, 0)
+        SequencerRunner(factory, Sequencer(factory, signer), 0)
 
 
 # --- readiness from the database ---------------------------------------------------------
@@ -233,13 +237,13 @@ def test_an_unreadable_log_is_not_ready_and_the_gate_refuses(
     assert raised.value.slug == "audit-state-unavailable"
 
 
-def test_the_embedded_runner_signs_with_the_keyrings_checkpoint_key(
-    own_engine: Engine, keyring: Keyring
+def test_the_containers_runner_signs_with_the_keyrings_checkpoint_key(
+    own_engine: Engine, keyring: Keyring, settings: Settings
 ) -> None:
     db.upgrade(own_engine)
     factory = db.make_session_factory(own_engine)
     _append(factory, 1)
-    runner = embedded_runner(factory, keyring, INTERVAL)
+    runner = build_container(settings, bind=own_engine, keyring=keyring).sequencer_runner(INTERVAL)
     assert runner.run_once()
     with factory() as session:
         checkpoint = session.scalars(select(Checkpoint)).one()

@@ -5,33 +5,28 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner, Result
 from joserfc.jwk import ECKey
 from sqlalchemy import select
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from gateway.auth.cli import client_commands
 from gateway.auth.models import OAuthClient
 from gateway.auth.services import ClientService
-from gateway.db import make_session_factory
+from gateway.container import Container
+from tests.factories import POLITIE
 
-from .factories import PARTNERS, secret_client
+from .factories import secret_client
 
 Invoke = Callable[..., Result]
 
 
 @pytest.fixture
-def run(connection: Connection) -> Invoke:
-    context = SimpleNamespace(
-        session_factory=make_session_factory(connection), known_partners=PARTNERS
-    )
-
+def run(container: Container) -> Invoke:
     def invoke(*args: str) -> Result:
-        return CliRunner().invoke(client_commands, list(args), obj=context)
+        return CliRunner().invoke(client_commands, list(args), obj=container)
 
     return invoke
 
@@ -41,7 +36,7 @@ def test_create_prints_json_credentials_and_stores_only_a_hash(
 ) -> None:
     scopes = "exchange:write inbox:read"
 
-    result = run("create", "--partner", "politie", "--scopes", scopes, "--json")
+    result = run("create", "--partner", POLITIE, "--scopes", scopes, "--json")
 
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
@@ -49,7 +44,7 @@ def test_create_prints_json_credentials_and_stores_only_a_hash(
     row = session.execute(
         select(OAuthClient.__table__).where(OAuthClient.client_id == printed["client_id"])
     ).one()
-    assert (row.partner_id, row.scopes) == ("politie", "exchange:write inbox:read")
+    assert (row.partner_id, row.scopes) == (POLITIE, "exchange:write inbox:read")
     assert row.secret_hash.startswith("scrypt$")
     assert all(printed["client_secret"] not in str(value) for value in row)
     authenticated = ClientService().authenticate_secret(
@@ -59,7 +54,7 @@ def test_create_prints_json_credentials_and_stores_only_a_hash(
 
 
 def test_create_without_json_prints_readable_credentials(run: Invoke) -> None:
-    result = run("create", "--partner", "politie", "--scopes", "inbox:read")
+    result = run("create", "--partner", POLITIE, "--scopes", "inbox:read")
 
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("client_id:")
@@ -71,7 +66,7 @@ def test_create_without_json_prints_readable_credentials(run: Invoke) -> None:
     ("partner", "scopes", "message"),
     [
         ("kmar", "inbox:read", "unknown partner 'kmar'"),
-        ("politie", "inbox:read superuser", "unknown scope(s): superuser"),
+        (POLITIE, "inbox:read superuser", "unknown scope(s): superuser"),
     ],
 )
 def test_create_refuses_unknown_partner_or_scope_and_stores_nothing(

@@ -37,7 +37,7 @@ DOCKERFILE = DOCKER / "Dockerfile"
 DOCKERIGNORE = DOCKER / "Dockerfile.dockerignore"
 ENTRYPOINT_SCRIPT = DOCKER / "entrypoint.sh"
 
-CELERY_APP = "gateway.tasks:celery_app"
+CELERY_APP = "gateway.background.tasks:celery_app"
 INSTANCE_MOUNT = "/var/lib/ketenpoort"
 KEYRING_VOLUME = "keyring"
 # Every role that reads the keyring: they must all see the same one.

@@ -13,8 +13,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from audit.interfaces import AuditRecord
+from audit.log import AuditLog
 from audit.models import AuditEntry
-from audit.services import AuditLog
 from gateway.db import transaction
 from gateway.delivery.models import Delivery
 from gateway.exchange.models import Exchange

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
+from audit.log import AuditLog
 from audit.models import AuditEntry
-from audit.services import AuditLog
 from gateway.cli import main
 from gateway.db import make_session_factory, transaction
 from gateway.identity.interfaces import Identifiers

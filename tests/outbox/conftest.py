@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from gateway.keys import Keyring
-from gateway.outbox.wiring import WEBHOOK_SIGNING_KEY
+from gateway.outbox.interfaces import WEBHOOK_SIGNING_KEY
 from gateway.settings import Settings
 from tests.outbox.receivers import SmtpServer, WebhookReceiver
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from gateway.outbox.tasks import DISPATCH_TASK, SWEEP_TASK, make_celery
-from gateway.retention.tasks import RETENTION_TASK
+from gateway.background.broker import DISPATCH_TASK, RETENTION_TASK, SWEEP_TASK, make_celery
+from gateway.background.tasks import celery_app
 from gateway.settings import Settings
-from gateway.tasks import celery_app
 
 
 def test_tasks_travel_as_json_and_are_acknowledged_only_after_running() -> None:

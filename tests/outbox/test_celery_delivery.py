@@ -22,12 +22,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from audit.services import AuditLog
+from audit.log import AuditLog
 from gateway import db
+from gateway.background.broker import SWEEP_TASK, CeleryPublisher, make_celery
 from gateway.identity.envelope import ContentSealer
 from gateway.keys import Keyring
 from gateway.outbox.services import ChannelDirectory, Outbox
-from gateway.outbox.tasks import SWEEP_TASK, CeleryPublisher, make_celery
 from gateway.policy.covenants import PolicyBundle
 from gateway.settings import Settings
 from tests.conftest import BACKENDS, POSTGRES_ADMIN_URL
@@ -89,13 +89,13 @@ def session_factory(celery_settings: Settings) -> Iterator[sessionmaker[Session]
 
 
 class Worker:
-    """``celery -A gateway.tasks:celery_app worker`` in a subprocess, as compose runs it."""
+    """``celery -A gateway.background.tasks:celery_app worker`` in a subprocess, like compose."""
 
     def __init__(self, settings: Settings, log_path: Path) -> None:
         self.log_path = log_path
         environment = {**os.environ, **_environment(settings)}
         self.process = subprocess.Popen(  # noqa: S603  # a fixed command line, no shell
-            [sys.executable, "-m", "celery", "-A", "gateway.tasks:celery_app", "worker",
+            [sys.executable, "-m", "celery", "-A", "gateway.background.tasks:celery_app", "worker",
              "--pool=solo", "--queues", settings.task_queue, "--without-gossip",
              # A node name of its own: a killed worker's exclusive control queue may linger.
              "--hostname", f"{settings.task_queue}-{log_path.stem}@%h",

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from gateway.db import make_session_factory
+from gateway.container import Container
 from gateway.identity.envelope import ContentSealer
 from gateway.keys import Keyring
 from gateway.outbox.cli import channel_commands, outbox_commands
 from gateway.outbox.models import Dispatch, OutboxMessage
 from gateway.outbox.services import NoPublisher, Outbox
-from gateway.policy.covenants import PolicyBundle
-from gateway.settings import Settings
 from tests.factories import RIEC
 from tests.outbox.conftest import public_pem
 from tests.outbox.receivers import WebhookReceiver
@@ -28,21 +24,13 @@ Invoke = Callable[..., Result]
 
 
 @pytest.fixture
-def context(connection: Connection, keyring: Keyring, settings: Settings) -> SimpleNamespace:
-    return SimpleNamespace(
-        settings=settings, keyring=keyring, session_factory=make_session_factory(connection),
-        known_partners=PolicyBundle.load(settings.policies_path).partner_ids(),
-    )
+def channel(container: Container) -> Invoke:
+    return lambda *args: CliRunner().invoke(channel_commands, list(args), obj=container)
 
 
 @pytest.fixture
-def channel(context: SimpleNamespace) -> Invoke:
-    return lambda *args: CliRunner().invoke(channel_commands, list(args), obj=context)
-
-
-@pytest.fixture
-def outbox(context: SimpleNamespace) -> Invoke:
-    return lambda *args: CliRunner().invoke(outbox_commands, list(args), obj=context)
+def outbox(container: Container) -> Invoke:
+    return lambda *args: CliRunner().invoke(outbox_commands, list(args), obj=container)
 
 
 def _dead_message(session: Session, keyring: Keyring) -> str:

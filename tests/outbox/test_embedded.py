@@ -6,8 +6,9 @@ import json
 import time
 from pathlib import Path
 
-from audit.services import AuditLog
+from audit.log import AuditLog
 from gateway.app import create_app
+from gateway.background.start import start_serving
 from gateway.container import Container
 from gateway.db import transaction
 from gateway.instance import initialise
@@ -22,7 +23,7 @@ def test_a_committed_exchange_is_pushed_by_the_gateway_itself(
     tmp_path: Path, keyring: Keyring, webhook_receiver: WebhookReceiver
 ) -> None:
     settings = Settings(instance_path=tmp_path / "instance", run_background_workers=True,
-                        outbox_sweep_seconds=30)
+                        run_sequencer_in_process=False, outbox_sweep_seconds=30)
     keyring.save(settings.keyring_path)
     instance = initialise(settings)
     with transaction(instance.session_factory) as session:
@@ -30,6 +31,7 @@ def test_a_committed_exchange_is_pushed_by_the_gateway_itself(
                                known_partners=instance.known_partners, audit=AuditLog())
     app = create_app(settings)
     container: Container = app.extensions["ketenpoort"]
+    start_serving(container)
     try:
         response = app.test_client().post("/v1/exchanges", json=exchange_body(),
                                           headers=bearer(app, VLAARDINGEN))
@@ -46,7 +48,7 @@ def test_a_committed_exchange_is_pushed_by_the_gateway_itself(
     assert body["exchange_id"] == response.json["id"]
 
 
-def test_the_drainer_starts_only_when_asked(tmp_path: Path, keyring: Keyring) -> None:
+def test_creating_the_app_starts_no_background_work(tmp_path: Path, keyring: Keyring) -> None:
     settings = Settings(instance_path=tmp_path / "instance")
     keyring.save(settings.keyring_path)
     initialise(settings)

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from adapters.interfaces import ChannelError, OutboundMessage
+from gateway.container import outbound_channels
 from gateway.instance import initialise
 from gateway.keys import Keyring
-from gateway.outbox.wiring import WEBHOOK_SIGNING_KEY, outbound_channels
+from gateway.outbox.interfaces import WEBHOOK_SIGNING_KEY
 from gateway.settings import Settings
 
 

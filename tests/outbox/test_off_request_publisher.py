@@ -6,7 +6,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, cast
 
-from gateway.outbox.tasks import CeleryPublisher, OffRequestPublisher
+from gateway.background.broker import CeleryPublisher, OffRequestPublisher
 
 
 class HungBroker:

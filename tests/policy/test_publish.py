@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from audit.log import AuditLog
 from audit.models import AuditEntry
-from audit.services import AuditLog
 from gateway.app import create_app
+from gateway.container import build_container
 from gateway.db import make_session_factory
 from gateway.exchange.models import Exchange
 from gateway.keys import Keyring
@@ -198,11 +198,11 @@ def test_readyz_reports_a_tree_that_fails_to_reload(
 
 
 def test_publish_command_prints_the_publication(
-    policies_copy: Path, tmp_path: Path, connection: Connection
+    policies_copy: Path, tmp_path: Path, connection: Connection, keyring: Keyring
 ) -> None:
-    context = SimpleNamespace(
-        settings=Settings(instance_path=tmp_path / "instance", policies_path=policies_copy),
-        session_factory=make_session_factory(connection),
+    context = build_container(
+        Settings(instance_path=tmp_path / "instance", policies_path=policies_copy),
+        bind=connection, keyring=keyring,
     )
     file = draft(policies_copy, tmp_path / "drafts", "2026.2")
     result = CliRunner().invoke(covenant_commands, ["publish", str(file)], obj=context)

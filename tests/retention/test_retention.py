@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from sqlalchemy.orm import Session
 from audit.models import AuditEntry
 from gateway.cases.models import Case, CaseSignal
 from gateway.container import Container
-from gateway.db import make_session_factory
 from gateway.delivery.models import Delivery
 from gateway.exchange.models import Exchange
 from gateway.identity.models import Subject
@@ -138,9 +136,7 @@ def test_the_cli_runs_retention(
 ) -> None:
     _age(session, _send(gateway_app, http), SIGNAL_MONTHS)
     session.commit()
-    context = SimpleNamespace(settings=settings, keyring=keyring,
-                              session_factory=make_session_factory(connection))
-
-    result = CliRunner().invoke(retention_commands, ["run"], obj=context)
+    result = CliRunner().invoke(retention_commands, ["run"],
+                                obj=gateway_app.extensions["ketenpoort"])
 
     assert result.stdout.strip() == "removed 1 expired signal(s), 0 closed case(s)"

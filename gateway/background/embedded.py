@@ -1,8 +1,8 @@
-"""The embedded drainer: the dispatcher in a background thread of the gateway process.
+"""The embedded drainer: the outbox dispatcher in a background thread of the gateway process.
 
 Used when ``task_mode`` is ``inprocess`` (no broker). It is also that mode's publisher: a
 commit that queued rows wakes it, so a request never waits for a delivery to be sent. It runs
-what beat schedules in production too (``every``), such as retention.
+what beat schedules under Celery too (``every``), such as retention.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Celery tasks draining the outbox, and the Celery application's configuration.
+"""The Celery application: its configuration, beat schedule, tasks and publisher.
 
 Reliability settings: JSON only; a task is acknowledged only after it ran (``acks_late``) and
 is given back to the broker if its worker dies (``reject_on_worker_lost``); a worker holds one
@@ -13,21 +13,21 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from celery import Celery
 
 from gateway.db import utcnow
 from gateway.outbox.dispatcher import Dispatcher
-from gateway.retention.tasks import RETENTION_TASK
+from gateway.retention.services import RetentionService
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 
 DISPATCH_TASK = "ketenpoort.outbox.dispatch"
 SWEEP_TASK = "ketenpoort.outbox.sweep"
-RETENTION_INTERVAL_SECONDS = 3600.0  # terms are in months; hourly is prompt enough
+RETENTION_TASK = "ketenpoort.retention.run"
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -45,7 +45,8 @@ def make_celery(settings: Settings) -> Celery:
                                   "interval_step": 0.2, "interval_max": 0.2},
         beat_schedule={
             "outbox-sweep": {"task": SWEEP_TASK, "schedule": settings.outbox_sweep_seconds},
-            "retention": {"task": RETENTION_TASK, "schedule": RETENTION_INTERVAL_SECONDS},
+            "retention": {"task": RETENTION_TASK,
+                          "schedule": settings.retention_interval_seconds},
         },
     )
     return app
@@ -71,8 +72,11 @@ class CeleryPublisher:
                 return
 
 
-def register_tasks(app: Celery, dispatcher: Callable[[], Dispatcher], queue: str) -> None:
-    """Bind the tasks to ``app``; ``dispatcher`` is built on first use, inside the worker."""
+def register_tasks(
+    app: Celery, dispatcher: Callable[[], Dispatcher], retention: Callable[[], RetentionService],
+    queue: str,
+) -> None:
+    """Bind the tasks to ``app``; the services are built on first use, inside the worker."""
 
     @app.task(name=DISPATCH_TASK, bind=True, max_retries=None)  # type: ignore[untyped-decorator]  # celery is untyped
     def dispatch(task: Any, message_id: str) -> None:
@@ -85,6 +89,10 @@ def register_tasks(app: Celery, dispatcher: Callable[[], Dispatcher], queue: str
         due = dispatcher().due_messages()
         CeleryPublisher(app, queue).publish(due)
         return len(due)
+
+    @app.task(name=RETENTION_TASK)  # type: ignore[untyped-decorator]  # celery is untyped
+    def run_retention() -> dict[str, int]:
+        return asdict(retention().run())
 
 
 class OffRequestPublisher:

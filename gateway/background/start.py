@@ -1,0 +1,42 @@
+"""One function per kind of process that runs background work.
+
+* ``ketenpoort serve`` (each gunicorn worker): :func:`start_serving` starts the embedded drainer
+  (with retention on its schedule) and the audit sequencer, as the settings ask;
+* Celery worker and beat: :func:`celery_app_for` gives the application both load, its tasks
+  bound to services that are built on the worker's first task.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from celery import Celery
+
+from gateway.background.broker import make_celery, register_tasks
+from gateway.container import Container, build_container
+from gateway.settings import Settings
+
+
+def start_serving(container: Container) -> None:
+    """Start this serving process's share of the background work."""
+    settings = container.settings
+    drainer = container.outbox_drainer
+    if settings.run_background_workers and drainer is not None:
+        drainer.every(settings.retention_interval_seconds, container.retention.run)
+        drainer.start()
+    if settings.run_sequencer_in_process:
+        # Several workers may each run one: the sequencer takes a database lock per batch.
+        container.sequencer = container.sequencer_runner().start()
+
+
+def celery_app_for(settings: Settings) -> Celery:
+    """The Celery application of worker and beat alike (beat only reads its schedule)."""
+    app = make_celery(settings)
+
+    @cache
+    def container() -> Container:
+        return build_container(settings)
+
+    register_tasks(app, lambda: container().outbox_dispatcher, lambda: container().retention,
+                   settings.task_queue)
+    return app
