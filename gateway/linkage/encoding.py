@@ -1,24 +1,30 @@
-"""Keyed record-level Bloom filters of persons, their similarity, and their blocking keys.
+"""Keyed field-level Bloom filters of persons, their match score, and their blocking keys.
 
-A person's filter (1024 bits) sets, for every feature of their identity, a few bit positions
-chosen by an HMAC-SHA256 of that feature under the linkage key. The features are:
+A person's encoding is a row of fixed-size segments, one keyed Bloom filter per field and per
+spelling alternative (:mod:`gateway.linkage.variants`):
 
-* bigrams of the normalised family name (folded as the vault folds it: without tussenvoegsels,
-  so "v.d. Berg" is "Berg"; ij as y; no diacritics) padded with ``_``, so first and last letters
-  count as much as the middle, plus its letters numbered by occurrence, which a swap of two
-  neighbouring letters leaves intact;
-* bigrams of the first given name, and (lightly) of further given names;
-* the birth year, the birth day and month as an unordered pair, and both together, so a record
-  that swapped day and month (02-04 against 04-02) encodes its date exactly like the original.
+* up to four spellings of the family name and three of the given names, as padded bigrams plus
+  letters numbered by occurrence (a swap of neighbouring letters keeps all letters). Family and
+  given names share one feature space, so a record that swapped them can be compared across;
+* the birth date: the day/month as an unordered pair (so 02-04 and 04-02 encode alike), both
+  parts, the year, each year digit in its place (a typo in the year keeps three of four), and
+  the whole date. A date that is not a calendar date (a corrupted 1956-02-31) still gives its
+  parts;
+* the address (bigrams of its words), the document number (bigrams of its letters and digits)
+  and the nationality.
 
-Similarity is the Dice coefficient of two filters. Without the key nobody can compute which bits
-a name sets, so a filter is no dictionary-attackable hash of a name; with the key a filter still
-does not give the name back, only a fuzzy fingerprint of it.
+Each bit position of a feature is an HMAC-SHA256 of the feature under the linkage key, so
+without the key nobody can compute which bits a name or date sets (no dictionary attack on the
+stored filters), and blocking keys are keyed hashes too. No name, date or number is stored.
 
-Comparing every pair would be quadratic, so :meth:`BloomEncoder.encode` also gives each person
-a few keyed bucket names (birth year with the first letter of either name, the day/month pair
-with the first letter of the family name), and only persons sharing a bucket are compared. One
-corrupted field does not lose a match: another bucket still brings the pair together.
+Scoring (:func:`match_score`) compares field by field: the Dice coefficient of two segments
+(best over the spelling alternatives) becomes a log-likelihood ratio between the field's
+"disagree" and "agree" weights (:data:`FIELD_WEIGHTS`); the ratios add up with a prior to a
+match probability. A field either record lacks counts neither way, so a record without an
+address or a birth date can still link on the rest. Two records whose given names clearly
+differ are never one person, however well names, date and address agree, unless they carry
+the same document number: that is what twins look like (same family name, birth date,
+address, different documents), and a false link discloses the wrong person's data.
 """
 
 from __future__ import annotations
@@ -26,35 +32,97 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from gateway.identity.interfaces import Identifiers, parse_iso_date
-from gateway.identity.normalise import normalise_family_name, normalise_given_names
+from gateway.identity.interfaces import Identifiers
+from gateway.linkage.variants import (
+    family_alternatives,
+    given_alternatives,
+    soundex,
+    transliterated,
+)
 
-FILTER_BITS = 1024
+FAMILY_SLOTS = 4
+GIVEN_SLOTS = 2
+NAME_BITS = 512
+# Segment name and size in bits, in storage order.
+SEGMENTS: tuple[tuple[str, int], ...] = (
+    *((f"family{i}", NAME_BITS) for i in range(FAMILY_SLOTS)),
+    *((f"given{i}", NAME_BITS) for i in range(GIVEN_SLOTS)),
+    ("day-month", 256), ("year", 256), ("address", 1024), ("document", 256), ("nationality", 64),
+)
+FILTER_BITS = sum(bits for _, bits in SEGMENTS)
 FILTER_BYTES = FILTER_BITS // 8
-# Bits set per feature, tuned on bench/linkage_bench.py. Names carry about two thirds of the
-# bits and the date one third: two namesakes born on different days must stay apart, and the
-# full date ("date") counts on top of its parts, so agreeing on year and day/month together
-# weighs more than agreeing on either. A second given name weighs little because partners
-# often send only the first.
+# Bits each feature sets in its segment. A year keeps three of its four digits through a typo.
 BITS_PER_FEATURE = {
-    "family": 12, "family-letter": 4, "given": 14, "more-given": 4,
-    "year": 25, "day-month": 30, "date": 45,
+    "bigram": 4, "letter": 3, "day-month": 10, "day-or-month": 2, "year": 6, "year-digit": 4,
+    "address": 4, "document": 4, "nationality": 8,
 }
 DEFAULT_THRESHOLD = 0.80
-# Bigram features repeat across persons; caching their bit masks is what makes encoding fast.
-# The feature space is bounded (two fields times the bigrams of folded letters, plus dates).
-FEATURE_CACHE_SIZE = 1 << 16
+# Features repeat across persons; caching their bit masks is what makes encoding fast.
+FEATURE_CACHE_SIZE = 1 << 17
 BLOCK_KEY_BYTES = 16
-# Two digest bytes per bit position (0..65535 modulo 1024 is as good as uniform).
+# Two digest bytes per bit position.
 POSITIONS_PER_DIGEST = 16
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+MIN_IDENTIFYING_FIELDS = 2
+
+
+class Weight(NamedTuple):
+    """A field's log2-likelihood ratio at or below ``low`` similarity (``disagree``) and at or
+    above ``high`` (``agree``), linear in between."""
+
+    agree: float
+    disagree: float
+    low: float
+    high: float
+
+    def of(self, similarity: float) -> float:
+        share = min(1.0, max(0.0, (similarity - self.low) / (self.high - self.low)))
+        return self.disagree + share * (self.agree - self.disagree)
+
+
+# Agreement on a rare identifier weighs more than on a common one; disagreement on what changes
+# over a life (address, document, nationality) weighs little. Hand-set, then checked on both
+# benchmarks (README, "Fuzzy linkage of persons").
+FIELD_WEIGHTS = {
+    "family": Weight(agree=7.0, disagree=-5.0, low=0.35, high=0.80),
+    "given": Weight(agree=6.0, disagree=-6.0, low=0.35, high=0.80),
+    # A typo in the year (three digits of four) still counts against, but far less than
+    # another year; a wrong day or month counts against as much as another date.
+    "day-month": Weight(agree=6.0, disagree=-4.0, low=0.30, high=1.0),
+    "year": Weight(agree=4.0, disagree=-5.0, low=0.40, high=1.0),
+    "address": Weight(agree=5.0, disagree=-1.0, low=0.30, high=0.80),
+    "document": Weight(agree=8.0, disagree=-2.0, low=0.40, high=0.85),
+    "nationality": Weight(agree=0.5, disagree=-2.0, low=0.50, high=0.90),
+}
+PRIOR_LOG2_ODDS = -14.0
+# Given names this different (after variant spelling) make two persons, whatever else agrees.
+DISTINCT_GIVEN_NAMES = 0.45
 
 
 @dataclass(frozen=True)
 class Encoding:
     bloom: int
     blocks: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Normalised:
+    family: tuple[str, ...]
+    given: tuple[str, ...]
+    year: str
+    day_month: str
+    address: str
+    document: str
+    nationality: str
+
+    def identifying_fields(self) -> int:
+        return sum(map(bool, (self.family, self.given, self.year, self.document)))
 
 
 def bigrams(text: str) -> set[str]:
@@ -86,6 +154,27 @@ def from_bytes(raw: bytes) -> int:
     return int.from_bytes(raw, "big")
 
 
+class Segment(NamedTuple):
+    start: int
+    bits: int
+    mask: int
+
+
+def _offsets() -> dict[str, Segment]:
+    offsets, start = {}, 0
+    for name, bits in SEGMENTS:
+        offsets[name] = Segment(start, bits, (1 << bits) - 1)
+        start += bits
+    return offsets
+
+
+OFFSETS = _offsets()
+
+
+def segments(bloom: int) -> dict[str, int]:
+    return {name: (bloom >> start) & mask for name, (start, _, mask) in OFFSETS.items()}
+
+
 class BloomEncoder:
     """Encodes identities under one linkage key; instances are safe to share between threads."""
 
@@ -95,57 +184,163 @@ class BloomEncoder:
         self._block_key = functools.lru_cache(maxsize=FEATURE_CACHE_SIZE)(self._keyed_block)
 
     def encode(self, identifiers: Identifiers) -> Encoding | None:
-        """The filter and blocking keys; None when there is no family name and birth date."""
-        parts = _parts(identifiers)
-        if parts is None:
+        """The filters and blocking keys; None when fewer than two of family name, given
+        names, birth date and document number are there to link on."""
+        person = normalised(identifiers)
+        if person.identifying_fields() < MIN_IDENTIFYING_FIELDS:
             return None
-        family, given, year, day_month = parts
-        first_given, _, more_given = given.partition(" ")
-        mask = self._mask
-        bloom = mask("year", year) | mask("day-month", day_month)
-        bloom |= mask("date", f"{year}:{day_month}")
-        for bigram in bigrams(family):
-            bloom |= mask("family", bigram)
-        for letter in letters(family):
-            bloom |= mask("family-letter", letter)
-        for bigram in bigrams(first_given) if first_given else ():
-            bloom |= mask("given", bigram)
-        for bigram in bigrams(more_given) if more_given else ():
-            bloom |= mask("more-given", bigram)
-        return Encoding(bloom, self._blocks(family, given, year, day_month))
+        bloom = 0
+        for name, features in _features(person):
+            start, bits, _ = OFFSETS[name]
+            for kind, value in features:
+                bloom |= self._mask(kind, value, bits) << start
+        return Encoding(bloom, frozenset(self._block_key(b) for b in _blocks(person)))
 
-    def _feature_mask(self, field: str, value: str) -> int:
-        positions = BITS_PER_FEATURE[field]
+    def _feature_mask(self, kind: str, value: str, bits: int) -> int:
+        positions = BITS_PER_FEATURE[kind]
         stream = b"".join(
-            hmac.digest(self._key, f"{field}:{block}:{value}".encode(), hashlib.sha256)
+            hmac.digest(self._key, f"{kind}:{block}:{value}".encode(), hashlib.sha256)
             for block in range(-(-positions // POSITIONS_PER_DIGEST))
         )
         mask = 0
         for i in range(positions):
-            mask |= 1 << (int.from_bytes(stream[2 * i : 2 * i + 2], "big") % FILTER_BITS)
+            mask |= 1 << (int.from_bytes(stream[2 * i : 2 * i + 2], "big") % bits)
         return mask
-
-    def _blocks(self, family: str, given: str, year: str, day_month: str) -> frozenset[str]:
-        raw = {f"year-family:{year}:{family[:1]}", f"day-month-family:{day_month}:{family[:1]}"}
-        if given:
-            raw.add(f"year-given:{year}:{given[:1]}")
-        return frozenset(self._block_key(name) for name in raw)
 
     def _keyed_block(self, name: str) -> str:
         digest = hmac.digest(self._key, f"block:{name}".encode(), hashlib.sha256)
         return digest[:BLOCK_KEY_BYTES].hex()
 
 
-def _parts(identifiers: Identifiers) -> tuple[str, str, str, str] | None:
-    family_name = identifiers.get("family_name", "")
-    birth_date = identifiers.get("birth_date", "")
-    if not family_name.strip() or not birth_date.strip():
+def normalised(identifiers: Identifiers) -> Normalised:
+    year, day_month = _date_parts(identifiers.get("birth_date", ""))
+    return Normalised(
+        family=family_alternatives(identifiers.get("family_name", ""),
+                                   identifiers.get("prefix", ""))[:FAMILY_SLOTS],
+        given=given_alternatives(identifiers.get("given_names", ""))[:GIVEN_SLOTS],
+        year=year,
+        day_month=day_month,
+        address=transliterated(identifiers.get("address", "")),
+        document=transliterated(identifiers.get("document_number", "")).replace(" ", ""),
+        nationality=transliterated(identifiers.get("nationality", "")),
+    )
+
+
+def _date_parts(birth_date: str) -> tuple[str, str]:
+    """Year and unordered day/month of YYYY-MM-DD, calendar-valid or not; blanks otherwise."""
+    written = _DATE.fullmatch(birth_date.strip())
+    if written is None:
+        return "", ""
+    year, month, day = written.groups()
+    return year, "-".join(sorted((day, month)))
+
+
+Features = Iterable[tuple[str, str]]
+
+
+def _features(person: Normalised) -> Iterable[tuple[str, Features]]:
+    for slot, name in enumerate(person.family):
+        yield f"family{slot}", _name_features(name)
+    for slot, name in enumerate(person.given):
+        yield f"given{slot}", _name_features(name)
+    if person.year:
+        yield "day-month", _day_month_features(person.day_month)
+        yield "year", _year_features(person.year)
+    if person.address:
+        yield "address", (("address", b) for word in person.address.split()
+                          for b in bigrams(word))
+    if person.document:
+        yield "document", (("document", b) for b in bigrams(person.document))
+    if person.nationality:
+        yield "nationality", (("nationality", person.nationality),)
+
+
+def _name_features(name: str) -> Features:
+    return [*(("bigram", b) for b in bigrams(name)), *(("letter", x) for x in letters(name))]
+
+
+def _day_month_features(day_month: str) -> Features:
+    return [("day-month", day_month),
+            *(("day-or-month", part) for part in day_month.split("-"))]
+
+
+def _year_features(year: str) -> Features:
+    return [("year", year),
+            *(("year-digit", f"{place}:{digit}") for place, digit in enumerate(year))]
+
+
+def _blocks(person: Normalised) -> set[str]:
+    """Bucket names: records sharing one are compared. Each scheme survives an error the others
+    do not: the birth date alone (a misspelt or missing name), a family-name sound with the
+    year (a wrong day) or with the day/month (a wrong year), the two name sounds in either
+    order (a wrong or missing date, swapped names), the document number."""
+    family_sounds = {soundex(name) for name in person.family}
+    given_sound = soundex(person.given[0]) if person.given else ""
+    raw = {f"document:{person.document}"} if person.document else set()
+    if person.year:
+        raw.add(f"date:{person.year}:{person.day_month}")
+        raw.update(f"family-year:{sound}:{person.year}" for sound in family_sounds)
+        raw.update(f"family-day-month:{sound}:{person.day_month}" for sound in family_sounds)
+    if given_sound:
+        raw.update("names:" + ":".join(sorted((sound, given_sound))) for sound in family_sounds)
+    return raw
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How two encodings compare: each field's similarity (None: a record lacks the field)
+    and the match probability."""
+
+    similarities: dict[str, float | None]
+    probability: float
+
+
+def compare(left: int, right: int) -> Comparison:
+    one, other = segments(left), segments(right)
+    family_a, family_b = _slots(one, "family", FAMILY_SLOTS), _slots(other, "family", FAMILY_SLOTS)
+    given_a, given_b = _slots(one, "given", GIVEN_SLOTS), _slots(other, "given", GIVEN_SLOTS)
+    names = _names(_best(family_a, family_b), _best(given_a, given_b))
+    swapped = _names(_best(family_a, given_b), _best(given_a, family_b))
+    similarities = swapped if _weight(swapped) > _weight(names) else names
+    for field in ("day-month", "year", "address", "document", "nationality"):
+        similarities[field] = _best(_present(one[field]), _present(other[field]))
+    if _distinct_persons(similarities):
+        return Comparison(similarities, 0.0)
+    log2_odds = PRIOR_LOG2_ODDS + _weight(similarities)
+    return Comparison(similarities, 1 / (1 + math.pow(2.0, -log2_odds)))
+
+
+def match_score(left: int, right: int) -> float:
+    """The probability that two encodings are one person."""
+    return compare(left, right).probability
+
+
+def _distinct_persons(similarities: dict[str, float | None]) -> bool:
+    """Clearly different given names, and no identical document number to say otherwise
+    (twins carry different documents; a partner that wrote the wrong given name did not)."""
+    given = similarities["given"]
+    return (given is not None and given < DISTINCT_GIVEN_NAMES
+            and similarities["document"] != 1.0)
+
+
+def _names(family: float | None, given: float | None) -> dict[str, float | None]:
+    return {"family": family, "given": given}
+
+
+def _weight(similarities: dict[str, float | None]) -> float:
+    return sum(FIELD_WEIGHTS[field].of(similarity)
+               for field, similarity in similarities.items() if similarity is not None)
+
+
+def _slots(parts: dict[str, int], field: str, count: int) -> list[int]:
+    return [parts[f"{field}{i}"] for i in range(count) if parts[f"{field}{i}"]]
+
+
+def _present(segment: int) -> list[int]:
+    return [segment] if segment else []
+
+
+def _best(left: list[int], right: list[int]) -> float | None:
+    if not left or not right:
         return None
-    try:
-        born = parse_iso_date(birth_date.strip())
-    except ValueError:
-        return None
-    family = normalise_family_name(family_name, identifiers.get("prefix", ""))
-    given = normalise_given_names(identifiers.get("given_names", ""))
-    day_month = "-".join(sorted((f"{born.day:02d}", f"{born.month:02d}")))
-    return family, given, str(born.year), day_month
+    return max(dice(a, b) for a in left for b in right)

@@ -39,8 +39,8 @@ from gateway.linkage.encoding import (
     DEFAULT_THRESHOLD,
     BloomEncoder,
     Encoding,
-    dice,
     from_bytes,
+    match_score,
     to_bytes,
 )
 from gateway.linkage.interfaces import CONFIRMED, DECISIONS, PENDING, REJECTED, REVIEWER_ROLE
@@ -267,7 +267,7 @@ class LinkageService:
             "key_version": self.key_version,
         })
         for other, bloom in records:
-            score = dice(encoding.bloom, from_bytes(bloom))
+            score = match_score(encoding.bloom, from_bytes(bloom))
             if score >= self.threshold:
                 yield other, round(score, 4)
 
