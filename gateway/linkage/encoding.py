@@ -17,6 +17,16 @@ Each bit position of a feature is an HMAC-SHA256 of the feature under the linkag
 without the key nobody can compute which bits a name or date sets (no dictionary attack on the
 stored filters), and blocking keys are keyed hashes too. No name, date or number is stored.
 
+Keying alone does not stop frequency attacks: a feature sets the same bits in every filter, so
+whoever holds the table could group persons by identical date segments, or align the most
+frequent name bits with public name statistics. Field-level segments would make that easy.
+The hardening chosen is to store filters only sealed (AES-256-GCM under a key derived from the
+linkage key, bound to the subject id, :meth:`BloomEncoder.sealed`): the table holds no bit
+pattern to count, and a filter moved to another subject or altered does not open. Salting or
+XOR-folding would have cost linkage quality while the gateway, which compares, holds the key
+anyway. What remains visible is which subjects share a blocking bucket (a bucket is a keyed
+hash, so equality within a scheme shows, not the value); README, "Fuzzy linkage of persons".
+
 Scoring (:func:`match_score`) compares field by field: the Dice coefficient of two segments
 (best over the spelling alternatives) becomes a log-likelihood ratio between the field's
 "disagree" and "agree" weights (:data:`FIELD_WEIGHTS`); the ratios add up with a prior to a
@@ -34,9 +44,13 @@ import hashlib
 import hmac
 import math
 import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gateway.identity.interfaces import Identifiers
 from gateway.linkage.variants import (
@@ -66,6 +80,8 @@ DEFAULT_THRESHOLD = 0.80
 # Features repeat across persons; caching their bit masks is what makes encoding fast.
 FEATURE_CACHE_SIZE = 1 << 17
 BLOCK_KEY_BYTES = 16
+NONCE_BYTES = 12
+SEALED_FILTER_BYTES = NONCE_BYTES + FILTER_BYTES + 16  # nonce, filter, GCM tag
 # Two digest bytes per bit position.
 POSITIONS_PER_DIGEST = 16
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
@@ -180,6 +196,7 @@ class BloomEncoder:
 
     def __init__(self, key: bytes) -> None:
         self._key = key
+        self._seal = AESGCM(hmac.digest(key, b"seal-filters", hashlib.sha256))
         self._mask = functools.lru_cache(maxsize=FEATURE_CACHE_SIZE)(self._feature_mask)
         self._block_key = functools.lru_cache(maxsize=FEATURE_CACHE_SIZE)(self._keyed_block)
 
@@ -195,6 +212,21 @@ class BloomEncoder:
             for kind, value in features:
                 bloom |= self._mask(kind, value, bits) << start
         return Encoding(bloom, frozenset(self._block_key(b) for b in _blocks(person)))
+
+    def sealed(self, bloom: int, subject_id: str) -> bytes:
+        """The filter as stored: encrypted and bound to its subject."""
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        return nonce + self._seal.encrypt(nonce, to_bytes(bloom), subject_id.encode())
+
+    def opened(self, sealed: bytes, subject_id: str) -> int | None:
+        """The filter stored for ``subject_id``; None when it was altered or belongs to
+        another subject, so it is compared with nothing."""
+        try:
+            raw = self._seal.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:],
+                                     subject_id.encode())
+        except InvalidTag:
+            return None
+        return from_bytes(raw)
 
     def _feature_mask(self, kind: str, value: str, bits: int) -> int:
         positions = BITS_PER_FEATURE[kind]

@@ -22,7 +22,8 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "id": string(format="uuid"),
             "score": {"type": "number", "minimum": 0, "maximum": 1,
-                      "description": "Dice similarity of the two keyed Bloom filters"},
+                      "description": "Match probability from the field-by-field comparison "
+                                     "of the two keyed Bloom-filter encodings"},
             "status": string(enum=list(STATUSES)),
             "pseudonyms": {"type": "array", "items": string(), "minItems": 2, "maxItems": 2},
             "created_at": string(format="date-time"),

@@ -39,9 +39,7 @@ from gateway.linkage.encoding import (
     DEFAULT_THRESHOLD,
     BloomEncoder,
     Encoding,
-    from_bytes,
     match_score,
-    to_bytes,
 )
 from gateway.linkage.interfaces import CONFIRMED, DECISIONS, PENDING, REJECTED, REVIEWER_ROLE
 from gateway.linkage.models import (
@@ -241,7 +239,7 @@ class LinkageService:
     def _stored(self, session: Session, subject_id: str, encoding: Encoding) -> bool:
         """Store the subject's filter and buckets; False when it has a filter already."""
         record = {"subject_id": subject_id, "key_version": self.key_version,
-                  "bloom": to_bytes(encoding.bloom)}
+                  "bloom": self.encoder.sealed(encoding.bloom, subject_id)}
         if not insert_absent(session, LinkageRecord, [record], unique=("subject_id",),
                              returning="subject_id"):
             return False
@@ -266,8 +264,9 @@ class LinkageService:
             "blocks": sorted(encoding.blocks), "subject_id": subject_id,
             "key_version": self.key_version,
         })
-        for other, bloom in records:
-            score = match_score(encoding.bloom, from_bytes(bloom))
+        for other, sealed in records:
+            bloom = self.encoder.opened(sealed, other)
+            score = 0.0 if bloom is None else match_score(encoding.bloom, bloom)
             if score >= self.threshold:
                 yield other, round(score, 4)
 
