@@ -3,13 +3,14 @@
 A person's encoding is a row of fixed-size segments, one keyed Bloom filter per field and per
 spelling alternative (:mod:`gateway.linkage.variants`):
 
-* up to four spellings of the family name and three of the given names, as padded bigrams plus
-  letters numbered by occurrence (a swap of neighbouring letters keeps all letters). Family and
-  given names share one feature space, so a record that swapped them can be compared across;
-* the birth date: the day/month as an unordered pair (so 02-04 and 04-02 encode alike), both
-  parts, the year, each year digit in its place (a typo in the year keeps three of four), and
-  the whole date. A date that is not a calendar date (a corrupted 1956-02-31) still gives its
-  parts;
+* up to four spellings of the family name and two of the given names (the first, and all), as
+  padded bigrams plus letters numbered by occurrence (a swap of neighbouring letters keeps all
+  letters). Family and given names share one feature space, so a record that swapped them can
+  be compared across;
+* the birth date in two segments: the day/month as an unordered pair (so 02-04 and 04-02 encode
+  alike) with both parts, and the year with each of its digits in place (a typo in the year
+  keeps three of four). A date that is not a calendar date (a corrupted 1956-02-31) still gives
+  its parts;
 * the address (bigrams of its words), the document number (bigrams of its letters and digits)
   and the nationality.
 
@@ -45,7 +46,7 @@ import hmac
 import math
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -78,7 +79,7 @@ BITS_PER_FEATURE = {
 }
 DEFAULT_THRESHOLD = 0.80
 # Features repeat across persons; caching their bit masks is what makes encoding fast.
-FEATURE_CACHE_SIZE = 1 << 17
+FEATURE_CACHE_SIZE = 1 << 16
 BLOCK_KEY_BYTES = 16
 NONCE_BYTES = 12
 SEALED_FILTER_BYTES = NONCE_BYTES + FILTER_BYTES + 16  # nonce, filter, GCM tag
@@ -117,6 +118,7 @@ FIELD_WEIGHTS = {
     "nationality": Weight(agree=0.5, disagree=-2.0, low=0.50, high=0.90),
 }
 PRIOR_LOG2_ODDS = -14.0
+NAMES_AGREE = FIELD_WEIGHTS["family"].agree + FIELD_WEIGHTS["given"].agree
 # Given names this different (after variant spelling) make two persons, whatever else agrees.
 DISTINCT_GIVEN_NAMES = 0.45
 
@@ -187,8 +189,11 @@ def _offsets() -> dict[str, Segment]:
 OFFSETS = _offsets()
 
 
+_SPLIT = tuple((name, start, mask) for name, (start, _, mask) in OFFSETS.items())
+
+
 def segments(bloom: int) -> dict[str, int]:
-    return {name: (bloom >> start) & mask for name, (start, _, mask) in OFFSETS.items()}
+    return {name: (bloom >> start) & mask for name, start, mask in _SPLIT}
 
 
 class BloomEncoder:
@@ -198,6 +203,7 @@ class BloomEncoder:
         self._key = key
         self._seal = AESGCM(hmac.digest(key, b"seal-filters", hashlib.sha256))
         self._mask = functools.lru_cache(maxsize=FEATURE_CACHE_SIZE)(self._feature_mask)
+        self._value_mask = functools.lru_cache(maxsize=FEATURE_CACHE_SIZE)(self._all_features)
         self._block_key = functools.lru_cache(maxsize=FEATURE_CACHE_SIZE)(self._keyed_block)
 
     def encode(self, identifiers: Identifiers) -> Encoding | None:
@@ -207,10 +213,9 @@ class BloomEncoder:
         if person.identifying_fields() < MIN_IDENTIFYING_FIELDS:
             return None
         bloom = 0
-        for name, features in _features(person):
-            start, bits, _ = OFFSETS[name]
-            for kind, value in features:
-                bloom |= self._mask(kind, value, bits) << start
+        for segment, expansion, value in _values(person):
+            start, bits, _ = OFFSETS[segment]
+            bloom |= self._value_mask(expansion, value, bits) << start
         return Encoding(bloom, frozenset(self._block_key(b) for b in _blocks(person)))
 
     def sealed(self, bloom: int, subject_id: str) -> bytes:
@@ -227,6 +232,13 @@ class BloomEncoder:
         except InvalidTag:
             return None
         return from_bytes(raw)
+
+    def _all_features(self, expansion: str, value: str, bits: int) -> int:
+        """The bits of every feature of one value (a name, an address word, a year)."""
+        mask = 0
+        for kind, feature in EXPANSIONS[expansion](value):
+            mask |= self._mask(kind, feature, bits)
+        return mask
 
     def _feature_mask(self, kind: str, value: str, bits: int) -> int:
         positions = BITS_PER_FEATURE[kind]
@@ -267,28 +279,32 @@ def _date_parts(birth_date: str) -> tuple[str, str]:
     return year, "-".join(sorted((day, month)))
 
 
-Features = Iterable[tuple[str, str]]
+Features = list[tuple[str, str]]
 
 
-def _features(person: Normalised) -> Iterable[tuple[str, Features]]:
+def _values(person: Normalised) -> Iterable[tuple[str, str, str]]:
+    """Segment, kind of value and value: the units whose feature bits are cached together."""
     for slot, name in enumerate(person.family):
-        yield f"family{slot}", _name_features(name)
+        yield f"family{slot}", "name", name
     for slot, name in enumerate(person.given):
-        yield f"given{slot}", _name_features(name)
+        yield f"given{slot}", "name", name
     if person.year:
-        yield "day-month", _day_month_features(person.day_month)
-        yield "year", _year_features(person.year)
-    if person.address:
-        yield "address", (("address", b) for word in person.address.split()
-                          for b in bigrams(word))
+        yield "day-month", "day-month", person.day_month
+        yield "year", "year", person.year
+    for word in set(person.address.split()):
+        yield "address", "address", word
     if person.document:
-        yield "document", (("document", b) for b in bigrams(person.document))
+        yield "document", "document", person.document
     if person.nationality:
-        yield "nationality", (("nationality", person.nationality),)
+        yield "nationality", "nationality", person.nationality
 
 
 def _name_features(name: str) -> Features:
     return [*(("bigram", b) for b in bigrams(name)), *(("letter", x) for x in letters(name))]
+
+
+def _bigram_features(kind: str) -> Callable[[str], Features]:
+    return lambda text: [(kind, b) for b in bigrams(text)]
 
 
 def _day_month_features(day_month: str) -> Features:
@@ -299,6 +315,16 @@ def _day_month_features(day_month: str) -> Features:
 def _year_features(year: str) -> Features:
     return [("year", year),
             *(("year-digit", f"{place}:{digit}") for place, digit in enumerate(year))]
+
+
+EXPANSIONS: dict[str, Callable[[str], Features]] = {
+    "name": _name_features,
+    "day-month": _day_month_features,
+    "year": _year_features,
+    "address": _bigram_features("address"),
+    "document": _bigram_features("document"),
+    "nationality": lambda nationality: [("nationality", nationality)],
+}
 
 
 def _blocks(person: Normalised) -> set[str]:
@@ -331,9 +357,10 @@ def compare(left: int, right: int) -> Comparison:
     one, other = segments(left), segments(right)
     family_a, family_b = _slots(one, "family", FAMILY_SLOTS), _slots(other, "family", FAMILY_SLOTS)
     given_a, given_b = _slots(one, "given", GIVEN_SLOTS), _slots(other, "given", GIVEN_SLOTS)
-    names = _names(_best(family_a, family_b), _best(given_a, given_b))
-    swapped = _names(_best(family_a, given_b), _best(given_a, family_b))
-    similarities = swapped if _weight(swapped) > _weight(names) else names
+    similarities = _names(_best(family_a, family_b), _best(given_a, given_b))
+    if _weight(similarities) < NAMES_AGREE:  # only then can the swapped order do better
+        swapped = _names(_best(family_a, given_b), _best(given_a, family_b))
+        similarities = max(similarities, swapped, key=_weight)
     for field in ("day-month", "year", "address", "document", "nationality"):
         similarities[field] = _best(_present(one[field]), _present(other[field]))
     if _distinct_persons(similarities):

@@ -18,6 +18,7 @@ folding is linkage's own and may be as generous as recall needs:
 
 from __future__ import annotations
 
+import functools
 import re
 
 from anyascii import anyascii
@@ -69,6 +70,11 @@ def transliterated(text: str) -> str:
     return fold(anyascii(text))
 
 
+# Names repeat across persons; a bounded cache of their spellings keeps encoding fast.
+NAME_CACHE_SIZE = 1 << 16
+
+
+@functools.lru_cache(maxsize=NAME_CACHE_SIZE)
 def family_alternatives(family_name: str, prefix: str = "") -> tuple[str, ...]:
     """The ways a family name may be written by another partner, most complete first."""
     words = transliterated(f"{prefix} {family_name}").split()
@@ -85,6 +91,7 @@ def family_alternatives(family_name: str, prefix: str = "") -> tuple[str, ...]:
     return tuple(dict.fromkeys(a for a in alternatives if a))
 
 
+@functools.lru_cache(maxsize=NAME_CACHE_SIZE)
 def given_alternatives(given_names: str) -> tuple[str, ...]:
     """The first given name and all given names, each word in canonical spelling."""
     words = [_CANONICAL_GIVEN.get(w, w) for w in transliterated(given_names).split()]
@@ -93,6 +100,7 @@ def given_alternatives(given_names: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((words[0], " ".join(words))))
 
 
+@functools.lru_cache(maxsize=NAME_CACHE_SIZE)
 def soundex(text: str) -> str:
     """The Soundex code of the first word of folded ASCII text ("vries" → "v620")."""
     word = text.split(" ", 1)[0]
