@@ -77,6 +77,7 @@ BITS_PER_FEATURE = {
     "bigram": 4, "letter": 3, "day-month": 10, "day-or-month": 2, "year": 6, "year-digit": 4,
     "address": 4, "document": 4, "nationality": 8,
 }
+# The match probability from which a pair is proposed to the reviewers.
 DEFAULT_THRESHOLD = 0.80
 # Features repeat across persons; caching their bit masks is what makes encoding fast.
 FEATURE_CACHE_SIZE = 1 << 16
@@ -117,6 +118,8 @@ FIELD_WEIGHTS = {
     "document": Weight(agree=8.0, disagree=-2.0, low=0.40, high=0.85),
     "nationality": Weight(agree=0.5, disagree=-2.0, low=0.50, high=0.90),
 }
+# Odds that two records are one person before any field is compared. Names and date agreeing
+# (+23) outweigh it by far; names alone (+13) or a date alone (+10) do not.
 PRIOR_LOG2_ODDS = -14.0
 NAMES_AGREE = FIELD_WEIGHTS["family"].agree + FIELD_WEIGHTS["given"].agree
 # Given names this different (after variant spelling) make two persons, whatever else agrees.
@@ -187,8 +190,6 @@ def _offsets() -> dict[str, Segment]:
 
 
 OFFSETS = _offsets()
-
-
 _SPLIT = tuple((name, start, mask) for name, (start, _, mask) in OFFSETS.items())
 
 
@@ -367,6 +368,27 @@ def compare(left: int, right: int) -> Comparison:
         return Comparison(similarities, 0.0)
     log2_odds = PRIOR_LOG2_ODDS + _weight(similarities)
     return Comparison(similarities, 1 / (1 + math.pow(2.0, -log2_odds)))
+
+
+AGREED, PARTLY, DISAGREED, MISSING = "agreed", "partly", "disagreed", "missing"
+#: What a reviewer is told about each field of a candidate pair; never a value.
+AGREEMENTS = (AGREED, PARTLY, DISAGREED, MISSING)
+COMPARED_FIELDS = ("family", "given", "day-month", "year", "address", "document", "nationality")
+
+
+def agreement(comparison: Comparison) -> dict[str, str]:
+    """Per field, whether the two records agreed: at or above the field's "agree" similarity,
+    at or below its "disagree" similarity, in between, or absent from either record."""
+    verdicts = {}
+    for field in COMPARED_FIELDS:
+        similarity, weight = comparison.similarities[field], FIELD_WEIGHTS[field]
+        if similarity is None:
+            verdicts[field] = MISSING
+        elif similarity >= weight.high:
+            verdicts[field] = AGREED
+        else:
+            verdicts[field] = DISAGREED if similarity <= weight.low else PARTLY
+    return verdicts
 
 
 def match_score(left: int, right: int) -> float:

@@ -39,6 +39,8 @@ from gateway.linkage.encoding import (
     DEFAULT_THRESHOLD,
     BloomEncoder,
     Encoding,
+    agreement,
+    compare,
     match_score,
 )
 from gateway.linkage.interfaces import CONFIRMED, DECISIONS, PENDING, REJECTED, REVIEWER_ROLE
@@ -329,7 +331,20 @@ class LinkageService:
             "decided_at": candidate.decided_at.isoformat() if candidate.decided_at else None,
             "awaiting_second_confirmation": (candidate.status == PENDING
                                              and candidate.first_confirmed_by is not None),
+            "features": self._agreement(session, candidate),
         }
+
+    def _agreement(self, session: Session, candidate: LinkageCandidate) -> dict[str, str]:
+        """Which fields of the pair agreed, from the two stored filters; empty when either
+        is gone or under an older linkage key (it can no longer be opened)."""
+        rows = session.execute(select(LinkageRecord.subject_id, LinkageRecord.bloom).where(
+            LinkageRecord.subject_id.in_((candidate.subject_a, candidate.subject_b)),
+            LinkageRecord.key_version == self.key_version)).all()
+        blooms = [self.encoder.opened(row.bloom, row.subject_id) for row in rows]
+        if len(blooms) != 2 or None in blooms:
+            return {}
+        left, right = (b for b in blooms if b is not None)
+        return agreement(compare(left, right))
 
 
 def _in_scope(scope: frozenset[str]) -> ColumnElement[bool]:

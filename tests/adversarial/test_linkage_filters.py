@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from gateway.linkage.encoding import BloomEncoder
 from gateway.linkage.models import LinkageBlock, LinkageCandidate, LinkageRecord
 from tests.factories import PIETER
-from tests.linkage.test_linkage_api import PIETER_MISSPELT, STRANGER, _send
+from tests.linkage.test_linkage_api import PIETER_MISSPELT, STRANGER, _candidates, _send
 
 KEY = bytes(range(32))
 TWINS_BIRTH_DATE = {"family_name": "Bakker", "birth_date": "1990-03-08"}
@@ -55,8 +55,8 @@ def test_a_filter_moved_onto_another_person_proposes_no_false_link(
     _send(gateway_app, http, PIETER)
     _send(gateway_app, http, STRANGER)
     encoder: BloomEncoder = gateway_app.extensions["ketenpoort"].linkage.encoder
-    stored = dict(session.execute(select(LinkageRecord.subject_id, LinkageRecord.bloom))
-                  .tuples().all())
+    stored = {row.subject_id: row.bloom for row in session.execute(
+        select(LinkageRecord.subject_id, LinkageRecord.bloom))}
     pieter_encoding = encoder.encode(PIETER)  # type: ignore[arg-type]
     assert pieter_encoding is not None
     [pieter] = [s for s, sealed in stored.items()
@@ -76,3 +76,19 @@ def test_a_filter_moved_onto_another_person_proposes_no_false_link(
     assert len(pairs) == 1
     assert pieter in pairs[0]
     assert stranger not in pairs[0]
+
+
+def test_an_altered_filter_tells_the_reviewer_nothing(
+    gateway_app: Flask, http: FlaskClient, session: Session
+) -> None:
+    _send(gateway_app, http, PIETER)
+    _send(gateway_app, http, PIETER_MISSPELT)
+    subject_id, sealed = session.execute(
+        select(LinkageRecord.subject_id, LinkageRecord.bloom).limit(1)).one()
+    session.execute(update(LinkageRecord).where(LinkageRecord.subject_id == subject_id)
+                    .values(bloom=sealed[:-1] + bytes([sealed[-1] ^ 1])))
+    session.commit()
+
+    [candidate] = _candidates(gateway_app, http)
+
+    assert candidate["features"] == {}
