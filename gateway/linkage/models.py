@@ -1,7 +1,8 @@
 """Linkage tables: each person's keyed Bloom filter, its blocking keys, candidate pairs, aliases.
 
 * ``linkage_records``: one filter per subject, under version ``key_version`` of the keyring's
-  "linkage" key; filters under different versions are never compared.
+  "linkage" key, sealed under a key derived from it (``BloomEncoder.sealed``); filters under
+  different versions are never compared.
 * ``linkage_blocks``: the keyed bucket names of each subject; only subjects sharing a bucket are
   compared, which keeps candidate generation far from quadratic.
 * ``linkage_candidates``: pairs (stored with ``subject_a < subject_b``) whose similarity reached
@@ -32,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db import Base, UTCDateTime, utcnow
-from gateway.linkage.encoding import BLOCK_KEY_BYTES, FILTER_BYTES
+from gateway.linkage.encoding import BLOCK_KEY_BYTES, SEALED_FILTER_BYTES
 
 SUBJECT = "identity_subject.id"
 STATUS_VALUES = "status IN ('pending', 'confirmed', 'rejected')"
@@ -43,7 +44,7 @@ class LinkageRecord(Base):
 
     subject_id: Mapped[str] = mapped_column(ForeignKey(SUBJECT), primary_key=True)
     key_version: Mapped[int] = mapped_column(Integer)
-    bloom: Mapped[bytes] = mapped_column(LargeBinary(FILTER_BYTES))
+    bloom: Mapped[bytes] = mapped_column(LargeBinary(SEALED_FILTER_BYTES))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

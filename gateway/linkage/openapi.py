@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.linkage.encoding import AGREEMENTS, COMPARED_FIELDS
 from gateway.linkage.interfaces import DECISIONS, STATUSES
 from gateway.openapi_parts import problems, string
 
@@ -22,11 +23,18 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "id": string(format="uuid"),
             "score": {"type": "number", "minimum": 0, "maximum": 1,
-                      "description": "Dice similarity of the two keyed Bloom filters"},
+                      "description": "Match probability from the field-by-field comparison "
+                                     "of the two keyed Bloom-filter encodings"},
             "status": string(enum=list(STATUSES)),
             "pseudonyms": {"type": "array", "items": string(), "minItems": 2, "maxItems": 2},
             "created_at": string(format="date-time"),
             "decided_at": {"type": ["string", "null"], "format": "date-time"},
+            "features": {
+                "type": "object",
+                "description": "Per compared field, whether the two records agreed (never a "
+                               "value); empty when a filter is gone or under an older key",
+                "propertyNames": string(enum=list(COMPARED_FIELDS)),
+                "additionalProperties": string(enum=list(AGREEMENTS))},
             "awaiting_second_confirmation": {
                 "type": "boolean",
                 "description": "Confirmed by one reviewer; a second (another client) must "

@@ -38,9 +38,9 @@ from gateway.linkage.encoding import (
     DEFAULT_THRESHOLD,
     BloomEncoder,
     Encoding,
-    dice,
-    from_bytes,
-    to_bytes,
+    agreement,
+    compare,
+    match_score,
 )
 from gateway.linkage.interfaces import CONFIRMED, DECISIONS, PENDING, REJECTED, REVIEWER_ROLE
 from gateway.linkage.models import (
@@ -238,7 +238,7 @@ class LinkageService:
     def _stored(self, session: Session, subject_id: str, encoding: Encoding) -> bool:
         """Store the subject's filter and buckets; False when it has a filter already."""
         record = {"subject_id": subject_id, "key_version": self.key_version,
-                  "bloom": to_bytes(encoding.bloom)}
+                  "bloom": self.encoder.sealed(encoding.bloom, subject_id)}
         if not insert_absent(session, LinkageRecord, [record], unique=("subject_id",),
                              returning="subject_id"):
             return False
@@ -263,8 +263,9 @@ class LinkageService:
             "blocks": sorted(encoding.blocks), "subject_id": subject_id,
             "key_version": self.key_version,
         })
-        for other, bloom in records:
-            score = dice(encoding.bloom, from_bytes(bloom))
+        for other, sealed in records:
+            bloom = self.encoder.opened(sealed, other)
+            score = 0.0 if bloom is None else match_score(encoding.bloom, bloom)
             if score >= self.threshold:
                 yield other, round(score, 4)
 
@@ -327,7 +328,20 @@ class LinkageService:
             "decided_at": candidate.decided_at.isoformat() if candidate.decided_at else None,
             "awaiting_second_confirmation": (candidate.status == PENDING
                                              and candidate.first_confirmed_by is not None),
+            "features": self._agreement(session, candidate),
         }
+
+    def _agreement(self, session: Session, candidate: LinkageCandidate) -> dict[str, str]:
+        """Which fields of the pair agreed, from the two stored filters; empty when either
+        is gone or under an older linkage key (it can no longer be opened)."""
+        rows = session.execute(select(LinkageRecord.subject_id, LinkageRecord.bloom).where(
+            LinkageRecord.subject_id.in_((candidate.subject_a, candidate.subject_b)),
+            LinkageRecord.key_version == self.key_version)).all()
+        blooms = [self.encoder.opened(row.bloom, row.subject_id) for row in rows]
+        if len(blooms) != 2 or None in blooms:
+            return {}
+        left, right = (b for b in blooms if b is not None)
+        return agreement(compare(left, right))
 
 
 def _in_scope(scope: frozenset[str]) -> ColumnElement[bool]:
