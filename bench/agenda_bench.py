@@ -39,10 +39,10 @@ from gateway.cases.interfaces import ACTIVE_ASSIGNMENT_STATES, STEPS_WITH_ASSIGN
 from gateway.cases.models import Case, CaseAssignment, CaseSubject
 from gateway.container import Container, build_container
 from gateway.exchange.interfaces import PROCESS_STEPS
-from gateway.exchange.services import Sender
 from gateway.keys import Keyring
 from gateway.meetings.models import AgendaItem, Meeting, MeetingParticipant
 from gateway.meetings.routing import AgendaRouter
+from gateway.ports import Caller
 from gateway.settings import Settings
 
 COVENANT = "riec-rr-mensenhandel"
@@ -102,7 +102,7 @@ def run(items: int, participant_count: int, rounds: int) -> dict[str, Any]:
         participants = _participants(container, participant_count)
         meeting_id = build_meeting(container, items, participants)
         service = container.meetings
-        riec = Sender(RIEC, "bench")
+        riec = Caller(RIEC, "bench")
         timings: dict[str, list[float]] = {"routing_cold": [], "routing_warm": [],
                                            "publish_cold": []}
         for _ in range(rounds):
