@@ -11,12 +11,12 @@ carries its identity level for this recipient, the vault's opaque (canonical) su
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db import Base, UTCDateTime, utcnow
+from gateway.delivery.interfaces import DeliveryPayload
 
 
 class Delivery(Base):
@@ -29,6 +29,6 @@ class Delivery(Base):
     sender: Mapped[str] = mapped_column(String(128))
     recipient: Mapped[str] = mapped_column(String(128))
     identity: Mapped[str] = mapped_column(String(16))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload: Mapped[DeliveryPayload] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -12,10 +12,10 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from gateway.delivery.interfaces import DeliveredSubject, DeliveryPayload
 from gateway.delivery.models import Delivery
 from gateway.ports import SubjectShreddedError
 
-SEALED_CONTENT = "sealed_content"
 # What a recipient sees in place of the identity of a person whose identity was shredded.
 SHREDDED = "shredded"
 
@@ -32,40 +32,28 @@ class IdentitySource(Protocol):
     def audit_pseudonym(self, subject_id: str) -> str: ...
 
 
-def seal_contents(cipher: ContentCipher, delivery_id: str,
-                  payload: dict[str, Any]) -> dict[str, Any]:
-    """``payload`` with its items' contents replaced by one sealed list."""
-    items = payload["items"]
-    return {
-        **payload,
-        "items": [{k: v for k, v in item.items() if k != "content"} for item in items],
-        SEALED_CONTENT: cipher.seal([item.get("content") for item in items], delivery_id),
-    }
-
-
 def open_items(cipher: ContentCipher, delivery_id: str,
-               payload: dict[str, Any]) -> list[dict[str, Any]]:
+               payload: DeliveryPayload) -> list[dict[str, Any]]:
     """The delivery's items with their contents, for serving to its recipient."""
-    items: list[dict[str, Any]] = payload["items"]
-    if SEALED_CONTENT not in payload:
+    items = [dict(item) for item in payload["items"]]
+    if "sealed_content" not in payload:
         return items
-    contents = cipher.open(payload[SEALED_CONTENT], delivery_id)
+    contents = cipher.open(payload["sealed_content"], delivery_id)
     return [{**item, "content": content} for item, content in zip(items, contents, strict=True)]
 
 
-def subject_level(subject: dict[str, Any]) -> str:
+def subject_level(subject: DeliveredSubject) -> str:
     """The person's identity level in the delivery, ``pseudonym`` where none was stored."""
-    level: str = subject.get("identity", "pseudonym")
-    return level
+    return subject.get("identity", "pseudonym")
 
 
-def is_identified(subject: dict[str, Any]) -> bool:
+def is_identified(subject: DeliveredSubject) -> bool:
     # Deliveries stored before identities were sealed per exchange hold no copy to show.
     return subject_level(subject) == "identified" and "sent" in subject
 
 
 def subject_view(
-    vault: IdentitySource, session: Session, exchange_id: str, subject: dict[str, Any], *,
+    vault: IdentitySource, session: Session, exchange_id: str, subject: DeliveredSubject, *,
     identified_channel: bool,
 ) -> tuple[dict[str, Any], str | None]:
     """A delivered person as its recipient sees them, and the audit pseudonym of an identity
@@ -75,8 +63,8 @@ def subject_view(
     A shredded identity (erased by retention or the operator) shows as
     ``"identity": "shredded"``: nothing is disclosed, and the rest of the delivery is served.
     """
-    view = {"ref": subject["ref"], "role": subject["role"], "pseudonym": subject["pseudonym"],
-            "identity": subject_level(subject)}
+    view: dict[str, Any] = {"ref": subject["ref"], "role": subject["role"],
+                            "pseudonym": subject["pseudonym"], "identity": subject_level(subject)}
     if not (identified_channel and is_identified(subject)):
         return view, None
     try:

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from audit.interfaces import AuditRecord
 from gateway.clock import Clock
 from gateway.db import core, insert_rows, read_only, transaction
+from gateway.delivery.interfaces import DeliveredSubject, DeliveryPayload
 from gateway.delivery.models import Delivery
-from gateway.delivery.stored import ContentCipher, seal_contents
+from gateway.delivery.stored import ContentCipher
 from gateway.exchange.interfaces import ExchangeOutcome, ExchangeRequest, ItemInput
 from gateway.exchange.models import Exchange
 from gateway.exchange.validation import (
@@ -286,7 +287,7 @@ class ExchangeService:
                   if level != "none"}
         items = [i if i.subject_ref in levels else ItemInput(i.category, None, i.content)
                  for i in request.items if i.category in decision.categories_delivered]
-        subjects: list[dict[str, Any]] = [
+        subjects: list[DeliveredSubject] = [
             {
                 "ref": s.ref,
                 "role": s.role,
@@ -301,19 +302,20 @@ class ExchangeService:
         ]
         delivery_id = str(uuid.uuid4())
         # Item contents are sealed at rest, opened only when served to this recipient.
+        payload: DeliveryPayload = {
+            "covenant": request.covenant,
+            "covenant_version": decision.covenant_version,
+            "purpose": request.purpose,
+            "process_step": request.process_step,
+            "case_id": request.case_id,
+            "subjects": subjects,
+            "items": [{"category": i.category, "subject_ref": i.subject_ref} for i in items],
+            "sealed_content": self.content.seal([i.content for i in items], delivery_id),
+        }
         return {
             "id": delivery_id, "exchange_id": exchange_id, "sender": sender.partner_id,
             "recipient": decision.recipient,
-            "identity": strongest_level(levels[s["ref"]] for s in subjects),
-            "payload": seal_contents(self.content, delivery_id, {
-                "covenant": request.covenant,
-                "covenant_version": decision.covenant_version,
-                "purpose": request.purpose,
-                "process_step": request.process_step,
-                "case_id": request.case_id,
-                "subjects": subjects,
-                "items": [_item_view(i) for i in items],
-            }),
+            "identity": strongest_level(levels[s["ref"]] for s in subjects), "payload": payload,
         }
 
     def _audit_event(
@@ -447,10 +449,6 @@ def _categories_by_subject(request: ExchangeRequest) -> tuple[tuple[str, tuple[s
 def strongest_level(levels: Iterable[str]) -> str:
     """The delivery's summary level: the strongest level of a person in it ("none" if none)."""
     return max(levels, key=IDENTITY_LEVELS.index, default="none")
-
-
-def _item_view(item: ItemInput) -> dict[str, Any]:
-    return {"category": item.category, "subject_ref": item.subject_ref, "content": item.content}
 
 
 def _covenant_version(decisions: list[Decision]) -> str | None:

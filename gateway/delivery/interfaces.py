@@ -1,0 +1,39 @@
+"""The stored delivery: one typed contract for the exchange that writes it and every reader.
+
+The exchange room builds it (``gateway.exchange.services``); the inbox and the push channels
+render it (``gateway.delivery.stored``); re-identification, pseudonym translation, cases,
+retention and the audit read side look up who was delivered what. Keys marked optional are
+absent from deliveries stored by earlier releases.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NotRequired, TypedDict
+
+
+class DeliveredSubject(TypedDict):
+    """One person as delivered to one recipient."""
+
+    ref: str
+    role: str
+    pseudonym: str
+    subject_id: str
+    identity: NotRequired[str]  # the person's level; "pseudonym" before levels per person
+    sent: NotRequired[dict[str, str]]  # the identity as this exchange sent it, sealed
+
+
+class DeliveredItem(TypedDict):
+    category: str
+    subject_ref: str | None
+    content: NotRequired[Any]  # only in deliveries stored before contents were sealed
+
+
+class DeliveryPayload(TypedDict):
+    covenant: str
+    covenant_version: NotRequired[str | None]
+    purpose: str
+    process_step: str
+    case_id: str | None
+    subjects: list[DeliveredSubject]
+    items: list[DeliveredItem]
+    sealed_content: NotRequired[dict[str, Any]]  # the items' contents, sealed together
