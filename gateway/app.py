@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Response
 from sqlalchemy.engine import Connection, Engine
 
 from gateway import health, openapi
@@ -35,6 +35,7 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it; the base type does not
     app.extensions["ketenpoort"] = container
     install_error_handlers(app)
+    app.after_request(_api_version)
     app.register_blueprint(
         create_auth_blueprint(container.session_factory, container.clients, container.tokens)
     )
@@ -46,3 +47,8 @@ def create_app(
     app.register_blueprint(linkage_blueprint)
     app.register_blueprint(identity_blueprint)
     return app
+
+
+def _api_version(response: Response) -> Response:
+    response.headers["API-Version"] = openapi.API_VERSION
+    return response

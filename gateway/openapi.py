@@ -10,9 +10,11 @@ described here, that every described path exists, and that the limits agree.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, current_app
+from werkzeug.routing import Map
 
 from gateway.auditing import openapi as auditing_openapi
 from gateway.cases import openapi as cases_openapi
@@ -34,6 +36,23 @@ from gateway.meetings import openapi as meetings_openapi
 from gateway.openapi_parts import problems, string
 
 blueprint = Blueprint("openapi", __name__)
+
+#: The API's version (semver, NL API Design Rules API-20): in the document's ``info.version`` and
+#: in the ``API-Version`` header of every response.
+API_VERSION = "1.1.0"
+#: One tag per blueprint, so a partner's generated client groups operations by domain area.
+TAGS = {
+    "auth": "OAuth 2.0 token endpoint and keys",
+    "exchange": "Exchanges: send items about persons to recipients under a covenant",
+    "inbox": "The recipient's deliveries",
+    "cases": "Cases of the regional case meeting",
+    "meetings": "Case meetings and their agendas",
+    "linkage": "Review of candidate links between persons",
+    "identity": "Re-identification and pseudonym translation",
+    "audit_api": "The verifiable access log",
+    "health": "Liveness and readiness",
+    "openapi": "This description",
+}
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -112,6 +131,19 @@ SCHEMAS: dict[str, Any] = {
                        "decisions": {"type": "array",
                                      "items": {"$ref": "#/components/schemas/Decision"}}},
     },
+    "ExchangeView": {
+        "type": "object",
+        "required": ["id", "covenant", "purpose", "process_step", "status", "created_at",
+                     "audit_event_id", "decisions"],
+        "properties": {
+            "id": string(format="uuid"), "covenant": string(),
+            "covenant_version": {"type": ["string", "null"]}, "purpose": string(),
+            "process_step": string(enum=list(PROCESS_STEPS)),
+            "case_id": {"type": ["string", "null"]},
+            "status": string(enum=["delivered", "refused"]),
+            "created_at": string(format="date-time"), "audit_event_id": string(),
+            "decisions": {"type": "array", "items": {"$ref": "#/components/schemas/Decision"}}},
+    },
     "Delivery": {
         "type": "object",
         "properties": {
@@ -169,6 +201,19 @@ PATHS: dict[str, Any] = {
             **problems(400, 401, 403, 409, 413, 415, 422),
         },
     }},
+    "/v1/exchanges/{exchange_id}": {"get": {
+        "summary": "The sender's own view of one of its exchanges",
+        "description": "Scope `exchange:write`; any client of the sending partner. Another "
+                       "partner's exchange answers 404, like one that does not exist.",
+        "security": BEARER,
+        "parameters": [{"name": "exchange_id", "in": "path", "required": True,
+                        "schema": string(format="uuid")}],
+        "responses": {
+            "200": {"description": "The exchange and the decision per recipient", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ExchangeView"}}}},
+            **problems(401, 403, 404),
+        },
+    }},
     "/v1/inbox": {"get": {
         "summary": "The caller's deliveries, oldest first",
         "security": BEARER,
@@ -209,15 +254,21 @@ FRAGMENTS: tuple[Any, ...] = (auditing_openapi, linkage_openapi, cases_openapi, 
                               identity_openapi)
 
 
-def document() -> dict[str, Any]:
-    paths = dict(PATHS)
+def document(routes: Map) -> dict[str, Any]:
+    """The description of the app whose URL map is ``routes``: each operation gets the
+    ``operationId`` and tag of the view that serves it, so neither can drift from the code."""
+    paths: dict[str, Any] = {}
     schemas = dict(SCHEMAS)
+    for part in (PATHS, *(fragment.PATHS for fragment in FRAGMENTS)):
+        paths.update({path: {method: dict(operation) for method, operation in item.items()}
+                      for path, item in part.items()})
     for fragment in FRAGMENTS:
-        paths.update(fragment.PATHS)
         schemas.update(fragment.SCHEMAS)
+    _name_operations(paths, routes)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Ketenpoort gateway", "version": "1",
+        "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
+        "info": {"title": "Ketenpoort gateway", "version": API_VERSION,
                  "description": "Secure information sharing for the regional chain approach "
                                 "against human trafficking."},
         "paths": paths,
@@ -232,6 +283,22 @@ def document() -> dict[str, Any]:
     }
 
 
+def _name_operations(paths: dict[str, Any], routes: Map) -> None:
+    for rule in routes.iter_rules():
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
+        for method in rule.methods or ():
+            operation = paths.get(path, {}).get(method.lower())
+            if operation is not None:
+                blueprint_name, _, view = rule.endpoint.rpartition(".")
+                operation["operationId"] = _camel(f"{blueprint_name}_{view}")
+                operation["tags"] = [blueprint_name]
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
 @blueprint.get("/openapi.json")
 def openapi_json() -> dict[str, Any]:
-    return document()
+    return document(current_app.url_map)

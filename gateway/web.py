@@ -41,7 +41,10 @@ def install_error_handlers(app: Flask) -> None:
     def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
         slug = (error.name or "error").lower().replace(" ", "-")
-        return problem_response(Problem(status, slug, error.name, error.description or ""))
+        # Keeps what the error itself says about the resource, such as ``Allow`` on a 405.
+        headers = {name: value for name, value in error.get_headers() if name != "Content-Type"}
+        return problem_response(Problem(status, slug, error.name, error.description or "",
+                                        headers=headers))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

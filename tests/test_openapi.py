@@ -72,3 +72,36 @@ def test_the_documented_patterns_are_the_ones_validation_enforces(http: FlaskCli
         assert re.compile(documented["pattern"]) == ID_PATTERN
     assert re.compile(properties["case_id"]["pattern"]) == CASE_ID_PATTERN
     assert properties["subjects"]["maxItems"] == MAX_SUBJECTS
+
+
+SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+def test_every_operation_has_its_own_operation_id_and_a_described_tag(http: FlaskClient) -> None:
+    document = http.get("/openapi.json").json
+    operations = [op for item in document["paths"].values() for op in item.values()]
+    tags = {tag["name"] for tag in document["tags"]}
+
+    ids = [op["operationId"] for op in operations]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z][A-Za-z]+", op_id) for op_id in ids)
+    assert all(len(op["tags"]) == 1 and op["tags"][0] in tags for op in operations)
+    assert document["paths"]["/v1/exchanges"]["post"]["operationId"] == "exchangeSubmitExchange"
+
+
+def test_every_response_names_the_api_version_the_document_has(http: FlaskClient) -> None:
+    version = http.get("/openapi.json").json["info"]["version"]
+    assert SEMVER.match(version)
+    for response in (http.get("/healthz"), http.get("/v1/no-such-thing"),
+                     http.post("/v1/exchanges", json={})):
+        assert response.headers["API-Version"] == version
+
+
+def test_a_wrong_method_is_a_problem_that_says_which_methods_are_allowed(
+    http: FlaskClient,
+) -> None:
+    response = http.delete("/v1/exchanges")
+
+    assert response.status_code == 405
+    assert response.mimetype == "application/problem+json"
+    assert set(response.headers["Allow"].split(", ")) >= {"POST"}

@@ -36,7 +36,7 @@ from gateway.identity.interfaces import SealedSubject
 from gateway.linkage.encoding import Encoding
 from gateway.policy.interfaces import IDENTITY_LEVELS, Decision, DecisionRequest
 from gateway.ports import AuditAppender, Caller, PseudonymSource
-from gateway.problems import Problem, conflict, forbidden, unavailable
+from gateway.problems import Problem, conflict, forbidden, not_found, unavailable
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 DECISION_FIELDS = ("recipient", "allowed", "categories_delivered", "categories_withheld",
@@ -349,6 +349,22 @@ class ExchangeService:
             "decisions": [_audited_decision(d, request) for d in decisions],
             "bundle_hash": decisions[0].bundle_hash if decisions else None,
         }
+
+    def view(self, sender: Caller, exchange_id: str) -> dict[str, Any]:
+        """The sender's own view of one of its exchanges: what it sent under which covenant and
+        what it was told per recipient. Another partner's exchange is as absent as none."""
+        with read_only(self.session_factory) as session:
+            exchange = session.get(Exchange, exchange_id)
+            if exchange is None or exchange.sender != sender.partner_id:
+                raise not_found("exchange", f"no exchange {exchange_id!r} of yours")
+            return {
+                "id": exchange.id, "covenant": exchange.covenant,
+                "covenant_version": exchange.covenant_version, "purpose": exchange.purpose,
+                "process_step": exchange.process_step, "case_id": exchange.case_id,
+                "status": exchange.status, "created_at": exchange.created_at.isoformat(),
+                "audit_event_id": exchange.audit_event_id,
+                "decisions": exchange.response_body["decisions"],
+            }
 
     def record_rejection(self, sender: Caller, problem: Problem) -> None:
         """Audit a refused request of an authenticated sender; nothing else is stored.

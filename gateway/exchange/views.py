@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from flask import Blueprint, Response, request
 
@@ -31,3 +32,9 @@ def submit_exchange(principal: Principal) -> Response:
     if outcome.status == 201:
         response.headers["Location"] = f"/v1/exchanges/{outcome.body['id']}"
     return response
+
+
+@blueprint.get("/v1/exchanges/<exchange_id>")
+@require_scope("exchange:write")
+def read_exchange(principal: Principal, exchange_id: str) -> dict[str, Any]:
+    return current_container().exchanges.view(principal.caller(), exchange_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -231,3 +232,34 @@ def test_a_person_named_only_in_undelivered_items_is_never_registered(
 
     assert response.status_code == 201, response.json
     assert registered() == (before[0] + 1, before[1] + 1)
+
+
+def test_the_location_of_an_exchange_answers_its_sender_with_what_it_was_told(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    sent = http.post("/v1/exchanges", json=exchange_body(),
+                     headers=bearer(gateway_app, VLAARDINGEN))
+
+    read = http.get(sent.headers["Location"], headers=bearer(gateway_app, VLAARDINGEN))
+
+    assert read.status_code == 200, read.json
+    assert read.json["id"] == sent.json["id"]
+    assert read.json["decisions"] == sent.json["decisions"]
+    assert read.json["audit_event_id"] == sent.json["audit_event_id"]
+    assert (read.json["status"], read.json["process_step"]) == ("delivered", "detectie")
+
+
+@pytest.mark.parametrize("reader", [RIEC, POLITIE])
+def test_another_partners_exchange_is_as_absent_as_none(
+    gateway_app: Flask, http: FlaskClient, reader: str
+) -> None:
+    """The recipient, too, sees its delivery in the inbox, never the sender's exchange."""
+    sent = http.post("/v1/exchanges", json=exchange_body(),
+                     headers=bearer(gateway_app, VLAARDINGEN))
+    absent = http.get(f"/v1/exchanges/{uuid.uuid4()}", headers=bearer(gateway_app, reader))
+
+    foreign = http.get(sent.headers["Location"], headers=bearer(gateway_app, reader))
+
+    assert foreign.status_code == absent.status_code == 404
+    assert foreign.json["detail"].replace(sent.json["id"], "X") == absent.json["detail"].replace(
+        absent.json["instance"].rsplit("/", 1)[-1], "X")

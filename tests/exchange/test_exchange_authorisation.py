@@ -13,6 +13,8 @@ from tests.factories import RIEC, VLAARDINGEN, bearer, exchange_body
 ENDPOINTS = [
     ("post", "/v1/exchanges", "exchange:write", 201),
     ("get", "/v1/inbox", "inbox:read", 200),
+    # Served means looked up: another's exchange is absent (its 200: test_exchange_api).
+    ("get", "/v1/exchanges/00000000-0000-4000-8000-000000000000", "exchange:write", 404),
 ]
 
 
