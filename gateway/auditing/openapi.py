@@ -175,8 +175,6 @@ PATHS: dict[str, Any] = {
                    type="string"),
             _query("to", "Exclusive datetime, or a date meaning through that day",
                    type="string"),
-            _query("pseudonym", "Audit pseudonym of a subject or a disclosed identity "
-                   "(`audit:read` only; `403` for `audit:own`)"),
             _query("cursor", "From the previous page's next_cursor", type="string"),
             _query("limit", "Page size", type="integer", minimum=1, maximum=MAX_LIMIT,
                    default=DEFAULT_LIMIT),
@@ -188,6 +186,29 @@ PATHS: dict[str, Any] = {
                         "schema": {"$ref": "#/components/schemas/AuditEventPage"}},
                         "text/csv": {"schema": string()}}},
             **problems(401, 403, 422),
+        },
+    }},
+    "/v1/audit/events/search": {"post": {
+        "summary": "Search the audit log by a person's audit pseudonym (privacy officer)",
+        "description": _EITHER_SCOPE + " The filters of `GET /v1/audit/events` as a JSON "
+                       "object, `pseudonym` included (`audit:read` only; `403` for "
+                       "`audit:own`): a pseudonym never travels in a URL, which access logs and "
+                       "browser histories keep. JSON only. Audited like every search.",
+        "security": _BEARER,
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "additionalProperties": False,
+            "properties": {
+                **{name: string() for name in ("partner", "action", "covenant", "from", "to",
+                                               "pseudonym", "cursor")},
+                "decision": string(enum=["allowed", "refused"]),
+                "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                "format": string(enum=["json"]),
+            },
+            "example": {"pseudonym": "ap-3f9c1e", "from": "2026-11-01"}}}}},
+        "responses": {
+            "200": {"description": "A page of entries", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/AuditEventPage"}}}},
+            **problems(400, 401, 403, 415, 422),
         },
     }},
     "/v1/audit/subject-access": {"post": {

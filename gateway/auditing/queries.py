@@ -60,11 +60,16 @@ class SearchQuery:
         return {name: value for name, value in named.items() if value is not None}
 
 
-def parse_search(args: Mapping[str, str]) -> SearchQuery:
+def parse_search(args: Mapping[str, str], *, in_url: bool = True) -> SearchQuery:
+    """The search's filters. A pseudonym is refused in a URL (``in_url``): URLs end up in
+    access logs and browser histories, so searches by pseudonym are POSTed."""
     errors = [
         FieldError(f"/{name}", "unknown parameter")
         for name in sorted(set(args) - SEARCH_PARAMETERS)
     ]
+    if in_url and "pseudonym" in args:
+        errors.append(FieldError("/pseudonym", "search by pseudonym with POST "
+                                 "/v1/audit/events/search, so it stays out of URLs and logs"))
     texts = {}
     for name in ("partner", "action", "covenant", "pseudonym"):
         value, error = _text(args, name)
@@ -97,6 +102,16 @@ def parse_search(args: Mapping[str, str]) -> SearchQuery:
         after_id=after_id,
         limit=limit,
     )
+
+
+def search_body(body: Mapping[str, Any]) -> Mapping[str, str]:
+    """A POSTed search as the parameters of a GET: strings, and ``limit`` also as an integer."""
+    errors = [FieldError(f"/{name}", "must be a string") for name, value in body.items()
+              if not isinstance(value, str)
+              and not (name == "limit" and type(value) is int)]
+    if errors:
+        raise validation_failed(errors)
+    return {name: str(value) for name, value in body.items()}
 
 
 def parse_size(value: str | None, name: str, *, minimum: int) -> int:

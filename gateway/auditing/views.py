@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, request
 
-from gateway.auditing.queries import parse_consistency, parse_search, parse_size
+from gateway.auditing.queries import parse_consistency, parse_search, parse_size, search_body
 from gateway.auditing.services import (
     Reader,
     audit_pseudonyms,
@@ -119,6 +119,17 @@ def create_audit_blueprint() -> Blueprint:
             arguments = {**request.args.to_dict(), "cursor": page.next_cursor}
             response.headers["Link"] = f'<{request.path}?{urlencode(arguments)}>; rel="next"'
         return response
+
+    @blueprint.post("/v1/audit/events/search")
+    @require_any_scope(READ_ALL, READ_OWN)
+    def search_by_body(principal: Principal) -> Response:
+        body = search_body(json_body())
+        query = parse_search(body, in_url=False)
+        if body.get("format") == "csv":
+            raise validation_failed([FieldError("/format", "a POSTed search answers JSON; "
+                                                "export CSV with GET /v1/audit/events")])
+        page = current_container().audit_reader.search(_reader(principal), query, "json")
+        return jsonify({"items": page.items, "next_cursor": page.next_cursor})
 
     @blueprint.post("/v1/audit/subject-access")
     @require_any_scope(READ_ALL)

@@ -168,18 +168,24 @@ def test_two_partners_cannot_join_their_pseudonyms_through_the_log(
         assert not [p for p in own[other] if p in readable], name
 
 
+SEARCH = "/v1/audit/events/search"
+
+
 def test_a_dictionary_attack_on_the_pseudonym_filter_is_refused(
     gateway_app: Flask, riec: dict[str, str], eva_received_by_riec: None
 ) -> None:
     eva_audit = gateway_app.extensions["ketenpoort"].vault.audit_pseudonym_for(EVA)
     http: Any = gateway_app.test_client()
     for guess in (eva_audit, "ap-0000", eva_audit.upper()):
-        answer = http.get("/v1/audit/events", headers=riec, query_string={"pseudonym": guess})
+        answer = http.post(SEARCH, headers=riec, json={"pseudonym": guess})
         assert answer.status_code == 403, guess
         assert answer.mimetype == "application/problem+json"
         assert eva_audit not in answer.get_data(as_text=True)
+        in_url = http.get("/v1/audit/events", headers=riec, query_string={"pseudonym": guess})
+        assert in_url.status_code == 422, guess
+        assert eva_audit not in in_url.get_data(as_text=True)
     officer = bearer(gateway_app, RIEC, ("audit:read",))
-    found = http.get("/v1/audit/events", headers=officer, query_string={"pseudonym": eva_audit})
+    found = http.post(SEARCH, headers=officer, json={"pseudonym": eva_audit})
     assert found.status_code == 200
     assert found.json["items"]
 

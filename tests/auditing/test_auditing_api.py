@@ -37,7 +37,11 @@ def _entries(session: Session, action: str) -> list[dict[str, Any]]:
 
 
 def _search_ids(world: AuditWorld, headers: dict[str, str], **params: str) -> list[str]:
-    response = world.get("/v1/audit/events", headers, query_string=params)
+    """GET the search, or POST it when it names a pseudonym (never in a URL)."""
+    if "pseudonym" in params:
+        response = world.http.post("/v1/audit/events/search", json=params, headers=headers)
+    else:
+        response = world.get("/v1/audit/events", headers, query_string=params)
     assert response.status_code == 200, response.json
     return [item["event_id"] for item in response.json["items"]]
 
@@ -470,3 +474,41 @@ def test_a_search_stops_at_its_scan_budget_and_hands_back_a_cursor(
     assert [] in pages  # a page that ran out of budget before finding anything
     assert [event_id for page in pages for event_id in page] == [
         seeded["politie_to_riec_ggd"], seeded["ggd_rejected"], late]
+
+
+def test_a_pseudonym_in_a_search_url_is_refused_and_nothing_is_searched(
+    world: AuditWorld, seeded: dict[str, str], session: Session
+) -> None:
+    response = world.get("/v1/audit/events", world.headers(RIEC, "audit:read"),
+                         query_string={"pseudonym": "ap-eva"})
+
+    assert response.status_code == 422
+    assert [e["pointer"] for e in response.json["errors"]] == ["/pseudonym"]
+    assert _entries(session, "audit.searched") == []
+
+
+@pytest.mark.parametrize(("body", "pointer"), [
+    ({"pseudonym": ["ap-eva"]}, "/pseudonym"),
+    ({"pseudonym": "ap-eva", "limit": True}, "/limit"),
+    ({"pseudonym": "ap-eva", "format": "csv"}, "/format"),
+    ({"pseudonym": "ap-eva", "colour": "red"}, "/colour"),
+])
+def test_a_malformed_posted_search_names_the_field(
+    world: AuditWorld, seeded: dict[str, str], body: dict[str, Any], pointer: str
+) -> None:
+    response = world.http.post("/v1/audit/events/search", json=body,
+                               headers=world.headers(RIEC, "audit:read"))
+
+    assert response.status_code == 422
+    assert [e["pointer"] for e in response.json["errors"]] == [pointer]
+
+
+def test_a_posted_search_takes_the_limit_as_a_number(
+    world: AuditWorld, seeded: dict[str, str]
+) -> None:
+    response = world.http.post("/v1/audit/events/search", json={"pseudonym": "ap-eva", "limit": 1},
+                               headers=world.headers(RIEC, "audit:read"))
+
+    assert response.status_code == 200
+    assert [i["event_id"] for i in response.json["items"]] == [seeded["vl_to_riec"]]
+    assert response.json["next_cursor"] is not None
