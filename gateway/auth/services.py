@@ -271,6 +271,7 @@ class TokenService:
         claims = {
             "iss": self.issuer,
             "sub": client.client_id,
+            "client_id": client.client_id,  # RFC 9068 section 2.2
             "aud": self.audience,
             "iat": int(now.timestamp()),
             "nbf": int(now.timestamp()),
@@ -319,6 +320,8 @@ class TokenService:
         claims = decoded.claims
         if not all(isinstance(claims[name], str) for name in ("scope", "partner_id")):
             raise InvalidToken("scope and partner_id must be strings")
+        if claims["client_id"] != claims["sub"]:
+            raise InvalidToken("client_id must name the subject of a client credentials token")
         return claims
 
     def _check_signature(self, token: str) -> jwt.Token:
@@ -334,5 +337,6 @@ class TokenService:
             leeway=CLOCK_SKEW_SECONDS,
             iss={"essential": True, "value": self.issuer},
             aud={"essential": True, "value": self.audience},
-            **dict.fromkeys(("sub", "exp", "nbf", "iat", "jti", "scope", "partner_id"), required),
+            **dict.fromkeys(("sub", "client_id", "exp", "nbf", "iat", "jti", "scope",
+                             "partner_id"), required),
         )

@@ -42,6 +42,7 @@ class World:
         claims = {
             "iss": ISSUER,
             "sub": self.client.client_id,
+            "client_id": self.client.client_id,
             "aud": AUDIENCE,
             "iat": now,
             "nbf": now,
@@ -124,8 +125,18 @@ REFUSED: list[tuple[str, HeaderMaker, str]] = [
     ("revoked client", lambda w: "Bearer " + _revoked(w), "the client is revoked"),
     (
         "unknown client",
-        lambda w: "Bearer " + w.signed(w.claims(sub="ghost")),
+        lambda w: "Bearer " + w.signed(w.claims(sub="ghost", client_id="ghost")),
         "the client is revoked",
+    ),
+    (
+        "missing client_id (RFC 9068)",
+        lambda w: "Bearer " + w.signed(w.claims(client_id=None)),
+        "Missing claim: 'client_id'",
+    ),
+    (
+        "client_id of another client",
+        lambda w: "Bearer " + w.signed(w.claims(client_id="another-client")),
+        "client_id must name the subject",
     ),
 ]
 

@@ -358,7 +358,10 @@ def test_jwks_publishes_the_key_that_verifies_issued_tokens(
     decoded = jwt.decode(
         issued["access_token"], KeySet.import_key_set(published), algorithms=["Ed25519"]
     )
-    assert decoded.claims["sub"] == client.client_id
+    assert decoded.claims["sub"] == decoded.claims["client_id"] == client.client_id
+    # RFC 9068: a JWT access token says what it is and carries these claims.
+    assert decoded.header["typ"] == "at+jwt"
+    assert {"iss", "exp", "aud", "sub", "client_id", "iat", "jti", "scope"} <= set(decoded.claims)
 
 
 def test_metadata_describes_this_server(http: FlaskClient) -> None:
