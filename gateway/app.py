@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response
 from sqlalchemy.engine import Connection, Engine
 
-from gateway import health, openapi
+from gateway import fsc, health, openapi
 from gateway.auditing.views import create_audit_blueprint
 from gateway.auth.views import create_auth_blueprint
 from gateway.cases.views import blueprint as cases_blueprint
@@ -35,6 +35,8 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it; the base type does not
     app.extensions["ketenpoort"] = container
     install_error_handlers(app)
+    app.before_request(fsc.take_transaction_id)
+    app.after_request(fsc.answer_with_transaction_id)
     app.after_request(_api_version)
     app.register_blueprint(
         create_auth_blueprint(container.session_factory, container.clients, container.tokens)

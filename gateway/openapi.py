@@ -148,6 +148,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {
             "id": string(), "exchange_id": string(), "sender": string(),
+            "transaction_id": {"type": ["string", "null"], "format": "uuid"},
             "covenant": string(), "covenant_version": {"type": ["string", "null"]},
             "purpose": string(), "process_step": string(),
             "case_id": {"type": ["string", "null"], "pattern": CASE_ID_PATTERN.pattern},
@@ -192,7 +193,12 @@ PATHS: dict[str, Any] = {
         "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
                         "schema": string(maxLength=MAX_IDEMPOTENCY_KEY_LENGTH),
                         "description": "A retry with the same key and body returns the first "
-                                       "answer; the same key with another body is a 409."}],
+                                       "answer; the same key with another body is a 409."},
+                       {"name": "Fsc-Transaction-Id", "in": "header", "required": False,
+                        "schema": string(format="uuid"),
+                        "description": "The FSC transaction; created when absent, answered "
+                                       "on every response, kept in the audit entry and the "
+                                       "deliveries. Anything but a UUID is a 400."}],
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/ExchangeRequest"}}}},
         "responses": {

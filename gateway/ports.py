@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session
 @dataclass(frozen=True)
 class Caller:
     """Who acts: a partner organisation through one of its clients, and, for a person signed in
-    to the workspace, that person (absent for a partner system)."""
+    to the workspace, that person (absent for a partner system). ``transaction_id`` is the FSC
+    transaction the act belongs to, where the caller's request named or was given one."""
 
     partner_id: str
     client_id: str
     person_id: str | None = None
+    transaction_id: str | None = None
 
     def actor(self) -> dict[str, str]:
         """How audit entries name the acting partner, its client and, if any, the person."""

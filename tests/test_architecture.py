@@ -25,7 +25,8 @@ ROOM_SHELLS = ("room shells",)
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("gateway", "gateway.clock", "gateway.problems", "gateway.ports", "adapters"),
-    ("gateway.settings", "gateway.db", "gateway.keys", "gateway.web", "gateway.openapi_parts"),
+    ("gateway.settings", "gateway.db", "gateway.keys", "gateway.web", "gateway.fsc",
+     "gateway.openapi_parts"),
     ("audit",),
     ("gateway.auth",),
     ("gateway.policy",),

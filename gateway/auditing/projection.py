@@ -35,7 +35,7 @@ PARTNER_FIELDS = frozenset({
     "tree_size", "format", "filters", "reidentification_id", "requester", "allowed", "code",
     "candidate_id", "candidate_ids", "score", "signals", "case_manager", "meeting_id",
     "version", "case_ids", "assignment_id", "assigned_partner", "item_id", "partner",
-    "priority", "case_step", "reason_given", "unchanged", "status",
+    "priority", "case_step", "reason_given", "unchanged", "status", "transaction_id",
 })
 # Of an exchange, what only its sender knows.
 SENDER_FIELDS = ("categories", "subjects_not_accepted")

@@ -42,9 +42,10 @@ class Principal:
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
 
-    def caller(self) -> Caller:
-        """The principal as the services see it: a partner acting through a client."""
-        return Caller(self.partner_id, self.client_id)
+    def caller(self, transaction_id: str | None = None) -> Caller:
+        """The principal as the services see it: a partner acting through a client, in the
+        FSC transaction ``transaction_id``."""
+        return Caller(self.partner_id, self.client_id, transaction_id=transaction_id)
 
 
 class RevocationCheck(Protocol):

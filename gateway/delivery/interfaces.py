@@ -29,6 +29,7 @@ class DeliveredItem(TypedDict):
 
 
 class DeliveryPayload(TypedDict):
+    transaction_id: NotRequired[str | None]  # the sender's FSC transaction
     covenant: str
     covenant_version: NotRequired[str | None]
     purpose: str

@@ -303,6 +303,7 @@ class ExchangeService:
         delivery_id = str(uuid.uuid4())
         # Item contents are sealed at rest, opened only when served to this recipient.
         payload: DeliveryPayload = {
+            "transaction_id": sender.transaction_id,
             "covenant": request.covenant,
             "covenant_version": decision.covenant_version,
             "purpose": request.purpose,
@@ -333,6 +334,7 @@ class ExchangeService:
         return {
             "action": "exchange.delivered" if allowed else "exchange.refused",
             "actor": sender.actor(),
+            "transaction_id": sender.transaction_id,
             "exchange_id": exchange_id,
             "covenant": request.covenant,
             "covenant_version": _covenant_version(decisions),
@@ -379,6 +381,7 @@ class ExchangeService:
                 {
                     "action": "exchange.rejected",
                     "actor": sender.actor(),
+                    "transaction_id": sender.transaction_id,
                     "status": problem.status,
                     "problem": problem.slug,
                     "fields": sorted({schema_pointer(e.pointer) for e in problem.errors}),

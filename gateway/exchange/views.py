@@ -10,6 +10,7 @@ from flask import Blueprint, Response, request
 from gateway.auth.guard import require_scope
 from gateway.auth.interfaces import Principal
 from gateway.container import current_container
+from gateway.fsc import current_transaction_id
 from gateway.problems import Problem
 from gateway.web import PROBLEM_JSON, json_body
 
@@ -20,7 +21,7 @@ blueprint = Blueprint("exchange", __name__)
 @require_scope("exchange:write")
 def submit_exchange(principal: Principal) -> Response:
     service = current_container().exchanges
-    sender = principal.caller()
+    sender = principal.caller(current_transaction_id())
     try:
         body = json_body()
     except Problem as problem:
