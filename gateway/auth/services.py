@@ -48,7 +48,7 @@ CLOCK_SKEW_SECONDS = 30
 VERIFIED_TOKEN_CACHE_SIZE = 4096
 
 #: Algorithms a partner may sign a client assertion with, and the keys that go with them.
-ASSERTION_ALGORITHMS = ("RS256", "ES256", "Ed25519", "EdDSA")
+ASSERTION_ALGORITHMS = ("RS256", "PS256", "ES256", "Ed25519", "EdDSA")
 _ASSERTION_CURVES = {"EC": "P-256", "OKP": "Ed25519"}
 _MIN_RSA_BITS = 2048
 # JWK members that carry private or symmetric key material (RFC 7518 section 6).

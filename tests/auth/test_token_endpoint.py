@@ -182,7 +182,8 @@ def _ed25519_key() -> Key:
 
 @pytest.mark.parametrize(
     ("make_key", "alg"),
-    [(_rsa_key, "RS256"), (_ec_key, "ES256"), (_ed25519_key, "EdDSA"), (_ed25519_key, "Ed25519")],
+    [(_rsa_key, "RS256"), (_rsa_key, "PS256"), (_ec_key, "ES256"), (_ed25519_key, "EdDSA"),
+     (_ed25519_key, "Ed25519")],
 )
 def test_private_key_jwt_issues_a_token(
     http: FlaskClient, session: Session, tokens: TokenService, make_key: Callable[[], Key], alg: str
