@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit.export import export_log
-from audit.note import key_id
+from audit.log import DEFAULT_ORIGIN
+from audit.note import key_id, verifier_key
 from gateway.auditing.integrity import pending_entries, stored_keys, verify_database
 from gateway.auditing.runner import CHECKPOINT_KEY
 from gateway.container import Container
@@ -85,6 +86,17 @@ def sequencer(context: Container, once: bool, interval: float | None) -> None:
     click.echo(f"audit sequencer running every {runner.interval_seconds:g} s; "
                "stop with SIGTERM or Ctrl-C")
     runner.run_forever()
+
+
+@audit_commands.command("public-key")
+@click.pass_obj
+def public_key(context: Container) -> None:
+    """Print the checkpoint key as a C2SP signed-note verifier key (for witnesses), then as PEM
+    (for 'python -m audit.verify --public-key')."""
+    key = context.keyring.signing_key(CHECKPOINT_KEY).public_key()
+    click.echo(verifier_key(DEFAULT_ORIGIN, key))
+    click.echo(key.public_bytes(serialization.Encoding.PEM,
+                                serialization.PublicFormat.SubjectPublicKeyInfo).decode(), nl=False)
 
 
 def _load_public_key(path: Path) -> Ed25519PublicKey:

@@ -188,6 +188,17 @@ PATHS: dict[str, Any] = {
             **problems(401, 403, 422),
         },
     }},
+    "/v1/audit/checkpoint/signed-note": {"get": {
+        "summary": "The latest checkpoint as a C2SP signed note, for witnesses",
+        "description": _EITHER_SCOPE + " The C2SP tlog-checkpoint text (origin, size, root "
+                       "hash, a `time` extension line), a blank line and the Ed25519 "
+                       "signature line, named by the origin; verify it with the verifier key "
+                       "`ketenpoort audit public-key` prints.",
+        "security": _BEARER,
+        "responses": {"200": {"description": "The signed note",
+                              "content": {"text/plain": {"schema": string()}}},
+                      **problems(401, 403, 404)},
+    }},
     "/v1/audit/events/search": {"post": {
         "summary": "Search the audit log by a person's audit pseudonym (privacy officer)",
         "description": _EITHER_SCOPE + " The filters of `GET /v1/audit/events` as a JSON "

@@ -32,7 +32,7 @@ from audit.export import checkpoint_fields
 from audit.interfaces import AuditError
 from audit.log import AuditLog
 from audit.models import AuditEntry, AuditSigningKey, Checkpoint
-from audit.note import TIME_FORMAT, CheckpointBody, key_id, raw_public_key
+from audit.note import TIME_FORMAT, CheckpointBody, key_id, raw_public_key, signed_note
 from gateway.auditing.projection import acted, officer_view, partner_view, takes_part
 from gateway.auditing.queries import SearchQuery, encode_cursor
 from gateway.db import transaction
@@ -135,6 +135,22 @@ class AuditReader:
             if checkpoint is None:
                 raise not_found("checkpoint", "the audit log has not been checkpointed yet")
             return checkpoint_view(checkpoint)
+
+    def latest_signed_note(self) -> str:
+        """The latest checkpoint as a C2SP signed note, named by its origin, as witnesses
+        fetch it."""
+        with transaction(self._session_factory) as session:
+            checkpoint = self._audit.latest_checkpoint(session)
+            if checkpoint is None:
+                raise not_found("checkpoint", "the audit log has not been checkpointed yet")
+            stored = session.get(AuditSigningKey, checkpoint.key_id)
+            if stored is None:
+                raise AuditError(f"checkpoint key {checkpoint.key_id} is not on record")
+            body = CheckpointBody(checkpoint.origin, checkpoint.tree_size,
+                                  checkpoint.root_hash, checkpoint.issued_at)
+            return signed_note(body.text(), checkpoint.origin,
+                               Ed25519PublicKey.from_public_bytes(stored.public_key),
+                               checkpoint.signature)
 
     def public_keys(self) -> list[dict[str, Any]]:
         """The current checkpoint key first, then every key earlier checkpoints used."""

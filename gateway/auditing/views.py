@@ -84,6 +84,12 @@ def create_audit_blueprint() -> Blueprint:
     def checkpoint(principal: Principal) -> dict[str, Any]:
         return current_container().audit_reader.latest_checkpoint()
 
+    @blueprint.get("/v1/audit/checkpoint/signed-note")
+    @require_any_scope(READ_ALL, READ_OWN)
+    def signed_checkpoint(principal: Principal) -> Response:
+        return Response(current_container().audit_reader.latest_signed_note(),
+                        mimetype="text/plain")
+
     @blueprint.get("/v1/audit/public-keys")
     def public_keys() -> dict[str, Any]:
         # Public on purpose: anyone holding an export must be able to verify it.

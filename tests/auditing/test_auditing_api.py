@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from audit import merkle
 from audit.models import AuditEntry
-from audit.note import key_id
+from audit.note import key_id, verifier_key
 from gateway.auditing import services
 from tests.factories import GGD, POLITIE, RIEC, VLAARDINGEN
 
@@ -50,6 +50,7 @@ def _search_ids(world: AuditWorld, headers: dict[str, str], **params: str) -> li
 
 ENDPOINTS: dict[str, Callable[[dict[str, str]], str]] = {
     "checkpoint": lambda ids: "/v1/audit/checkpoint",
+    "signed-note": lambda ids: "/v1/audit/checkpoint/signed-note",
     "inclusion": lambda ids: f"/v1/audit/events/{ids['vl_to_riec']}/inclusion-proof",
     "consistency": lambda ids: "/v1/audit/consistency-proof?first=2&second=5",
     "search": lambda ids: "/v1/audit/events",
@@ -75,7 +76,7 @@ def test_scope_matrix(
     # Vlaardingen is the actor of 'vl_to_riec', so audit:own may see its proof.
     headers = None if scopes is None else world.headers(VLAARDINGEN, *scopes)
     response = world.get(ENDPOINTS[endpoint](seeded), headers)
-    assert response.status_code == status, response.json
+    assert response.status_code == status, response.get_data(as_text=True)
     if status == 401:
         assert response.mimetype == "application/problem+json"
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
@@ -128,6 +129,27 @@ def test_checkpoint_signature_verifies_with_the_published_key(
     forged = note.replace(f"\n{len(seeded)}\n", f"\n{len(seeded) + 1}\n")
     with pytest.raises(InvalidSignature):
         public_key.verify(_b64(checkpoint["signature"]), forged.encode())
+
+
+def test_the_checkpoint_as_a_signed_note_verifies_with_the_published_verifier_key(
+    world: AuditWorld, seeded: dict[str, str]
+) -> None:
+    """Checked as a C2SP witness would: text, blank line, ``— <name> base64(hash4 || sig)``."""
+    headers = world.headers(RIEC, "audit:own")
+    response = world.get("/v1/audit/checkpoint/signed-note", headers)
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    text, _, signatures = response.get_data(as_text=True).partition("\n\n")
+    (line,) = signatures.splitlines()
+    dash, name, blob = line.split(" ")
+    signed = _b64(blob)
+    origin, size, root, _time = text.split("\n")
+    assert (dash, name, int(size)) == ("\u2014", origin, len(seeded))
+    assert root == world.get("/v1/audit/checkpoint", headers).json["root_hash"]
+    verifier = verifier_key(origin, world.keyring.signing_key("audit-checkpoint").public_key())
+    key_name, key_hash, key = verifier.split("+", 2)  # base64 may hold a "+" too
+    assert (key_name, signed[:4].hex()) == (origin, key_hash)
+    Ed25519PublicKey.from_public_bytes(_b64(key)[1:]).verify(signed[4:], (text + "\n").encode())
 
 
 def test_checkpoint_is_404_before_the_first_one(world: AuditWorld) -> None:

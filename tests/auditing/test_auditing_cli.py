@@ -24,8 +24,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit import merkle
-from audit.log import AuditLog, CheckpointSigner, Sequencer
+from audit.log import DEFAULT_ORIGIN, AuditLog, CheckpointSigner, Sequencer
 from audit.models import AuditEntry, Checkpoint
+from audit.note import verifier_key
 from audit.verify import verify_export
 from gateway import db
 from gateway.auditing.cli import audit_commands
@@ -279,3 +280,15 @@ def test_the_sequencer_process_seals_until_sigterm(tmp_path: Path, keyring: Keyr
     assert "audit sequencer running every 0.05 s" in out
     assert "stopped cleanly" in out
     engine.dispose()
+
+
+def test_public_key_prints_the_verifier_key_and_the_pem(
+    invoke: Callable[..., Result], keyring: Keyring
+) -> None:
+    result = invoke("public-key")
+
+    assert result.exit_code == 0, result.output
+    verifier, pem = result.output.split("\n", 1)
+    key = keyring.signing_key("audit-checkpoint").public_key()
+    assert verifier == verifier_key(DEFAULT_ORIGIN, key)
+    assert serialization.load_pem_public_key(pem.encode()) == key
