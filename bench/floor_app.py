@@ -43,9 +43,11 @@ class FloorApp:
             Keyring.load(settings.keyring_path), settings.issuer, settings.audience,
             settings.access_token_ttl_seconds,
         )
-        # The gateway's own engine factory: the same pragmas on SQLite (WAL, synchronous=NORMAL,
-        # BEGIN IMMEDIATE) and the same driver on PostgreSQL, so durability is equal.
-        self._engine = make_engine(settings.database_url)
+        # The gateway's own engine factory: the same pragmas on SQLite (WAL, the same
+        # synchronous setting, BEGIN IMMEDIATE) and the same driver on PostgreSQL, so
+        # durability is equal on both sides of the comparison.
+        self._engine = make_engine(settings.database_url,
+                                   sqlite_synchronous=settings.sqlite_synchronous)
         self._local = threading.local()
         self._paramstyle = "?" if settings.database_url.startswith("sqlite") else "%s"
 

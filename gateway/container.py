@@ -152,7 +152,8 @@ def build_container(
 ) -> Container:
     clock = clock or clock_starting_at(settings.clock_start)
     keyring = keyring or Keyring.load(settings.keyring_path)
-    session_factory = make_session_factory(bind or make_engine(settings.database_url))
+    session_factory = make_session_factory(
+        bind or make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous))
     policy = ReloadingPolicyService.from_settings(settings)
     vault = IdentityVault(keyring, settings.keyring_path)
     pseudonymiser = Pseudonymiser(keyring)

@@ -34,6 +34,8 @@ MIGRATIONS_PATH = Path(__file__).resolve().parent / "migrations"
 # Execution option marking a transaction that only reads (see :func:`read_only`).
 READ_ONLY = "ketenpoort_read_only"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+DURABLE = "FULL"
+SQLITE_SYNCHRONOUS = (DURABLE, "NORMAL")
 # Owner-only: the database holds sealed identities, pseudonyms and the access log. SQLite creates
 # its -wal and -shm files with the mode of the database file, so creating that one right is enough.
 DATABASE_FILE_MODE = 0o600
@@ -78,11 +80,16 @@ def utcnow() -> datetime:
     return SYSTEM_CLOCK.now()
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, sqlite_synchronous: str = DURABLE, **kwargs: Any) -> Engine:
+    """An engine for ``url``. On SQLite every commit is durable (``synchronous=FULL``: on disk
+    before the commit returns) unless ``sqlite_synchronous`` relaxes it to ``NORMAL``, which
+    can lose the last commits, answered and audited, on power loss (never on a process crash)."""
     if url.startswith("sqlite"):
+        if sqlite_synchronous not in SQLITE_SYNCHRONOUS:
+            raise ValueError(f"sqlite_synchronous must be one of {SQLITE_SYNCHRONOUS}")
         engine = create_engine(url, **kwargs)
         _restrict_sqlite_files(engine.url.database)
-        _make_sqlite_transactional(engine)
+        _make_sqlite_transactional(engine, sqlite_synchronous)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -124,7 +131,7 @@ def purge_freed_pages(factory: sessionmaker[Session]) -> bool:
     return bool(busy == 0)
 
 
-def _make_sqlite_transactional(engine: Engine) -> None:
+def _make_sqlite_transactional(engine: Engine, synchronous: str) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINT and defers BEGIN; the SQLAlchemy
     # documentation's recipe hands transaction control to SQLAlchemy so that a failed audit
     # write really rolls back the exchange it belongs to.
@@ -137,7 +144,7 @@ def _make_sqlite_transactional(engine: Engine) -> None:
         # record does not linger in free space for anyone who copies the file.
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 

@@ -49,7 +49,8 @@ def initialise(settings: Settings) -> Instance:
     return Instance(
         settings=settings,
         keyring=Keyring.load(settings.keyring_path),
-        session_factory=db.make_session_factory(db.make_engine(settings.database_url)),
+        session_factory=db.make_session_factory(
+            db.make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)),
         known_partners=PolicyBundle.load(settings.policies_path).partner_ids(),
     )
 

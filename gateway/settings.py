@@ -29,6 +29,9 @@ class SettingsError(ValueError):
 class Settings:
     instance_path: Path = field(default_factory=lambda: Path("instance").resolve())
     database_url: str = ""
+    # SQLite only: FULL makes every answered commit durable; NORMAL is faster but a power loss
+    # can take the last commits (with their audit entries) although their 201 was sent.
+    sqlite_synchronous: str = "FULL"
     issuer: str = "https://ketenpoort.local"
     audience: str = "ketenpoort"
     access_token_ttl_seconds: int = 900
@@ -83,6 +86,10 @@ class Settings:
         if self.policy_engine not in ("regopy", "opa"):
             raise SettingsError(
                 f"policy_engine must be 'regopy' or 'opa', not {self.policy_engine!r}"
+            )
+        if self.sqlite_synchronous not in ("FULL", "NORMAL"):
+            raise SettingsError(
+                f"sqlite_synchronous must be 'FULL' or 'NORMAL', not {self.sqlite_synchronous!r}"
             )
         if self.task_mode not in ("inprocess", "celery"):
             raise SettingsError(
