@@ -27,7 +27,7 @@ from gateway.background.broker import CeleryPublisher, OffRequestPublisher, make
 from gateway.background.embedded import BackgroundDrainer
 from gateway.cases.services import BundleParties, CaseService
 from gateway.clock import Clock, clock_starting_at
-from gateway.db import make_engine, make_session_factory
+from gateway.db import GroupCommitter, make_engine, make_session_factory
 from gateway.delivery.services import InboxService
 from gateway.exchange.services import ExchangeService
 from gateway.identity.envelope import ContentSealer
@@ -204,6 +204,7 @@ def build_container(
             audit_gate=audit_gate,
             cases=cases,
             content=content,
+            committer=GroupCommitter(session_factory),
         ),
         inbox=InboxService(session_factory=session_factory, vault=vault, audit=audit,
                            content=content),

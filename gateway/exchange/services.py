@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit.interfaces import AuditRecord
 from gateway.clock import Clock
-from gateway.db import core, insert_rows, read_only, transaction
+from gateway.db import GroupCommitter, core, insert_rows, read_only, transaction
 from gateway.delivery.interfaces import DeliveredSubject, DeliveryPayload
 from gateway.delivery.models import Delivery
 from gateway.delivery.stored import ContentCipher
@@ -132,6 +132,7 @@ class ExchangeService:
     audit_gate: AuditHealth
     cases: CaseLookup
     content: ContentCipher
+    committer: GroupCommitter
 
     def submit(
         self, sender: Caller, body: dict[str, Any], idempotency_key: str | None
@@ -188,8 +189,10 @@ class ExchangeService:
                 self._audit_event(sender, request, decisions, exchange_id, set(subjects))),
         )
         try:
-            with transaction(self.session_factory) as session:
-                return self._store(session, sender, request, prepared)
+            # Batched with concurrent exchanges into one durable commit, each under its own
+            # savepoint: its rows and its audit entry still commit or roll back together.
+            return self.committer.run(
+                lambda session: self._store(session, sender, request, prepared))
         except IntegrityError:
             # A concurrent retry with the same key won the race; answer as it was answered.
             if idempotency_key is None:

@@ -1,0 +1,163 @@
+"""Group commit: concurrent units of work share one durable commit, and fail one by one."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway import db
+from tests.conftest import BACKENDS, _postgres_url
+
+Unit = Callable[[Session], str]
+
+
+@pytest.fixture(params=BACKENDS)
+def factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    """A table of its own that commits for real, outside the per-test transaction."""
+    url = (f"sqlite:///{tmp_path / 'group.sqlite3'}" if request.param == "sqlite"
+           else _postgres_url())
+    engine = db.make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS notes"))
+        connection.execute(text("CREATE TABLE notes (name TEXT PRIMARY KEY)"))
+    yield db.make_session_factory(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE notes"))
+    engine.dispose()
+
+
+def _insert(name: str) -> Unit:
+    def unit(session: Session) -> str:
+        session.execute(text("INSERT INTO notes VALUES (:name)"), {"name": name})
+        return name
+    return unit
+
+
+def _stored(factory: sessionmaker[Session]) -> set[str]:
+    with factory() as session:
+        return set(session.scalars(text("SELECT name FROM notes")))
+
+
+def _count_commits(factory: sessionmaker[Session]) -> list[int]:
+    commits: list[int] = []
+    engine = factory.kw["bind"]
+    assert isinstance(engine, Engine)
+    event.listen(engine, "commit", lambda _connection: commits.append(1))
+    return commits
+
+
+def _in_threads(committer: db.GroupCommitter, units: list[Unit]) -> list[str | Exception]:
+    results: list[str | Exception] = [""] * len(units)
+
+    def call(index: int) -> None:
+        try:
+            results[index] = committer.run(units[index])
+        except Exception as error:  # collected for the assertions, per caller
+            results[index] = error
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(units))]
+    for thread in threads:
+        thread.start()
+    return _joined(threads, results)
+
+
+def _joined(threads: list[threading.Thread], results: list[str | Exception]
+            ) -> list[str | Exception]:
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def _queued_behind_a_held_leader(
+    committer: db.GroupCommitter, followers: list[Unit]
+) -> list[str | Exception]:
+    """The leader's unit waits inside its commit until every follower has queued, so the
+    followers are certain to share the next commit."""
+    entered, release = threading.Event(), threading.Event()
+
+    def leader(session: Session) -> str:
+        entered.set()
+        release.wait(timeout=30)
+        return _insert("leader")(session)
+
+    first = threading.Thread(target=committer.run, args=(leader,))
+    first.start()
+    assert entered.wait(timeout=30)  # the leader runs its batch of one
+    results: list[str | Exception] = []
+    outcome = threading.Thread(target=lambda: results.extend(_in_threads(committer, followers)))
+    outcome.start()
+    while committer.queued < len(followers):
+        time.sleep(0.001)
+    release.set()
+    first.join(timeout=30)
+    outcome.join(timeout=30)
+    return results
+
+
+def test_a_caller_alone_commits_in_its_own_thread(factory: sessionmaker[Session]) -> None:
+    seen: list[int] = []
+
+    def unit(session: Session) -> str:
+        seen.append(threading.get_ident())
+        return _insert("alone")(session)
+
+    assert db.GroupCommitter(factory).run(unit) == "alone"
+    assert seen == [threading.get_ident()]
+    assert _stored(factory) == {"alone"}
+
+
+def test_callers_that_arrive_during_a_commit_share_the_next_one(
+    factory: sessionmaker[Session],
+) -> None:
+    committer = db.GroupCommitter(factory)
+    commits = _count_commits(factory)
+
+    results = _queued_behind_a_held_leader(committer, [_insert(f"n{i}") for i in range(8)])
+
+    assert sorted(map(str, results)) == [f"n{i}" for i in range(8)]
+    assert _stored(factory) == {"leader", *(f"n{i}" for i in range(8))}
+    assert len(commits) == 2
+
+
+def test_a_failing_unit_takes_only_itself_down(factory: sessionmaker[Session]) -> None:
+    committer = db.GroupCommitter(factory)
+
+    results = _queued_behind_a_held_leader(
+        committer, [_insert("a"), _insert("leader"), _insert("b")])  # "leader" exists: fails
+
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert len(errors) == 1
+    assert isinstance(errors[0], IntegrityError)
+    assert _stored(factory) == {"leader", "a", "b"}
+
+
+def test_when_the_commit_fails_every_unit_of_the_batch_fails_and_nothing_is_stored(
+    factory: sessionmaker[Session],
+) -> None:
+    def refuse(_session: Session) -> None:
+        raise RuntimeError("disk full")
+
+    event.listen(factory, "before_commit", refuse)
+    results = _in_threads(db.GroupCommitter(factory), [_insert("x"), _insert("y")])
+
+    assert [str(r) for r in results] == ["disk full", "disk full"]
+    event.remove(factory, "before_commit", refuse)
+    assert _stored(factory) == set()
+
+
+def test_many_concurrent_callers_all_get_their_answer(factory: sessionmaker[Session]) -> None:
+    committer = db.GroupCommitter(factory, max_batch=4)
+
+    results = _in_threads(committer, [_insert(f"m{i}") for i in range(40)])
+
+    assert sorted(map(str, results)) == sorted(f"m{i}" for i in range(40))
+    assert _stored(factory) == {f"m{i}" for i in range(40)}
+    assert committer.queued == 0
