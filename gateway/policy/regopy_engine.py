@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -22,6 +23,7 @@ class RegopyEngine:
         self._bundle_hash = bundle.hash
         self._compiled = _compile(bundle)
         self._local = threading.local()
+        self._check_evaluates()
 
     @property
     def bundle_hash(self) -> str:
@@ -42,6 +44,17 @@ class RegopyEngine:
         if not output.results or not output.results[0].expressions:
             raise PolicyUndefined(f"{entrypoint} is undefined for this input")
         return output.results[0].expressions[0]
+
+    def _check_evaluates(self) -> None:
+        """Refuse a bundle that compiles but cannot evaluate, as OPA refuses it when loading.
+
+        regopy builds a bundle that calls a function no module defines (say, with the shared
+        ``ketenpoort.lib`` missing) and fails only when evaluating it. An entrypoint without a
+        value for the empty input is no such failure.
+        """
+        for entrypoint in ENTRYPOINTS:
+            with contextlib.suppress(PolicyUndefined):
+                self.evaluate({}, entrypoint)
 
     def _interpreter(self) -> Any:
         interpreter = getattr(self._local, "interpreter", None)

@@ -11,6 +11,8 @@
 #   - ref: https://www.openpolicyagent.org/docs/policy-language
 package ketenpoort.exchange
 
+import data.ketenpoort.lib
+
 # METADATA
 # title: Decision
 # description: |
@@ -19,13 +21,13 @@ package ketenpoort.exchange
 # entrypoint: true
 decision := {
 	"allowed": _allowed,
-	"categories_delivered": _sorted(_delivered),
-	"categories_withheld": _sorted(_withheld),
+	"categories_delivered": lib.sorted(_delivered),
+	"categories_withheld": lib.sorted(_withheld),
 	"identity": _identity,
 	"identities": _identities_by_category,
 	"subject_identities": _identity_by_subject,
 	"grants": _grants_by_category,
-	"reasons": _sorted(_reasons),
+	"reasons": lib.sorted(_reasons),
 	"covenant_version": _covenant_version,
 }
 
@@ -34,12 +36,6 @@ decision := {
 # 1.5.2 crashes on `with input as ...` over rules that call builtins, and mocking a rule
 # behaves the same on OPA.
 _request := input
-
-_identity_levels := ["none", "pseudonym", "identified"]
-
-_identity_rank := {"none": 0, "pseudonym": 1, "identified": 2}
-
-_date_pattern := `^[0-9]{4}-[0-9]{2}-[0-9]{2}$`
 
 _covenant := data.ketenpoort.covenants[_request.covenant]
 
@@ -56,24 +52,17 @@ _known_purposes contains purpose.id if {
 
 _covenant_purposes contains purpose.id if some purpose in _covenant.purposes
 
-_parties contains party.partner if some party in _covenant.parties
+_parties := lib.parties(_covenant)
 
 _categories[category.id] := category if some category in _covenant.categories
 
 _required_fields := {"covenant", "purpose", "process_step", "provider", "recipient", "categories", "today"}
 
+default _recipient_assigned := false
+
 _recipient_assigned if _request.recipient_assigned == true
 
-_today_valid if {
-	is_string(_request.today)
-	regex.match(_date_pattern, _request.today)
-}
-
-# An array in ascending order. The explicit array comprehension matters: regopy 1.5.2's sort
-# returns a set when given one, where OPA returns an array.
-_sorted(collection) := sort([item | some item in collection])
-
-_reason(code, message) := {"code": code, "message": message}
+_today_valid if lib.is_date(_request.today)
 
 _category_reason(code, category, message) := {"code": code, "category": category, "message": message}
 
@@ -81,64 +70,67 @@ _category_reason(code, category, message) := {"code": code, "category": category
 # Each rule's message names the offending input value, so it is defined only when that value
 # is present; a missing value is reported once, as missing-input.
 
-_request_reasons contains _reason("missing-input", msg) if {
+_request_reasons contains lib.reason("missing-input", msg) if {
 	some field in _required_fields
 	object.get(_request, field, null) == null
 	msg := sprintf("input has no %s", [field])
 }
 
-_request_reasons contains _reason("unknown-covenant", msg) if {
+_request_reasons contains lib.reason("unknown-covenant", msg) if {
 	not _covenant
 	msg := sprintf("covenant %v is not known", [_request.covenant])
 }
 
-_request_reasons contains _reason("invalid-date", msg) if {
+_request_reasons contains lib.reason("invalid-date", msg) if {
 	not _today_valid
 	msg := sprintf("today %v is not a date in the form YYYY-MM-DD", [_request.today])
 }
 
-_request_reasons contains _reason("covenant-not-yet-valid", msg) if {
+_request_reasons contains lib.reason("covenant-not-yet-valid", msg) if {
 	_today_valid
 	_request.today < _covenant.valid_from
 	msg := sprintf("covenant %s is valid from %s; today is %s", [_request.covenant, _covenant.valid_from, _request.today])
 }
 
-_request_reasons contains _reason("covenant-expired", msg) if {
+_request_reasons contains lib.reason("covenant-expired", msg) if {
 	_today_valid
 	_request.today > _covenant.valid_until
 	msg := sprintf("covenant %s expired after %s; today is %s", [_request.covenant, _covenant.valid_until, _request.today])
 }
 
-_request_reasons contains _reason("unknown-purpose", msg) if {
+_request_reasons contains lib.reason("unknown-purpose", msg) if {
 	not _request.purpose in _known_purposes
 	msg := sprintf("purpose %v is not the purpose of any covenant", [_request.purpose])
 }
 
-_request_reasons contains _reason("purpose-not-in-covenant", msg) if {
+_request_reasons contains lib.reason("purpose-not-in-covenant", msg) if {
 	_covenant
 	_request.purpose in _known_purposes
 	not _request.purpose in _covenant_purposes
 	msg := sprintf("purpose %s is not a purpose of covenant %s", [_request.purpose, _request.covenant])
 }
 
-_request_reasons contains _reason("unknown-step", msg) if {
+_request_reasons contains lib.reason("unknown-step", msg) if {
 	not _request.process_step in data.ketenpoort.process_steps
 	msg := sprintf("process step %v is not known", [_request.process_step])
 }
 
-_request_reasons contains _reason("provider-not-party", msg) if {
+_request_reasons contains lib.reason("provider-not-party", msg) if {
 	_covenant
 	not _request.provider in _parties
 	msg := sprintf("provider %v %s covenant %s", [_request.provider, _party_status(_request.provider), _request.covenant])
 }
 
-_request_reasons contains _reason("recipient-not-party", msg) if {
+_request_reasons contains lib.reason("recipient-not-party", msg) if {
 	_covenant
 	not _request.recipient in _parties
-	msg := sprintf("recipient %v %s covenant %s", [_request.recipient, _party_status(_request.recipient), _request.covenant])
+	msg := sprintf(
+		"recipient %v %s covenant %s",
+		[_request.recipient, _party_status(_request.recipient), _request.covenant],
+	)
 }
 
-_request_reasons contains _reason("no-categories", "no data categories were requested") if {
+_request_reasons contains lib.reason("no-categories", "no data categories were requested") if {
 	count(_requested) == 0
 }
 
@@ -155,20 +147,14 @@ _request_ok if count(_request_reasons) == 0
 _candidate_grants contains grant if {
 	_request_ok
 	some grant in _covenant.grants
-	_request.provider in grant.providers
-	_request.recipient in grant.recipients
-	_request.process_step in grant.process_steps
+	lib.grant_names(grant, _request.provider, _request.recipient, _request.process_step)
 	grant.purpose == _request.purpose
 }
-
-_assignment_satisfied(grant) if not grant.requires_assignment
-
-_assignment_satisfied(_) if _recipient_assigned
 
 # [category, grant id, identity] for every grant that applies to a requested category.
 _applicable contains [category, grant.id, grant.identity] if {
 	some grant in _candidate_grants
-	_assignment_satisfied(grant)
+	lib.assignment_allows(grant, _recipient_assigned)
 	some category in grant.categories
 	category in _requested
 	_categories[category]
@@ -214,27 +200,46 @@ _category_reasons contains _category_reason("unknown-category", category, msg) i
 _category_reasons contains _category_reason("special-category-without-basis", category, msg) if {
 	some category in _granted
 	not _lawful(category)
-	msg := sprintf("special category %s (%s) has no legal basis in covenant %s", [category, _categories[category].special, _request.covenant])
+	msg := sprintf(
+		"special category %s (%s) has no legal basis in covenant %s",
+		[category, _categories[category].special, _request.covenant],
+	)
 }
 
 _category_reasons contains _category_reason("recipient-not-assigned", category, msg) if {
 	some category in _ungranted
 	category in _awaiting_assignment
-	msg := sprintf("%s may receive %s from %s at %s only as the partner assigned to the case", [_request.recipient, category, _request.provider, _request.process_step])
+	msg := sprintf(
+		"%s may receive %s from %s at %s only as the partner assigned to the case",
+		[_request.recipient, category, _request.provider, _request.process_step],
+	)
 }
 
 _category_reasons contains _category_reason("special-category-without-basis", category, msg) if {
 	some category in _ungranted
 	not category in _awaiting_assignment
 	_special(category)
-	msg := sprintf("special category %s (%s) may not flow from %s to %s at %s: no grant in covenant %s names them", [category, _categories[category].special, _request.provider, _request.recipient, _request.process_step, _request.covenant])
+	msg := sprintf(
+		"special category %s (%s) may not flow from %s to %s at %s: no grant in covenant %s names them",
+		[
+			category,
+			_categories[category].special,
+			_request.provider,
+			_request.recipient,
+			_request.process_step,
+			_request.covenant,
+		],
+	)
 }
 
 _category_reasons contains _category_reason("no-grant", category, msg) if {
 	some category in _ungranted
 	not category in _awaiting_assignment
 	not _special(category)
-	msg := sprintf("no grant in covenant %s lets %s provide %s to %s at %s for %s", [_request.covenant, _request.provider, category, _request.recipient, _request.process_step, _request.purpose])
+	msg := sprintf(
+		"no grant in covenant %s lets %s provide %s to %s at %s for %s",
+		[_request.covenant, _request.provider, category, _request.recipient, _request.process_step, _request.purpose],
+	)
 }
 
 _ungranted contains category if {
@@ -255,7 +260,7 @@ _allowed if {
 	count(_delivered) > 0
 }
 
-_grants_by_category[category] := _sorted(ids) if {
+_grants_by_category[category] := lib.sorted(ids) if {
 	some category in _delivered
 	ids := {entry[1] | some entry in _applicable; entry[0] == category}
 }
@@ -264,16 +269,16 @@ default _identity := "none"
 
 # The strongest identity level among the grants of the delivered categories: a summary of the
 # delivery. It is never applied to a person; subject_identities is.
-_identity := _identity_levels[max(ranks)] if {
-	ranks := {_identity_rank[entry[2]] | some entry in _applicable; entry[0] in _delivered}
+_identity := lib.identity_levels[max(ranks)] if {
+	ranks := {lib.identity_rank[entry[2]] | some entry in _applicable; entry[0] in _delivered}
 	count(ranks) > 0
 }
 
 # The identity level each delivered category allows: the strongest of the grants that deliver
 # it, because each applicable grant is a permission of its own.
-_identities_by_category[category] := _identity_levels[max(ranks)] if {
+_identities_by_category[category] := lib.identity_levels[max(ranks)] if {
 	some category in _delivered
-	ranks := {_identity_rank[entry[2]] | some entry in _applicable; entry[0] == category}
+	ranks := {lib.identity_rank[entry[2]] | some entry in _applicable; entry[0] == category}
 }
 
 # The persons of the exchange, each with the categories of the items that name them
@@ -284,9 +289,9 @@ _subject_categories := object.get(_request, "subjects", {})
 # items that name them. Health data pseudonymised by its grant keeps its person pseudonymised,
 # whatever another item of the exchange (about them or about someone else) would allow.
 # A person none of whose categories is delivered gets no level: the delivery omits them.
-_identity_by_subject[ref] := _identity_levels[min(ranks)] if {
+_identity_by_subject[ref] := lib.identity_levels[min(ranks)] if {
 	some ref, categories in _subject_categories
-	ranks := {_identity_rank[_identities_by_category[category]] |
+	ranks := {lib.identity_rank[_identities_by_category[category]] |
 		some category in categories
 		_identities_by_category[category]
 	}

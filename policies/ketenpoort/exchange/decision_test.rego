@@ -255,7 +255,10 @@ test_special_category_with_blank_legal_basis_is_withheld_despite_grant if {
 test_special_category_granted_in_other_covenant_does_not_cross if {
 	d := _decide({"recipient": "uitvoerder", "categories": ["medisch"], "process_step": "detectie"})
 	d.allowed == false
-	crossed := _decide({"covenant": "ander-convenant", "purpose": "ander-doel", "recipient": "uitvoerder", "categories": ["medisch"]})
+	crossed := _decide({
+		"covenant": "ander-convenant", "purpose": "ander-doel", "recipient": "uitvoerder",
+		"categories": ["medisch"],
+	})
 	crossed.allowed == true
 }
 
@@ -266,14 +269,20 @@ test_assignment_required_and_missing if {
 }
 
 test_assignment_required_and_present if {
-	d := _decide({"provider": "regie", "recipient": "uitvoerder", "process_step": "uitvoering", "recipient_assigned": true})
+	d := _decide({
+		"provider": "regie", "recipient": "uitvoerder", "process_step": "uitvoering",
+		"recipient_assigned": true,
+	})
 	d.allowed == true
 	d.identity == "identified"
 	d.grants == {"gewoon": ["g-toegewezen"]}
 }
 
 test_assignment_must_be_boolean_true if {
-	d := _decide({"provider": "regie", "recipient": "uitvoerder", "process_step": "uitvoering", "recipient_assigned": "true"})
+	d := _decide({
+		"provider": "regie", "recipient": "uitvoerder", "process_step": "uitvoering",
+		"recipient_assigned": "true",
+	})
 	d.allowed == false
 }
 

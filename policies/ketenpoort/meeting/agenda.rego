@@ -11,6 +11,8 @@
 #   - ref: https://www.openpolicyagent.org/docs/policy-language
 package ketenpoort.meeting
 
+import data.ketenpoort.lib
+
 # METADATA
 # title: Agenda views
 # description: |
@@ -31,8 +33,6 @@ _views := [_agenda_answer(query) | some query in _request.queries]
 # exchange policy: regopy 1.5.2 crashes on `with input as ...` over rules calling builtins.
 _request := input
 
-_identity_rank := {"none": 0, "pseudonym": 1, "identified": 2}
-
 _involvements := {"case_manager", "assigned"}
 
 # At the weighing step the meeting decides who takes the case up: every party with a grant
@@ -47,32 +47,30 @@ _covenant_version := _covenant.version
 
 _covenant_valid if {
 	is_string(_request.today)
-	_request.today >= _covenant.valid_from
-	_request.today <= _covenant.valid_until
+	lib.in_force(_covenant, _request.today)
 }
 
-_parties contains party.partner if some party in _covenant.parties
+_parties := lib.parties(_covenant)
 
 _regie contains party.partner if {
 	some party in _covenant.parties
 	party.role == "regie"
 }
 
-# Not named like the exchange package's _assignment_satisfied: regopy 1.5.2 mixes up functions
-# of the same name in different packages ("unable to unify due to cycle").
-_assignment_allows(grant, _) if not grant.requires_assignment
+default _assigned(_) := false
 
-_assignment_allows(_, query) if query.involvement == "assigned"
+_assigned(query) if query.involvement == "assigned"
 
 # Identity ranks of the grants letting a regie party share with the participant at the step.
-_grant_ranks(query) := {_identity_rank[grant.identity] | some grant in _covenant.grants; _grant_reaches(grant, query)}
+_grant_ranks(query) := {lib.identity_rank[grant.identity] |
+	some grant in _covenant.grants
+	_grant_reaches(grant, query)
+}
 
 _grant_reaches(grant, query) if {
 	some regie in _regie
-	regie in grant.providers
-	query.participant in grant.recipients
-	query.step in grant.process_steps
-	_assignment_allows(grant, query)
+	lib.grant_names(grant, regie, query.participant, query.step)
+	lib.assignment_allows(grant, _assigned(query))
 }
 
 _agenda_answer(query) := {"view": decision[0], "reason": decision[1]} if {

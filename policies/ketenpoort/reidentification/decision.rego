@@ -11,6 +11,8 @@
 #   - ref: https://www.openpolicyagent.org/docs/policy-language
 package ketenpoort.reidentification
 
+import data.ketenpoort.lib
+
 # METADATA
 # title: Decision
 # description: |
@@ -22,21 +24,16 @@ package ketenpoort.reidentification
 # entrypoint: true
 decision := {
 	"allowed": _allowed,
-	"grants": _sorted(_allowing_grants),
-	"releasable": _sorted(_releasable),
-	"reasons": _sorted(_reasons),
+	"grants": lib.sorted(_allowing_grants),
+	"releasable": lib.sorted(_releasable),
+	"reasons": lib.sorted(_reasons),
 }
 
 # Tests replace this rule (`with data.ketenpoort.reidentification._request as ...`), as in the
 # exchange policy: regopy 1.5.2 crashes on `with input as ...` over rules calling builtins.
 _request := input
 
-_sorted(collection) := sort([item | some item in collection])
-
-_today_valid if {
-	is_string(_request.today)
-	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`, _request.today)
-}
+_today_valid if lib.is_date(_request.today)
 
 _deliveries := object.get(_request, "deliveries", [])
 
@@ -44,13 +41,12 @@ _deliveries := object.get(_request, "deliveries", [])
 # name in different packages.
 _reid_covenant_valid(covenant) if {
 	_today_valid
-	_request.today >= covenant.valid_from
-	_request.today <= covenant.valid_until
+	lib.in_force(covenant, _request.today)
 }
 
-_reid_assignment_allows(grant) if not grant.requires_assignment
+default _requester_assigned := false
 
-_reid_assignment_allows(_) if _request.requester_assigned == true
+_requester_assigned if _request.requester_assigned == true
 
 # [delivery index, category, grant id] for every identified grant that lets a delivery's
 # provider disclose one of the delivery's categories about the person to the requester.
@@ -61,10 +57,8 @@ _identifying contains [index, category, grant.id] if {
 	some grant in covenant.grants
 	grant.identity == "identified"
 	grant.purpose == delivery.purpose
-	delivery.provider in grant.providers
-	_request.requester in grant.recipients
-	delivery.process_step in grant.process_steps
-	_reid_assignment_allows(grant)
+	lib.grant_names(grant, delivery.provider, _request.requester, delivery.process_step)
+	lib.assignment_allows(grant, _requester_assigned)
 	some category in delivery.categories
 	category in grant.categories
 }
@@ -88,19 +82,17 @@ default _allowed := false
 
 _allowed if count(_releasable) > 0
 
-_reason(code, message) := {"code": code, "message": message}
-
-_reasons contains _reason("not-delivered", msg) if {
+_reasons contains lib.reason("not-delivered", msg) if {
 	count(_deliveries) == 0
 	msg := sprintf("the pseudonym was never delivered to %v", [_request.requester])
 }
 
-_reasons contains _reason("invalid-date", msg) if {
+_reasons contains lib.reason("invalid-date", msg) if {
 	not _today_valid
 	msg := sprintf("today %v is not a date in the form YYYY-MM-DD", [_request.today])
 }
 
-_reasons contains _reason("covenant-not-valid", msg) if {
+_reasons contains lib.reason("covenant-not-valid", msg) if {
 	_today_valid
 	some delivery in _deliveries
 	covenant := data.ketenpoort.covenants[delivery.covenant]
@@ -108,14 +100,17 @@ _reasons contains _reason("covenant-not-valid", msg) if {
 	msg := sprintf("covenant %s is not in force on %s", [delivery.covenant, _request.today])
 }
 
-_reasons contains _reason("unknown-covenant", msg) if {
+_reasons contains lib.reason("unknown-covenant", msg) if {
 	some delivery in _deliveries
 	not data.ketenpoort.covenants[delivery.covenant]
 	msg := sprintf("covenant %v is not known", [delivery.covenant])
 }
 
-_reasons contains _reason("no-identified-grant", msg) if {
+_reasons contains lib.reason("no-identified-grant", msg) if {
 	count(_deliveries) > 0
 	count(_releasable) == 0
-	msg := sprintf("no grant lets %v see the identity behind this pseudonym at the step it was delivered", [_request.requester])
+	msg := sprintf(
+		"no grant lets %v see the identity behind this pseudonym at the step it was delivered",
+		[_request.requester],
+	)
 }
