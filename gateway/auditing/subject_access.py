@@ -157,7 +157,7 @@ def _report_entry(
     """One entry as the report shows it: who, to whom, what, why, decided how."""
     entry = json.loads(row.entry)
     covenant = entry.get("covenant")
-    categories = [c for c in _list(entry.get("categories")) if isinstance(c, str)]
+    categories = _categories_about(entry, pseudonyms)
     return {
         "event_id": row.event_id,
         "recorded_at": row.recorded_at.strftime(TIME_FORMAT),
@@ -180,6 +180,16 @@ def _report_entry(
         "bundle_hash": entry.get("bundle_hash"),
         "entry": entry,
     }
+
+
+def _categories_about(entry: Mapping[str, Any], pseudonyms: set[str]) -> list[str]:
+    """The categories exchanged about this person: those of the items naming them, as the entry
+    records per subject; an entry from before that names only the exchange's categories."""
+    own = [s for s in _list(entry.get("subjects"))
+           if isinstance(s, dict) and s.get("audit_pseudonym") in pseudonyms]
+    if own and all("categories" in s for s in own):
+        return sorted({c for s in own for c in _list(s["categories"]) if isinstance(c, str)})
+    return [c for c in _list(entry.get("categories")) if isinstance(c, str)]
 
 
 def _categories(ids: list[str], covenant: Mapping[str, Any] | None) -> list[dict[str, Any]]:

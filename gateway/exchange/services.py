@@ -334,6 +334,7 @@ class ExchangeService:
         BSN it knows (see :mod:`gateway.auditing.projection`).
         """
         allowed = any(d.allowed for d in decisions)
+        named = dict(_categories_by_subject(request))
         return {
             "action": "exchange.delivered" if allowed else "exchange.refused",
             "actor": sender.actor(),
@@ -345,8 +346,11 @@ class ExchangeService:
             "process_step": request.process_step,
             "case_id": request.case_id,
             "categories": list(request.categories),
+            # Per person the categories of the items about them, so a subject access report
+            # lists what was exchanged about this person, not about others in the exchange.
             "subjects": [
-                {"role": s.role, "audit_pseudonym": self.vault.audit_pseudonym_for(s.identifiers)}
+                {"role": s.role, "audit_pseudonym": self.vault.audit_pseudonym_for(s.identifiers),
+                 "categories": list(named.get(s.ref, ()))}
                 for s in request.subjects if s.ref in accepted
             ],
             "subjects_not_accepted": sum(1 for s in request.subjects if s.ref not in accepted),

@@ -13,7 +13,16 @@ from sqlalchemy.orm import Session
 
 from audit.models import AuditEntry
 from gateway.db import transaction
-from tests.factories import EVA, PIETER, POLITIE, RIEC, VLAARDINGEN, bearer, exchange_body
+from tests.factories import (
+    EVA,
+    PIETER,
+    POLITIE,
+    RIEC,
+    VLAARDINGEN,
+    bearer,
+    exchange_body,
+    item,
+)
 
 SAR = "/v1/audit/subject-access"
 OFFICER = ("audit:read",)
@@ -105,6 +114,26 @@ def test_the_report_holds_exactly_the_persons_entries(
     assert riec["partner"] == RIEC
     assert riec["decision"] == "allowed"
     assert riec["categories_delivered"] == ["uitbuitingssignalen"]
+
+
+def test_the_report_lists_the_categories_about_the_person_not_about_others_in_the_exchange(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    """A victim's report must not show what was sent about the suspect beside them."""
+    body = exchange_body(
+        subjects=[{"ref": "p1", "role": "slachtoffer", "identifiers": EVA},
+                  {"ref": "p2", "role": "dader", "identifiers": PIETER}],
+        items=[item("uitbuitingssignalen", "p1"), item("huisvesting", "p2")],
+    )
+    sent = http.post("/v1/exchanges", json=body, headers=bearer(gateway_app, VLAARDINGEN))
+    assert sent.status_code == 201, sent.json
+
+    [eva_entry] = _report(gateway_app, http, EVA)["entries"]
+    [pieter_entry] = _report(gateway_app, http, PIETER)["entries"]
+
+    assert [c["id"] for c in eva_entry["categories"]] == ["uitbuitingssignalen"]
+    assert [c["id"] for c in pieter_entry["categories"]] == ["huisvesting"]
+    assert eva_entry["roles"] == ["slachtoffer"]
 
 
 def test_the_request_is_audited_with_pseudonyms_only(
