@@ -48,7 +48,7 @@ from gateway.policy.covenants import PolicyBundle
 from gateway.policy.publish import CovenantPublisher
 from gateway.policy.reload import ReloadingPolicyService
 from gateway.policy.services import PolicyService, engine_for
-from gateway.retention.services import RetentionService
+from gateway.retention.services import HousekeepingTerms, RetentionService
 from gateway.settings import Settings
 
 REQUEST_DIGEST_INFO = b"ketenpoort/exchange/request-digest"
@@ -165,6 +165,8 @@ def build_container(
     shredder = ShredAndForget(vault)
     retention = RetentionService(
         session_factory, lambda: policy.bundle, shredder, audit, clock,
+        HousekeepingTerms(settings.reidentification_retention_months,
+                          settings.outbox_retention_days),
         after_shredding=ShredPurge(KeyRotation(settings.keyring_path, session_factory, audit,
                                                actor="retention")))
     audit_gate = AuditGate(session_factory, settings.audit_max_lag_seconds)

@@ -74,6 +74,10 @@ class Settings:
     reidentification_four_eyes_roles: str = "slachtoffer"  # comma-separated
     reidentification_four_eyes_minors: bool = True
     reidentification_min_reason_length: int = 20
+    # Housekeeping terms of the retention run (gateway/retention): re-identification requests
+    # (with their free-text reasons), and outbox messages once delivered or dead.
+    reidentification_retention_months: int = 12
+    outbox_retention_days: int = 30
     # The product's clock (gateway/clock.py): empty is the wall clock; an ISO date or date-time
     # starts the clock there and lets it run (demos of a covenant period, end-to-end tests).
     clock_start: str = ""
@@ -151,6 +155,8 @@ class Settings:
             "outbox_lease_seconds": float,
             "outbox_sweep_seconds": float,
             "retention_interval_seconds": float,
+            "reidentification_retention_months": int,
+            "outbox_retention_days": int,
             "webhook_timeout_seconds": float,
             "smtp_port": int,
             "smtp_starttls": _boolean,

@@ -20,4 +20,6 @@ def run(context: Container) -> None:
     After shredding, a new identity master key epoch retires the one that wrapped the
     shredded keys (see ``ketenpoort identity shred``)."""
     removed = context.retention.run()
-    click.echo(f"removed {removed.signals} expired signal(s), {removed.cases} closed case(s)")
+    click.echo(f"removed {removed.signals} expired signal(s), {removed.cases} closed case(s), "
+               f"{removed.reidentifications} re-identification request(s), "
+               f"{removed.outbox_messages} settled outbox message(s)")

@@ -12,6 +12,11 @@ rows and the reasons of re-identification requests about them; each removal is a
 own transaction, with audit pseudonyms, never identifiers. Once a run has shredded anyone,
 ``after_shredding`` starts a new master key epoch and purges SQLite's freed pages. A covenant
 the bundle no longer knows keeps its records: without terms nothing is removed.
+
+Two terms are the gateway's own (:class:`HousekeepingTerms`, from the settings), not a
+covenant's: re-identification requests (their free-text reasons) go once the term has passed
+since they were made, and settled outbox messages (delivered or dead, with the finished view
+some of them carry) once it has passed since they settled.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import calendar
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import ColumnElement, Select, String, and_, cast, delete, exists, or_, select
@@ -32,8 +37,10 @@ from gateway.clock import Clock
 from gateway.db import transaction
 from gateway.delivery.models import Delivery
 from gateway.exchange.models import Exchange
+from gateway.identity.models import Reidentification
 from gateway.meetings.interfaces import AGENDA_VIEW_KIND
 from gateway.meetings.models import AgendaItem, PublishedView
+from gateway.outbox.interfaces import DEAD, DELIVERED
 from gateway.outbox.models import Dispatch, OutboxMessage
 from gateway.policy.covenants import Covenant
 from gateway.ports import AuditAppender, Shredder
@@ -48,12 +55,18 @@ class CovenantSource(Protocol):
     def covenant(self, covenant_id: str) -> Covenant | None: ...
 
 
+@dataclass(frozen=True)
+class HousekeepingTerms:
+    reidentification_months: int
+    settled_outbox_days: int
 
 
 @dataclass(frozen=True)
 class RetentionRun:
     signals: int
     cases: int
+    reidentifications: int = 0
+    outbox_messages: int = 0
 
 
 @dataclass
@@ -63,6 +76,7 @@ class RetentionService:
     vault: Shredder
     audit: AuditAppender
     clock: Clock
+    terms: HousekeepingTerms
     after_shredding: Callable[[], object] | None = None
 
     def run(self, now: datetime | None = None) -> RetentionRun:
@@ -79,7 +93,36 @@ class RetentionService:
                 shredded += self._remove_case(session, case_id)
         if shredded and self.after_shredding is not None:
             self.after_shredding()
-        return RetentionRun(signals=len(signals), cases=len(cases))
+        with transaction(self.session_factory) as session:
+            reidentifications = self._remove_reidentifications(session, moment)
+            outbox_messages = self._remove_settled_outbox(session, moment)
+        return RetentionRun(signals=len(signals), cases=len(cases),
+                            reidentifications=reidentifications, outbox_messages=outbox_messages)
+
+    def _remove_reidentifications(self, session: Session, now: datetime) -> int:
+        cutoff = months_before(now, self.terms.reidentification_months)
+        expired = Reidentification.created_at < cutoff
+        removed = len(session.scalars(select(Reidentification.id).where(expired)).all())
+        if removed:
+            session.execute(delete(Reidentification).where(expired))
+            self.audit.append(session, {
+                "action": "retention.reidentifications_removed", "actor": {"system": "retention"},
+                "made_before": cutoff.isoformat(), "count": removed,
+            })
+        return removed
+
+    def _remove_settled_outbox(self, session: Session, now: datetime) -> int:
+        cutoff = now - timedelta(days=self.terms.settled_outbox_days)
+        settled = OutboxMessage.id.in_(select(OutboxMessage.id).where(
+            OutboxMessage.state.in_((DELIVERED, DEAD)), OutboxMessage.finished_at < cutoff))
+        count = len(session.scalars(select(OutboxMessage.id).where(settled)).all())
+        if count:
+            _delete_outbox_rows(session, settled)
+            self.audit.append(session, {
+                "action": "retention.outbox_removed", "actor": {"system": "retention"},
+                "settled_before": cutoff.isoformat(), "count": count,
+            })
+        return count
 
     def _expired(self, term_name: str, covenant_column: InstrumentedAttribute[str],
                  expired_before: Callable[[str, datetime], Select[str]],

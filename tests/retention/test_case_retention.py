@@ -40,7 +40,8 @@ CASE_MONTHS = 60  # policies/covenants/riec-rr-mensenhandel.yaml, retention.case
 def retention(gateway_app: Flask) -> RetentionService:
     container: Container = gateway_app.extensions["ketenpoort"]
     return RetentionService(container.session_factory, lambda: container.bundle,
-                            container.vault, container.audit, container.clock)
+                            container.vault, container.audit, container.clock,
+                            container.retention.terms)
 
 
 def _worked_case(app: Flask, http: FlaskClient, session: Session) -> str:

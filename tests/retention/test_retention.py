@@ -35,7 +35,8 @@ SIGNAL_MONTHS = 12  # policies/covenants/riec-rr-mensenhandel.yaml, retention.si
 def retention(gateway_app: Flask) -> RetentionService:
     container: Container = gateway_app.extensions["ketenpoort"]
     return RetentionService(container.session_factory, lambda: container.bundle,
-                            container.vault, container.audit, container.clock)
+                            container.vault, container.audit, container.clock,
+                            container.retention.terms)
 
 
 def _send(app: Flask, http: FlaskClient) -> str:
@@ -139,4 +140,6 @@ def test_the_cli_runs_retention(
     result = CliRunner().invoke(retention_commands, ["run"],
                                 obj=gateway_app.extensions["ketenpoort"])
 
-    assert result.stdout.strip() == "removed 1 expired signal(s), 0 closed case(s)"
+    assert result.stdout.strip() == ("removed 1 expired signal(s), 0 closed case(s), "
+                                     "0 re-identification request(s), "
+                                     "0 settled outbox message(s)")
