@@ -18,6 +18,7 @@ from gateway.keys import Keyring
 from gateway.linkage.views import blueprint as linkage_blueprint
 from gateway.meetings.views import blueprint as meetings_blueprint
 from gateway.settings import Settings
+from gateway.statistics.views import blueprint as statistics_blueprint
 from gateway.web import install_error_handlers
 
 
@@ -48,6 +49,7 @@ def create_app(
         app.register_blueprint(blueprint)
     app.register_blueprint(linkage_blueprint)
     app.register_blueprint(identity_blueprint)
+    app.register_blueprint(statistics_blueprint)
     return app
 
 

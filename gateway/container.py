@@ -50,6 +50,7 @@ from gateway.policy.reload import ReloadingPolicyService
 from gateway.policy.services import PolicyService, engine_for
 from gateway.retention.services import HousekeepingTerms, RetentionService
 from gateway.settings import Settings
+from gateway.statistics.services import StatisticsService
 
 REQUEST_DIGEST_INFO = b"ketenpoort/exchange/request-digest"
 
@@ -105,6 +106,7 @@ class Container:
     subject_access: SubjectAccessService
     covenant_publisher: CovenantPublisher
     shredder: ShredAndForget
+    statistics: StatisticsService
     sequencer: SequencerRunner | None = None  # started per serving worker by gateway.background
 
     @property
@@ -234,6 +236,7 @@ def build_container(
         ),
         covenant_publisher=CovenantPublisher(settings.policies_path, session_factory, audit),
         shredder=shredder,
+        statistics=StatisticsService(session_factory, audit, clock),
     )
 
 

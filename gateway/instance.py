@@ -17,7 +17,7 @@ from gateway.settings import Settings
 
 DEMO_CLIENTS_FILE = "demo-clients.json"
 PARTNER_SCOPES = ("exchange:write", "inbox:read", "audit:own")
-RIEC_EXTRA_SCOPES = ("audit:read",)
+RIEC_EXTRA_SCOPES = ("audit:read", "statistics:read")
 DEMO_RIEC = "riec-rotterdam-rijnmond"
 INSTANCE_DIR_MODE = 0o700
 

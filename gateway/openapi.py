@@ -34,6 +34,7 @@ from gateway.identity.interfaces import MAX_FIELD_LENGTHS
 from gateway.linkage import openapi as linkage_openapi
 from gateway.meetings import openapi as meetings_openapi
 from gateway.openapi_parts import problems, string
+from gateway.statistics import openapi as statistics_openapi
 
 blueprint = Blueprint("openapi", __name__)
 
@@ -50,6 +51,7 @@ TAGS = {
     "linkage": "Review of candidate links between persons",
     "identity": "Re-identification and pseudonym translation",
     "audit_api": "The verifiable access log",
+    "statistics": "Management information: aggregates only",
     "health": "Liveness and readiness",
     "openapi": "This description",
 }
@@ -257,7 +259,7 @@ PATHS: dict[str, Any] = {
 # Each domain package with endpoints describes them in its own ``openapi`` module (``PATHS``
 # and ``SCHEMAS``); add it here when it gets an HTTP face.
 FRAGMENTS: tuple[Any, ...] = (auditing_openapi, linkage_openapi, cases_openapi, meetings_openapi,
-                              identity_openapi)
+                              identity_openapi, statistics_openapi)
 
 
 def document(routes: Map) -> dict[str, Any]:

@@ -39,6 +39,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("gateway.outbox",),
     ("gateway.retention",),
     ("gateway.auditing",),
+    ("gateway.statistics",),
     ("gateway.background",),
     ("gateway.models", "gateway.openapi"),
     ("gateway.container",),

@@ -22,6 +22,7 @@ SCOPES = (
     "case:read",
     "meeting:admin",
     "meeting:read",
+    "statistics:read",
 )
 
 #: Client authentication methods accepted at the token endpoint (RFC 7591 names).

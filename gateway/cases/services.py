@@ -115,7 +115,8 @@ class CaseService:
             resolved = _resolve_subjects(subjects, known, reader)
             reader.raise_if_faulty()
             case = Case(id=str(uuid.uuid4()), covenant=covenant, step="detectie",
-                        regie=actor.partner_id, case_manager=manager)
+                        regie=actor.partner_id, case_manager=manager,
+                        created_at=self.clock.now(), updated_at=self.clock.now())
             session.add(case)
             session.flush()
             session.add_all(CaseSignal(case_id=case.id, exchange_id=e) for e in signals)
@@ -281,7 +282,7 @@ class CaseService:
             raise refused("already-assigned", f"{partner} already holds an intervention")
         assignment = CaseAssignment(id=str(uuid.uuid4()), case_id=case.id, partner=partner,
                                     intervention=intervention, priority=priority,
-                                    state=ASSIGNMENT_OFFERED)
+                                    state=ASSIGNMENT_OFFERED, offered_at=self.clock.now())
         session.add(assignment)
         self._audit(session, actor, case, "case.assignment_offered",
                     assignment_id=assignment.id, partner=partner, priority=priority)

@@ -1,0 +1,1 @@
+"""Management information for the RIEC's analyses: aggregates only, never below a minimum cell."""
