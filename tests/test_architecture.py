@@ -25,7 +25,8 @@ ROOM_SHELLS = ("room shells",)
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("gateway", "gateway.clock", "gateway.problems", "gateway.ports", "adapters"),
-    ("gateway.settings", "gateway.db", "gateway.keys", "gateway.web", "gateway.fsc",
+    ("gateway.settings", "gateway.logs", "gateway.db", "gateway.keys", "gateway.web",
+     "gateway.fsc",
      "gateway.openapi_parts"),
     ("audit",),
     ("gateway.auth",),
@@ -40,6 +41,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("gateway.retention",),
     ("gateway.auditing",),
     ("gateway.background",),
+    ("gateway.observability",),
     ("gateway.models", "gateway.openapi"),
     ("gateway.container",),
     ROOM_SHELLS,

@@ -28,7 +28,7 @@ import click
 import pytest
 import yaml
 
-from gateway.settings import ENV_PREFIX, Settings
+from gateway.settings import ENV_PREFIX, FOREIGN_NAMES, Settings
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DOCKER = ROOT / "docker"
@@ -43,7 +43,8 @@ KEYRING_VOLUME = "keyring"
 # Every role that reads the keyring: they must all see the same one.
 KEYRING_ROLES = ("init", "gateway", "worker", "sequencer")
 DEPENDS_ON_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
-# Settings.from_env names a field ENV_PREFIX + NAME, except for these aliases.
+# Settings.from_env names a field ENV_PREFIX + NAME, except for these aliases (and for the
+# FOREIGN_NAMES of other libraries' variables).
 ENV_ALIASES = {"instance_path": "INSTANCE"}
 SHELL_OPERATORS = {"&&", "||", ";", "|", "&"}
 # `ketenpoort` counts as a command only first or after one of these (shell lines included).
@@ -397,7 +398,7 @@ def test_passwords_come_from_required_variables() -> None:
 def settings_env_names() -> dict[str, str]:
     """Environment variable -> Settings field, named as Settings.from_env reads them."""
     return {
-        ENV_PREFIX + ENV_ALIASES.get(name, name.upper()): name
+        FOREIGN_NAMES.get(name, ENV_PREFIX + ENV_ALIASES.get(name, name.upper())): name
         for name in Settings.__dataclass_fields__
     }
 

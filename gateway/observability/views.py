@@ -1,0 +1,80 @@
+"""The HTTP shell of observability: a trace context and an access line for every request,
+request metrics, and ``GET /metrics`` for the operator's Prometheus only.
+
+``/metrics`` opens with the bearer token in ``KETENPOORT_METRICS_TOKEN`` (or ``_FILE``), which is
+no partner's: partner access tokens do not open it. Without the setting it is not served (404).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+
+from flask import Blueprint, Flask, Response, g, request
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from gateway.container import current_container
+from gateway.logs import (
+    REQUEST_ID_HEADER,
+    TRACEPARENT_HEADER,
+    TraceContext,
+    bind_trace,
+    unbind_trace,
+)
+from gateway.observability.metrics import UNMATCHED_ROUTE
+from gateway.problems import Problem, unauthorized
+
+blueprint = Blueprint("metrics", __name__)
+access_log = logging.getLogger("gateway.access")
+EXCHANGES_ROUTE = "/v1/exchanges"
+
+
+@blueprint.get("/metrics")
+def metrics() -> Response:
+    container = current_container()
+    expected = container.settings.metrics_token
+    if not expected:
+        raise Problem(404, "not-found", "Not Found", "metrics are not served by this gateway")
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+            presented.strip().encode(), expected.encode()):
+        raise unauthorized("send the metrics token: 'Authorization: Bearer <token>'")
+    return Response(container.metrics.exposition(), mimetype=CONTENT_TYPE_LATEST)
+
+
+def install_request_observation(app: Flask) -> None:
+    """Trace context in, trace context out, one access line and the request metrics."""
+
+    @app.before_request
+    def _start() -> None:
+        trace = TraceContext.from_headers(request.headers.get(REQUEST_ID_HEADER),
+                                          request.headers.get(TRACEPARENT_HEADER))
+        g.trace_token = bind_trace(trace)
+        g.trace = trace
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        trace: TraceContext | None = g.get("trace")
+        if trace is None:  # a failure before the first hook ran
+            return response
+        seconds = time.perf_counter() - g.started
+        route = request.url_rule.rule if request.url_rule is not None else UNMATCHED_ROUTE
+        response.headers[REQUEST_ID_HEADER] = trace.request_id
+        response.headers[TRACEPARENT_HEADER] = trace.traceparent
+        metrics = current_container().metrics
+        metrics.observe_request(request.method, route, response.status_code, seconds)
+        if route == EXCHANGES_ROUTE and request.method == "POST":
+            metrics.observe_exchange(response.status_code)
+        # The route template, never the path or its query: both can carry identifiers.
+        access_log.info("request", extra={
+            "method": request.method, "route": route, "status": response.status_code,
+            "duration_ms": round(seconds * 1000, 2)})
+        return response
+
+    @app.teardown_request
+    def _unbind(_error: BaseException | None) -> None:
+        token = g.pop("trace_token", None)
+        if token is not None:
+            unbind_trace(token)
