@@ -9,6 +9,7 @@ import click
 from gateway.auditing.cli import audit_commands
 from gateway.auth.cli import client_commands
 from gateway.container import Container, build_container
+from gateway.db_cli import db_commands
 from gateway.identity.cli import identity_commands, key_commands
 from gateway.instance import create_demo_clients, initialise
 from gateway.keys import KeyringError
@@ -85,3 +86,4 @@ main.add_command(outbox_commands)
 main.add_command(retention_commands)
 main.add_command(key_commands)
 main.add_command(identity_commands)
+main.add_command(db_commands)

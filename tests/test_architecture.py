@@ -47,7 +47,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ROOM_SHELLS,
     ("gateway.health", "gateway.background.start", "gateway.background.tasks", "gateway.app",
      "gateway.instance"),
-    ("gateway.server", "gateway.cli"),
+    ("gateway.server", "gateway.cli", "gateway.db_cli"),
 )
 
 #: The audit core's offline verifier and witness: the standard library and each other only.
