@@ -38,6 +38,8 @@ class LazyContainer:
 
 
 @click.group()
+@click.version_option(package_name="ketenpoort", prog_name="ketenpoort",
+                      message="%(prog)s %(version)s")
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Ketenpoort: the gateway of the regional chain approach against human trafficking.

@@ -283,6 +283,17 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+@contextmanager
+def rehearsal(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A unit of work that is always rolled back: for dry runs of destructive commands."""
+    session = factory()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
 def core(session: Session) -> Connection:
     """The session's connection, for Core statements on a hot path.
 
