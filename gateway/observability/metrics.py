@@ -21,7 +21,10 @@ from gateway.observability.services import OperationalState, StateUnreadable
 
 #: Route label of a request that matched no route: the path itself is never a label.
 UNMATCHED_ROUTE = "unmatched"
+#: Covenant label of an exchange that names no covenant of the bundle (a rejected request).
+NO_COVENANT = "none"
 EXCHANGE_OUTCOMES = {201: "accepted", 200: "accepted", 403: "refused", 503: "unavailable"}
+REIDENTIFICATION_STATES = frozenset({"released", "pending", "refused"})
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -42,15 +45,33 @@ class GatewayMetrics:
         self._exchanges = Counter(
             "ketenpoort_exchanges",
             "Exchange requests by outcome: accepted (201), refused (403), rejected (other 4xx), "
-            "unavailable (503)", ["outcome"], registry=self.registry)
+            "unavailable (503)", ["covenant", "outcome"], registry=self.registry)
+        self._decisions = Counter(
+            "ketenpoort_exchange_decisions",
+            "Per-recipient policy decisions of exchanges, allowed or refused",
+            ["covenant", "decision"], registry=self.registry)
+        self._reidentifications = Counter(
+            "ketenpoort_reidentifications",
+            "Re-identification requests and approvals by the state they left: released, "
+            "pending (a second person must approve), refused; rejected or unavailable",
+            ["state"], registry=self.registry)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self._requests.labels(method, route, str(status)).inc()
         self._latency.labels(method, route).observe(seconds)
 
-    def observe_exchange(self, status: int) -> None:
-        outcome = EXCHANGE_OUTCOMES.get(status, "rejected" if 400 <= status < 500 else "failed")
-        self._exchanges.labels(outcome).inc()
+    def observe_exchange(self, status: int, covenant: str | None,
+                         allowed: Iterable[bool]) -> None:
+        """One exchange request; ``covenant`` only when the bundle has it (labels stay few)."""
+        covenant = covenant or NO_COVENANT
+        self._exchanges.labels(covenant, _outcome(status, EXCHANGE_OUTCOMES)).inc()
+        for decision in allowed:
+            self._decisions.labels(covenant, "allowed" if decision else "refused").inc()
+
+    def observe_reidentification(self, status: int, state: object) -> None:
+        if state not in REIDENTIFICATION_STATES:
+            state = _outcome(status, {503: "unavailable"})
+        self._reidentifications.labels(state).inc()
 
     def exposition(self) -> bytes:
         """The Prometheus text format: this process's (or all workers') counters, then the
@@ -95,6 +116,10 @@ class StateCollector(Collector):
             yield _gauge("ketenpoort_audit_checkpoint_age_seconds",
                          "Age of the newest signed checkpoint",
                          snapshot.audit_checkpoint_age_seconds)
+
+
+def _outcome(status: int, known: dict[int, str]) -> str:
+    return known.get(status, "rejected" if 400 <= status < 500 else "failed")
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import logging
 import time
+from typing import Any
 
 from flask import Blueprint, Flask, Response, g, request
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -28,6 +29,8 @@ from gateway.problems import Problem, unauthorized
 blueprint = Blueprint("metrics", __name__)
 access_log = logging.getLogger("gateway.access")
 EXCHANGES_ROUTE = "/v1/exchanges"
+REIDENTIFICATION_ROUTES = ("/v1/reidentifications",
+                           "/v1/reidentifications/<reidentification_id>/approve")
 
 
 @blueprint.get("/metrics")
@@ -63,10 +66,7 @@ def install_request_observation(app: Flask) -> None:
         route = request.url_rule.rule if request.url_rule is not None else UNMATCHED_ROUTE
         response.headers[REQUEST_ID_HEADER] = trace.request_id
         response.headers[TRACEPARENT_HEADER] = trace.traceparent
-        metrics = current_container().metrics
-        metrics.observe_request(request.method, route, response.status_code, seconds)
-        if route == EXCHANGES_ROUTE and request.method == "POST":
-            metrics.observe_exchange(response.status_code)
+        _count(route, response, seconds)
         # The route template, never the path or its query: both can carry identifiers.
         access_log.info("request", extra={
             "method": request.method, "route": route, "status": response.status_code,
@@ -78,3 +78,28 @@ def install_request_observation(app: Flask) -> None:
         token = g.pop("trace_token", None)
         if token is not None:
             unbind_trace(token)
+
+
+def _count(route: str, response: Response, seconds: float) -> None:
+    container = current_container()
+    metrics = container.metrics
+    metrics.observe_request(request.method, route, response.status_code, seconds)
+    if request.method != "POST":
+        return
+    if route == EXCHANGES_ROUTE:
+        decisions = _json_object(response.get_json(silent=True)).get("decisions")
+        if not isinstance(decisions, list):  # rejected before a decision: the body may be unread
+            metrics.observe_exchange(response.status_code, None, [])
+            return
+        named = _json_object(request.get_json(silent=True)).get("covenant")
+        # Only a covenant of the bundle becomes a label: a partner cannot mint label values.
+        covenant = named if isinstance(named, str) and container.bundle.covenant(named) else None
+        metrics.observe_exchange(response.status_code, covenant,
+                                 [bool(d.get("allowed")) for d in decisions if isinstance(d, dict)])
+    elif route in REIDENTIFICATION_ROUTES:
+        state = _json_object(response.get_json(silent=True)).get("status")
+        metrics.observe_reidentification(response.status_code, state)
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

@@ -117,8 +117,12 @@ def test_metrics_count_requests_per_route_and_exchanges_by_outcome(observed: Any
 
     text = _metrics(http)
 
-    assert 'ketenpoort_exchanges_total{outcome="accepted"} 1.0' in text
-    assert 'ketenpoort_exchanges_total{outcome="refused"} 1.0' in text
+    assert 'ketenpoort_exchanges_total{covenant="riec-rr-mensenhandel",outcome="accepted"} 1.0' in text
+    assert 'ketenpoort_exchanges_total{covenant="riec-rr-mensenhandel",outcome="refused"} 1.0' in text
+    assert ('ketenpoort_exchange_decisions_total{covenant="riec-rr-mensenhandel",decision="allowed"} 1.0'
+            in text)
+    assert ('ketenpoort_exchange_decisions_total{covenant="riec-rr-mensenhandel",decision="refused"} 1.0'
+            in text)
     assert ('ketenpoort_http_requests_total{method="POST",route="/v1/exchanges",status="201"} 1.0'
             in text)
     assert 'route="/v1/cases/<case_id>"' in text
@@ -151,3 +155,22 @@ def test_metrics_are_closed_to_partner_tokens_and_to_no_token(observed: Any) -> 
 
 def test_metrics_are_not_served_without_a_token_setting(http: FlaskClient) -> None:
     assert http.get("/metrics").status_code == 404
+
+
+def test_a_covenant_the_bundle_lacks_never_becomes_a_label(observed: Any) -> None:
+    http = observed.test_client()
+    http.post("/v1/exchanges", json=exchange_body(covenant="made-up-covenant-eva-jansen"),
+              headers={**bearer(observed, VLAARDINGEN), "Idempotency-Key": "metrics-4"})
+
+    text = _metrics(http)
+
+    assert 'ketenpoort_exchanges_total{covenant="none",outcome="rejected"} 1.0' in text
+    assert "eva-jansen" not in text
+
+
+def test_metrics_count_reidentifications_by_the_state_they_leave(observed: Any) -> None:
+    http = observed.test_client()
+    http.post("/v1/reidentifications", json={"pseudonym": "nonexistent"},
+              headers=bearer(observed, RIEC, ("reidentify",)))
+
+    assert 'ketenpoort_reidentifications_total{state="rejected"} 1.0' in _metrics(http)
