@@ -153,3 +153,15 @@ def test_a_migration_failure_is_a_clear_message(empty_database: str) -> None:
     assert result.exit_code == 1
     assert "migration failed:" in result.output
     assert "no_such_revision" in result.output
+
+
+def test_serve_refuses_a_schema_older_than_its_release(tmp_path: Path) -> None:
+    env = {"KETENPOORT_INSTANCE": str(tmp_path / "instance")}
+    assert CliRunner().invoke(main, ["init"], env=env).exit_code == 0
+    assert CliRunner().invoke(main, ["db", "downgrade", "--", "-1"], env=env).exit_code == 0
+
+    result = CliRunner().invoke(main, ["serve", "--port", "1"], env=env)
+
+    assert result.exit_code == 1
+    assert ("the database schema is at linkage_0002, this release needs linkage_0003: run "
+            "'ketenpoort db upgrade' once, then serve") in result.output

@@ -746,7 +746,7 @@ def test_regular_install_ships_every_data_file_the_packages_hold() -> None:
 
 
 def run_entrypoint(
-    tmp_path: Path, *arguments: str, init_fails: bool = False
+    tmp_path: Path, *arguments: str, init_fails: bool = False, instance: Path | None = None
 ) -> tuple[int, list[str]]:
     sh = shutil.which("sh")
     assert sh is not None
@@ -760,7 +760,8 @@ def run_entrypoint(
         stub.chmod(0o755)
     result = subprocess.run(  # noqa: S603  # fixed argument list, no shell; our own script
         [sh, str(ENTRYPOINT_SCRIPT), *arguments],
-        env={"PATH": f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin"},
+        env={"PATH": f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin",
+             "KETENPOORT_INSTANCE": str(instance or tmp_path / "new-instance")},
         capture_output=True, text=True, check=False, timeout=30,
     )
     calls = log.read_text().splitlines() if log.exists() else []
@@ -784,6 +785,17 @@ def test_entrypoint_initialises_before_serving(tmp_path: Path) -> None:
     code, calls = run_entrypoint(tmp_path, "ketenpoort", "serve", "--host", ALL_INTERFACES)
     assert code == 0
     assert calls == ["ketenpoort init", f"ketenpoort serve --host {ALL_INTERFACES}"]
+
+
+def test_entrypoint_migrates_nothing_on_an_instance_that_exists(tmp_path: Path) -> None:
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "keyring.json").write_text("{}")
+
+    code, calls = run_entrypoint(tmp_path, "ketenpoort", "serve", instance=instance)
+
+    assert code == 0
+    assert calls == ["ketenpoort serve"]
 
 
 def test_entrypoint_without_arguments_serves(tmp_path: Path) -> None:
