@@ -20,8 +20,12 @@ from typing import Any
 
 REQUEST_ID_HEADER = "X-Request-Id"
 TRACEPARENT_HEADER = "traceparent"
-# A caller's request id is echoed and logged, so only a short token of safe characters is taken.
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# A caller's request id is echoed and logged, so only the generated kinds are taken: a UUID (Envoy,
+# most clients) or 16-64 hex digits (nginx's $request_id). Free text such as a dossier number or
+# a name, which would put an identifier in the log, is replaced by a fresh id.
+_REQUEST_ID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|[0-9a-fA-F]{16,64}")
 # W3C Trace Context, version 00: version-traceid-parentid-flags, lower-case hex.
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 # Attributes every LogRecord has; anything else a caller passed with ``extra=`` is logged too.

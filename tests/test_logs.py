@@ -29,14 +29,14 @@ def test_a_line_is_one_json_object_with_time_level_and_logger() -> None:
 
 
 def test_a_line_names_the_bound_request_and_trace() -> None:
-    trace = TraceContext.from_headers("req-42", CALLER_TRACE)
+    trace = TraceContext.from_headers("0123456789abcdef", CALLER_TRACE)
     token = bind_trace(trace)
     try:
         line = _line(_record("inside"))
     finally:
         unbind_trace(token)
 
-    assert line["request_id"] == "req-42"
+    assert line["request_id"] == "0123456789abcdef"
     assert line["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
     assert line["traceparent"] == trace.traceparent
     assert "request_id" not in _line(_record("after"))
