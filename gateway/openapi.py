@@ -51,6 +51,7 @@ TAGS = {
     "identity": "Re-identification and pseudonym translation",
     "audit_api": "The verifiable access log",
     "health": "Liveness and readiness",
+    "metrics": "Prometheus metrics for the operator",
     "openapi": "This description",
 }
 

@@ -26,8 +26,7 @@ ROOM_SHELLS = ("room shells",)
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("gateway", "gateway.clock", "gateway.problems", "gateway.ports", "adapters"),
     ("gateway.settings", "gateway.logs", "gateway.db", "gateway.keys", "gateway.web",
-     "gateway.fsc",
-     "gateway.openapi_parts"),
+     "gateway.fsc", "gateway.openapi_parts"),
     ("audit",),
     ("gateway.auth",),
     ("gateway.policy",),

@@ -70,7 +70,9 @@ def install_request_observation(app: Flask) -> None:
         # The route template, never the path or its query: both can carry identifiers.
         access_log.info("request", extra={
             "method": request.method, "route": route, "status": response.status_code,
-            "duration_ms": round(seconds * 1000, 2)})
+            "duration_ms": round(seconds * 1000, 2),
+            # The FSC transaction id (gateway.fsc, a UUID), for matching the partner's logs.
+            "transaction_id": g.get("fsc_transaction_id")})
         return response
 
     @app.teardown_request

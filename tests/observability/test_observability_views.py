@@ -96,6 +96,7 @@ def test_the_access_line_names_the_route_and_never_the_query(
     assert access == [{**access[0], "route": "/v1/audit/events", "status": response.status_code,
                        "request_id": CLIENT_REQUEST_ID, "method": "GET"}]
     assert access[0]["traceparent"] == response.headers["traceparent"]
+    assert access[0]["transaction_id"] == response.headers["Fsc-Transaction-Id"]
 
 
 def test_a_path_identifier_is_logged_as_its_route_template(
