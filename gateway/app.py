@@ -17,6 +17,8 @@ from gateway.identity.views import blueprint as identity_blueprint
 from gateway.keys import Keyring
 from gateway.linkage.views import blueprint as linkage_blueprint
 from gateway.meetings.views import blueprint as meetings_blueprint
+from gateway.observability.views import blueprint as metrics_blueprint
+from gateway.observability.views import install_request_observation
 from gateway.settings import Settings
 from gateway.statistics.views import blueprint as statistics_blueprint
 from gateway.web import install_error_handlers
@@ -39,6 +41,7 @@ def create_app(
     app.before_request(fsc.take_transaction_id)
     app.after_request(fsc.answer_with_transaction_id)
     app.after_request(_api_version)
+    install_request_observation(app)
     app.register_blueprint(
         create_auth_blueprint(container.session_factory, container.clients, container.tokens)
     )
@@ -50,6 +53,7 @@ def create_app(
     app.register_blueprint(linkage_blueprint)
     app.register_blueprint(identity_blueprint)
     app.register_blueprint(statistics_blueprint)
+    app.register_blueprint(metrics_blueprint)
     return app
 
 

@@ -9,6 +9,8 @@ import click
 from gateway.auditing.cli import audit_commands
 from gateway.auth.cli import client_commands
 from gateway.container import Container, build_container
+from gateway.db import current_revisions, head_revisions, make_engine
+from gateway.db_cli import db_commands
 from gateway.identity.cli import identity_commands, key_commands
 from gateway.instance import create_demo_clients, initialise
 from gateway.keys import KeyringError
@@ -37,6 +39,8 @@ class LazyContainer:
 
 
 @click.group()
+@click.version_option(package_name="ketenpoort", prog_name="ketenpoort",
+                      message="%(prog)s %(version)s")
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Ketenpoort: the gateway of the regional chain approach against human trafficking.
@@ -73,7 +77,21 @@ def serve(lazy: LazyContainer, host: str, port: int, workers: int, threads: int)
     restrict_new_files()
     if not lazy.settings.keyring_path.exists():
         raise click.ClickException("no instance here yet; run 'ketenpoort init --demo' first")
+    _refuse_an_old_schema(lazy.settings)
     run(lazy.settings, host=host, port=port, workers=workers, threads=threads)
+
+
+def _refuse_an_old_schema(settings: Settings) -> None:
+    """Migrations run once, as a job, before the new release serves; never by each worker."""
+    engine = make_engine(settings.database_url)
+    try:
+        current = current_revisions(engine)
+    finally:
+        engine.dispose()
+    if current != head_revisions():
+        raise click.ClickException(
+            f"the database schema is at {', '.join(current) or 'base'}, this release needs "
+            f"{', '.join(head_revisions())}: run 'ketenpoort db upgrade' once, then serve")
 
 
 main.add_command(audit_commands)
@@ -85,3 +103,4 @@ main.add_command(outbox_commands)
 main.add_command(retention_commands)
 main.add_command(key_commands)
 main.add_command(identity_commands)
+main.add_command(db_commands)

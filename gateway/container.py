@@ -27,7 +27,7 @@ from gateway.background.broker import CeleryPublisher, OffRequestPublisher, make
 from gateway.background.embedded import BackgroundDrainer
 from gateway.cases.services import BundleParties, CaseService
 from gateway.clock import Clock, clock_starting_at
-from gateway.db import GroupCommitter, make_engine, make_session_factory
+from gateway.db import GroupCommitter, make_engine, make_session_factory, utcnow
 from gateway.delivery.services import InboxService
 from gateway.exchange.services import ExchangeService
 from gateway.identity.envelope import ContentSealer
@@ -40,6 +40,8 @@ from gateway.linkage.encoding import BloomEncoder
 from gateway.linkage.services import LinkageService, ShredAndForget, reviewing_partners
 from gateway.meetings.routing import AgendaRouter
 from gateway.meetings.services import MeetingService
+from gateway.observability.metrics import GatewayMetrics
+from gateway.observability.services import OperationalState
 from gateway.outbox.dispatcher import Dispatcher, RetryPolicy
 from gateway.outbox.interfaces import EMAIL, WEBHOOK, WEBHOOK_SIGNING_KEY, Publisher
 from gateway.outbox.rendering import EXCHANGE_DELIVERY, ExchangeDeliveryRenderer, PayloadAsIs
@@ -107,6 +109,8 @@ class Container:
     covenant_publisher: CovenantPublisher
     shredder: ShredAndForget
     statistics: StatisticsService
+    operations: OperationalState
+    metrics: GatewayMetrics
     sequencer: SequencerRunner | None = None  # started per serving worker by gateway.background
 
     @property
@@ -182,6 +186,8 @@ def build_container(
     )
     # A case change republishes the agendas that discuss the case, in the same transaction.
     cases.listeners.append(meetings.case_changed)
+    # Records carry wall-clock times (gateway.db.utcnow), so their ages are measured on it.
+    operations = OperationalState(session_factory, utcnow)
     return Container(
         settings=settings,
         clock=clock,
@@ -237,6 +243,8 @@ def build_container(
         covenant_publisher=CovenantPublisher(settings.policies_path, session_factory, audit),
         shredder=shredder,
         statistics=StatisticsService(session_factory, audit, clock),
+        operations=operations,
+        metrics=GatewayMetrics(operations, settings.prometheus_multiproc_dir),
     )
 
 

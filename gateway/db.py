@@ -21,7 +21,9 @@ from typing import Any, Generic, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, MetaData, Table, create_engine, event, insert
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import DateTime, MetaData, Table, create_engine, event, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
@@ -290,6 +292,17 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+@contextmanager
+def rehearsal(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A unit of work that is always rolled back: for dry runs of destructive commands."""
+    session = factory()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
 def core(session: Session) -> Connection:
     """The session's connection, for Core statements on a hot path.
 
@@ -358,12 +371,116 @@ def alembic_config(bind: Engine | Connection) -> Config:
     return config
 
 
-def upgrade(bind: Engine | Connection, revision: str = "heads") -> None:
+def upgrade(bind: Engine | Connection, revision: str = "head") -> None:
+    """Migrate up to ``revision`` (default: the newest), in one transaction."""
+    _in_transaction(bind, lambda connection: command.upgrade(alembic_config(connection),
+                                                             revision))
+
+
+def downgrade(bind: Engine, revision: str, *, dry_run: bool = False) -> tuple[str, ...]:
+    """Migrate down to ``revision`` (a revision id, ``-N`` steps or ``base``); the revision the
+    database is at afterwards (none at base).
+
+    A dry run migrates in the same way inside the transaction and then rolls it back (both
+    backends undo schema changes with the transaction), so it fails where the real run would.
+    """
+    with bind.connect() as connection:
+        transaction = connection.begin()
+        try:
+            _join_branch_heads(connection)
+            command.downgrade(alembic_config(connection), revision)
+            reached = current_revisions(connection)
+        except BaseException:
+            transaction.rollback()
+            raise
+        if dry_run:
+            transaction.rollback()
+        else:
+            transaction.commit()
+    return reached
+
+
+def _in_transaction(bind: Engine | Connection, migrate: Callable[[Connection], None]) -> None:
     if isinstance(bind, Engine):
         with bind.begin() as connection:
-            command.upgrade(alembic_config(connection), revision)
+            _join_branch_heads(connection)
+            migrate(connection)
     else:
-        command.upgrade(alembic_config(bind), revision)
+        _join_branch_heads(bind)
+        migrate(bind)
+
+
+def _join_branch_heads(connection: Connection) -> None:
+    """Record only the newest revision of a database migrated while the history had branches.
+
+    Releases before the history was made linear kept one Alembic branch per room, and a
+    database records each branch's head. The linear history orders the revisions as they were
+    added to the code, and every release migrated to all its heads, so such a database holds
+    exactly the revisions up to the newest one it records: that one alone stands for them.
+    """
+    recorded = MigrationContext.configure(connection).get_current_heads()
+    if len(recorded) < 2:
+        return
+    order = [script.revision for script in
+             reversed(list(ScriptDirectory(str(MIGRATIONS_PATH)).walk_revisions()))]
+    unknown = set(recorded) - set(order)
+    if unknown:
+        raise RuntimeError(f"the database records unknown revisions {sorted(unknown)}: "
+                           "it was migrated by a newer release")
+    newest = max(recorded, key=order.index)
+    connection.execute(text("DELETE FROM alembic_version WHERE version_num <> :newest"),
+                       {"newest": newest})
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One migration as ``ketenpoort db history`` lists it."""
+
+    revision: str
+    down_revisions: tuple[str, ...]
+    summary: str
+    applied: bool
+    current: bool
+
+
+def current_revisions(bind: Engine | Connection) -> tuple[str, ...]:
+    """The revisions the database records as applied last (none: an empty database)."""
+    with _connection(bind) as connection:
+        return tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
+
+
+def head_revisions() -> tuple[str, ...]:
+    """The newest revisions this release ships: one, as the history is linear."""
+    return tuple(sorted(ScriptDirectory(str(MIGRATIONS_PATH)).get_heads()))
+
+
+def history(bind: Engine | Connection) -> list[Revision]:
+    """Every migration, newest first, with whether the database has it."""
+    scripts = ScriptDirectory(str(MIGRATIONS_PATH))
+    current = set(current_revisions(bind))
+    applied = {revision.revision for revision in scripts.iterate_revisions(
+        tuple(current), "base")} if current else set()
+    return [
+        Revision(revision=script.revision, down_revisions=_as_tuple(script.down_revision),
+                 summary=(script.doc or "").splitlines()[0] if script.doc else "",
+                 applied=script.revision in applied, current=script.revision in current)
+        for script in scripts.walk_revisions()
+    ]
+
+
+def _as_tuple(down_revision: str | Sequence[str] | None) -> tuple[str, ...]:
+    if down_revision is None:
+        return ()
+    return (down_revision,) if isinstance(down_revision, str) else tuple(down_revision)
+
+
+@contextmanager
+def _connection(bind: Engine | Connection) -> Iterator[Connection]:
+    if isinstance(bind, Engine):
+        with bind.connect() as connection:
+            yield connection
+    else:
+        yield bind
 
 
 @dataclass

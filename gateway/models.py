@@ -1,7 +1,7 @@
 """Every table of every domain package, gathered so Alembic sees the whole schema.
 
-Each domain package keeps its own migration branch (``branch_labels``) under
-``gateway/migrations/versions``; ``gateway.db.upgrade`` applies all heads.
+The migrations of every package form one linear history under ``gateway/migrations/versions``
+(each new one revises the newest); ``gateway.db.upgrade`` applies it.
 """
 
 # Each import registers that package's tables on Base.metadata; the names themselves go unused.

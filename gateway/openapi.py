@@ -53,6 +53,7 @@ TAGS = {
     "audit_api": "The verifiable access log",
     "statistics": "Management information: aggregates only",
     "health": "Liveness and readiness",
+    "metrics": "Prometheus metrics for the operator",
     "openapi": "This description",
 }
 
@@ -251,6 +252,12 @@ PATHS: dict[str, Any] = {
     "/readyz": {"get": {"summary": "Readiness: database and policy engine",
                         "responses": {"200": {"description": "Ready"},
                                       "503": {"description": "Not ready, with the failed check"}}}},
+    "/metrics": {"get": {
+        "summary": "Prometheus metrics, for the operator (KETENPOORT_METRICS_TOKEN); no partner "
+                   "token opens it",
+        "security": BEARER,
+        "responses": {"200": {"description": "Prometheus text format"}, **problems(401, 404)},
+    }},
     "/openapi.json": {"get": {"summary": "This document",
                               "responses": {"200": {"description": "OpenAPI 3.1"}}}},
 }

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from prometheus_client import multiprocess
 
 from gateway.app import create_app
 from gateway.background.start import start_serving
+from gateway.logs import logging_config
 from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class GatewayServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type information
@@ -53,11 +59,38 @@ def serving_app(settings: Settings | None = None) -> Flask:
     return app
 
 
-def run(settings: Settings, *, host: str, port: int, workers: int, threads: int) -> None:
-    GatewayServer(settings, {
+def gunicorn_options(
+    settings: Settings, *, host: str, port: int, workers: int, threads: int
+) -> dict[str, Any]:
+    """JSON log lines for gunicorn's own messages too; no gunicorn access log, since its lines
+    hold the path and query string as sent: the app writes one access line per request with the
+    route template instead (gateway.observability.views)."""
+    options: dict[str, Any] = {
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
-        "accesslog": "-",
+        "accesslog": None,
+        "logconfig_dict": logging_config(settings.log_level),
         "worker_class": "gthread",
-    }).run()
+    }
+    if settings.prometheus_multiproc_dir:
+        metrics_dir = Path(settings.prometheus_multiproc_dir)
+        options["on_starting"] = lambda _server: _empty_metrics_dir(metrics_dir)
+        options["child_exit"] = lambda _server, worker: multiprocess.mark_process_dead(  # type: ignore[no-untyped-call]  # prometheus_client leaves it unannotated
+            worker.pid, str(metrics_dir))
+    elif workers > 1:
+        log.warning("PROMETHEUS_MULTIPROC_DIR is not set: /metrics counts only the requests "
+                    "of the worker that answers the scrape")
+    return options
+
+
+def _empty_metrics_dir(path: Path) -> None:
+    """Counts of an earlier run would be added to this one's: start from an empty folder."""
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+
+
+def run(settings: Settings, *, host: str, port: int, workers: int, threads: int) -> None:
+    GatewayServer(settings, gunicorn_options(
+        settings, host=host, port=port, workers=workers, threads=threads)).run()

@@ -7,6 +7,7 @@ their back.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,18 @@ from typing import Any, Literal
 from gateway.clock import ClockError, parse_moment
 
 ENV_PREFIX = "KETENPOORT_"
+FILE_SUFFIX = "_FILE"
+# Settings that can carry a secret (a password in a URL, a bearer token): each is also read from
+# the file named by KETENPOORT_<NAME>_FILE, so secrets can come from mounted files.
+SECRET_SETTINGS = ("database_url", "broker_url", "metrics_token")
+# KETENPOORT_* variables that belong to other programs of this repository, not to the gateway:
+# the offline witness (audit/witness.py) and the test suite (tests/conftest.py and friends).
+OTHER_PROGRAMS_VARIABLES = frozenset({"KETENPOORT_WITNESS_TOKEN"})
+OTHER_PROGRAMS_PREFIX = "KETENPOORT_TEST_"
+# prometheus_client's own variable (multiprocess metrics under gunicorn): the library reads it
+# when it is imported, so it keeps its name; the settings read it so nothing else has to.
+FOREIGN_NAMES = {"prometheus_multiproc_dir": "PROMETHEUS_MULTIPROC_DIR"}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 PolicyEngineName = Literal["regopy", "opa"]
 TaskMode = Literal["inprocess", "celery"]
@@ -81,6 +94,12 @@ class Settings:
     # The product's clock (gateway/clock.py): empty is the wall clock; an ISO date or date-time
     # starts the clock there and lets it run (demos of a covenant period, end-to-end tests).
     clock_start: str = ""
+    # Operating (README "Operating"): the log level of the JSON lines on stderr; the bearer
+    # token that opens /metrics (unset: /metrics is not served); the shared metrics folder of
+    # gunicorn workers (unset: each worker counts its own requests).
+    log_level: str = "INFO"
+    metrics_token: str = ""
+    prometheus_multiproc_dir: str = ""
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -112,6 +131,9 @@ class Settings:
                 parse_moment(self.clock_start)
         except ClockError as exc:
             raise SettingsError(f"clock_start: {exc}") from exc
+        if self.log_level not in LOG_LEVELS:
+            raise SettingsError(f"log_level must be one of {', '.join(LOG_LEVELS)}, "
+                                f"not {self.log_level!r}")
         if self.policy_reload_seconds < 0:
             raise SettingsError("policy_reload_seconds must not be negative")
         if self.reidentification_limit < 1 or self.reidentification_period_seconds <= 0:
@@ -136,6 +158,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
+        _refuse_unknown_variables(env, cls.variable_names())
         values: dict[str, Any] = {}
         converters: dict[str, Any] = {
             "instance_path": lambda v: Path(v).resolve(),
@@ -164,16 +187,60 @@ class Settings:
             "reidentification_period_seconds": float,
             "reidentification_four_eyes_minors": _boolean,
             "reidentification_min_reason_length": int,
+            "log_level": str.upper,
         }
-        aliases = {"instance_path": "INSTANCE"}
         for name in cls.__dataclass_fields__:
-            key = ENV_PREFIX + aliases.get(name, name.upper())
-            if key in env:
+            key = _variable(name)
+            raw = _secret_from_file(env, key) if name in SECRET_SETTINGS else None
+            if raw is None and key in env:
+                raw = env[key]
+            if raw is not None:
                 try:
-                    values[name] = converters.get(name, str)(env[key])
+                    values[name] = converters.get(name, str)(raw)
                 except ValueError as exc:
                     raise SettingsError(f"{key}: {exc}") from exc
         return cls(**values)
+
+    @classmethod
+    def variable_names(cls) -> frozenset[str]:
+        """Every environment variable the settings read."""
+        names = {_variable(name) for name in cls.__dataclass_fields__}
+        return frozenset(names | {_variable(name) + FILE_SUFFIX for name in SECRET_SETTINGS})
+
+
+def _variable(name: str) -> str:
+    if name in FOREIGN_NAMES:
+        return FOREIGN_NAMES[name]
+    return ENV_PREFIX + {"instance_path": "INSTANCE"}.get(name, name.upper())
+
+
+def _refuse_unknown_variables(env: Mapping[str, str], known: frozenset[str]) -> None:
+    """A misspelt variable would be ignored and its default used: stop instead, and name it."""
+    for key in sorted(env):
+        if (key.startswith(ENV_PREFIX) and key not in known
+                and key not in OTHER_PROGRAMS_VARIABLES
+                and not key.startswith(OTHER_PROGRAMS_PREFIX)):
+            # Compared without the prefix every name shares, which would make any two look alike.
+            names = sorted(name.removeprefix(ENV_PREFIX) for name in known
+                           if name.startswith(ENV_PREFIX))
+            close = difflib.get_close_matches(key.removeprefix(ENV_PREFIX), names, n=1)
+            hint = (f"; did you mean {ENV_PREFIX}{close[0]}?" if close
+                    else "; see README \"Configuration\"")
+            raise SettingsError(f"unknown setting {key}{hint}")
+
+
+def _secret_from_file(env: Mapping[str, str], key: str) -> str | None:
+    """The secret in the file ``<key>_FILE`` names (one trailing newline dropped), if set."""
+    file_key = key + FILE_SUFFIX
+    if file_key not in env:
+        return None
+    if key in env:
+        raise SettingsError(f"set {key} or {file_key}, not both")
+    try:
+        text = Path(env[file_key]).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"{file_key}: cannot read {env[file_key]}: {exc.strerror}") from exc
+    return text.removesuffix("\n")
 
 
 def _boolean(value: str) -> bool:

@@ -25,8 +25,8 @@ ROOM_SHELLS = ("room shells",)
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("gateway", "gateway.clock", "gateway.problems", "gateway.ports", "adapters"),
-    ("gateway.settings", "gateway.db", "gateway.keys", "gateway.web", "gateway.fsc",
-     "gateway.openapi_parts"),
+    ("gateway.settings", "gateway.logs", "gateway.db", "gateway.keys", "gateway.web",
+     "gateway.fsc", "gateway.openapi_parts"),
     ("audit",),
     ("gateway.auth",),
     ("gateway.policy",),
@@ -41,12 +41,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("gateway.auditing",),
     ("gateway.statistics",),
     ("gateway.background",),
+    ("gateway.observability",),
     ("gateway.models", "gateway.openapi"),
     ("gateway.container",),
     ROOM_SHELLS,
     ("gateway.health", "gateway.background.start", "gateway.background.tasks", "gateway.app",
      "gateway.instance"),
-    ("gateway.server", "gateway.cli"),
+    ("gateway.server", "gateway.cli", "gateway.db_cli"),
 )
 
 #: The audit core's offline verifier and witness: the standard library and each other only.

@@ -20,6 +20,7 @@ from gateway.auditing.integrity import pending_entries, stored_keys, verify_data
 from gateway.auditing.runner import CHECKPOINT_KEY
 from gateway.container import Container
 from gateway.db import transaction
+from gateway.logs import configure_logging
 
 
 @click.group("audit")
@@ -76,6 +77,7 @@ def sequencer(context: Container, once: bool, interval: float | None) -> None:
         integrated = context.sequencer_once().run_once()
         click.echo(f"integrated {integrated} entries")
         return
+    configure_logging(context.settings.log_level)  # it runs as a service: JSON lines on stderr
     runner = context.sequencer_runner(interval)
 
     def _stop(_signal: int, _frame: FrameType | None) -> None:

@@ -9,11 +9,14 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from celery import Celery
+from celery.signals import setup_logging
 
 from gateway.background.broker import make_celery, register_tasks
 from gateway.container import Container, build_container
+from gateway.logs import configure_logging
 from gateway.settings import Settings
 
 
@@ -39,4 +42,11 @@ def celery_app_for(settings: Settings) -> Celery:
 
     register_tasks(app, lambda: container().outbox_dispatcher, lambda: container().retention,
                    settings.task_queue)
+
+    # With a receiver here Celery leaves its own log set-up out: worker and beat write the
+    # JSON lines every other process writes.
+    @setup_logging.connect(weak=False, dispatch_uid="ketenpoort-json-logs")  # type: ignore[untyped-decorator]  # celery ships no type information
+    def _json_logs(**_kwargs: Any) -> None:
+        configure_logging(settings.log_level)
+
     return app

@@ -10,7 +10,7 @@ import getpass
 import click
 
 from gateway.container import Container
-from gateway.db import transaction
+from gateway.db import rehearsal, transaction
 from gateway.identity.rotation import (
     DEFAULT_BATCH_SIZE,
     MASTER_KEY,
@@ -56,14 +56,16 @@ def rotate(context: Container, pseudonyms: bool, resume: bool, batch_size: int,
 
 @key_commands.command("retire")
 @click.option("--version", "version", required=True, type=int)
+@click.option("--dry-run", is_flag=True, help="Check that it could be retired; retire nothing.")
 @click.pass_obj
-def retire(context: Container, version: int) -> None:
+def retire(context: Container, version: int, dry_run: bool) -> None:
     """Remove an old master key version; refused while any subject still uses it."""
     try:
-        context.key_rotation(getpass.getuser()).retire(version)
+        context.key_rotation(getpass.getuser()).retire(version, dry_run=dry_run)
     except RotationError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"{MASTER_KEY} version {version} retired")
+    click.echo(f"dry run: {MASTER_KEY} version {version} can be retired" if dry_run
+               else f"{MASTER_KEY} version {version} retired")
 
 
 @key_commands.command("status")
@@ -87,15 +89,17 @@ def identity_commands() -> None:
 
 @identity_commands.command("shred")
 @click.option("--subject-id", required=True, help="The vault's subject id.")
+@click.option("--dry-run", is_flag=True,
+              help="Shred inside a transaction that is rolled back: check, change nothing.")
 @click.pass_obj
-def shred(context: Container, subject_id: str) -> None:
+def shred(context: Container, subject_id: str, dry_run: bool) -> None:
     """Destroy a subject's data key: its identity becomes unrecoverable. Audited.
 
     Then a new master key epoch: every live data key is re-wrapped and the old master key
     versions are retired, so copies of the shredded row in old database pages, the WAL or
     backups can no longer be opened; SQLite's freed pages are purged."""
     try:
-        with transaction(context.session_factory) as session:
+        with (rehearsal if dry_run else transaction)(context.session_factory) as session:
             context.shredder.shred(session, subject_id)
             context.audit.append(session, {
                 "action": "identity.shredded", "actor": {"operator": getpass.getuser()},
@@ -103,6 +107,10 @@ def shred(context: Container, subject_id: str) -> None:
             })
     except IdentityError as error:
         raise click.ClickException(str(error)) from error
+    if dry_run:
+        click.echo(f"dry run, nothing changed: subject {subject_id} can be shredded; a new "
+                   f"{MASTER_KEY} epoch would follow")
+        return
     epoch = context.after_shredding(getpass.getuser())()
     click.echo(f"subject {subject_id} shredded"
                + ("" if epoch is None else f"; {MASTER_KEY} epoch {epoch}, older ones retired"))

@@ -96,8 +96,10 @@ class KeyRotation:
             remaining = _rows_not_under(session, target)
         return RewrapProgress(target, rewrapped, remaining)
 
-    def retire(self, version: int) -> None:
-        """Remove master key version ``version``; refused while it is active or in use."""
+    def retire(self, version: int, *, dry_run: bool = False) -> None:
+        """Remove master key version ``version``; refused while it is active or in use.
+
+        A dry run makes every check and removes nothing."""
         with self._locked_keyring() as keyring:
             versions = keyring.symmetric[MASTER_KEY]
             if version not in versions:
@@ -111,6 +113,8 @@ class KeyRotation:
                     f"{in_use} subject(s) still use {MASTER_KEY} version {version}; "
                     "run 'ketenpoort keys rotate --resume' first"
                 )
+            if dry_run:
+                return
             del versions[version]
             keyring.save(self.keyring_path)
         self._audit({"action": "keys.retired", "key": MASTER_KEY, "version": version})

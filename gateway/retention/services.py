@@ -79,15 +79,21 @@ class RetentionService:
     terms: HousekeepingTerms
     after_shredding: Callable[[], object] | None = None
 
+    def due(self, now: datetime | None = None) -> RetentionRun:
+        """What :meth:`run` would remove now; removes nothing."""
+        moment = now or self.clock.now()
+        return RetentionRun(signals=len(self._expired_signals(moment)),
+                            cases=len(self._expired_cases(moment)))
+
     def run(self, now: datetime | None = None) -> RetentionRun:
         """Remove every expired signal and closed case, each in its own transaction."""
         moment = now or self.clock.now()
         shredded = 0
-        signals = self._expired(SIGNAL_TERM, Exchange.covenant, _signals_received_before, moment)
+        signals = self._expired_signals(moment)
         for exchange_id in signals:
             with transaction(self.session_factory) as session:
                 shredded += self._remove_signal(session, exchange_id)
-        cases = self._expired(CASE_TERM, Case.covenant, _cases_closed_before, moment)
+        cases = self._expired_cases(moment)
         for case_id in cases:
             with transaction(self.session_factory) as session:
                 shredded += self._remove_case(session, case_id)
@@ -123,6 +129,12 @@ class RetentionService:
                 "settled_before": cutoff.isoformat(), "count": count,
             })
         return count
+
+    def _expired_signals(self, now: datetime) -> list[str]:
+        return self._expired(SIGNAL_TERM, Exchange.covenant, _signals_received_before, now)
+
+    def _expired_cases(self, now: datetime) -> list[str]:
+        return self._expired(CASE_TERM, Case.covenant, _cases_closed_before, now)
 
     def _expired(self, term_name: str, covenant_column: InstrumentedAttribute[str],
                  expired_before: Callable[[str, datetime], Select[str]],

@@ -7,6 +7,7 @@ the test's transaction, which rolls them back.
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -279,6 +280,9 @@ def test_the_sequencer_process_seals_until_sigterm(tmp_path: Path, keyring: Keyr
     assert process.returncode == 0, err
     assert "audit sequencer running every 0.05 s" in out
     assert "stopped cleanly" in out
+    logged = [json.loads(line) for line in err.splitlines()]
+    assert {(line["logger"], line["message"]) for line in logged} >= {
+        ("gateway.auditing.runner", "audit sequencer stopped")}
     engine.dispose()
 
 

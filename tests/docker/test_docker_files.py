@@ -28,7 +28,7 @@ import click
 import pytest
 import yaml
 
-from gateway.settings import ENV_PREFIX, Settings
+from gateway.settings import ENV_PREFIX, FOREIGN_NAMES, Settings
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DOCKER = ROOT / "docker"
@@ -43,7 +43,8 @@ KEYRING_VOLUME = "keyring"
 # Every role that reads the keyring: they must all see the same one.
 KEYRING_ROLES = ("init", "gateway", "worker", "sequencer")
 DEPENDS_ON_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
-# Settings.from_env names a field ENV_PREFIX + NAME, except for these aliases.
+# Settings.from_env names a field ENV_PREFIX + NAME, except for these aliases (and for the
+# FOREIGN_NAMES of other libraries' variables).
 ENV_ALIASES = {"instance_path": "INSTANCE"}
 SHELL_OPERATORS = {"&&", "||", ";", "|", "&"}
 # `ketenpoort` counts as a command only first or after one of these (shell lines included).
@@ -397,7 +398,7 @@ def test_passwords_come_from_required_variables() -> None:
 def settings_env_names() -> dict[str, str]:
     """Environment variable -> Settings field, named as Settings.from_env reads them."""
     return {
-        ENV_PREFIX + ENV_ALIASES.get(name, name.upper()): name
+        FOREIGN_NAMES.get(name, ENV_PREFIX + ENV_ALIASES.get(name, name.upper())): name
         for name in Settings.__dataclass_fields__
     }
 
@@ -745,7 +746,7 @@ def test_regular_install_ships_every_data_file_the_packages_hold() -> None:
 
 
 def run_entrypoint(
-    tmp_path: Path, *arguments: str, init_fails: bool = False
+    tmp_path: Path, *arguments: str, init_fails: bool = False, instance: Path | None = None
 ) -> tuple[int, list[str]]:
     sh = shutil.which("sh")
     assert sh is not None
@@ -759,7 +760,8 @@ def run_entrypoint(
         stub.chmod(0o755)
     result = subprocess.run(  # noqa: S603  # fixed argument list, no shell; our own script
         [sh, str(ENTRYPOINT_SCRIPT), *arguments],
-        env={"PATH": f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin"},
+        env={"PATH": f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin",
+             "KETENPOORT_INSTANCE": str(instance or tmp_path / "new-instance")},
         capture_output=True, text=True, check=False, timeout=30,
     )
     calls = log.read_text().splitlines() if log.exists() else []
@@ -783,6 +785,17 @@ def test_entrypoint_initialises_before_serving(tmp_path: Path) -> None:
     code, calls = run_entrypoint(tmp_path, "ketenpoort", "serve", "--host", ALL_INTERFACES)
     assert code == 0
     assert calls == ["ketenpoort init", f"ketenpoort serve --host {ALL_INTERFACES}"]
+
+
+def test_entrypoint_migrates_nothing_on_an_instance_that_exists(tmp_path: Path) -> None:
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "keyring.json").write_text("{}")
+
+    code, calls = run_entrypoint(tmp_path, "ketenpoort", "serve", instance=instance)
+
+    assert code == 0
+    assert calls == ["ketenpoort serve"]
 
 
 def test_entrypoint_without_arguments_serves(tmp_path: Path) -> None:

@@ -172,9 +172,16 @@ def test_the_cli_rotates_resumes_and_retires(
     assert refused.exit_code != 0
     assert "still use" in refused.output
     assert runner.invoke(main, ["keys", "rotate", "--resume"]).exit_code == 0
+    rehearsed = runner.invoke(main, ["keys", "retire", "--version", "1", "--dry-run"])
+    assert rehearsed.output == "dry run: identity-master version 1 can be retired\n"
+    assert "versions [1, 2]" in runner.invoke(main, ["keys", "status"]).output
     assert runner.invoke(main, ["keys", "retire", "--version", "1"]).exit_code == 0
     status = runner.invoke(main, ["keys", "status"])
     assert "identity-master v2: 3 subject(s)" in status.output
+    rehearsed = runner.invoke(main, ["identity", "shred", "--subject-id", subject_ids[0],
+                                     "--dry-run"])
+    assert rehearsed.output.startswith("dry run, nothing changed: subject"), rehearsed.output
+    assert "identity-master v2: 3 subject(s)" in runner.invoke(main, ["keys", "status"]).output
     shred = runner.invoke(main, ["identity", "shred", "--subject-id", subject_ids[0]])
     assert shred.exit_code == 0, shred.output
     assert "2 subject(s)" in runner.invoke(main, ["keys", "status"]).output

@@ -7,6 +7,7 @@ docker/compose.yaml does, with the solo pool so that SIGKILL kills the process d
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -225,3 +226,13 @@ def test_a_broker_outage_delays_deliveries_but_never_loses_or_fakes_them(
     views = _views(outbox, session_factory, ids)
     assert webhook_receiver.processed == dict.fromkeys(_channel_ids(views, "webhook"), 1)
     assert len(smtp_server.messages) == 2
+
+
+def test_a_worker_writes_json_log_lines(start_worker: Callable[[], Worker]) -> None:
+    worker = start_worker()
+
+    logged = [json.loads(line) for line in worker.log().splitlines() if line.startswith("{")]
+
+    assert any(line["logger"].startswith("celery") and line["message"].endswith("ready.")
+               for line in logged)
+    assert all({"timestamp", "level", "logger", "message"} <= set(line) for line in logged)

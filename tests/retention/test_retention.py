@@ -137,9 +137,12 @@ def test_the_cli_runs_retention(
 ) -> None:
     _age(session, _send(gateway_app, http), SIGNAL_MONTHS)
     session.commit()
-    result = CliRunner().invoke(retention_commands, ["run"],
-                                obj=gateway_app.extensions["ketenpoort"])
+    container = gateway_app.extensions["ketenpoort"]
+    rehearsed = CliRunner().invoke(retention_commands, ["run", "--dry-run"], obj=container)
+    result = CliRunner().invoke(retention_commands, ["run"], obj=container)
 
+    assert rehearsed.stdout.strip() == ("dry run, nothing removed: 1 expired signal(s) and "
+                                        "0 closed case(s) are due")
     assert result.stdout.strip() == ("removed 1 expired signal(s), 0 closed case(s), "
                                      "0 re-identification request(s), "
                                      "0 settled outbox message(s)")

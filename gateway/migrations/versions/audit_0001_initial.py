@@ -1,7 +1,7 @@
 """audit: entries, tree nodes, signed checkpoints and their signing keys.
 
 Revision ID: audit_0001
-Revises:
+Revises: core_0001
 Create Date: 2026-11-29
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "audit_0001"
-down_revision = None
-branch_labels = ("audit",)
+down_revision = "core_0001"
+branch_labels = None
 depends_on = None
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.

@@ -1,7 +1,7 @@
 """auth: OAuth clients and spent client-assertion ids.
 
 Revision ID: auth_0001
-Revises:
+Revises: audit_0001
 Create Date: 2026-11-29
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "auth_0001"
-down_revision = None
-branch_labels = ("auth",)
+down_revision = "audit_0001"
+branch_labels = None
 depends_on = None
 
 

@@ -1,7 +1,7 @@
 """Cases: signals, subjects (vault ids and aliases), interventions and their progress.
 
 Revision ID: cases_0001
-Revises:
+Revises: policy_0001
 Create Date: 2026-11-29
 """
 
@@ -13,9 +13,9 @@ from alembic import op
 import gateway.db
 
 revision = "cases_0001"
-down_revision = None
-branch_labels = ("cases",)
-depends_on = "core_0001"  # case_signals refers to exchanges
+down_revision = "policy_0001"
+branch_labels = None
+depends_on = None
 
 
 def upgrade() -> None:

@@ -14,7 +14,7 @@ import gateway.db
 
 revision = "core_0001"
 down_revision = None
-branch_labels = ("core",)
+branch_labels = None
 depends_on = None
 
 

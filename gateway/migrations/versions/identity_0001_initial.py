@@ -1,7 +1,7 @@
 """identity: the subject vault.
 
 Revision ID: identity_0001
-Revises:
+Revises: auth_0001
 Create Date: 2026-11-29
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "identity_0001"
-down_revision = None
-branch_labels = ("identity",)
+down_revision = "auth_0001"
+branch_labels = None
 depends_on = None
 
 # A copy, not an import: a migration must keep meaning what it meant when it was written.

@@ -1,7 +1,7 @@
 """linkage: Bloom-filter records, blocking keys, candidate pairs and aliases.
 
 Revision ID: linkage_0001
-Revises:
+Revises: identity_0002
 Create Date: 2026-11-29
 """
 
@@ -13,9 +13,9 @@ from alembic import op
 import gateway.db
 
 revision = "linkage_0001"
-down_revision = None
-branch_labels = ("linkage",)
-depends_on = "identity_0001"
+down_revision = "identity_0002"
+branch_labels = None
+depends_on = None
 
 SUBJECT = "identity_subject.id"
 

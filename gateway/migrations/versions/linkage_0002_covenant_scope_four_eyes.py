@@ -1,7 +1,7 @@
 """linkage: the covenants each subject was exchanged under; two reviewers per confirmation.
 
 Revision ID: linkage_0002
-Revises: linkage_0001
+Revises: outbox_0001
 Create Date: 2026-12-06
 
 Subjects already in the vault get the covenants of the deliveries that name them, so the pairs
@@ -17,9 +17,9 @@ from alembic import op
 import gateway.db
 
 revision = "linkage_0002"
-down_revision = "linkage_0001"
+down_revision = "outbox_0001"
 branch_labels = None
-depends_on = "core_0001"
+depends_on = None
 
 SUBJECT = "identity_subject.id"
 _DELIVERIES = sa.table("deliveries", sa.column("payload", sa.JSON()))

@@ -1,7 +1,7 @@
 """Case meetings: participants, agenda items and each participant's published view.
 
 Revision ID: meetings_0001
-Revises:
+Revises: cases_0001
 Create Date: 2026-11-29
 """
 
@@ -13,9 +13,9 @@ from alembic import op
 import gateway.db
 
 revision = "meetings_0001"
-down_revision = None
-branch_labels = ("meetings",)
-depends_on = "cases_0001"  # agenda items refer to cases
+down_revision = "cases_0001"
+branch_labels = None
+depends_on = None
 
 
 def upgrade() -> None:

@@ -1,7 +1,7 @@
 """The transactional outbox, its per-channel dispatches, and partner delivery channels.
 
 Revision ID: outbox_0001
-Revises:
+Revises: meetings_0001
 Create Date: 2026-11-29
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import gateway.db
 
 revision = "outbox_0001"
-down_revision = None
-branch_labels = ("outbox",)
+down_revision = "meetings_0001"
+branch_labels = None
 depends_on = None
 
 

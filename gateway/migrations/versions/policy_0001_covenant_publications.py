@@ -1,7 +1,7 @@
 """Covenant publications.
 
 Revision ID: policy_0001
-Revises:
+Revises: linkage_0001
 Create Date: 2026-11-29
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import gateway.db
 
 revision = "policy_0001"
-down_revision = None
-branch_labels = ("policy",)
+down_revision = "linkage_0001"
+branch_labels = None
 depends_on = None
 
 

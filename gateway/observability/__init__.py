@@ -1,0 +1,1 @@
+"""Observability: what the gateway reports about itself (metrics) beside its JSON logs."""
