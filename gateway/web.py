@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from gateway.faults import storage_unavailable, unavailability
 from gateway.problems import Problem, bad_request
 
 PROBLEM_JSON = "application/problem+json"
@@ -45,6 +46,11 @@ def install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
+        if storage_unavailable(error):
+            # The type only: a database error's message can quote the statement's parameters.
+            log.warning("storage unavailable on %s %s: %s", request.method, request.path,
+                        type(error).__name__)
+            return problem_response(unavailability(error))
         # Never echo the exception: it may carry identifiers from the request.
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(
