@@ -56,10 +56,16 @@ class Settings:
     outbox_lease_seconds: float = 120.0
     outbox_sweep_seconds: float = 30.0
     webhook_timeout_seconds: float = 10.0
+    # Push channels against a hostile network: CA bundles (PEM files; empty is the system
+    # trust store), and per partner the hosts its webhooks may go to, as
+    # "partner=host[:port],host;partner2=host" (empty: any https host).
+    webhook_ca_bundle: str = ""
+    webhook_egress: str = ""
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_sender: str = "ketenpoort@localhost"
-    smtp_starttls: bool = False
+    smtp_starttls: bool = True
+    smtp_ca_bundle: str = ""
     # Re-identification (gateway/identity): requests per partner per period, refused ones
     # included; roles whose identity needs a second person's approval; minors likewise.
     reidentification_limit: int = 20
@@ -106,6 +112,20 @@ class Settings:
                 "outbox_max_attempts must be positive and outbox_lease_seconds must exceed "
                 "webhook_timeout_seconds (a lease must outlive the send it guards)"
             )
+
+        self.webhook_egress_hosts  # noqa: B018  # parsed once here, so a typo stops the start
+
+    @property
+    def webhook_egress_hosts(self) -> dict[str, frozenset[str]]:
+        """:attr:`webhook_egress` as partner id -> allowed hosts (lower case)."""
+        allowed: dict[str, frozenset[str]] = {}
+        for entry in filter(None, (e.strip() for e in self.webhook_egress.split(";"))):
+            partner, separator, hosts = entry.partition("=")
+            names = frozenset(h.strip().lower() for h in hosts.split(",") if h.strip())
+            if not separator or not partner.strip() or not names:
+                raise SettingsError(f"webhook_egress: {entry!r} is not 'partner=host[,host]'")
+            allowed[partner.strip()] = names
+        return allowed
 
     @property
     def keyring_path(self) -> Path:

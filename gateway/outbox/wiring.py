@@ -70,11 +70,14 @@ def outbound_channels(settings: Settings, keyring: Keyring) -> dict[str, Outboun
     # dead-letter) until `ketenpoort init` adds it, while everything else keeps working.
     channels: dict[str, OutboundChannel] = {
         WEBHOOK: WebhookChannel(keyring.signing.get(WEBHOOK_SIGNING_KEY),
-                                settings.webhook_timeout_seconds),
+                                settings.webhook_timeout_seconds,
+                                ca_bundle=settings.webhook_ca_bundle or None,
+                                egress=settings.webhook_egress_hosts),
     }
     if settings.smtp_host:
         channels[EMAIL] = EmailChannel(settings.smtp_host, settings.smtp_port,
-                                       settings.smtp_sender, settings.smtp_starttls)
+                                       settings.smtp_sender, settings.smtp_starttls,
+                                       ca_bundle=settings.smtp_ca_bundle or None)
     return channels
 
 
