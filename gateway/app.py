@@ -38,7 +38,8 @@ def create_app(
         container.outbox_drainer.start()  # embedded mode: drain the outbox in this process
     install_error_handlers(app)
     app.register_blueprint(
-        create_auth_blueprint(container.session_factory, container.clients, container.tokens)
+        create_auth_blueprint(container.session_factory, container.clients, container.tokens,
+                              container.token_limits)
     )
     app.register_blueprint(create_audit_blueprint())
     for blueprint in (exchange_blueprint, inbox_blueprint, health.blueprint, openapi.blueprint):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit.services import AuditLog
 from gateway.auditing.runner import AuditGate, SequencerRunner
+from gateway.auth.rate_limit import SlidingWindowLimit, TokenRequestLimits
 from gateway.auth.services import ClientService, TokenService
 from gateway.cases.services import BundleParties, CaseService
 from gateway.clock import Clock, clock_starting_at
@@ -88,6 +89,7 @@ class Container:
     audit_gate: AuditGate
     reidentifications: ReidentificationService
     pseudonym_translation: PseudonymTranslation
+    token_limits: TokenRequestLimits
     sequencer: SequencerRunner | None = None  # started per gunicorn worker by gateway.server
 
     @property
@@ -173,6 +175,14 @@ def build_container(
             session_factory=session_factory, pseudonyms=pseudonymiser, audit_pseudonyms=vault,
             audit=audit,
         ),
+        token_limits=token_request_limits(settings, clock),
+    )
+
+
+def token_request_limits(settings: Settings, clock: Clock) -> TokenRequestLimits:
+    return TokenRequestLimits(
+        per_client=SlidingWindowLimit(settings.token_requests_per_client, 60.0, clock.now),
+        per_address=SlidingWindowLimit(settings.token_requests_per_address, 60.0, clock.now),
     )
 
 

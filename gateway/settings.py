@@ -32,6 +32,9 @@ class Settings:
     issuer: str = "https://ketenpoort.local"
     audience: str = "ketenpoort"
     access_token_ttl_seconds: int = 900
+    # Token requests per minute, per client id and per source address (gateway/auth/rate_limit).
+    token_requests_per_client: int = 30
+    token_requests_per_address: int = 120
     max_body_bytes: int = 1_048_576
     policy_engine: PolicyEngineName = "regopy"
     policies_path: Path = field(
@@ -92,8 +95,10 @@ class Settings:
             )
         if self.audit_max_lag_seconds <= 0 or self.sequencer_interval_seconds <= 0:
             raise SettingsError("audit_max_lag_seconds and sequencer_interval_seconds must be > 0")
-        if self.access_token_ttl_seconds <= 0 or self.max_body_bytes <= 0:
-            raise SettingsError("access_token_ttl_seconds and max_body_bytes must be positive")
+        if min(self.access_token_ttl_seconds, self.max_body_bytes, self.token_requests_per_client,
+               self.token_requests_per_address) <= 0:
+            raise SettingsError("access_token_ttl_seconds, max_body_bytes and the token request "
+                                "limits must be positive")
         try:
             if self.clock_start:
                 parse_moment(self.clock_start)
@@ -142,6 +147,8 @@ class Settings:
             "instance_path": lambda v: Path(v).resolve(),
             "policies_path": lambda v: Path(v).resolve(),
             "access_token_ttl_seconds": int,
+            "token_requests_per_client": int,
+            "token_requests_per_address": int,
             "max_body_bytes": int,
             "opa_timeout_seconds": float,
             "policy_reload_seconds": float,

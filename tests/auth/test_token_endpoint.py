@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -238,10 +240,43 @@ def test_expired_assertion_is_refused(http: FlaskClient, session: Session) -> No
     client, key = key_client(session)
 
     response = request_with_assertion(
-        http, assertion(key, client.client_id, TOKEN_ENDPOINT, expires_in=-120)
+        http, assertion(key, client.client_id, TOKEN_ENDPOINT, expires_in=-120,
+                        iat=int(time.time()) - 240)
     )
 
     assert_invalid_client(response, 400, "The token is expired")
+
+
+LIFETIME_TOO_LONG = "the assertion may live at most 300 s (exp - iat)"
+
+
+@pytest.mark.parametrize(("claims", "description"), [
+    ({"expires_in": 10 * 365 * 86400}, LIFETIME_TOO_LONG),
+    ({"expires_in": 301}, LIFETIME_TOO_LONG),
+    ({"iat": "now"}, "the assertion needs numeric iat and exp"),
+    ({"iat": int(time.time()) + 3600, "expires_in": 3700}, "The token was issued in the future"),
+])
+def test_assertion_lifetime_is_bounded(
+    http: FlaskClient, session: Session, claims: dict[str, Any], description: str
+) -> None:
+    client, key = key_client(session)
+
+    response = request_with_assertion(
+        http, assertion(key, client.client_id, TOKEN_ENDPOINT, **claims))
+
+    assert_invalid_client(response, 400, description)
+
+
+def test_an_assertion_without_iat_is_refused(http: FlaskClient, session: Session) -> None:
+    client, key = key_client(session)
+    now = int(time.time())
+    payload = {"iss": client.client_id, "sub": client.client_id, "aud": TOKEN_ENDPOINT,
+               "exp": now + 60, "jti": "no-iat"}
+    signed = jwt.encode({"alg": "ES256", "kid": key.kid}, payload, key, algorithms=["ES256"])
+
+    response = request_with_assertion(http, signed)
+
+    assert_invalid_client(response, 400, "the assertion needs numeric iat and exp")
 
 
 def test_assertion_signed_by_an_unregistered_key_is_refused(
