@@ -53,15 +53,23 @@ from gateway.linkage.models import (
 )
 from gateway.problems import FieldError, conflict, forbidden, not_found, validation_failed
 
+#: Intake compares a new person with at most this many others per bucket, and proposes at most
+#: :data:`MAX_CANDIDATES_PER_SUBJECT` pairs, best first. Without the bounds one partner sending
+#: many signals about one name and birth date makes pending pairs grow as N²/2 and slows every
+#: partner's exchanges; with them the work per exchange is constant, and the pairs proposed
+#: from a crowded bucket say so (``too_many_look_alikes``): a reviewer must look wider.
+MAX_COMPARED_PER_BLOCK = 100
+MAX_CANDIDATES_PER_SUBJECT = 10
+
 # Built once (see gateway.db): these run in every exchange that names a person.
-_NEIGHBOURS = select(LinkageRecord.subject_id, LinkageRecord.bloom).where(
-    LinkageRecord.subject_id.in_(
-        select(LinkageBlock.subject_id)
-        .where(LinkageBlock.block_key.in_(bindparam("blocks", expanding=True)),
-               LinkageBlock.subject_id != bindparam("subject_id"))
-        .distinct()
-    ),
-    LinkageRecord.key_version == bindparam("key_version"),
+_BLOCK_NEIGHBOURS = (
+    select(LinkageRecord.subject_id, LinkageRecord.bloom)
+    .join(LinkageBlock, LinkageBlock.subject_id == LinkageRecord.subject_id)
+    .where(LinkageBlock.block_key == bindparam("block"),
+           LinkageBlock.subject_id != bindparam("subject_id"),
+           LinkageRecord.key_version == bindparam("key_version"))
+    .order_by(LinkageBlock.subject_id)
+    .limit(MAX_COMPARED_PER_BLOCK + 1)  # one more tells a full bucket from a crowded one
 )
 _CANONICAL = select(LinkageAlias.canonical_subject_id).where(
     LinkageAlias.subject_id == bindparam("subject_id")
@@ -250,10 +258,14 @@ class LinkageService:
         return True
 
     def _propose(self, session: Session, subject_id: str, encoding: Encoding) -> None:
+        matches, crowded = self._matches(session, subject_id, encoding)
+        best = sorted(matches, key=lambda match: (-match[1], match[0]))
+        crowded = crowded or len(best) > MAX_CANDIDATES_PER_SUBJECT
         candidates = [
             {"id": str(uuid.uuid4()), "subject_a": min(subject_id, other),
-             "subject_b": max(subject_id, other), "score": score, "status": PENDING}
-            for other, score in self._matches(session, subject_id, encoding)
+             "subject_b": max(subject_id, other), "score": score, "status": PENDING,
+             "too_many_look_alikes": crowded}
+            for other, score in best[:MAX_CANDIDATES_PER_SUBJECT]
         ]
         # A pair proposed before (and perhaps rejected) is never proposed again.
         insert_absent(session, LinkageCandidate, candidates, unique=("subject_a", "subject_b"),
@@ -261,15 +273,21 @@ class LinkageService:
 
     def _matches(
         self, session: Session, subject_id: str, encoding: Encoding
-    ) -> Iterable[tuple[str, float]]:
-        records = core(session).execute(_NEIGHBOURS, {
-            "blocks": sorted(encoding.blocks), "subject_id": subject_id,
-            "key_version": self.key_version,
-        })
-        for other, bloom in records:
-            score = dice(encoding.bloom, from_bytes(bloom))
-            if score >= self.threshold:
-                yield other, round(score, 4)
+    ) -> tuple[list[tuple[str, float]], bool]:
+        """Pairs reaching the threshold among a bounded share of each bucket, and whether a
+        bucket held more look-alikes than were compared."""
+        neighbours: dict[str, bytes] = {}
+        crowded = False
+        for block in sorted(encoding.blocks):
+            rows = core(session).execute(_BLOCK_NEIGHBOURS, {
+                "block": block, "subject_id": subject_id, "key_version": self.key_version,
+            }).all()
+            crowded = crowded or len(rows) > MAX_COMPARED_PER_BLOCK
+            neighbours.update((other, bloom) for other, bloom in rows[:MAX_COMPARED_PER_BLOCK])
+        scored = ((other, dice(encoding.bloom, from_bytes(bloom)))
+                  for other, bloom in neighbours.items())
+        return [(other, round(score, 4)) for other, score in scored
+                if score >= self.threshold], crowded
 
     def _link(self, session: Session, candidate: LinkageCandidate) -> None:
         """Make the two subjects one: the younger canonical subject and its aliases follow the
@@ -330,6 +348,7 @@ class LinkageService:
             "decided_at": candidate.decided_at.isoformat() if candidate.decided_at else None,
             "awaiting_second_confirmation": (candidate.status == PENDING
                                              and candidate.first_confirmed_by is not None),
+            "too_many_look_alikes": candidate.too_many_look_alikes,
         }
 
 
