@@ -64,5 +64,5 @@ def run(settings: Settings, *, host: str, port: int, workers: int, threads: int)
         "workers": workers,
         "threads": threads,
         "accesslog": "-",
-        "worker_class": "gthread",
+        "worker_class": "gateway.server_errors.ProblemThreadWorker",
     }).run()
