@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint
 
 from gateway.auditing import openapi as auditing_openapi
+from gateway.auth.oauth_server import TOKEN_PATH
 from gateway.cases import openapi as cases_openapi
 from gateway.exchange.interfaces import PROCESS_STEPS, SUBJECT_ROLES
 from gateway.exchange.validation import (
@@ -208,6 +209,8 @@ def document() -> dict[str, Any]:
     for fragment in FRAGMENTS:
         paths.update(fragment.PATHS)
         schemas.update(fragment.SCHEMAS)
+    paths = {path: {method: _with_failures(path, operation)
+                    for method, operation in item.items()} for path, item in paths.items()}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Ketenpoort gateway", "version": "1",
@@ -223,6 +226,21 @@ def document() -> dict[str, Any]:
                                            "bearerFormat": "JWT"}},
         },
     }
+
+
+def _with_failures(path: str, operation: dict[str, Any]) -> dict[str, Any]:
+    """``operation`` with the answers every operation of its kind can give, whatever it does:
+    a JSON body can be malformed (400), too large (413) or not JSON (415); anything that reads
+    the database can find it unavailable (503); the token endpoint limits its callers (429)."""
+    failures: list[int] = []
+    if "application/json" in operation.get("requestBody", {}).get("content", {}):
+        failures += [400, 413, 415]
+    if "security" in operation or path == TOKEN_PATH:
+        failures.append(503)
+    if path == TOKEN_PATH:
+        failures.append(429)
+    responses = {**problems(*failures), **operation["responses"]}
+    return {**operation, "responses": dict(sorted(responses.items()))}
 
 
 @blueprint.get("/openapi.json")

@@ -34,3 +34,18 @@ def test_health_endpoints(http: FlaskClient) -> None:
     ready = http.get("/readyz")
     assert ready.status_code == 200, ready.json
     assert ready.json["checks"]["policy"]["bundle_hash"]
+
+
+def test_every_operation_documents_the_failures_of_its_kind(http: FlaskClient) -> None:
+    document = http.get("/openapi.json").json
+    operations = [(path, operation) for path, item in document["paths"].items()
+                  for operation in item.values()]
+    with_json = [o for _p, o in operations
+                 if "application/json" in o.get("requestBody", {}).get("content", {})]
+    secured = [o for _p, o in operations if "security" in o]
+    [token] = [o for p, o in operations if p == "/oauth/token"]
+
+    assert with_json
+    assert all({"400", "413", "415"} <= o["responses"].keys() for o in with_json)
+    assert all("503" in o["responses"] for o in secured)
+    assert {"429", "503"} <= token["responses"].keys()
