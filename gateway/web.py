@@ -45,7 +45,11 @@ def install_error_handlers(app: Flask) -> None:
     def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
         slug = (error.name or "error").lower().replace(" ", "-")
-        return problem_response(Problem(status, slug, error.name, error.description or ""))
+        # Keep what the error says besides its body: a 405's Allow, a 401's WWW-Authenticate.
+        headers = {name: value for name, value in error.get_headers()
+                   if name.lower() != "content-type"}
+        return problem_response(Problem(status, slug, error.name, error.description or "",
+                                        headers=headers))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
