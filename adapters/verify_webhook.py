@@ -3,7 +3,9 @@
 It defines the wire format (the gateway's sender imports it from here, so both sides agree)
 and imports nothing from the gateway. Usage::
 
-    delivery_id = verify(public_key_pem, headers, raw_body)   # raises InvalidWebhook
+    delivery_id = verify(public_key_pem, headers, raw_body,   # raises InvalidWebhook
+                         recipient="riec-rotterdam-rijnmond",  # who you are at the gateway
+                         url="https://hooks.riec.example/ketenpoort")  # where it posts to you
 
 then drop the request if ``delivery_id`` was processed before: the gateway delivers at least
 once, and a retried delivery carries the same id.
@@ -32,10 +34,15 @@ class InvalidWebhook(ValueError):
 
 
 def verify(
-    public_key_pem: bytes, headers: Mapping[str, str], body: bytes, *,
+    public_key_pem: bytes, headers: Mapping[str, str], body: bytes, *, recipient: str, url: str,
     now: float | None = None, tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS,
 ) -> str:
-    """Return the delivery id of an authentic, fresh webhook; raise InvalidWebhook otherwise."""
+    """Return the delivery id of an authentic, fresh webhook meant for ``recipient`` at ``url``.
+
+    ``recipient`` and ``url`` are the receiver's own partner id and webhook address, never
+    taken from the request: a delivery signed for another partner, or for another address,
+    does not verify, so one receiver cannot replay what it got to another.
+    """
     folded = {k.lower(): v for k, v in headers.items()}
     try:
         delivery_id = folded[DELIVERY_HEADER.lower()]
@@ -51,16 +58,20 @@ def verify(
         raise InvalidWebhook("the gateway's webhook key is Ed25519")
     try:
         key.verify(base64.b64decode(encoded, validate=True),
-                   signed_bytes(timestamp, delivery_id, body))
+                   signed_bytes(timestamp, delivery_id, recipient, url, body))
     except (InvalidSignature, binascii.Error) as exc:
         raise InvalidWebhook("signature does not match") from exc
     return delivery_id
 
 
-def signed_bytes(timestamp: str, delivery_id: str, body: bytes) -> bytes:
+def signed_bytes(timestamp: str, delivery_id: str, recipient: str, url: str, body: bytes
+                 ) -> bytes:
     # The timestamp and delivery id are signed with the body, so neither can be swapped to
-    # replay an old body as new or to dodge the receiver's de-duplication.
-    return timestamp.encode() + b"." + delivery_id.encode() + b"." + body
+    # replay an old body as new or to dodge the receiver's de-duplication; the recipient and
+    # the target URL, so a body cannot be replayed to another receiver. Lines: none of the
+    # fields before the body can hold a line break, so the split is unambiguous.
+    return b"\n".join((timestamp.encode(), delivery_id.encode(), recipient.encode(),
+                        url.encode(), body))
 
 
 def _check_fresh(timestamp: str, now: float, tolerance_seconds: int) -> None:

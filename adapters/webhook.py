@@ -1,20 +1,28 @@
-"""Webhook channel: an HTTP POST of the JSON body, signed by the gateway with Ed25519.
+"""Webhook channel: an HTTPS POST of the JSON body, signed by the gateway with Ed25519.
 
 Headers: ``Ketenpoort-Delivery`` (the stable delivery id), ``Ketenpoort-Timestamp`` (Unix
-seconds) and ``Ketenpoort-Signature: ed25519=<base64 signature>`` over
-``timestamp.delivery_id.body``. Any 2xx is success; anything else, or no answer, is a
-:class:`ChannelError` so the dispatcher retries with backoff.
+seconds) and ``Ketenpoort-Signature: ed25519=<base64 signature>`` over the timestamp, the
+delivery id, the recipient, the target URL and the body (:func:`signed_bytes`). Any 2xx is
+success; anything else, or no answer, is a :class:`ChannelError` so the dispatcher retries.
+
+Against a hostile network: ``https://`` only, with the certificate verified against the system
+trust store or a configured CA bundle; redirects are never followed (a 3xx is a failed
+attempt, so a receiver cannot steer the gateway to another host); and the target's host must
+be on the recipient's egress allow-list when one is configured.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import ssl
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -27,27 +35,70 @@ from adapters.verify_webhook import (
     signed_bytes,
 )
 
+#: partner id -> the hosts (``host`` or ``host:port``) its webhooks may be posted to.
+EgressAllowList = Mapping[str, frozenset[str]]
+
+
+def webhook_address_problem(address: str, recipient: str, egress: EgressAllowList) -> str | None:
+    """Why ``address`` may not receive ``recipient``'s webhooks, or None when it may.
+
+    An empty ``egress`` means no allow-list is configured: any ``https://`` host may. Once one
+    is, a partner without an entry may receive no webhooks at all.
+    """
+    try:
+        parts = urlsplit(address)
+        port = parts.port
+    except ValueError:
+        return "not a URL"
+    if parts.scheme != "https" or not parts.hostname:
+        return "webhooks are sent over https:// only"
+    if parts.username or parts.password:
+        return "a webhook URL carries no credentials"
+    if egress:
+        host = parts.hostname.lower()
+        allowed = egress.get(recipient, frozenset())
+        if host not in allowed and f"{host}:{port or 443}" not in allowed:
+            return f"host {host} is not on {recipient}'s egress allow-list"
+    return None
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *_redirect: Any) -> None:
+        # None makes urllib raise HTTPError for the 3xx: a failed attempt, recorded as such.
+        return None
+
 
 @dataclass
 class WebhookChannel:
-    """``signing_key`` is None when the keyring predates webhook signing: sends then fail."""
+    """``signing_key`` is None when the keyring predates webhook signing: sends then fail.
+
+    ``ca_bundle``: a PEM file of the CAs to trust instead of the system store (a private CA).
+    """
 
     signing_key: Ed25519PrivateKey | None
     timeout_seconds: float = 10.0
     clock: Callable[[], float] = field(default=time.time)
+    ca_bundle: str | None = None
+    egress: EgressAllowList = field(default_factory=dict)
     name: str = "webhook"
+
+    def __post_init__(self) -> None:
+        context = ssl.create_default_context(cafile=self.ca_bundle or None)
+        self._opener = urllib.request.build_opener(
+            urllib.request.HTTPSHandler(context=context), _RefuseRedirects())
 
     def send(self, message: OutboundMessage) -> None:
         if self.signing_key is None:
             raise ChannelError("the keyring has no 'webhook-signing' key; run 'ketenpoort init'")
-        if not message.address.startswith(("https://", "http://")):
-            raise ChannelError(f"not an HTTP(S) webhook address: {message.address!r}")
+        problem = webhook_address_problem(message.address, message.recipient, self.egress)
+        if problem is not None:
+            raise ChannelError(f"not sent: {problem}")
         body = json.dumps(message.body, separators=(",", ":"), ensure_ascii=False).encode()
-        request = urllib.request.Request(  # noqa: S310  # the scheme is checked just above
+        request = urllib.request.Request(  # noqa: S310  # https only, checked just above
             message.address, data=body, method="POST", headers=self._headers(message, body)
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:  # noqa: S310  # scheme checked above
+            with self._opener.open(request, timeout=self.timeout_seconds) as response:
                 status = response.status
         except urllib.error.HTTPError as exc:
             raise ChannelError(f"webhook answered {exc.code}") from exc
@@ -59,7 +110,8 @@ class WebhookChannel:
     def _headers(self, message: OutboundMessage, body: bytes) -> dict[str, str]:
         assert self.signing_key is not None  # noqa: S101  # send() checked it; narrows the type
         timestamp = str(int(self.clock()))
-        signature = self.signing_key.sign(signed_bytes(timestamp, message.delivery_id, body))
+        signature = self.signing_key.sign(signed_bytes(
+            timestamp, message.delivery_id, message.recipient, message.address, body))
         return {
             "Content-Type": "application/json",
             DELIVERY_HEADER: message.delivery_id,

@@ -22,6 +22,14 @@ class AuditError(RuntimeError):
     """An event the log refuses to record, or a proof it cannot give."""
 
 
+class AuditAppendRefused(RuntimeError):
+    """The database refused to store an audit entry (down, read-only, permission revoked).
+
+    Whatever the caller was doing must not happen without its entry, so its transaction rolls
+    back; the gateway answers 503 (see :mod:`gateway.faults`).
+    """
+
+
 @dataclass(frozen=True)
 class InclusionProof:
     event_id: str

@@ -21,11 +21,12 @@ from uuid import uuid4
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit import merkle
 from audit.canonical import canonical_entry
-from audit.interfaces import AuditError, AuditRecord, InclusionProof
+from audit.interfaces import AuditAppendRefused, AuditError, AuditRecord, InclusionProof
 from audit.models import AuditEntry, AuditSigningKey, AuditTreeNode, Checkpoint
 from audit.note import CheckpointBody, key_id, raw_public_key
 from gateway.db import insert_rows, transaction, utcnow
@@ -94,10 +95,15 @@ class AuditLog:
 
     def write(self, session: Session, record: AuditRecord) -> str:
         """Insert ``record`` in the caller's transaction; its event id."""
-        insert_rows(session, AuditEntry, [
-            {"event_id": record.event_id, "recorded_at": record.recorded_at,
-             "entry": record.entry.decode("utf-8"), "leaf_hash": record.leaf_hash},
-        ])
+        try:
+            insert_rows(session, AuditEntry, [
+                {"event_id": record.event_id, "recorded_at": record.recorded_at,
+                 "entry": record.entry.decode("utf-8"), "leaf_hash": record.leaf_hash},
+            ])
+        except DBAPIError as error:
+            # Whatever the driver calls it (a trigger, a revoked grant, a lost connection):
+            # the entry is not stored, so neither may the action it records be.
+            raise AuditAppendRefused(type(error.orig).__name__) from error
         return record.event_id
 
     def tree_size(self, session: Session) -> int:

@@ -43,7 +43,8 @@ def create_app(
     app.after_request(_api_version)
     install_request_observation(app)
     app.register_blueprint(
-        create_auth_blueprint(container.session_factory, container.clients, container.tokens)
+        create_auth_blueprint(container.session_factory, container.clients, container.tokens,
+                              container.token_limits)
     )
     app.register_blueprint(create_audit_blueprint())
     for blueprint in (exchange_blueprint, inbox_blueprint, health.blueprint, openapi.blueprint):

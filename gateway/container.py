@@ -22,6 +22,7 @@ from audit.log import AuditLog, CheckpointSigner, Sequencer
 from gateway.auditing.runner import CHECKPOINT_KEY, AuditGate, SequencerRunner
 from gateway.auditing.services import AuditReader
 from gateway.auditing.subject_access import SubjectAccessService
+from gateway.auth.rate_limit import SlidingWindowLimit, TokenRequestLimits
 from gateway.auth.services import ClientService, TokenService
 from gateway.background.broker import CeleryPublisher, OffRequestPublisher, make_celery
 from gateway.background.embedded import BackgroundDrainer
@@ -111,6 +112,7 @@ class Container:
     statistics: StatisticsService
     operations: OperationalState
     metrics: GatewayMetrics
+    token_limits: TokenRequestLimits
     sequencer: SequencerRunner | None = None  # started per serving worker by gateway.background
 
     @property
@@ -245,6 +247,14 @@ def build_container(
         statistics=StatisticsService(session_factory, audit, clock),
         operations=operations,
         metrics=GatewayMetrics(operations, settings.prometheus_multiproc_dir),
+        token_limits=token_request_limits(settings, clock),
+    )
+
+
+def token_request_limits(settings: Settings, clock: Clock) -> TokenRequestLimits:
+    return TokenRequestLimits(
+        per_client=SlidingWindowLimit(settings.token_requests_per_client, 60.0, clock.now),
+        per_address=SlidingWindowLimit(settings.token_requests_per_address, 60.0, clock.now),
     )
 
 
@@ -329,9 +339,12 @@ def outbound_channels(settings: Settings, keyring: Keyring) -> dict[str, Outboun
     # dead-letter) until `ketenpoort init` adds it, while everything else keeps working.
     channels: dict[str, OutboundChannel] = {
         WEBHOOK: WebhookChannel(keyring.signing.get(WEBHOOK_SIGNING_KEY),
-                                settings.webhook_timeout_seconds),
+                                settings.webhook_timeout_seconds,
+                                ca_bundle=settings.webhook_ca_bundle or None,
+                                egress=settings.webhook_egress_hosts),
     }
     if settings.smtp_host:
         channels[EMAIL] = EmailChannel(settings.smtp_host, settings.smtp_port,
-                                       settings.smtp_sender, settings.smtp_starttls)
+                                       settings.smtp_sender, settings.smtp_starttls,
+                                       ca_bundle=settings.smtp_ca_bundle or None)
     return channels

@@ -327,10 +327,12 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
 
 def insert_absent(
     session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]], *,
-    unique: tuple[str, ...], returning: str,
+    unique: tuple[str, ...] | None, returning: str,
 ) -> list[Any]:
     """Insert the ``rows`` whose ``unique`` columns are not taken yet; the ``returning`` column
-    of each row inserted.
+    of each row inserted. ``unique=None``: whose values take no unique constraint's place (on
+    PostgreSQL a conflict on a constraint that is not the named target raises, even when the
+    same concurrent insert conflicts on the target too).
 
     One ``INSERT ... ON CONFLICT DO NOTHING`` statement: it replaces "look it up, then insert in
     a savepoint in case someone was faster", which costs three round trips and a savepoint. On
@@ -356,12 +358,11 @@ def _plain_insert(table: Table) -> Insert:
 
 @functools.cache
 def _insert_or_ignore(
-    dialect: str, table: Table, unique: tuple[str, ...], returning: str
+    dialect: str, table: Table, unique: tuple[str, ...] | None, returning: str
 ) -> ReturningInsert[Any]:
     insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    return insert.on_conflict_do_nothing(index_elements=list(unique)).returning(
-        table.c[returning]
-    )
+    target = None if unique is None else list(unique)
+    return insert.on_conflict_do_nothing(index_elements=target).returning(table.c[returning])
 
 
 def alembic_config(bind: Engine | Connection) -> Config:

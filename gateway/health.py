@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
+from gateway.auditing.probe import audit_appendable
 from gateway.auditing.runner import audit_readiness
 from gateway.container import current_container
 from gateway.policy.interfaces import DecisionRequest
@@ -70,4 +71,5 @@ def _audit(container: Any) -> dict[str, Any]:
                                  container.settings.audit_max_lag_seconds)
     if container.sequencer is not None:
         detail["sequencer"] = container.sequencer.health()
-    return {"ok": ok, **detail}
+    append = audit_appendable(container.session_factory, container.audit)
+    return {**detail, **append, "ok": ok and append["appendable"]}

@@ -17,6 +17,7 @@ from flask import Blueprint, current_app
 from werkzeug.routing import Map
 
 from gateway.auditing import openapi as auditing_openapi
+from gateway.auth.oauth_server import TOKEN_PATH
 from gateway.cases import openapi as cases_openapi
 from gateway.exchange.interfaces import PROCESS_STEPS, SUBJECT_ROLES
 from gateway.exchange.services import MAX_IDEMPOTENCY_KEY_LENGTH
@@ -279,6 +280,8 @@ def document(routes: Map) -> dict[str, Any]:
                       for path, item in part.items()})
     for fragment in FRAGMENTS:
         schemas.update(fragment.SCHEMAS)
+    paths = {path: {method: _with_failures(path, operation)
+                    for method, operation in item.items()} for path, item in paths.items()}
     _name_operations(paths, routes)
     return {
         "openapi": "3.1.0",
@@ -312,6 +315,21 @@ def _name_operations(paths: dict[str, Any], routes: Map) -> None:
 def _camel(name: str) -> str:
     first, *rest = name.split("_")
     return first + "".join(word.capitalize() for word in rest)
+
+
+def _with_failures(path: str, operation: dict[str, Any]) -> dict[str, Any]:
+    """``operation`` with the answers every operation of its kind can give, whatever it does:
+    a JSON body can be malformed (400), too large (413) or not JSON (415); anything that reads
+    the database can find it unavailable (503); the token endpoint limits its callers (429)."""
+    failures: list[int] = []
+    if "application/json" in operation.get("requestBody", {}).get("content", {}):
+        failures += [400, 413, 415]
+    if "security" in operation or path == TOKEN_PATH:
+        failures.append(503)
+    if path == TOKEN_PATH:
+        failures.append(429)
+    responses = {**problems(*failures), **operation["responses"]}
+    return {**operation, "responses": dict(sorted(responses.items()))}
 
 
 @blueprint.get("/openapi.json")

@@ -71,7 +71,7 @@ def gunicorn_options(
         "threads": threads,
         "accesslog": None,
         "logconfig_dict": logging_config(settings.log_level),
-        "worker_class": "gthread",
+        "worker_class": "gateway.server_errors.ProblemThreadWorker",
     }
     if settings.prometheus_multiproc_dir:
         metrics_dir = Path(settings.prometheus_multiproc_dir)

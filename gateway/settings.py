@@ -48,6 +48,9 @@ class Settings:
     issuer: str = "https://ketenpoort.local"
     audience: str = "ketenpoort"
     access_token_ttl_seconds: int = 900
+    # Token requests per minute, per client id and per source address (gateway/auth/rate_limit).
+    token_requests_per_client: int = 30
+    token_requests_per_address: int = 120
     max_body_bytes: int = 1_048_576
     policy_engine: PolicyEngineName = "regopy"
     policies_path: Path = field(
@@ -76,10 +79,16 @@ class Settings:
     outbox_max_backoff_seconds: float = 3600.0
     outbox_lease_seconds: float = 120.0
     webhook_timeout_seconds: float = 10.0
+    # Push channels against a hostile network: CA bundles (PEM files; empty is the system
+    # trust store), and per partner the hosts its webhooks may go to, as
+    # "partner=host[:port],host;partner2=host" (empty: any https host).
+    webhook_ca_bundle: str = ""
+    webhook_egress: str = ""
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_sender: str = "ketenpoort@localhost"
-    smtp_starttls: bool = False
+    smtp_starttls: bool = True
+    smtp_ca_bundle: str = ""
     # Re-identification (gateway/identity): requests per partner per period, refused ones
     # included; roles whose identity needs a second person's approval; minors likewise.
     reidentification_limit: int = 20
@@ -124,8 +133,10 @@ class Settings:
                 "audit_max_lag_seconds, sequencer_interval_seconds, outbox_sweep_seconds and "
                 "retention_interval_seconds must be > 0"
             )
-        if self.access_token_ttl_seconds <= 0 or self.max_body_bytes <= 0:
-            raise SettingsError("access_token_ttl_seconds and max_body_bytes must be positive")
+        if min(self.access_token_ttl_seconds, self.max_body_bytes, self.token_requests_per_client,
+               self.token_requests_per_address) <= 0:
+            raise SettingsError("access_token_ttl_seconds, max_body_bytes and the token request "
+                                "limits must be positive")
         try:
             if self.clock_start:
                 parse_moment(self.clock_start)
@@ -148,6 +159,20 @@ class Settings:
                 "webhook_timeout_seconds (a lease must outlive the send it guards)"
             )
 
+        self.webhook_egress_hosts  # noqa: B018  # parsed once here, so a typo stops the start
+
+    @property
+    def webhook_egress_hosts(self) -> dict[str, frozenset[str]]:
+        """:attr:`webhook_egress` as partner id -> allowed hosts (lower case)."""
+        allowed: dict[str, frozenset[str]] = {}
+        for entry in filter(None, (e.strip() for e in self.webhook_egress.split(";"))):
+            partner, separator, hosts = entry.partition("=")
+            names = frozenset(h.strip().lower() for h in hosts.split(",") if h.strip())
+            if not separator or not partner.strip() or not names:
+                raise SettingsError(f"webhook_egress: {entry!r} is not 'partner=host[,host]'")
+            allowed[partner.strip()] = names
+        return allowed
+
     @property
     def keyring_path(self) -> Path:
         return self.instance_path / "keyring.json"
@@ -164,6 +189,8 @@ class Settings:
             "instance_path": lambda v: Path(v).resolve(),
             "policies_path": lambda v: Path(v).resolve(),
             "access_token_ttl_seconds": int,
+            "token_requests_per_client": int,
+            "token_requests_per_address": int,
             "max_body_bytes": int,
             "opa_timeout_seconds": float,
             "policy_reload_seconds": float,

@@ -25,9 +25,10 @@ ROOM_SHELLS = ("room shells",)
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("gateway", "gateway.clock", "gateway.problems", "gateway.ports", "adapters"),
-    ("gateway.settings", "gateway.logs", "gateway.db", "gateway.keys", "gateway.web",
-     "gateway.fsc", "gateway.openapi_parts"),
+    ("gateway.settings", "gateway.logs", "gateway.db", "gateway.keys", "gateway.fsc",
+     "gateway.openapi_parts", "gateway.strict_json", "gateway.server_errors"),
     ("audit",),
+    ("gateway.faults", "gateway.web"),
     ("gateway.auth",),
     ("gateway.policy",),
     ("gateway.delivery",),

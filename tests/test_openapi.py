@@ -105,3 +105,18 @@ def test_a_wrong_method_is_a_problem_that_says_which_methods_are_allowed(
     assert response.status_code == 405
     assert response.mimetype == "application/problem+json"
     assert set(response.headers["Allow"].split(", ")) >= {"POST"}
+
+
+def test_every_operation_documents_the_failures_of_its_kind(http: FlaskClient) -> None:
+    document = http.get("/openapi.json").json
+    operations = [(path, operation) for path, item in document["paths"].items()
+                  for operation in item.values()]
+    with_json = [o for _p, o in operations
+                 if "application/json" in o.get("requestBody", {}).get("content", {})]
+    secured = [o for _p, o in operations if "security" in o]
+    [token] = [o for p, o in operations if p == "/oauth/token"]
+
+    assert with_json
+    assert all({"400", "413", "415"} <= o["responses"].keys() for o in with_json)
+    assert all("503" in o["responses"] for o in secured)
+    assert {"429", "503"} <= token["responses"].keys()

@@ -40,6 +40,8 @@ JWKS_PATH = "/.well-known/jwks.json"
 METADATA_PATH = "/.well-known/oauth-authorization-server"
 CLIENT_CREDENTIALS = "client_credentials"
 _MAX_JTI_LENGTH = 255  # the width of oauth_used_assertion.jti
+#: RFC 7523 leaves the lifetime to the server; five minutes covers any clock skew we accept.
+MAX_ASSERTION_LIFETIME_SECONDS = 300
 
 SecretAuthenticator = Callable[[str, str], OAuthClient | None]
 AssertionSpender = Callable[[str, str, datetime], bool]
@@ -86,7 +88,7 @@ class PrivateKeyJWTAuthentication(JWTBearerClientAssertion):  # type: ignore[mis
     Narrowed from authlib's defaults: the assertion's ``alg`` must be one of
     :data:`ASSERTION_ALGORITHMS` (so no ``none`` and no HMAC keyed with a public key), its
     audience must be exactly our token endpoint (an assertion made for another server cannot be
-    replayed here), and each ``jti`` is spent once.
+    replayed here), it lives at most five minutes, and each ``jti`` is spent once.
     """
 
     CLIENT_AUTH_METHOD = PRIVATE_KEY_JWT
@@ -103,6 +105,18 @@ class PrivateKeyJWTAuthentication(JWTBearerClientAssertion):  # type: ignore[mis
         if not client.record.jwks:
             raise InvalidClientError(description="the client has no registered public key")
         return KeySet.import_key_set(cast(KeySetSerialization, client.record.jwks))
+
+    def verify_claims(self, claims: dict[str, Any]) -> None:
+        """authlib's checks (``exp`` and a present ``iat`` not in the future), after ours:
+        ``iat`` is required and the assertion lives at most
+        :data:`MAX_ASSERTION_LIFETIME_SECONDS`, so a stolen one is not good for years."""
+        issued, expires = claims.get("iat"), claims.get("exp")
+        if not (isinstance(issued, int | float) and isinstance(expires, int | float)):
+            raise InvalidClientError(description="the assertion needs numeric iat and exp")
+        if not 0 < expires - issued <= MAX_ASSERTION_LIFETIME_SECONDS:
+            raise InvalidClientError(description="the assertion may live at most "
+                                                 f"{MAX_ASSERTION_LIFETIME_SECONDS} s (exp - iat)")
+        super().verify_claims(claims)
 
     def process_assertion_claims(self, assertion: str, resolve_key: KeySet) -> dict[str, Any]:
         try:

@@ -12,7 +12,7 @@ from functools import partial
 from authlib.integrations.flask_oauth2 import (  # type: ignore[import-untyped]
     AuthorizationServer,
 )
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.auth.interfaces import CLIENT_SECRET_BASIC, PRIVATE_KEY_JWT
@@ -28,14 +28,17 @@ from gateway.auth.oauth_server import (
     client_secret_basic,
     token_endpoint_url,
 )
+from gateway.auth.rate_limit import TokenRequestLimits
 from gateway.auth.services import ClientService, TokenService
 from gateway.db import transaction
+from gateway.problems import Problem
 
 _PUBLIC_CACHE = "public, max-age=300"
 
 
 def create_auth_blueprint(
-    session_factory: sessionmaker[Session], clients: ClientService, tokens: TokenService
+    session_factory: sessionmaker[Session], clients: ClientService, tokens: TokenService,
+    limits: TokenRequestLimits,
 ) -> Blueprint:
     """Routes under the issuer's root: ``POST /oauth/token`` and two ``/.well-known`` documents."""
     blueprint = Blueprint("auth", __name__)
@@ -44,6 +47,12 @@ def create_auth_blueprint(
 
     @blueprint.post(TOKEN_PATH)
     def token() -> Response:
+        # Before any database lookup or scrypt run: refusing must stay cheaper than trying.
+        wait = limits.retry_after(request.remote_addr or "", _claimed_client_id())
+        if wait is not None:
+            raise Problem(429, "too-many-requests", "Too many requests",
+                          f"too many token requests; retry in {wait} s",
+                          headers={"Retry-After": str(wait)})
         with transaction(session_factory) as session:
             server = _authorization_server(session, clients, tokens, token_endpoint)
             response: Response = server.create_token_response()
@@ -62,6 +71,13 @@ def create_auth_blueprint(
         return response
 
     return blueprint
+
+
+def _claimed_client_id() -> str | None:
+    """The client id the request names (unverified): Basic auth's user, or the form's."""
+    if request.authorization is not None and request.authorization.username:
+        return request.authorization.username
+    return request.form.get("client_id")
 
 
 def _authorization_server(

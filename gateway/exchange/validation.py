@@ -256,7 +256,10 @@ def _items(
                 FieldError(f"{pointer}/category", f"category {category!r} is not in the covenant")
             )
         subject_ref = item.get("subject_ref")
-        if subject_ref is not None and subject_ref not in refs:
+        if subject_ref is not None and not isinstance(subject_ref, str):
+            errors.append(FieldError(f"{pointer}/subject_ref", "must be a subject ref (string) "
+                                                               "or null"))
+        elif subject_ref is not None and subject_ref not in refs:
             errors.append(
                 FieldError(f"{pointer}/subject_ref", f"no subject with ref {subject_ref!r}")
             )

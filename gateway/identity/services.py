@@ -135,7 +135,9 @@ class IdentityVault:
     def store(self, session: Session, sealed: SealedSubject) -> bool:
         """The second half of :meth:`register`; True when the person was new to the vault."""
         # Most persons are new: the row is sealed already, so a new person costs one statement.
-        if insert_absent(session, Subject, [sealed.columns], unique=("id",), returning="id"):
+        # No conflict target: the id and the blind index come from the same subject key, and
+        # two first registrations racing must meet on either without an error.
+        if insert_absent(session, Subject, [sealed.columns], unique=None, returning="id"):
             return True
         # Known already (perhaps inserted by a concurrent transaction that has committed since,
         # for which the insert waited): lock the row and complete it.

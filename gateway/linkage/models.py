@@ -6,10 +6,11 @@
 * ``linkage_blocks``: the keyed bucket names of each subject; only subjects sharing a bucket are
   compared, which keeps candidate generation far from quadratic.
 * ``linkage_candidates``: pairs (stored with ``subject_a < subject_b``) whose similarity reached
-  the threshold, waiting for or carrying the reviewers' decision. Confirming takes two
-  reviewers: the first confirmation is recorded in ``first_confirmed_*`` and the pair stays
-  pending until a different reviewer confirms. A rejected (or unlinked) pair stays, so the same
-  pair is never proposed again.
+  the threshold, waiting for or carrying the reviewers' decision; ``too_many_look_alikes``
+  marks pairs proposed while intake compared only a bounded share of a crowded bucket.
+  Confirming takes two reviewers: the first confirmation is recorded in ``first_confirmed_*``
+  and the pair stays pending until a different reviewer confirms. A rejected (or unlinked)
+  pair stays, so the same pair is never proposed again.
 * ``linkage_covenants``: every covenant each subject was exchanged under; a reviewer sees and
   decides only pairs both of whose subjects were exchanged under a covenant it is regie of.
 * ``linkage_aliases``: confirmed links. Every merged subject points at its canonical subject;
@@ -21,6 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Float,
     ForeignKey,
@@ -29,6 +31,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -75,6 +78,10 @@ class LinkageCandidate(Base):
     first_confirmed_by: Mapped[str | None] = mapped_column(String(64))
     first_confirmed_partner: Mapped[str | None] = mapped_column(String(128))
     first_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Proposed while one of the two had more look-alikes than intake compares (see
+    # gateway.linkage.services.MAX_COMPARED_PER_BLOCK): other pairs may be missing.
+    too_many_look_alikes: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                       server_default=false())
 
 
 class LinkageCovenant(Base):

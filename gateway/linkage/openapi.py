@@ -39,6 +39,11 @@ SCHEMAS: dict[str, Any] = {
                 "type": "boolean",
                 "description": "Confirmed by one reviewer; a second (another client) must "
                                "confirm before the persons become one subject"},
+            "too_many_look_alikes": {
+                "type": "boolean",
+                "description": "Proposed while one of the two had more look-alikes than intake "
+                               "compares (100 per bucket, 10 pairs per person): other pairs "
+                               "may be missing, so review wider than this pair"},
         },
     },
 }

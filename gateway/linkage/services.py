@@ -54,15 +54,23 @@ from gateway.policy.covenants import Covenant
 from gateway.ports import AuditAppender, AuditPseudonyms, Caller, PseudonymSource, Shredder
 from gateway.problems import FieldError, conflict, forbidden, not_found, validation_failed
 
+#: Intake compares a new person with at most this many others per bucket, and proposes at most
+#: :data:`MAX_CANDIDATES_PER_SUBJECT` pairs, best first. Without the bounds one partner sending
+#: many signals about one name and birth date makes pending pairs grow as N²/2 and slows every
+#: partner's exchanges; with them the work per exchange is constant, and the pairs proposed
+#: from a crowded bucket say so (``too_many_look_alikes``): a reviewer must look wider.
+MAX_COMPARED_PER_BLOCK = 100
+MAX_CANDIDATES_PER_SUBJECT = 10
+
 # Built once (see gateway.db): these run in every exchange that names a person.
-_NEIGHBOURS = select(LinkageRecord.subject_id, LinkageRecord.bloom).where(
-    LinkageRecord.subject_id.in_(
-        select(LinkageBlock.subject_id)
-        .where(LinkageBlock.block_key.in_(bindparam("blocks", expanding=True)),
-               LinkageBlock.subject_id != bindparam("subject_id"))
-        .distinct()
-    ),
-    LinkageRecord.key_version == bindparam("key_version"),
+_BLOCK_NEIGHBOURS = (
+    select(LinkageRecord.subject_id, LinkageRecord.bloom)
+    .join(LinkageBlock, LinkageBlock.subject_id == LinkageRecord.subject_id)
+    .where(LinkageBlock.block_key == bindparam("block"),
+           LinkageBlock.subject_id != bindparam("subject_id"),
+           LinkageRecord.key_version == bindparam("key_version"))
+    .order_by(LinkageBlock.subject_id)
+    .limit(MAX_COMPARED_PER_BLOCK + 1)  # one more tells a full bucket from a crowded one
 )
 _CANONICAL = select(LinkageAlias.canonical_subject_id).where(
     LinkageAlias.subject_id == bindparam("subject_id")
@@ -247,10 +255,14 @@ class LinkageService:
         return True
 
     def _propose(self, session: Session, subject_id: str, encoding: Encoding) -> None:
+        matches, crowded = self._matches(session, subject_id, encoding)
+        best = sorted(matches, key=lambda match: (-match[1], match[0]))
+        crowded = crowded or len(best) > MAX_CANDIDATES_PER_SUBJECT
         candidates = [
             {"id": str(uuid.uuid4()), "subject_a": min(subject_id, other),
-             "subject_b": max(subject_id, other), "score": score, "status": PENDING}
-            for other, score in self._matches(session, subject_id, encoding)
+             "subject_b": max(subject_id, other), "score": score, "status": PENDING,
+             "too_many_look_alikes": crowded}
+            for other, score in best[:MAX_CANDIDATES_PER_SUBJECT]
         ]
         # A pair proposed before (and perhaps rejected) is never proposed again.
         insert_absent(session, LinkageCandidate, candidates, unique=("subject_a", "subject_b"),
@@ -258,16 +270,24 @@ class LinkageService:
 
     def _matches(
         self, session: Session, subject_id: str, encoding: Encoding
-    ) -> Iterable[tuple[str, float]]:
-        records = core(session).execute(_NEIGHBOURS, {
-            "blocks": sorted(encoding.blocks), "subject_id": subject_id,
-            "key_version": self.key_version,
-        })
-        for other, sealed in records:
-            bloom = self.encoder.opened(sealed, other)
+    ) -> tuple[list[tuple[str, float]], bool]:
+        """Pairs reaching the threshold among a bounded share of each bucket, and whether a
+        bucket held more look-alikes than were compared."""
+        neighbours: dict[str, bytes] = {}
+        crowded = False
+        for block in sorted(encoding.blocks):
+            rows = core(session).execute(_BLOCK_NEIGHBOURS, {
+                "block": block, "subject_id": subject_id, "key_version": self.key_version,
+            }).all()
+            crowded = crowded or len(rows) > MAX_COMPARED_PER_BLOCK
+            neighbours.update((other, sealed) for other, sealed in rows[:MAX_COMPARED_PER_BLOCK])
+        pairs = []
+        for other, sealed in neighbours.items():
+            bloom = self.encoder.opened(sealed, other)  # an altered filter opens to nothing
             score = 0.0 if bloom is None else match_score(encoding.bloom, bloom)
             if score >= self.threshold:
-                yield other, round(score, 4)
+                pairs.append((other, round(score, 4)))
+        return pairs, crowded
 
     def _link(self, session: Session, candidate: LinkageCandidate) -> None:
         """Make the two subjects one: the younger canonical subject and its aliases follow the
@@ -329,6 +349,7 @@ class LinkageService:
             "awaiting_second_confirmation": (candidate.status == PENDING
                                              and candidate.first_confirmed_by is not None),
             "features": self._agreement(session, candidate),
+            "too_many_look_alikes": candidate.too_many_look_alikes,
         }
 
     def _agreement(self, session: Session, candidate: LinkageCandidate) -> dict[str, str]:

@@ -93,7 +93,7 @@ def _count(route: str, response: Response, seconds: float) -> None:
         if not isinstance(decisions, list):  # rejected before a decision: the body may be unread
             metrics.observe_exchange(response.status_code, None, [])
             return
-        named = _json_object(request.get_json(silent=True)).get("covenant")
+        named = _json_object(g.get("json_body")).get("covenant")
         # Only a covenant of the bundle becomes a label: a partner cannot mint label values.
         covenant = named if isinstance(named, str) and container.bundle.covenant(named) else None
         metrics.observe_exchange(response.status_code, covenant,

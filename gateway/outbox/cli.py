@@ -34,7 +34,8 @@ def set_channels(
     """Set a partner's webhook and/or e-mail channel (audited)."""
     with _problems(), transaction(context.session_factory) as session:
         view = context.channels.set(session, partner_id, webhook_url=webhook, email=email,
-                                    known_partners=context.known_partners, audit=context.audit)
+                                    known_partners=context.known_partners, audit=context.audit,
+                                    egress=context.settings.webhook_egress_hosts)
     click.echo(json.dumps(view, indent=2))
 
 

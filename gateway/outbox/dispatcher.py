@@ -147,7 +147,8 @@ class Dispatcher:
         try:
             prepared = self._lease_and_prepare(dispatch_id)
         except ChannelError as exc:
-            self._record_failure(dispatch_id, str(exc), None)
+            # Nothing left the gateway, and the lease's transaction counted no attempt.
+            self._record_failure(dispatch_id, str(exc), None, counted=False)
             return
         if isinstance(prepared, _NotLeased):
             return
@@ -197,12 +198,15 @@ class Dispatcher:
                 # ends dead instead of retrying forever.
                 log.exception("rendering outbox message %s failed", message.id)
                 raise ChannelError(f"rendering failed: {type(exc).__name__}") from exc
+            # Counted before the send: an attempt whose worker dies mid-send may still have
+            # reached the receiver, so "attempts" never says fewer than the receiver saw.
+            dispatch.attempts += 1
             disclosure = None
             if rendered.identities_disclosed:
                 disclosure = self.audit.append(session, {
                     **self._event("outbox.disclosing", session, dispatch,
                                   rendered.identities_disclosed),
-                    "attempt": dispatch.attempts + 1,
+                    "attempt": dispatch.attempts,
                 })
             outbound = OutboundMessage(
                 delivery_id=dispatch.id, recipient=message.recipient,
@@ -223,18 +227,21 @@ class Dispatcher:
             if dispatch is None or dispatch.state != PENDING:
                 return
             dispatch.state, dispatch.delivered_at = DELIVERED, self.clock()
-            dispatch.attempts += 1
+            if rendered is None:  # an inbox dispatch of an earlier version: no send, no lease
+                dispatch.attempts += 1
             dispatch.lease_until = None
             if rendered is not None:
                 self.audit.append(session, self._event("outbox.delivered", session, dispatch,
                                                        rendered.identities_disclosed))
 
-    def _record_failure(self, dispatch_id: str, error: str, disclosure: str | None) -> None:
+    def _record_failure(self, dispatch_id: str, error: str, disclosure: str | None, *,
+                        counted: bool = True) -> None:
         with transaction(self.session_factory) as session:
             dispatch = session.get(Dispatch, dispatch_id, with_for_update=True)
             if dispatch is None or dispatch.state != PENDING:
                 return
-            dispatch.attempts += 1
+            if not counted:
+                dispatch.attempts += 1
             dispatch.last_error = error[:MAX_ERROR_LENGTH]
             dispatch.lease_until = None
             if disclosure is not None:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from adapters.webhook import EgressAllowList, webhook_address_problem
 from audit.log import identity_keys
 from gateway.db import insert_absent, utcnow
 from gateway.delivery.stored import ContentCipher
@@ -179,9 +180,13 @@ class ChannelDirectory:
     def set(
         self, session: Session, partner_id: str, *, webhook_url: str | None, email: str | None,
         known_partners: frozenset[str], audit: AuditAppender,
+        egress: EgressAllowList | None = None,
     ) -> dict[str, Any]:
-        """Set the given channels; an empty string removes one, None leaves it as it is."""
-        _check_channels(partner_id, webhook_url, email, known_partners)
+        """Set the given channels; an empty string removes one, None leaves it as it is.
+
+        ``egress`` is the webhook egress allow-list (see :func:`webhook_address_problem`).
+        """
+        _check_channels(partner_id, webhook_url, email, known_partners, egress or {})
         row = session.get(PartnerChannel, partner_id) or PartnerChannel(partner_id=partner_id)
         if webhook_url is not None:
             row.webhook_url = webhook_url or None
@@ -203,16 +208,20 @@ class ChannelDirectory:
 
 
 def _check_channels(
-    partner_id: str, webhook_url: str | None, email: str | None, known: frozenset[str]
+    partner_id: str, webhook_url: str | None, email: str | None, known: frozenset[str],
+    egress: EgressAllowList,
 ) -> None:
     errors = []
     if partner_id not in known:
         errors.append(FieldError("/partner", f"unknown partner {partner_id!r}"))
     if webhook_url and not (
-        webhook_url.startswith(("https://", "http://")) and len(webhook_url) <= MAX_URL_LENGTH
-        and webhook_url.isprintable() and " " not in webhook_url
+        len(webhook_url) <= MAX_URL_LENGTH and webhook_url.isprintable() and " " not in webhook_url
     ):
-        errors.append(FieldError("/webhook", f"an http(s) URL of at most {MAX_URL_LENGTH} chars"))
+        errors.append(FieldError("/webhook", f"an https URL of at most {MAX_URL_LENGTH} chars"))
+    elif webhook_url:
+        problem = webhook_address_problem(webhook_url, partner_id, egress)
+        if problem is not None:
+            errors.append(FieldError("/webhook", problem))
     if email and not (
         0 < email.find("@") < len(email) - 1 and len(email) <= MAX_EMAIL_LENGTH
         and email.isprintable() and not any(c in email for c in " <>,;\r\n")

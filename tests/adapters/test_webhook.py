@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -13,19 +14,29 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 import adapters.verify_webhook
 from adapters.interfaces import ChannelError, OutboundMessage
 from adapters.verify_webhook import InvalidWebhook, verify
-from adapters.webhook import WebhookChannel
+from adapters.webhook import WebhookChannel, webhook_address_problem
 from gateway.keys import Keyring
 from gateway.outbox.interfaces import WEBHOOK_SIGNING_KEY
+from tests.factories import RIEC
+from tests.local_ca import trusted_ca, untrusted_ca
+from tests.outbox.conftest import public_pem
 from tests.outbox.receivers import WebhookReceiver, free_port
 
 
 def _message(address: str, delivery_id: str = "d-1") -> OutboundMessage:
-    return OutboundMessage(delivery_id=delivery_id, recipient="riec", address=address,
+    return OutboundMessage(delivery_id=delivery_id, recipient=RIEC, address=address,
                            subject="s", body={"id": delivery_id, "items": ["één"]})
 
 
 def _channel(keyring: Keyring) -> WebhookChannel:
-    return WebhookChannel(keyring.signing_key(WEBHOOK_SIGNING_KEY), timeout_seconds=2)
+    return WebhookChannel(keyring.signing_key(WEBHOOK_SIGNING_KEY), timeout_seconds=2,
+                          ca_bundle=trusted_ca().bundle)
+
+
+def _verify(receiver: WebhookReceiver, headers: dict[str, str], body: bytes, **options: Any
+            ) -> str:
+    return verify(receiver.public_key_pem, headers, body, recipient=RIEC, url=receiver.url,
+                  **options)
 
 
 def _sent(keyring: Keyring, receiver: WebhookReceiver) -> tuple[dict[str, str], bytes]:
@@ -39,7 +50,7 @@ def test_the_receiver_verifies_what_the_gateway_signed(
 ) -> None:
     headers, body = _sent(keyring, webhook_receiver)
 
-    assert verify(webhook_receiver.public_key_pem, headers, body) == "d-1"
+    assert _verify(webhook_receiver, headers, body) == "d-1"
     assert webhook_receiver.processed == {"d-1": 1}
 
 
@@ -59,7 +70,7 @@ def test_any_change_breaks_the_signature(
         headers["Ketenpoort-Signature"] = "ed25519=AAAA"
 
     with pytest.raises(InvalidWebhook):
-        verify(webhook_receiver.public_key_pem, headers, body)
+        _verify(webhook_receiver, headers, body)
 
 
 def test_a_stale_or_foreign_webhook_is_refused(
@@ -70,11 +81,11 @@ def test_a_stale_or_foreign_webhook_is_refused(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
     with pytest.raises(InvalidWebhook, match="window"):
-        verify(webhook_receiver.public_key_pem, headers, body, now=time.time() + 3600)
+        _verify(webhook_receiver, headers, body, now=time.time() + 3600)
     with pytest.raises(InvalidWebhook, match="signature"):
-        verify(foreign, headers, body)
+        verify(foreign, headers, body, recipient=RIEC, url=webhook_receiver.url)
     with pytest.raises(InvalidWebhook, match="missing"):
-        verify(webhook_receiver.public_key_pem, {}, body)
+        _verify(webhook_receiver, {}, body)
 
 
 def test_the_verifier_imports_nothing_from_the_gateway() -> None:
@@ -100,7 +111,7 @@ def test_a_refusing_receiver_is_a_channel_error(
 
 def test_an_unreachable_receiver_is_a_channel_error(keyring: Keyring) -> None:
     with pytest.raises(ChannelError, match="unreachable"):
-        _channel(keyring).send(_message(f"http://127.0.0.1:{free_port()}/hook"))
+        _channel(keyring).send(_message(f"https://127.0.0.1:{free_port()}/hook"))
 
 
 def test_without_a_signing_key_nothing_is_sent(webhook_receiver: WebhookReceiver) -> None:
@@ -110,6 +121,56 @@ def test_without_a_signing_key_nothing_is_sent(webhook_receiver: WebhookReceiver
     assert webhook_receiver.last_request is None
 
 
-def test_only_http_addresses_are_posted_to(keyring: Keyring) -> None:
-    with pytest.raises(ChannelError, match="HTTP"):
-        _channel(keyring).send(_message("file:///etc/passwd"))
+@pytest.mark.parametrize("address", ["file:///etc/passwd", "ftp://127.0.0.1/hook",
+                                     "https://user:pw@127.0.0.1/hook", "https:///hook"])
+def test_only_https_addresses_are_posted_to(keyring: Keyring, address: str) -> None:
+    with pytest.raises(ChannelError, match="not sent"):
+        _channel(keyring).send(_message(address))
+
+
+def test_a_certificate_the_gateway_does_not_trust_fails_before_the_body_is_sent(
+    keyring: Keyring
+) -> None:
+    impostor = WebhookReceiver(public_pem(keyring), ca=untrusted_ca()).start()
+    try:
+        with pytest.raises(ChannelError, match="CERTIFICATE_VERIFY_FAILED"):
+            _channel(keyring).send(_message(impostor.url))
+        assert impostor.last_request is None
+    finally:
+        impostor.stop()
+
+
+def test_a_private_ca_is_trusted_only_when_configured(
+    keyring: Keyring, webhook_receiver: WebhookReceiver
+) -> None:
+    system_store_only = WebhookChannel(keyring.signing_key(WEBHOOK_SIGNING_KEY), timeout_seconds=2)
+
+    with pytest.raises(ChannelError, match="CERTIFICATE_VERIFY_FAILED"):
+        system_store_only.send(_message(webhook_receiver.url))
+
+
+@pytest.mark.parametrize(("egress", "sent"), [
+    ({RIEC: frozenset({"127.0.0.1"})}, True),
+    ({"politie-rotterdam": frozenset({"127.0.0.1"})}, False),
+    ({RIEC: frozenset({"hooks.riec.example"})}, False),
+])
+def test_the_egress_allow_list_names_each_partners_hosts(
+    keyring: Keyring, webhook_receiver: WebhookReceiver, egress: dict[str, frozenset[str]],
+    sent: bool,
+) -> None:
+    channel = WebhookChannel(keyring.signing_key(WEBHOOK_SIGNING_KEY), timeout_seconds=2,
+                             ca_bundle=trusted_ca().bundle, egress=egress)
+
+    if sent:
+        channel.send(_message(webhook_receiver.url))
+    else:
+        with pytest.raises(ChannelError, match="egress allow-list"):
+            channel.send(_message(webhook_receiver.url))
+    assert (webhook_receiver.last_request is not None) == sent
+
+
+def test_an_allow_list_entry_with_a_port_allows_that_port_only() -> None:
+    allowed = {RIEC: frozenset({"hooks.riec.example:8443"})}
+
+    assert webhook_address_problem("https://hooks.riec.example:8443/h", RIEC, allowed) is None
+    assert webhook_address_problem("https://hooks.riec.example/h", RIEC, allowed) is not None

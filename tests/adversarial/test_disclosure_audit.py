@@ -25,6 +25,7 @@ from gateway.outbox.interfaces import WEBHOOK_SIGNING_KEY
 from gateway.outbox.services import ChannelDirectory
 from gateway.settings import Settings
 from tests.factories import EVA, RIEC, VLAARDINGEN, bearer, exchange_body
+from tests.local_ca import trusted_ca
 from tests.outbox.draining import drain_until_settled
 from tests.outbox.receivers import WebhookReceiver
 
@@ -44,7 +45,7 @@ def shred_failing_receiver(keyring: Keyring) -> Iterator[WebhookReceiver]:
 def shred_fast_retry_app(tmp_path: Path, connection: Connection, keyring: Keyring) -> Flask:
     settings = Settings(instance_path=tmp_path / "instance", outbox_max_attempts=ATTEMPTS,
                         outbox_backoff_seconds=0.01, outbox_max_backoff_seconds=0.02,
-                        webhook_timeout_seconds=2.0)
+                        webhook_timeout_seconds=2.0, webhook_ca_bundle=trusted_ca().bundle)
     return create_app(settings, bind=connection, keyring=keyring)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from audit import merkle
-from audit.interfaces import AuditError
+from audit.interfaces import AuditAppendRefused, AuditError
 from audit.log import AuditLog
 from audit.models import AuditEntry
 
@@ -53,8 +53,9 @@ def test_a_failing_append_fails_the_callers_whole_transaction(
     fixed = uuid.uuid4()
     monkeypatch.setattr("audit.log.uuid4", lambda: fixed)
     audit_log.append(session, make_event(exchange_id="ex-earlier-work"))
-    with pytest.raises(IntegrityError):
+    with pytest.raises(AuditAppendRefused) as refused:
         audit_log.append(session, make_event(exchange_id="ex-same-event-id"))
+    assert isinstance(refused.value.__cause__, IntegrityError)
     session.rollback()
     assert _entry_count(session) == 0
 

@@ -14,8 +14,11 @@ from gateway.auth.guard import require_scope
 from gateway.auth.interfaces import Principal
 from gateway.auth.services import ClientService, TokenService
 from gateway.auth.views import create_auth_blueprint
+from gateway.clock import ManualClock
+from gateway.container import token_request_limits
 from gateway.db import make_session_factory
 from gateway.keys import Keyring
+from gateway.settings import Settings
 from gateway.web import install_error_handlers
 
 ISSUER = "https://ketenpoort.test"
@@ -29,12 +32,19 @@ def tokens(keyring: Keyring) -> TokenService:
 
 
 @pytest.fixture
-def app(connection: Connection, tokens: TokenService) -> Flask:
+def limit_settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture
+def app(connection: Connection, tokens: TokenService, clock: ManualClock,
+        limit_settings: Settings) -> Flask:
     session_factory = make_session_factory(connection)
     app = Flask(__name__)
     app.extensions["ketenpoort"] = SimpleNamespace(session_factory=session_factory, tokens=tokens)
     install_error_handlers(app)
-    app.register_blueprint(create_auth_blueprint(session_factory, ClientService(), tokens))
+    app.register_blueprint(create_auth_blueprint(session_factory, ClientService(), tokens,
+                                                 token_request_limits(limit_settings, clock)))
 
     @app.get("/protected")
     @require_scope("exchange:write")

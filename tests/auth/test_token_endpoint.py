@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -239,10 +240,44 @@ def test_expired_assertion_is_refused(http: FlaskClient, session: Session) -> No
     client, key = key_client(session)
 
     response = request_with_assertion(
-        http, assertion(key, client.client_id, TOKEN_ENDPOINT, expires_in=-120)
+        http, assertion(key, client.client_id, TOKEN_ENDPOINT, expires_in=-120,
+                        iat=int(time.time()) - 240)
     )
 
     assert_invalid_client(response, 400, "The token is expired")
+
+
+LIFETIME_TOO_LONG = "the assertion may live at most 300 s (exp - iat)"
+
+
+@pytest.mark.parametrize(("issued_in", "expires_in", "description"), [
+    (0, 10 * 365 * 86400, LIFETIME_TOO_LONG),
+    (0, 301, LIFETIME_TOO_LONG),
+    ("now", 60, "the assertion needs numeric iat and exp"),
+    (3600, 3700, "The token was issued in the future"),
+])
+def test_assertion_lifetime_is_bounded(
+    http: FlaskClient, session: Session, issued_in: int | str, expires_in: int, description: str
+) -> None:
+    client, key = key_client(session)
+    issued = int(time.time()) + issued_in if isinstance(issued_in, int) else issued_in
+
+    response = request_with_assertion(http, assertion(
+        key, client.client_id, TOKEN_ENDPOINT, expires_in=expires_in, iat=issued))
+
+    assert_invalid_client(response, 400, description)
+
+
+def test_an_assertion_without_iat_is_refused(http: FlaskClient, session: Session) -> None:
+    client, key = key_client(session)
+    now = int(time.time())
+    payload = {"iss": client.client_id, "sub": client.client_id, "aud": TOKEN_ENDPOINT,
+               "exp": now + 60, "jti": "no-iat"}
+    signed = jwt.encode({"alg": "ES256", "kid": key.kid}, payload, key, algorithms=["ES256"])
+
+    response = request_with_assertion(http, signed)
+
+    assert_invalid_client(response, 400, "the assertion needs numeric iat and exp")
 
 
 def test_assertion_signed_by_an_unregistered_key_is_refused(

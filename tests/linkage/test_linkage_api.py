@@ -130,8 +130,12 @@ def test_a_misspelt_person_is_a_candidate_under_the_riecs_own_pseudonyms(
     assert sorted(candidate["pseudonyms"]) == sorted([first, second])
     assert candidate["score"] >= DEFAULT_THRESHOLD
     assert candidate["status"] == "pending"
-    assert candidate["features"] == {
-        "family": "partly", "given": "agreed", "day-month": "agreed", "year": "agreed",
+    # Whether one swapped letter still counts as agreement depends on the keyed hash of the
+    # run's linkage key; it never counts as disagreement.
+    features = candidate["features"]
+    assert features.pop("family") in ("partly", "agreed")
+    assert features == {
+        "given": "agreed", "day-month": "agreed", "year": "agreed",
         "address": "missing", "document": "missing", "nationality": "missing"}
     assert "Vrie" not in json.dumps(candidate)
     [listed] = _audit(session, "linkage.candidates.listed")

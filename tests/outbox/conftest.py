@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from gateway.keys import Keyring
 from gateway.outbox.interfaces import WEBHOOK_SIGNING_KEY
 from gateway.settings import Settings
+from tests.local_ca import trusted_ca
 from tests.outbox.receivers import SmtpServer, WebhookReceiver
 
 
@@ -40,4 +41,5 @@ def settings(tmp_path: Path, smtp_server: SmtpServer) -> Settings:
         instance_path=tmp_path / "instance", smtp_host="127.0.0.1", smtp_port=smtp_server.port,
         outbox_max_attempts=3, outbox_backoff_seconds=0.01, outbox_max_backoff_seconds=0.05,
         outbox_lease_seconds=5.0, webhook_timeout_seconds=2.0,
+        webhook_ca_bundle=trusted_ca().bundle, smtp_ca_bundle=trusted_ca().bundle,
     )

@@ -1,8 +1,11 @@
-"""Real local receivers for the outbox tests: an HTTP webhook endpoint and an SMTP server.
+"""Real local receivers for the outbox tests: an HTTPS webhook endpoint and an SMTP server.
 
 The webhook receiver behaves like a careful partner system: it verifies each request with
-``adapters/verify_webhook.py`` and processes each delivery id once, counting raw arrivals and
-processed deliveries separately so tests can tell a harmless retry from a double effect.
+``adapters/verify_webhook.py`` (as partner ``partner``, at its own URL) and processes each
+delivery id once, counting raw arrivals and processed deliveries separately so tests can tell
+a harmless retry from a double effect. Both present certificates of the tests' own CA
+(:mod:`tests.local_ca`), which the gateway trusts through its CA-bundle settings; the SMTP
+server offers STARTTLS.
 """
 
 from __future__ import annotations
@@ -18,12 +21,17 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from adapters.verify_webhook import InvalidWebhook, verify
+from tests.factories import RIEC
+from tests.local_ca import LocalCA, trusted_ca
 
 
 @dataclass
 class WebhookReceiver:
     public_key_pem: bytes
+    partner: str = RIEC
     status: int = 204
+    redirect_to: str | None = None  # set: answer 307 with this Location
+    ca: LocalCA = field(default_factory=trusted_ca)
     arrivals: Counter[str] = field(default_factory=Counter)
     processed: Counter[str] = field(default_factory=Counter)
     bodies: dict[str, bytes] = field(default_factory=dict)
@@ -37,12 +45,13 @@ class WebhookReceiver:
     @property
     def url(self) -> str:
         assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        return f"https://127.0.0.1:{self.server.server_address[1]}/hook"
 
     def receive(self, headers: dict[str, str], body: bytes) -> int:
         self.last_request = (headers, body)
         try:
-            delivery_id = verify(self.public_key_pem, headers, body)
+            delivery_id = verify(self.public_key_pem, headers, body, recipient=self.partner,
+                                 url=self.url)
         except InvalidWebhook:
             with self.lock:
                 self.rejected += 1
@@ -66,7 +75,11 @@ class WebhookReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 status = receiver.receive(dict(self.headers.items()), body)
                 try:
-                    self.send_response(status)
+                    if receiver.redirect_to is not None:
+                        self.send_response(307)
+                        self.send_header("Location", receiver.redirect_to)
+                    else:
+                        self.send_response(status)
                     self.end_headers()
                 except OSError:
                     pass  # the sender died while we held the request; that is the test
@@ -75,6 +88,8 @@ class WebhookReceiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = self.ca.server_context()
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
@@ -102,6 +117,7 @@ class _MailSink:
 class SmtpServer:
     sink: _MailSink = field(default_factory=_MailSink)
     controller: Controller | None = None
+    ca: LocalCA | None = field(default_factory=trusted_ca)  # None: no STARTTLS offered
 
     @property
     def port(self) -> int:
@@ -117,7 +133,9 @@ class SmtpServer:
         return Counter(str(m["Message-ID"]) for m in self.messages)
 
     def start(self) -> SmtpServer:
-        self.controller = Controller(self.sink, hostname="127.0.0.1", port=free_port())
+        tls = None if self.ca is None else self.ca.server_context()
+        self.controller = Controller(self.sink, hostname="127.0.0.1", port=free_port(),
+                                     tls_context=tls)
         self.controller.start()
         return self
 

@@ -33,6 +33,7 @@ from gateway.policy.covenants import PolicyBundle
 from gateway.settings import Settings
 from tests.conftest import BACKENDS, POSTGRES_ADMIN_URL
 from tests.factories import RIEC
+from tests.local_ca import trusted_ca
 from tests.outbox.receivers import SmtpServer, WebhookReceiver, free_port
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -75,6 +76,7 @@ def celery_settings(
         broker_url=BROKER_URL, task_queue=f"ketenpoort-test-{uuid.uuid4().hex[:12]}",
         smtp_host="127.0.0.1", smtp_port=smtp_server.port, webhook_timeout_seconds=2.0,
         outbox_lease_seconds=3.0, outbox_backoff_seconds=0.1, outbox_max_backoff_seconds=0.5,
+        webhook_ca_bundle=trusted_ca().bundle, smtp_ca_bundle=trusted_ca().bundle,
     )
     keyring.save(settings.keyring_path)  # the worker signs with the keys the receiver trusts
     yield settings
@@ -134,7 +136,7 @@ def start_worker(celery_settings: Settings, tmp_path: Path) -> Iterator[Callable
 def _environment(settings: Settings) -> dict[str, str]:
     names = ("database_url", "task_mode", "broker_url", "task_queue", "smtp_host", "smtp_port",
              "webhook_timeout_seconds", "outbox_lease_seconds", "outbox_backoff_seconds",
-             "outbox_max_backoff_seconds")
+             "outbox_max_backoff_seconds", "webhook_ca_bundle", "smtp_ca_bundle")
     return {"KETENPOORT_INSTANCE": str(settings.instance_path),
             **{f"KETENPOORT_{n.upper()}": str(getattr(settings, n)) for n in names}}
 
@@ -198,6 +200,10 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_doubles_nothing(
     assert webhook_receiver.processed == dict.fromkeys(webhooks, 1)
     # The interrupted request reached the receiver twice (same id); every other one once.
     assert sorted(webhook_receiver.arrivals.values()) == [1] * (MESSAGES - 1) + [2]
+    # The attempt the killed worker never recorded is counted: it reached the receiver.
+    attempts = {c["delivery_id"]: c["attempts"] for v in views for c in v["channels"]
+                if c["channel"] == "webhook"}
+    assert attempts == dict(webhook_receiver.arrivals)
     assert smtp_server.message_ids() == {f"<{m}@ketenpoort>": 1 for m in mails}
     assert webhook_receiver.rejected == 0
 

@@ -16,6 +16,7 @@ from gateway.keys import Keyring
 from gateway.outbox.services import ChannelDirectory
 from gateway.settings import Settings
 from tests.factories import RIEC, VLAARDINGEN, bearer, exchange_body
+from tests.local_ca import trusted_ca
 from tests.outbox.receivers import WebhookReceiver
 
 
@@ -23,7 +24,8 @@ def test_a_committed_exchange_is_pushed_by_the_gateway_itself(
     tmp_path: Path, keyring: Keyring, webhook_receiver: WebhookReceiver
 ) -> None:
     settings = Settings(instance_path=tmp_path / "instance", run_background_workers=True,
-                        run_sequencer_in_process=False, outbox_sweep_seconds=30)
+                        run_sequencer_in_process=False, outbox_sweep_seconds=30,
+                        webhook_ca_bundle=trusted_ca().bundle)
     keyring.save(settings.keyring_path)
     instance = initialise(settings)
     with transaction(instance.session_factory) as session:
