@@ -19,6 +19,7 @@ from gateway.linkage.views import blueprint as linkage_blueprint
 from gateway.meetings.views import blueprint as meetings_blueprint
 from gateway.settings import Settings
 from gateway.web import install_error_handlers
+from gateway.workspace.views import install_workspace
 
 
 def create_app(
@@ -47,4 +48,5 @@ def create_app(
         app.register_blueprint(blueprint)
     app.register_blueprint(linkage_blueprint)
     app.register_blueprint(identity_blueprint)
+    install_workspace(app, container.workspace.form_key)  # last: it exempts the API from CSRF
     return app

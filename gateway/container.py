@@ -38,6 +38,7 @@ from gateway.policy.covenants import PolicyBundle
 from gateway.policy.reload import ReloadingPolicyService
 from gateway.retention.services import RetentionService
 from gateway.settings import Settings
+from gateway.workspace.wiring import Workspace, build_workspace
 
 REQUEST_DIGEST_INFO = b"ketenpoort/exchange/request-digest"
 
@@ -88,6 +89,7 @@ class Container:
     audit_gate: AuditGate
     reidentifications: ReidentificationService
     pseudonym_translation: PseudonymTranslation
+    workspace: Workspace
     sequencer: SequencerRunner | None = None  # started per gunicorn worker by gateway.server
 
     @property
@@ -173,6 +175,7 @@ def build_container(
             session_factory=session_factory, pseudonyms=pseudonymiser, audit_pseudonyms=vault,
             audit=audit,
         ),
+        workspace=build_workspace(session_factory, keyring, clock),
     )
 
 

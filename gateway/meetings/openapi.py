@@ -60,7 +60,17 @@ SCHEMAS: dict[str, Any] = {
 }
 
 PATHS: dict[str, Any] = {
-    "/v1/meetings": {"post": {
+    "/v1/meetings": {"get": {
+        "summary": "The agendas published to the caller, newest meeting first, without items",
+        "security": BEARER,
+        "responses": {**answer(200, "The agendas", {"type": "object", "properties": {
+            "items": {"type": "array", "items": {"type": "object", "properties": {
+                "meeting_id": string(format="uuid"), "title": string(),
+                "date": string(format="date"), "version": {"type": "integer"},
+                "items": {"type": "integer", "description": "items visible to the caller"},
+            }}}}}),
+                      **problems(401, 403)},
+    }, "post": {
         "summary": "Call a case meeting (the covenant's regie party)",
         "security": BEARER,
         "requestBody": json_body({

@@ -153,6 +153,17 @@ class MeetingService:
             meeting = self._own_meeting(session, actor, meeting_id)
             return self._publish(session, actor, meeting)
 
+    def agendas(self, actor: Sender) -> list[dict[str, Any]]:
+        """The agendas published to the actor, newest meeting first, without their items."""
+        with transaction(self.session_factory) as session:
+            views = session.scalars(select(PublishedView).where(
+                PublishedView.partner == actor.partner_id)).all()
+            return sorted(({"meeting_id": v.meeting_id, "title": v.view["title"],
+                            "date": v.view["date"], "version": v.version,
+                            "items": len(v.view["items"])} for v in views),
+                          key=lambda agenda: (agenda["date"], agenda["meeting_id"]),
+                          reverse=True)
+
     def agenda(self, actor: Sender, meeting_id: str) -> dict[str, Any]:
         with transaction(self.session_factory) as session:
             published = session.get(PublishedView, (meeting_id, actor.partner_id)) if (

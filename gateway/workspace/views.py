@@ -1,0 +1,292 @@
+"""The workspace pages: thin shells that call the same services as the API.
+
+Every page action passes the signed-in person as the actor (:class:`Person`), so the policy
+decision is the partner's and the audit entry names the person beside the partner.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import Babel
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
+from werkzeug.wrappers import Response as BaseResponse
+
+from gateway.delivery.services import parse_limit
+from gateway.problems import Problem
+from gateway.workspace.guard import (
+    SESSION_COOKIE,
+    live_session,
+    may,
+    require_person,
+    signed_in,
+    workspace,
+)
+from gateway.workspace.roles import Person
+from gateway.workspace.sessions import ENROL_STAGE, PASSWORD_STAGE, SIGNED_IN
+from gateway.workspace.signal_form import (
+    IDENTIFIER_FIELDS,
+    SUBJECT_ROLES,
+    exchange_body,
+    field_errors,
+    reporting_covenants,
+)
+
+PREFIX = "/werkruimte"
+LANGUAGES = ("nl", "en")
+LANGUAGE_COOKIE = "ketenpoort_taal"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+blueprint = Blueprint("workspace", __name__, url_prefix=PREFIX,
+                      template_folder="templates", static_folder="static")
+csrf = CSRFProtect()
+
+
+def install_workspace(app: Flask, form_key: bytes) -> None:
+    """Register the pages, the translations and CSRF protection (for these pages only)."""
+    app.secret_key = form_key
+    app.config.update(
+        SESSION_COOKIE_NAME="ketenpoort_formulier", SESSION_COOKIE_PATH=PREFIX,
+        SESSION_COOKIE_SECURE=True, SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        # The token lives as long as the form cookie; sessions expire by the product clock.
+        WTF_CSRF_TIME_LIMIT=None, WTF_CSRF_SSL_STRICT=False,
+    )
+    Babel(app, locale_selector=_language,
+          default_translation_directories=str(Path(__file__).parent / "translations"))
+    csrf.init_app(app)
+    for name, other in app.blueprints.items():
+        if name != blueprint.name:
+            csrf.exempt(other)  # the API authenticates with bearer tokens, not cookies
+    app.register_blueprint(blueprint)
+
+
+def _language() -> str:
+    chosen = request.cookies.get(LANGUAGE_COOKIE, "")
+    return chosen if chosen in LANGUAGES else "nl"
+
+
+@blueprint.context_processor
+def _page_context() -> dict[str, Any]:
+    return {"person": signed_in(), "may": may, "csrf_token": generate_csrf,
+            "language": _language()}
+
+
+@blueprint.after_request
+def _protect(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if request.endpoint != "workspace.static":
+        response.headers["Cache-Control"] = "no-store"  # pages may show identities
+    return response
+
+
+@blueprint.errorhandler(Problem)
+def _problem_page(problem: Problem) -> Response:
+    response = make_response(render_template("problem.html", problem=problem), problem.status)
+    response.headers.update({k: v for k, v in problem.headers.items()
+                             if k != "WWW-Authenticate"})
+    return response
+
+
+@blueprint.errorhandler(CSRFError)
+def _csrf_page(_error: CSRFError) -> Response:
+    problem = Problem(400, "csrf-failed", _("The form expired"),
+                      _("Reload the page and send the form again."))
+    return make_response(render_template("problem.html", problem=problem), 400)
+
+
+# --- signing in and out -------------------------------------------------------------------
+
+
+@blueprint.get("/")
+def home() -> Any:
+    if signed_in() is None:
+        return redirect(url_for("workspace.sign_in"), 303)
+    return render_template("home.html")
+
+
+@blueprint.route("/inloggen", methods=["GET", "POST"])
+def sign_in() -> Any:
+    if request.method == "GET":
+        return render_template("sign_in.html", error=None)
+    services = workspace()
+    if not services.throttle.allow(request.remote_addr or "unknown"):
+        return _too_many_attempts()
+    check = services.accounts.check_password(request.form.get("email", ""),
+                                             request.form.get("password", ""))
+    if check.account is None:
+        error = (_("Too many failed attempts: this account is locked for 15 minutes.")
+                 if check.locked else _("The e-mail address or password is not right."))
+        return render_template("sign_in.html", error=error), 401
+    stage = PASSWORD_STAGE if check.account.totp_enrolled else ENROL_STAGE
+    return _start_session(check.account.id, stage,
+                          "workspace.second_factor" if stage == PASSWORD_STAGE
+                          else "workspace.enrol")
+
+
+@blueprint.route("/tweede-factor", methods=["GET", "POST"])
+def second_factor() -> Any:
+    return _code_step(PASSWORD_STAGE, "second_factor.html")
+
+
+@blueprint.route("/koppelen", methods=["GET", "POST"])
+def enrol() -> Any:
+    return _code_step(ENROL_STAGE, "enrol.html")
+
+
+@blueprint.post("/uitloggen")
+def sign_out() -> Any:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        workspace().sessions.end(token)
+    session.clear()
+    response = redirect(url_for("workspace.sign_in"), 303)
+    response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+    return response
+
+
+@blueprint.post("/taal")
+def choose_language() -> Any:
+    chosen = request.form.get("taal", "nl")
+    response = redirect(url_for("workspace.home"), 303)
+    response.set_cookie(LANGUAGE_COOKIE, chosen if chosen in LANGUAGES else "nl", path=PREFIX,
+                        secure=True, httponly=True, samesite="Strict")
+    return response
+
+
+def _code_step(stage: str, template: str) -> Any:
+    live = live_session()
+    if live is None or live.stage != stage:
+        return redirect(url_for("workspace.sign_in"), 303)
+    services = workspace()
+    uri = None
+    if stage == ENROL_STAGE and request.method == "GET":
+        uri = services.accounts.start_enrolment(live.user_id)
+    if request.method == "GET":
+        return render_template(template, error=None, otpauth_uri=uri,
+                               secret=_secret_of(uri))
+    if not services.throttle.allow(request.remote_addr or "unknown"):
+        return _too_many_attempts()
+    check = services.accounts.check_code(live.user_id, request.form.get("code", ""))
+    if check.account is None:
+        error = (_("Too many failed attempts: this account is locked for 15 minutes.")
+                 if check.locked else _("That code is not right; try the next one."))
+        return render_template(template, error=error, otpauth_uri=None, secret=None), 401
+    return _start_session(live.user_id, SIGNED_IN, "workspace.home")
+
+
+def _start_session(user_id: str, stage: str, next_page: str) -> BaseResponse:
+    """A new token for each stage: a token from before the sign-in never gains its rights."""
+    token = workspace().sessions.start(user_id, stage,
+                                       replacing=request.cookies.get(SESSION_COOKIE))
+    session.clear()  # and new form tokens
+    response = redirect(url_for(next_page), 303)
+    response.set_cookie(SESSION_COOKIE, token, path=PREFIX, secure=True, httponly=True,
+                        samesite="Strict")
+    return response
+
+
+def _secret_of(uri: str | None) -> str | None:
+    if uri is None:
+        return None
+    query = uri.partition("?")[2]
+    return next((part[len("secret="):] for part in query.split("&")
+                 if part.startswith("secret=")), None)
+
+
+def _too_many_attempts() -> Any:
+    problem = Problem(429, "too-many-attempts", _("Too many attempts"),
+                      _("Wait a minute before you try again."), headers={"Retry-After": "60"})
+    response = make_response(render_template("problem.html", problem=problem), 429)
+    response.headers["Retry-After"] = "60"
+    return response
+
+
+# --- pages on the services ------------------------------------------------------------------
+
+
+def _services() -> Any:
+    return current_app.extensions["ketenpoort"]
+
+
+@blueprint.route("/signaal", methods=["GET", "POST"])
+@require_person("exchange:write")
+def report_signal(person: Person) -> Any:
+    container = _services()
+    covenants = reporting_covenants(container.bundle, person.partner_id)
+    if request.method == "GET":
+        return render_template("signal.html", covenants=covenants, form={}, errors={},
+                               general=[], roles=SUBJECT_ROLES, identifiers=IDENTIFIER_FIELDS,
+                               idempotency_key=uuid.uuid4())
+    chosen = next((c for c in covenants if c["id"] == request.form.get("covenant")), None)
+    body = exchange_body(request.form, chosen)
+    try:
+        outcome = container.exchanges.submit(person, body,
+                                             request.form.get("idempotency_key") or None)
+    except Problem as problem:
+        if problem.status >= 500:
+            raise
+        errors, general = field_errors(problem.errors)
+        if not problem.errors:
+            general = [problem.detail]
+        return render_template("signal.html", covenants=covenants, form=request.form,
+                               errors=errors, general=general, roles=SUBJECT_ROLES,
+                               identifiers=IDENTIFIER_FIELDS,
+                               idempotency_key=uuid.uuid4()), problem.status
+    if outcome.status >= 400:
+        raise Problem(outcome.status, "exchange-refused", _("The signal was not sent"),
+                      str(outcome.body.get("detail", "")))
+    return render_template("signal_sent.html", exchange=outcome.body), outcome.status
+
+
+@blueprint.get("/inbox")
+@require_person("inbox:read")
+def inbox(person: Person) -> Any:
+    page = _services().inbox.read(person, request.args.get("cursor"),
+                                  parse_limit(request.args.get("limit")), pending_only=False)
+    return render_template("inbox.html", items=page.items, next_cursor=page.next_cursor)
+
+
+@blueprint.get("/casussen")
+@require_person("case:read")
+def cases(person: Person) -> Any:
+    return render_template("cases.html", cases=_services().cases.involved(person))
+
+
+@blueprint.get("/casussen/<case_id>")
+@require_person("case:read")
+def case(person: Person, case_id: str) -> Any:
+    return render_template("case.html", case=_services().cases.read(person, case_id))
+
+
+@blueprint.get("/agenda")
+@require_person("meeting:read")
+def agendas(person: Person) -> Any:
+    return render_template("agendas.html", agendas=_services().meetings.agendas(person))
+
+
+@blueprint.get("/agenda/<meeting_id>")
+@require_person("meeting:read")
+def agenda(person: Person, meeting_id: str) -> Any:
+    return render_template("agenda.html", agenda=_services().meetings.agenda(person, meeting_id))
+
