@@ -253,10 +253,10 @@ def report_signal(person: Person) -> Any:
                                errors=errors, general=general, roles=SUBJECT_ROLES,
                                identifiers=IDENTIFIER_FIELDS,
                                idempotency_key=uuid.uuid4()), problem.status
-    if outcome.status >= 400:
-        raise Problem(outcome.status, "exchange-refused", _("The signal was not sent"),
-                      str(outcome.body.get("detail", "")))
-    return render_template("signal_sent.html", exchange=outcome.body), outcome.status
+    # Decided exchanges are recorded and audited whether or not a recipient was allowed.
+    return render_template("signal_sent.html", decisions=outcome.body.get("decisions", []),
+                           exchange_id=outcome.body.get("id") or outcome.body.get("exchange_id"),
+                           delivered=outcome.status == 201), outcome.status
 
 
 @blueprint.get("/inbox")
