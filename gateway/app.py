@@ -48,5 +48,5 @@ def create_app(
         app.register_blueprint(blueprint)
     app.register_blueprint(linkage_blueprint)
     app.register_blueprint(identity_blueprint)
-    install_workspace(app, container.workspace.form_key)  # last: it exempts the API from CSRF
+    install_workspace(app, container.workspace.form_key)
     return app

@@ -38,6 +38,7 @@ from gateway.policy.covenants import PolicyBundle
 from gateway.policy.reload import ReloadingPolicyService
 from gateway.retention.services import RetentionService
 from gateway.settings import Settings
+from gateway.workspace.oidc import load_providers
 from gateway.workspace.wiring import Workspace, build_workspace
 
 REQUEST_DIGEST_INFO = b"ketenpoort/exchange/request-digest"
@@ -175,7 +176,8 @@ def build_container(
             session_factory=session_factory, pseudonyms=pseudonymiser, audit_pseudonyms=vault,
             audit=audit,
         ),
-        workspace=build_workspace(session_factory, keyring, clock),
+        workspace=build_workspace(session_factory, keyring, clock, load_providers(
+            settings.instance_path, policy.bundle.partner_ids())),
     )
 
 

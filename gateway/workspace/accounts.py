@@ -90,12 +90,37 @@ class Accounts:
         with transaction(self.session_factory) as session:
             if session.scalar(select(WorkspaceUser.id).where(WorkspaceUser.email == email)):
                 raise AccountError(f"an account for {email} exists already")
-            user = WorkspaceUser(id=str(uuid.uuid4()), email=email, partner=partner, role=role,
-                                 password_hash=self.hasher.hash(password), totp_secret=None,
-                                 totp_enrolled=False, totp_last_step=0, disabled=False,
-                                 failed_attempts=0, locked_until=None, created_at=self.now())
+            user = self._new_user(email, partner, role, self.hasher.hash(password))
             session.add(user)
             return _account(user), password
+
+    def federated(self, partner: str, subject: str, email: str, role: str) -> Account:
+        """The account of a person its partner's identity provider vouches for, made on first
+        sign-in; the role follows the provider's claim at every sign-in."""
+        if role not in ROLES:
+            raise AccountError(f"the identity provider gave no known role ({role!r})")
+        email = email.strip().lower()
+        with transaction(self.session_factory) as session:
+            user = session.scalar(select(WorkspaceUser).where(
+                WorkspaceUser.partner == partner, WorkspaceUser.oidc_subject == subject))
+            if user is None:
+                if session.scalar(select(WorkspaceUser.id).where(WorkspaceUser.email == email)):
+                    raise AccountError(f"{email} belongs to another account")
+                # No password opens it: "!" is no argon2 hash, so every password check fails.
+                user = self._new_user(email, partner, role, "!")
+                user.oidc_subject = subject
+                session.add(user)
+            elif user.disabled:
+                raise AccountError("this account is disabled")
+            user.role = role
+            return _account(user)
+
+    def _new_user(self, email: str, partner: str, role: str, password_hash: str) -> WorkspaceUser:
+        return WorkspaceUser(id=str(uuid.uuid4()), email=email, partner=partner, role=role,
+                             password_hash=password_hash, totp_secret=None,
+                             totp_enrolled=False, totp_last_step=0, disabled=False,
+                             failed_attempts=0, locked_until=None, oidc_subject=None,
+                             created_at=self.now())
 
     def disable(self, email: str) -> None:
         """The account cannot sign in any more, and its open sessions end now."""

@@ -6,6 +6,8 @@ decision is the partner's and the audit entry names the person beside the partne
 
 from __future__ import annotations
 
+import logging
+import secrets
 import uuid
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,7 @@ from gateway.workspace.guard import (
     signed_in,
     workspace,
 )
+from gateway.workspace.oidc import OidcError
 from gateway.workspace.roles import Person
 from gateway.workspace.sessions import ENROL_STAGE, PASSWORD_STAGE, SIGNED_IN
 from gateway.workspace.signal_form import (
@@ -50,11 +53,13 @@ from gateway.workspace.signal_form import (
 PREFIX = "/werkruimte"
 LANGUAGES = ("nl", "en")
 LANGUAGE_COOKIE = "ketenpoort_taal"
+OIDC_STATE_COOKIE = "ketenpoort_oidc"
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
 
+log = logging.getLogger(__name__)
 blueprint = Blueprint("workspace", __name__, url_prefix=PREFIX,
                       template_folder="templates", static_folder="static")
 csrf = CSRFProtect()
@@ -72,10 +77,9 @@ def install_workspace(app: Flask, form_key: bytes) -> None:
     )
     Babel(app, locale_selector=_language,
           default_translation_directories=str(Path(__file__).parent / "translations"))
+    # Checked for these pages only (below): the API authenticates with bearer tokens.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)
-    for name, other in app.blueprints.items():
-        if name != blueprint.name:
-            csrf.exempt(other)  # the API authenticates with bearer tokens, not cookies
     app.register_blueprint(blueprint)
 
 
@@ -88,6 +92,12 @@ def _language() -> str:
 def _page_context() -> dict[str, Any]:
     return {"person": signed_in(), "may": may, "csrf_token": generate_csrf,
             "language": _language()}
+
+
+@blueprint.before_request
+def _check_form_token() -> None:
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()
 
 
 @blueprint.after_request
@@ -128,7 +138,8 @@ def home() -> Any:
 @blueprint.route("/inloggen", methods=["GET", "POST"])
 def sign_in() -> Any:
     if request.method == "GET":
-        return render_template("sign_in.html", error=None)
+        return render_template("sign_in.html", error=None,
+                               providers=sorted(workspace().oidc.providers))
     services = workspace()
     if not services.throttle.allow(request.remote_addr or "unknown"):
         return _too_many_attempts()
@@ -137,11 +148,61 @@ def sign_in() -> Any:
     if check.account is None:
         error = (_("Too many failed attempts: this account is locked for 15 minutes.")
                  if check.locked else _("The e-mail address or password is not right."))
-        return render_template("sign_in.html", error=error), 401
+        return render_template("sign_in.html", error=error,
+                               providers=sorted(services.oidc.providers)), 401
     stage = PASSWORD_STAGE if check.account.totp_enrolled else ENROL_STAGE
     return _start_session(check.account.id, stage,
                           "workspace.second_factor" if stage == PASSWORD_STAGE
                           else "workspace.enrol")
+
+
+@blueprint.get("/oidc/<partner>")
+def oidc_start(partner: str) -> Any:
+    try:
+        url, state = workspace().oidc.begin(partner, _callback_url(partner))
+    except OidcError as exc:
+        return _oidc_failed(exc)
+    response = redirect(url, 303)
+    # Lax, not Strict: the provider's redirect back is a cross-site navigation.
+    response.set_cookie(OIDC_STATE_COOKIE, state, path=f"{PREFIX}/oidc", secure=True,
+                        httponly=True, samesite="Lax", max_age=600)
+    return response
+
+
+@blueprint.get("/oidc/<partner>/terug")
+def oidc_callback(partner: str) -> Any:
+    state = request.args.get("state", "")
+    bound = request.cookies.get(OIDC_STATE_COOKIE, "")
+    try:
+        if not state or not secrets.compare_digest(state, bound):
+            raise OidcError("the state is not the one this browser began with")
+        if "code" not in request.args:
+            raise OidcError(f"the provider answered {request.args.get('error', 'no code')}")
+        account = workspace().oidc.finish(partner, state, request.args["code"],
+                                          _callback_url(partner))
+    except OidcError as exc:
+        return _oidc_failed(exc)
+    token = workspace().sessions.start(account.id, SIGNED_IN,
+                                       replacing=request.cookies.get(SESSION_COOKIE))
+    session.clear()
+    # A page, not a redirect: the next request then counts as same-site, so the browser
+    # sends the SameSite=Strict session cookie with it.
+    response = make_response(render_template("signed_in.html"))
+    response.set_cookie(SESSION_COOKIE, token, path=PREFIX, secure=True, httponly=True,
+                        samesite="Strict")
+    response.delete_cookie(OIDC_STATE_COOKIE, path=f"{PREFIX}/oidc")
+    return response
+
+
+def _callback_url(partner: str) -> str:
+    return url_for("workspace.oidc_callback", partner=partner, _external=True)
+
+
+def _oidc_failed(error: OidcError) -> Any:
+    log.info("OpenID Connect sign-in refused: %s", error)  # the reason is for the log only
+    problem = Problem(401, "sign-in-failed", _("Sign-in failed"),
+                      _("Your organisation's sign-in could not be completed; try again."))
+    return make_response(render_template("problem.html", problem=problem), 401)
 
 
 @blueprint.route("/tweede-factor", methods=["GET", "POST"])

@@ -11,6 +11,7 @@ from gateway.clock import Clock
 from gateway.identity.services import derive_key
 from gateway.keys import Keyring
 from gateway.workspace.accounts import Accounts, TotpSealer
+from gateway.workspace.oidc import IdentityProvider, OidcSignIn
 from gateway.workspace.sessions import SessionStore
 from gateway.workspace.throttle import SignInThrottle
 
@@ -24,6 +25,7 @@ class Workspace:
     accounts: Accounts
     sessions: SessionStore
     throttle: SignInThrottle
+    oidc: OidcSignIn
     form_key: bytes  # signs the CSRF tokens of the forms
 
 
@@ -33,11 +35,13 @@ def build_accounts(session_factory: sessionmaker[Session], keyring: Keyring,
     return Accounts(session_factory, sealer, clock.now)
 
 
-def build_workspace(session_factory: sessionmaker[Session], keyring: Keyring,
-                    clock: Clock) -> Workspace:
+def build_workspace(session_factory: sessionmaker[Session], keyring: Keyring, clock: Clock,
+                    providers: dict[str, IdentityProvider]) -> Workspace:
+    accounts = build_accounts(session_factory, keyring, clock)
     return Workspace(
-        accounts=build_accounts(session_factory, keyring, clock),
+        accounts=accounts,
         sessions=SessionStore(session_factory, clock.now, IDLE_TIMEOUT),
         throttle=SignInThrottle(SIGN_IN_LIMIT, SIGN_IN_WINDOW, clock.now),
+        oidc=OidcSignIn(providers, accounts, session_factory, clock.now),
         form_key=derive_key(keyring.secret("workspace", 1), b"ketenpoort/workspace/forms"),
     )

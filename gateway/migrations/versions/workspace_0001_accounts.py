@@ -1,4 +1,4 @@
-"""Workspace accounts of people and their server-side sessions.
+"""Workspace accounts of people, their server-side sessions and pending OpenID Connect sign-ins.
 
 Revision ID: workspace_0001
 Revises:
@@ -32,9 +32,12 @@ def upgrade() -> None:
         sa.Column("disabled", sa.Boolean(), nullable=False),
         sa.Column("failed_attempts", sa.Integer(), nullable=False),
         sa.Column("locked_until", gateway.db.UTCDateTime(), nullable=True),
+        sa.Column("oidc_subject", sa.String(255), nullable=True),
         sa.Column("created_at", gateway.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workspace_users")),
         sa.UniqueConstraint("email", name=op.f("uq_workspace_users_email")),
+        sa.UniqueConstraint("partner", "oidc_subject",
+                            name=op.f("uq_workspace_users_partner")),
     )
     op.create_table(
         "workspace_sessions",
@@ -48,9 +51,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("token_digest", name=op.f("pk_workspace_sessions")),
     )
     op.create_index(op.f("ix_workspace_sessions_user_id"), "workspace_sessions", ["user_id"])
+    op.create_table(
+        "workspace_oidc_flows",
+        sa.Column("state_digest", sa.String(64), nullable=False),
+        sa.Column("partner", sa.String(128), nullable=False),
+        sa.Column("nonce", sa.String(64), nullable=False),
+        sa.Column("code_verifier", sa.String(128), nullable=False),
+        sa.Column("created_at", gateway.db.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("state_digest", name=op.f("pk_workspace_oidc_flows")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("workspace_oidc_flows")
     op.drop_index(op.f("ix_workspace_sessions_user_id"), table_name="workspace_sessions")
     op.drop_table("workspace_sessions")
     op.drop_table("workspace_users")
