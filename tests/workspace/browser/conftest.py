@@ -11,6 +11,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,13 +50,10 @@ class LiveGateway:
     base_url: str
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory, test_policies_path: Path
-         ) -> Iterator[LiveGateway]:
-    settings = Settings(instance_path=tmp_path_factory.mktemp("browser") / "instance",
-                        policies_path=test_policies_path)
+@contextmanager
+def serving(settings: Settings, clock: ManualClock) -> Iterator[LiveGateway]:
+    """``ketenpoort init`` on the settings' instance, then the app on a free loopback port."""
     initialise(settings)
-    clock = ManualClock(TEST_MORNING)
     app = create_app(settings, clock=clock)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -65,6 +63,15 @@ def live(tmp_path_factory: pytest.TempPathFactory, test_policies_path: Path
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory, test_policies_path: Path
+         ) -> Iterator[LiveGateway]:
+    settings = Settings(instance_path=tmp_path_factory.mktemp("browser") / "instance",
+                        policies_path=test_policies_path)
+    with serving(settings, ManualClock(TEST_MORNING)) as gateway:
+        yield gateway
 
 
 @pytest.fixture(scope="module")
