@@ -31,6 +31,7 @@ def workspace() -> Workspace:
 def live_session() -> LiveSession | None:
     """The session of this request's cookie, looked up once per request."""
     if "workspace_session" not in g:
+        g.workspace_session = None  # should the lookup fail, the error page shows nobody
         token = request.cookies.get(SESSION_COOKIE)
         g.workspace_session = workspace().sessions.resume(token) if token else None
     found: LiveSession | None = g.workspace_session

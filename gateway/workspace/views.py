@@ -27,10 +27,11 @@ from flask import (
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
+from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response as BaseResponse
 
 from gateway.delivery.services import parse_limit
-from gateway.problems import Problem
+from gateway.problems import Problem, unavailable
 from gateway.workspace.guard import (
     SESSION_COOKIE,
     live_session,
@@ -116,6 +117,13 @@ def _problem_page(problem: Problem) -> Response:
     response.headers.update({k: v for k, v in problem.headers.items()
                              if k != "WWW-Authenticate"})
     return response
+
+
+@blueprint.errorhandler(OperationalError)
+def _storage_down(_error: OperationalError) -> Response:
+    log.warning("workspace page without its database", exc_info=True)
+    return _problem_page(unavailable(
+        "storage-unavailable", _("The workspace cannot reach its database; try again shortly.")))
 
 
 @blueprint.errorhandler(CSRFError)

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from audit.models import AuditEntry
-from gateway.db import transaction
+from gateway.db import make_engine, make_session_factory, transaction
 from tests.cases.factories import create_case, put_case_at
 from tests.factories import GGD, POLITIE, RIEC, VLAARDINGEN
 from tests.meetings.factories import add_item, create_meeting, publish
@@ -176,3 +176,19 @@ def test_english_is_available(gateway_app: Flask) -> None:
     page = client.get("/werkruimte/").get_data(as_text=True)
     assert "My inbox" in page
     assert '<html lang="en">' in page
+
+
+def test_a_database_fault_is_a_503_page_that_says_when_to_retry(
+        gateway_app: Flask, http: FlaskClient, tmp_path: Any) -> None:
+    someone = person(gateway_app)
+    sign_in(gateway_app, http, someone)
+    container = gateway_app.extensions["ketenpoort"]
+    # A database that is not there: the next page finds its session store unreachable.
+    container.workspace.sessions.session_factory = make_session_factory(
+        make_engine(f"sqlite:///{tmp_path}/absent/db.sqlite3"))
+
+    response = http.get("/werkruimte/inbox")
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    assert "database" in response.get_data(as_text=True)
