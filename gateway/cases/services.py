@@ -156,16 +156,18 @@ class CaseService:
             CaseAssignment.partner == partner,
             CaseAssignment.state.in_(ACTIVE_ASSIGNMENT_STATES))
         with transaction(self.session_factory) as session:
-            cases = [case for case in session.scalars(
+            candidates = session.scalars(
                 select(Case).where(or_(Case.regie == partner, Case.case_manager == partner,
                                        Case.id.in_(assigned)))
                 .order_by(Case.updated_at.desc(), Case.id).limit(MAX_LISTED))
-                if self.roles(session, case, partner)]
+            # The roles decide, as for reading one case (a regie must still be the regie).
+            involved = [(case, roles) for case in candidates
+                        if (roles := self.roles(session, case, partner))]
             self.audit.append(session, {"action": "case.listed", "actor": actor.actor(),
-                                        "case_ids": [case.id for case in cases]})
+                                        "case_ids": [case.id for case, _ in involved]})
             return [{"id": case.id, "covenant": case.covenant, "step": case.step,
-                     "your_roles": sorted(self.roles(session, case, partner)),
-                     "updated_at": case.updated_at.isoformat()} for case in cases]
+                     "your_roles": sorted(roles), "updated_at": case.updated_at.isoformat()}
+                    for case, roles in involved]
 
     def move(self, actor: Sender, case_id: str, body: Any) -> dict[str, Any]:
         reader = BodyReader(body, {"to", "reason"}, {"to"})
