@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -345,7 +346,41 @@ def cases(person: Person) -> Any:
 @blueprint.get("/casussen/<case_id>")
 @require_person("case:read")
 def case(person: Person, case_id: str) -> Any:
-    return render_template("case.html", case=_services().cases.read(person, case_id))
+    return render_template("case.html", case=_services().cases.read(person, case_id),
+                           failed=None)
+
+
+@blueprint.post("/casussen/<case_id>/interventies/<assignment_id>/besluit")
+@require_person("case:write")
+def decide_intervention(person: Person, case_id: str, assignment_id: str) -> Any:
+    body: dict[str, Any] = {"accept": request.form.get("besluit") == "accepteren"}
+    if request.form.get("reason", "").strip():
+        body["reason"] = request.form["reason"].strip()
+    return _case_action(person, case_id, assignment_id,
+                        lambda: _services().cases.decide(person, case_id, assignment_id, body))
+
+
+@blueprint.post("/casussen/<case_id>/interventies/<assignment_id>/voortgang")
+@require_person("case:write")
+def report_progress(person: Person, case_id: str, assignment_id: str) -> Any:
+    body = {"note": request.form.get("note", "").strip()}
+    return _case_action(person, case_id, assignment_id, lambda: _services().cases.report_progress(
+        person, case_id, assignment_id, body))
+
+
+def _case_action(person: Person, case_id: str, assignment_id: str,
+                 action: Callable[[], Any]) -> Any:
+    """Run a change of the case; back to its page, with the refusal shown at the form."""
+    try:
+        action()
+    except Problem as problem:
+        if problem.status >= 500 or problem.status == 404:
+            raise
+        message = "; ".join(e.detail for e in problem.errors) or problem.detail
+        return render_template("case.html", case=_services().cases.read(person, case_id),
+                               failed={"assignment": assignment_id, "message": message}
+                               ), problem.status
+    return redirect(url_for("workspace.case", case_id=case_id), 303)
 
 
 @blueprint.get("/agenda")

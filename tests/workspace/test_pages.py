@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from audit.models import AuditEntry
+from gateway.cases.models import CaseAssignment
 from gateway.db import make_engine, make_session_factory, transaction
 from tests.cases.factories import create_case, put_case_at
 from tests.factories import GGD, POLITIE, RIEC, VLAARDINGEN
@@ -192,3 +193,63 @@ def test_a_database_fault_is_a_503_page_that_says_when_to_retry(
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "30"
     assert "database" in response.get_data(as_text=True)
+
+
+def _offered(app: Flask, http: FlaskClient) -> tuple[str, str]:
+    """A case at toewijzing_interventie with an intervention offered to the police."""
+    case = create_case(app, http)
+    put_case_at(app, case["id"], "toewijzing_interventie", assigned=POLITIE, state="offered")
+    with transaction(app.extensions["ketenpoort"].session_factory) as session:
+        assignment = session.scalars(select(CaseAssignment.id).where(
+            CaseAssignment.case_id == case["id"])).one()
+    return case["id"], assignment
+
+
+def test_the_assigned_partner_declines_only_with_a_reason_and_the_audit_names_the_person(
+        gateway_app: Flask, http: FlaskClient) -> None:
+    case_id, assignment = _offered(gateway_app, http)
+    police, someone = signed_in_client(gateway_app, POLITIE, "casemanager")
+    page = f"/werkruimte/casussen/{case_id}"
+    action = f"{page}/interventies/{assignment}/besluit"
+
+    bare = police.post(action, data={"csrf_token": form_token(police, page),
+                                     "besluit": "afwijzen"})
+    declined = police.post(action, data={"csrf_token": form_token(police, page),
+                                         "besluit": "afwijzen", "reason": "Geen capaciteit"})
+
+    assert bare.status_code == 422
+    assert "needs a reason" in bare.get_data(as_text=True)
+    assert declined.status_code == 303
+    [entry] = [e for e in audit_entries(gateway_app)
+               if e["action"] == "case.assignment_declined"]
+    assert entry["actor"]["person"] == someone.id
+    assert police.get(page).status_code == 404  # declining ends the involvement
+
+
+def test_the_assigned_partner_accepts_and_reports_progress(gateway_app: Flask,
+                                                           http: FlaskClient) -> None:
+    case_id, assignment = _offered(gateway_app, http)
+    police, _ = signed_in_client(gateway_app, POLITIE, "casemanager")
+    page = f"/werkruimte/casussen/{case_id}"
+    police.post(f"{page}/interventies/{assignment}/besluit", data={
+        "csrf_token": form_token(police, page), "besluit": "accepteren"})
+    put_case_at(gateway_app, case_id, "uitvoering")
+
+    reported = police.post(f"{page}/interventies/{assignment}/voortgang", data={
+        "csrf_token": form_token(police, page), "note": "Eerste controle uitgevoerd"})
+
+    assert reported.status_code == 303
+    shown = police.get(page).get_data(as_text=True)
+    assert "Eerste controle uitgevoerd" in shown
+    assert "accepted" in shown
+
+
+def test_a_role_without_case_write_cannot_decide(gateway_app: Flask, http: FlaskClient) -> None:
+    case_id, assignment = _offered(gateway_app, http)
+    reader, _ = signed_in_client(gateway_app, POLITIE, "voorzitter")
+    page = f"/werkruimte/casussen/{case_id}"
+
+    response = reader.post(f"{page}/interventies/{assignment}/besluit", data={
+        "csrf_token": form_token(reader, "/werkruimte/"), "besluit": "accepteren"})
+
+    assert response.status_code == 403

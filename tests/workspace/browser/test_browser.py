@@ -10,7 +10,8 @@ from playwright.sync_api import Browser, Page
 
 from gateway.workspace.accounts import current_code
 from gateway.workspace.wiring import IDLE_TIMEOUT
-from tests.factories import RIEC, VLAARDINGEN
+from tests.cases.factories import create_case, put_case_at
+from tests.factories import POLITIE, RIEC, VLAARDINGEN
 from tests.workspace.browser.conftest import (
     LiveGateway,
     accessibility_violations,
@@ -147,3 +148,23 @@ def test_the_accessibility_check_finds_what_it_is_there_to_find(page: Page) -> N
     page.set_content('<html lang="nl"><body><main><img src="x.png"></main></body></html>')
 
     assert "image-alt" in {violation["id"] for violation in accessibility_violations(page)}
+
+
+def test_the_assigned_partner_accepts_an_intervention_on_the_case_page(
+        page: Page, live: LiveGateway) -> None:
+    api = live.app.test_client()
+    case = create_case(live.app, api)
+    put_case_at(live.app, case["id"], "toewijzing_interventie", assigned=POLITIE,
+                state="offered")
+    sign_in_by_keyboard(page, live, person(live.app, POLITIE, "casemanager",
+                                           "rechercheur@politie.example"))
+
+    page.goto("/werkruimte/casussen")
+    assert accessibility_violations(page) == []
+    page.click(f"a[href='/werkruimte/casussen/{case['id']}']")
+    assert accessibility_violations(page) == []
+    page.screenshot(path=screenshots_dir() / "casus.png", full_page=True)
+    page.click("button[value=accepteren]")
+
+    page.wait_for_selector("text=accepted")
+    assert accessibility_violations(page) == []
