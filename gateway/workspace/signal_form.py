@@ -10,7 +10,6 @@ from gateway.policy.covenants import PolicyBundle
 from gateway.problems import FieldError
 
 IDENTIFIER_FIELDS = ("given_names", "family_name", "birth_date", "bsn")
-SUBJECT_ROLES = ("slachtoffer", "dader", "faciliteerder")
 _POINTER_FIELDS = {
     "/covenant": "covenant", "/purpose": "covenant", "/recipients": "covenant",
     "/subjects/0/role": "subject_role", "/items/0/category": "category",
@@ -69,3 +68,10 @@ def field_errors(errors: list[FieldError]) -> tuple[dict[str, str], list[str]]:
         elif not field:
             general.append(f"{error.pointer or '/'}: {error.detail}")
     return by_field, general
+
+
+def case_parties(bundle: PolicyBundle, covenant_id: str, role: str | None = None) -> list[str]:
+    """The covenant's parties (with ``role``, when given) other than its regie, sorted."""
+    document = bundle.data["ketenpoort"]["covenants"].get(covenant_id, {})
+    return sorted(p["partner"] for p in document.get("parties", ())
+                  if p["role"] != "regie" and (role is None or p["role"] == role))

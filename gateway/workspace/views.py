@@ -31,7 +31,10 @@ from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response as BaseResponse
 
+from gateway.cases.interfaces import TRANSITIONS
+from gateway.cases.services import MUNICIPALITY_ROLE, PRIORITIES
 from gateway.delivery.services import parse_limit
+from gateway.exchange.interfaces import SUBJECT_ROLES
 from gateway.problems import Problem, unavailable
 from gateway.workspace.guard import (
     SESSION_COOKIE,
@@ -46,7 +49,7 @@ from gateway.workspace.roles import Person
 from gateway.workspace.sessions import ENROL_STAGE, PASSWORD_STAGE, SIGNED_IN
 from gateway.workspace.signal_form import (
     IDENTIFIER_FIELDS,
-    SUBJECT_ROLES,
+    case_parties,
     exchange_body,
     field_errors,
     reporting_covenants,
@@ -334,7 +337,43 @@ def report_signal(person: Person) -> Any:
 def inbox(person: Person) -> Any:
     page = _services().inbox.read(person, request.args.get("cursor"),
                                   parse_limit(request.args.get("limit")), pending_only=False)
-    return render_template("inbox.html", items=page.items, next_cursor=page.next_cursor)
+    bundle = _services().bundle
+    managers = {item["covenant"]: case_parties(bundle, item["covenant"], MUNICIPALITY_ROLE)
+                for item in page.items}
+    return render_template("inbox.html", items=page.items, next_cursor=page.next_cursor,
+                           case_managers=managers, subject_roles=SUBJECT_ROLES)
+
+
+@blueprint.post("/casussen")
+@require_person("case:write")
+def create_case(person: Person) -> Any:
+    """The RIEC builds a case from a signal in its inbox, naming persons by its pseudonyms."""
+    form = request.form
+    body = {"covenant": form.get("covenant", ""), "signals": [form.get("signal", "")],
+            "subjects": [{"pseudonym": p, "role": r} for p, r in zip(
+                form.getlist("pseudonym"), form.getlist("role"), strict=False)],
+            "case_manager": form.get("case_manager", "")}
+    case = _services().cases.create(person, body)
+    return redirect(url_for("workspace.case", case_id=case["id"]), 303)
+
+
+@blueprint.post("/casussen/<case_id>/stap")
+@require_person("case:write")
+def move_case(person: Person, case_id: str) -> Any:
+    body = {"to": request.form.get("to", "")}
+    if request.form.get("reason", "").strip():
+        body["reason"] = request.form["reason"].strip()
+    return _case_action(person, case_id, "move",
+                        lambda: _services().cases.move(person, case_id, body))
+
+
+@blueprint.post("/casussen/<case_id>/interventies")
+@require_person("case:write")
+def assign_intervention(person: Person, case_id: str) -> Any:
+    body = {key: request.form.get(key, "").strip()
+            for key in ("partner", "intervention", "priority")}
+    return _case_action(person, case_id, "assign",
+                        lambda: _services().cases.assign(person, case_id, body))
 
 
 @blueprint.get("/casussen")
@@ -346,8 +385,16 @@ def cases(person: Person) -> Any:
 @blueprint.get("/casussen/<case_id>")
 @require_person("case:read")
 def case(person: Person, case_id: str) -> Any:
-    return render_template("case.html", case=_services().cases.read(person, case_id),
-                           failed=None)
+    return _case_page(person, case_id, failed=None)
+
+
+def _case_page(person: Person, case_id: str, failed: dict[str, str] | None) -> str:
+    shown = _services().cases.read(person, case_id)
+    roles = set(shown["your_roles"])
+    moves = [to for to in shown["allowed_moves"] if TRANSITIONS[(shown["step"], to)] & roles]
+    return render_template("case.html", case=shown, failed=failed, moves=moves,
+                           partners=case_parties(_services().bundle, shown["covenant"]),
+                           priorities=PRIORITIES)
 
 
 @blueprint.post("/casussen/<case_id>/interventies/<assignment_id>/besluit")
@@ -368,18 +415,15 @@ def report_progress(person: Person, case_id: str, assignment_id: str) -> Any:
         person, case_id, assignment_id, body))
 
 
-def _case_action(person: Person, case_id: str, assignment_id: str,
-                 action: Callable[[], Any]) -> Any:
-    """Run a change of the case; back to its page, with the refusal shown at the form."""
+def _case_action(person: Person, case_id: str, form: str, action: Callable[[], Any]) -> Any:
+    """Run a change of the case; back to its page, with the refusal shown at ``form``."""
     try:
         action()
     except Problem as problem:
         if problem.status >= 500 or problem.status == 404:
             raise
         message = "; ".join(e.detail for e in problem.errors) or problem.detail
-        return render_template("case.html", case=_services().cases.read(person, case_id),
-                               failed={"assignment": assignment_id, "message": message}
-                               ), problem.status
+        return _case_page(person, case_id, {"form": form, "message": message}), problem.status
     return redirect(url_for("workspace.case", case_id=case_id), 303)
 
 

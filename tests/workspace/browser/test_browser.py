@@ -80,6 +80,14 @@ def test_a_signal_goes_from_the_municipality_form_to_the_riec_inbox_by_keyboard(
     riec_page.goto("/werkruimte/inbox")
     assert accessibility_violations(riec_page) == []
     riec_page.screenshot(path=screenshots_dir() / "mijn-inbox.png", full_page=True)
+    riec_page.click("summary:has-text('Casus aanmaken')")
+    riec_page.click("form button:has-text('Casus aanmaken')")
+    riec_page.wait_for_selector("h1:has-text('Casus')")
+    assert "detectie" in riec_page.inner_text("main")
+    assert accessibility_violations(riec_page) == []
+    riec_page.select_option("#to", "dossiervorming")
+    riec_page.click("button:has-text('Stap zetten')")
+    riec_page.wait_for_selector("dd:has-text('dossiervorming')")
     inbox = riec_page.inner_text("main")
     assert "gemeente-vlaardingen" in inbox
     assert "PSN" in inbox
