@@ -109,6 +109,17 @@ PATHS: dict[str, Any] = {
         "responses": {**answer(200, "Published", PUBLICATION),
                       **problems(401, 403, 404, 503)},
     }},
+    "/v1/meetings/administered": {"get": {
+        "summary": "The meetings the caller called as regie, newest first (at most 100)",
+        "security": BEARER,
+        "responses": {**answer(200, "The meetings", {"type": "object", "properties": {
+            "items": {"type": "array", "items": {"type": "object", "properties": {
+                "id": string(format="uuid"), "covenant": string(),
+                "date": string(format="date"), "state": string(),
+                "version": {"type": "integer"},
+                "participants": {"type": "array", "items": string()}}}}}}),
+                      **problems(401, 403)},
+    }},
     "/v1/meetings/{meeting_id}/agenda": {"get": {
         "summary": "The caller's own view of the published agenda",
         "security": BEARER,

@@ -31,7 +31,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response as BaseResponse
 
-from gateway.cases.interfaces import TRANSITIONS
+from gateway.cases.interfaces import CASE_STEPS, TRANSITIONS
 from gateway.cases.services import MUNICIPALITY_ROLE, PRIORITIES
 from gateway.delivery.services import parse_limit
 from gateway.exchange.interfaces import SUBJECT_ROLES
@@ -417,14 +417,82 @@ def report_progress(person: Person, case_id: str, assignment_id: str) -> Any:
 
 def _case_action(person: Person, case_id: str, form: str, action: Callable[[], Any]) -> Any:
     """Run a change of the case; back to its page, with the refusal shown at ``form``."""
+    return _change(action, url_for("workspace.case", case_id=case_id), lambda message:
+                   _case_page(person, case_id, {"form": form, "message": message}))
+
+
+def _change(action: Callable[[], Any], done: str, refused: Callable[[str], str]) -> Any:
+    """Run a service call from a form: on success to ``done`` (post/redirect/get); a
+    refusal re-renders the page with its message at the form. 404 and 5xx are error pages."""
     try:
         action()
     except Problem as problem:
         if problem.status >= 500 or problem.status == 404:
             raise
-        message = "; ".join(e.detail for e in problem.errors) or problem.detail
-        return _case_page(person, case_id, {"form": form, "message": message}), problem.status
-    return redirect(url_for("workspace.case", case_id=case_id), 303)
+        return refused("; ".join(e.detail for e in problem.errors) or problem.detail
+                       ), problem.status
+    return redirect(done, 303)
+
+
+@blueprint.route("/overleggen", methods=["GET", "POST"])
+@require_person("meeting:admin")
+def meetings(person: Person) -> Any:
+    """*Casusoverleg*: the meetings the RIEC called, and calling a new one."""
+    container = _services()
+    covenants = [c for c in container.bundle.data["ketenpoort"]["covenants"]
+                 if container.cases.parties.party_role(c, person.partner_id) == "regie"]
+    if request.method == "POST":
+        meeting = container.meetings.create(person, {
+            "covenant": request.form.get("covenant", ""), "date": request.form.get("date", ""),
+            "participants": request.form.getlist("participants")})
+        return redirect(url_for("workspace.meeting", meeting_id=meeting["id"]), 303)
+    return render_template("meetings.html", meetings=container.meetings.administered(person),
+                           covenants={c: case_parties(container.bundle, c) for c in covenants},
+                           today=container.clock.today().isoformat())
+
+
+@blueprint.get("/overleggen/<meeting_id>")
+@require_person("meeting:admin")
+def meeting(person: Person, meeting_id: str) -> Any:
+    return _meeting_page(person, meeting_id, failed=None)
+
+
+@blueprint.post("/overleggen/<meeting_id>/punten")
+@require_person("meeting:admin")
+def add_agenda_item(person: Person, meeting_id: str) -> Any:
+    body = {key: request.form.get(key, "").strip()
+            for key in ("case_id", "title", "question", "proposed_decision")}
+    return _meeting_action(person, meeting_id, "item", lambda: _services().meetings.add_item(
+        person, meeting_id, body))
+
+
+@blueprint.post("/overleggen/<meeting_id>/publiceren")
+@require_person("meeting:admin")
+def publish_agenda(person: Person, meeting_id: str) -> Any:
+    return _meeting_action(person, meeting_id, "publish",
+                           lambda: _services().meetings.publish(person, meeting_id))
+
+
+@blueprint.post("/overleggen/<meeting_id>/punten/<item_id>/uitkomst")
+@require_person("meeting:admin")
+def record_outcome(person: Person, meeting_id: str, item_id: str) -> Any:
+    body = {key: value.strip() for key in ("approach", "assigned_partner", "move_to")
+            if (value := request.form.get(key, "")).strip()}
+    return _meeting_action(person, meeting_id, item_id, lambda: _services().meetings
+                           .record_outcome(person, meeting_id, item_id, body))
+
+
+def _meeting_page(person: Person, meeting_id: str, failed: dict[str, str] | None) -> str:
+    container = _services()
+    routing = container.meetings.routing(person, meeting_id)
+    return render_template("meeting.html", routing=routing, failed=failed,
+                           cases=container.cases.involved(person), steps=CASE_STEPS)
+
+
+def _meeting_action(person: Person, meeting_id: str, form: str,
+                    action: Callable[[], Any]) -> Any:
+    return _change(action, url_for("workspace.meeting", meeting_id=meeting_id), lambda message:
+                   _meeting_page(person, meeting_id, {"form": form, "message": message}))
 
 
 @blueprint.get("/agenda")

@@ -36,3 +36,20 @@ def test_listing_agendas_needs_meeting_read(gateway_app: Flask, http: FlaskClien
     response = http.get("/v1/meetings", headers=token(gateway_app, RIEC, ADMIN))
 
     assert response.status_code == 403
+
+
+def test_the_regie_lists_the_meetings_it_called_published_or_not(
+        gateway_app: Flask, http: FlaskClient) -> None:
+    first = create_meeting(gateway_app, http, [POLITIE, RIEC])
+    second = create_meeting(gateway_app, http, [RIEC, VLAARDINGEN])
+    publish(gateway_app, http, second)
+
+    response = http.get("/v1/meetings/administered", headers=token(gateway_app, RIEC, ADMIN))
+    other = http.get("/v1/meetings/administered", headers=token(gateway_app, POLITIE, ADMIN))
+
+    assert response.status_code == 200
+    listed = {m["id"]: m for m in response.json["items"]}
+    assert set(listed) == {first, second}
+    assert listed[first]["state"] == "draft"
+    assert listed[first]["participants"] == [POLITIE, RIEC]
+    assert other.json["items"] == []

@@ -10,10 +10,11 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.cases.factories import create_case
+from tests.cases.factories import create_case, put_case_at
 from tests.factories import POLITIE, RIEC, VLAARDINGEN
+from tests.meetings.factories import MEETING_DAY
 from tests.workspace.factories import CSRF_FIELD, form_token
-from tests.workspace.test_pages import audit_entries, signed_in_client
+from tests.workspace.test_pages import SECRET_TITLE, audit_entries, signed_in_client
 
 
 def post_form(client: FlaskClient, page: str, action: str, data: dict[str, Any]) -> Any:
@@ -100,3 +101,59 @@ def test_a_refused_move_is_shown_at_the_form_and_changes_nothing(gateway_app: Fl
     assert response.status_code == 409
     assert "dossiervorming" in response.get_data(as_text=True)  # the allowed moves, named
     assert "detectie" in riec.get(page).get_data(as_text=True)
+
+
+def test_the_riec_composes_checks_publishes_and_records_a_meeting_in_the_pages(
+        gateway_app: Flask, http: FlaskClient) -> None:
+    early = create_case(gateway_app, http)  # at detectie: hidden from the police
+    weighed = create_case(gateway_app, http)
+    put_case_at(gateway_app, weighed["id"], "weging_kwalificatie")
+    riec, _ = signed_in_client(gateway_app, RIEC, "regie")
+    called = post_form(riec, "/werkruimte/overleggen", "/werkruimte/overleggen", {
+        "covenant": "riec-rr-mensenhandel", "date": MEETING_DAY,
+        "participants": [RIEC, VLAARDINGEN, POLITIE]})
+    assert called.status_code == 303, called.get_data(as_text=True)
+    page = called.headers["Location"]
+    for case, title in ((early, SECRET_TITLE), (weighed, "Nagelstudio Westwijk")):
+        added = post_form(riec, page, f"{page}/punten", {
+            "case_id": case["id"], "title": title, "question": "Welke aanpak?",
+            "proposed_decision": "Bestuurlijke aanpak"})
+        assert added.status_code == 303, added.get_data(as_text=True)
+
+    matrix = riec.get(page).get_data(as_text=True)
+    assert "workspace-view--hidden" in matrix
+    assert "no-grant" in matrix  # the policy's reason, shown beside the view
+    assert post_form(riec, page, f"{page}/publiceren", {}).status_code == 303
+    police, _ = signed_in_client(gateway_app, POLITIE, "casemanager")
+    meeting_id = page.rsplit("/", 1)[1]
+    agenda = police.get(f"/werkruimte/agenda/{meeting_id}").get_data(as_text=True)
+    assert "Nagelstudio Westwijk" in agenda
+    assert SECRET_TITLE not in agenda
+    item = re.search(r"/punten/([0-9a-f-]{36})/uitkomst", riec.get(page).get_data(as_text=True)
+                     .split("Nagelstudio Westwijk</h3>")[1])
+    assert item
+    recorded = post_form(riec, page, f"{page}/punten/{item.group(1)}/uitkomst", {
+        "approach": "Controle door de politie", "assigned_partner": POLITIE})
+    assert recorded.status_code == 303, recorded.get_data(as_text=True)
+    case_page = police.get(f"/werkruimte/casussen/{weighed['id']}").get_data(as_text=True)
+    assert "toewijzing_interventie" in case_page
+    assert "Accepteren" in case_page  # the police is offered the intervention
+
+
+def test_an_outcome_before_publication_is_refused_at_its_form(
+        gateway_app: Flask, http: FlaskClient) -> None:
+    case = create_case(gateway_app, http)
+    riec, _ = signed_in_client(gateway_app, RIEC, "regie")
+    page = post_form(riec, "/werkruimte/overleggen", "/werkruimte/overleggen", {
+        "covenant": "riec-rr-mensenhandel", "date": MEETING_DAY,
+        "participants": [RIEC, VLAARDINGEN]}).headers["Location"]
+    post_form(riec, page, f"{page}/punten", {"case_id": case["id"], "title": "Punt",
+                                             "question": "Vraag?", "proposed_decision": "Ja"})
+    item = re.search(r"/punten/([0-9a-f-]{36})/uitkomst", riec.get(page).get_data(as_text=True))
+    assert item
+
+    response = post_form(riec, page, f"{page}/punten/{item.group(1)}/uitkomst",
+                         {"approach": "Te vroeg"})
+
+    assert response.status_code == 409
+    assert "outcomes follow a published meeting" in response.get_data(as_text=True)

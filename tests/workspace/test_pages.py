@@ -21,14 +21,14 @@ from tests.meetings.factories import add_item, create_meeting, publish
 from tests.workspace.factories import form_token, person, sign_in
 
 PAGES = ("/werkruimte/signaal", "/werkruimte/inbox", "/werkruimte/casussen",
-         "/werkruimte/agenda")
+         "/werkruimte/agenda", "/werkruimte/overleggen")
 # What each role may open, in the order of PAGES (the scopes of the API endpoints behind them).
 MATRIX = {
-    "medewerker": (200, 200, 403, 403),
-    "casemanager": (200, 200, 200, 200),
-    "regie": (200, 200, 200, 200),
-    "voorzitter": (403, 403, 200, 200),
-    "privacyfunctionaris": (403, 403, 403, 403),
+    "medewerker": (200, 200, 403, 403, 403),
+    "casemanager": (200, 200, 200, 200, 403),
+    "regie": (200, 200, 200, 200, 200),
+    "voorzitter": (403, 403, 200, 200, 200),
+    "privacyfunctionaris": (403, 403, 403, 403, 403),
 }
 ROLE_PARTNER = {"regie": RIEC, "voorzitter": RIEC}
 SECRET_TITLE = "Uitzendbureau Havenstraat 12"

@@ -12,6 +12,7 @@ from gateway.workspace.accounts import current_code
 from gateway.workspace.wiring import IDLE_TIMEOUT
 from tests.cases.factories import create_case, put_case_at
 from tests.factories import POLITIE, RIEC, VLAARDINGEN
+from tests.meetings.factories import MEETING_DAY
 from tests.workspace.browser.conftest import (
     LiveGateway,
     accessibility_violations,
@@ -176,3 +177,29 @@ def test_the_assigned_partner_accepts_an_intervention_on_the_case_page(
 
     page.wait_for_selector("text=accepted")
     assert accessibility_violations(page) == []
+
+
+def test_the_riec_composes_a_meeting_and_sees_the_routing_matrix(
+        page: Page, live: LiveGateway) -> None:
+    api = live.app.test_client()
+    case = create_case(live.app, api)
+    put_case_at(live.app, case["id"], "weging_kwalificatie")
+    sign_in_by_keyboard(page, live, person(live.app, RIEC, "regie", "voorzitter@riec.example"))
+
+    page.goto("/werkruimte/overleggen")
+    assert accessibility_violations(page) == []
+    page.fill("#date-1", MEETING_DAY)
+    page.check(f"input[name=participants][value='{VLAARDINGEN}']")
+    page.check(f"input[name=participants][value='{POLITIE}']")
+    page.click("button:has-text('Overleg beleggen')")
+    page.wait_for_selector("h2:has-text('Agendapunt toevoegen')")
+    page.fill("#title", "Nagelstudio Westwijk")
+    page.fill("#question", "Welke aanpak?")
+    page.fill("#proposed_decision", "Bestuurlijke aanpak door de gemeente")
+    page.click("button:has-text('Op de agenda zetten')")
+
+    page.wait_for_selector("table.workspace-routing")
+    assert accessibility_violations(page) == []
+    page.screenshot(path=screenshots_dir() / "casusoverleg.png", full_page=True)
+    page.click("button:has-text('Agenda publiceren')")
+    page.wait_for_selector("h1:has-text('(v1)')")
