@@ -22,6 +22,7 @@ from gateway.observability.views import install_request_observation
 from gateway.settings import Settings
 from gateway.statistics.views import blueprint as statistics_blueprint
 from gateway.web import install_error_handlers
+from gateway.workspace.views import install_workspace
 
 
 def create_app(
@@ -55,6 +56,7 @@ def create_app(
     app.register_blueprint(identity_blueprint)
     app.register_blueprint(statistics_blueprint)
     app.register_blueprint(metrics_blueprint)
+    install_workspace(app, container.workspace.form_key)
     return app
 
 

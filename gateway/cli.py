@@ -12,13 +12,14 @@ from gateway.container import Container, build_container
 from gateway.db import current_revisions, head_revisions, make_engine
 from gateway.db_cli import db_commands
 from gateway.identity.cli import identity_commands, key_commands
-from gateway.instance import create_demo_clients, initialise
+from gateway.instance import DEMO_RIEC, create_demo_clients, initialise
 from gateway.keys import KeyringError
 from gateway.outbox.cli import channel_commands, outbox_commands
 from gateway.policy.cli import covenant_commands, policy_commands
 from gateway.retention.cli import retention_commands
 from gateway.server import restrict_new_files, run
 from gateway.settings import Settings, SettingsError
+from gateway.workspace.cli import create_demo_users, user_commands
 
 
 class LazyContainer:
@@ -54,7 +55,8 @@ def main(ctx: click.Context) -> None:
 
 
 @main.command()
-@click.option("--demo", is_flag=True, help="Also create a client for every demo partner.")
+@click.option("--demo", is_flag=True,
+              help="Also create a client and a person for every demo partner.")
 @click.pass_obj
 def init(lazy: LazyContainer, demo: bool) -> None:
     """Create the instance: folder, keyring, database schema (idempotent)."""
@@ -64,6 +66,8 @@ def init(lazy: LazyContainer, demo: bool) -> None:
     if demo:
         path = create_demo_clients(instance, lazy.clients)
         click.echo(f"demo partner credentials (owner-readable only): {path}")
+        people = create_demo_users(instance, DEMO_RIEC)
+        click.echo(f"demo people, with their TOTP secrets (owner-readable only): {people}")
 
 
 @main.command()
@@ -78,6 +82,8 @@ def serve(lazy: LazyContainer, host: str, port: int, workers: int, threads: int)
     if not lazy.settings.keyring_path.exists():
         raise click.ClickException("no instance here yet; run 'ketenpoort init --demo' first")
     _refuse_an_old_schema(lazy.settings)
+    shown = "localhost" if host in ("127.0.0.1", "::1") else host
+    click.echo(f"workspace for people: http://{shown}:{port}/werkruimte/")
     run(lazy.settings, host=host, port=port, workers=workers, threads=threads)
 
 
@@ -104,3 +110,4 @@ main.add_command(retention_commands)
 main.add_command(key_commands)
 main.add_command(identity_commands)
 main.add_command(db_commands)
+main.add_command(user_commands)

@@ -54,6 +54,8 @@ from gateway.policy.services import PolicyService, engine_for
 from gateway.retention.services import HousekeepingTerms, RetentionService
 from gateway.settings import Settings
 from gateway.statistics.services import StatisticsService
+from gateway.workspace.oidc import load_providers
+from gateway.workspace.wiring import Workspace, build_workspace
 
 REQUEST_DIGEST_INFO = b"ketenpoort/exchange/request-digest"
 
@@ -113,6 +115,7 @@ class Container:
     operations: OperationalState
     metrics: GatewayMetrics
     token_limits: TokenRequestLimits
+    workspace: Workspace
     sequencer: SequencerRunner | None = None  # started per serving worker by gateway.background
 
     @property
@@ -248,6 +251,8 @@ def build_container(
         operations=operations,
         metrics=GatewayMetrics(operations, settings.prometheus_multiproc_dir),
         token_limits=token_request_limits(settings, clock),
+        workspace=build_workspace(session_factory, keyring, clock, load_providers(
+            settings.instance_path, policy.bundle.partner_ids())),
     )
 
 

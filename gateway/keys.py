@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 SYMMETRIC_KEYS = (
     "identity-master", "pseudonym", "blind-index", "audit-pseudonym", "linkage", "content-master",
+    "workspace",
 )
 SIGNING_KEYS = ("token-signing", "audit-checkpoint", "webhook-signing")
 

@@ -43,6 +43,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("gateway.statistics",),
     ("gateway.background",),
     ("gateway.observability",),
+    ("gateway.workspace",),
     ("gateway.models", "gateway.openapi"),
     ("gateway.container",),
     ROOM_SHELLS,

@@ -107,6 +107,7 @@ def _token(base: str, instance: Path, partner: str) -> str:
 def test_demo_credentials_are_readable_by_their_owner_only(served: tuple[str, Path]) -> None:
     _base, instance = served
     assert (instance / "demo-clients.json").stat().st_mode & 0o077 == 0
+    assert (instance / "demo-users.json").stat().st_mode & 0o077 == 0
     assert (instance / "keyring.json").stat().st_mode & 0o077 == 0
 
 
@@ -138,3 +139,15 @@ def test_init_twice_keeps_the_instance(served: tuple[str, Path]) -> None:
     subprocess.run([_console_script(), "init", "--demo"], env=env, check=True, timeout=120)  # noqa: S603  # our own console script
 
     assert (instance / "keyring.json").read_text() == keyring
+
+
+def test_the_workspace_sign_in_page_is_served(served: tuple[str, Path]) -> None:
+    base, instance = served
+    people = json.loads((instance / "demo-users.json").read_text())
+    with urllib.request.urlopen(base + "/werkruimte/inloggen", timeout=10) as response:  # noqa: S310  # loopback test server
+        page = response.read().decode()
+
+    assert response.status == 200
+    assert "Inloggen" in page
+    assert people[RIEC]["role"] == "regie"
+    assert len(people[VLAARDINGEN]["totp_secret"]) >= 16

@@ -25,6 +25,15 @@ SCOPES = (
     "statistics:read",
 )
 
+
+
+def check_known_scopes(scopes: tuple[str, ...]) -> None:
+    """Fail where a guard is defined: a misspelt scope would lock its view for everyone."""
+    unknown = set(scopes) - set(SCOPES)
+    if unknown:
+        raise ValueError(f"unknown scope(s): {', '.join(sorted(unknown))}")
+
+
 #: Client authentication methods accepted at the token endpoint (RFC 7591 names).
 CLIENT_SECRET_BASIC = "client_secret_basic"  # noqa: S105 -- a method name, not a secret
 PRIVATE_KEY_JWT = "private_key_jwt"

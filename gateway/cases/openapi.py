@@ -56,7 +56,18 @@ SCHEMAS: dict[str, Any] = {
 }
 
 PATHS: dict[str, Any] = {
-    "/v1/cases": {"post": {
+    "/v1/cases": {"get": {
+        "summary": "The newest cases the caller directs or takes part in (at most 100), in brief",
+        "security": BEARER,
+        "responses": {**answer(200, "The cases", {"type": "object", "properties": {
+            "items": {"type": "array", "items": {"type": "object", "properties": {
+                "id": string(format="uuid"), "covenant": string(),
+                "step": string(enum=list(CASE_STEPS)),
+                "your_roles": {"type": "array", "items": string(
+                    enum=["regie", "case_manager", "assigned"])},
+                "updated_at": string(format="date-time")}}}}}),
+                      **problems(401, 403)},
+    }, "post": {
         "summary": "Create a case from received signals (the covenant's regie party only)",
         "description": "Subjects are named by the caller's own pseudonyms as they appear in "
                        "the deliveries of the linked signals; never by identifiers.",

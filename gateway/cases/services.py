@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.cases.interfaces import (
@@ -43,6 +43,7 @@ from gateway.problems import Problem, forbidden, not_found
 
 MAX_SIGNALS = 100
 MAX_CASE_SUBJECTS = 100
+MAX_LISTED = 100
 PRIORITIES = ("laag", "normaal", "hoog", "urgent")
 MUNICIPALITY_ROLE = "gemeente"
 
@@ -137,6 +138,26 @@ class CaseService:
             case = self._involved_case(session, actor, case_id)
             self._audit(session, actor, case, "case.read")
             return self._view(session, case, actor.partner_id)
+
+    def involved(self, actor: Caller) -> list[dict[str, Any]]:
+        """The newest cases the actor directs or takes part in (at most MAX_LISTED), in brief."""
+        partner = actor.partner_id
+        assigned = select(CaseAssignment.case_id).where(
+            CaseAssignment.partner == partner,
+            CaseAssignment.state.in_(ACTIVE_ASSIGNMENT_STATES))
+        with transaction(self.session_factory) as session:
+            candidates = session.scalars(
+                select(Case).where(or_(Case.regie == partner, Case.case_manager == partner,
+                                       Case.id.in_(assigned)))
+                .order_by(Case.updated_at.desc(), Case.id).limit(MAX_LISTED))
+            # The roles decide, as for reading one case (a regie must still be the regie).
+            involved = [(case, roles) for case in candidates
+                        if (roles := self.roles(session, case, partner))]
+            self.audit.append(session, {"action": "case.listed", "actor": actor.actor(),
+                                        "case_ids": [case.id for case, _ in involved]})
+            return [{"id": case.id, "covenant": case.covenant, "step": case.step,
+                     "your_roles": sorted(roles), "updated_at": case.updated_at.isoformat()}
+                    for case, roles in involved]
 
     def move(self, actor: Caller, case_id: str, body: Any) -> dict[str, Any]:
         reader = BodyReader(body, {"to", "reason"}, {"to"})

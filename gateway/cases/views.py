@@ -30,6 +30,12 @@ def create_case(principal: Principal) -> Any:
     return case, 201, {"Location": f"/v1/cases/{case['id']}"}
 
 
+@blueprint.get("/v1/cases")
+@require_scope("case:read")
+def list_cases(principal: Principal) -> Any:
+    return {"items": _service().involved(_actor(principal))}
+
+
 @blueprint.get("/v1/cases/<case_id>")
 @require_scope("case:read")
 def read_case(principal: Principal, case_id: str) -> Any:

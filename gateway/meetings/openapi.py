@@ -60,7 +60,17 @@ SCHEMAS: dict[str, Any] = {
 }
 
 PATHS: dict[str, Any] = {
-    "/v1/meetings": {"post": {
+    "/v1/meetings": {"get": {
+        "summary": "The agendas published to the caller, newest meeting first, without items",
+        "security": BEARER,
+        "responses": {**answer(200, "The agendas", {"type": "object", "properties": {
+            "items": {"type": "array", "items": {"type": "object", "properties": {
+                "meeting_id": string(format="uuid"), "title": string(),
+                "date": string(format="date"), "version": {"type": "integer"},
+                "items": {"type": "integer", "description": "items visible to the caller"},
+            }}}}}),
+                      **problems(401, 403)},
+    }, "post": {
         "summary": "Call a case meeting (the covenant's regie party)",
         "security": BEARER,
         "requestBody": json_body({
@@ -98,6 +108,17 @@ PATHS: dict[str, Any] = {
         "parameters": path_parameters("meeting_id"),
         "responses": {**answer(200, "Published", PUBLICATION),
                       **problems(401, 403, 404, 503)},
+    }},
+    "/v1/meetings/administered": {"get": {
+        "summary": "The meetings the caller called as regie, newest first (at most 100)",
+        "security": BEARER,
+        "responses": {**answer(200, "The meetings", {"type": "object", "properties": {
+            "items": {"type": "array", "items": {"type": "object", "properties": {
+                "id": string(format="uuid"), "covenant": string(),
+                "date": string(format="date"), "state": string(),
+                "version": {"type": "integer"},
+                "participants": {"type": "array", "items": string()}}}}}}),
+                      **problems(401, 403)},
     }},
     "/v1/meetings/{meeting_id}/agenda": {"get": {
         "summary": "The caller's own view of the published agenda",

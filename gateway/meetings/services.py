@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.cases.interfaces import CASE_STEPS, CLOSED, REGIE, CaseContext
 from gateway.cases.models import CaseSubject
 from gateway.cases.services import (
+    MAX_LISTED,
     PRIORITIES,
     CaseService,
     CovenantParties,
@@ -151,6 +152,30 @@ class MeetingService:
         with transaction(self.session_factory) as session:
             meeting = self._own_meeting(session, actor, meeting_id)
             return self._publish(session, actor, meeting)
+
+    def administered(self, actor: Caller) -> list[dict[str, Any]]:
+        """The meetings the actor called as regie, newest first (at most MAX_LISTED)."""
+        with transaction(self.session_factory) as session:
+            meetings = session.scalars(select(Meeting).where(
+                Meeting.regie == actor.partner_id).order_by(
+                    Meeting.held_on.desc(), Meeting.id).limit(MAX_LISTED)).all()
+            participants: dict[str, list[str]] = {m.id: [] for m in meetings}
+            for row in session.scalars(select(MeetingParticipant).where(
+                    MeetingParticipant.meeting_id.in_(participants)).order_by(
+                        MeetingParticipant.partner)):
+                participants[row.meeting_id].append(row.partner)
+            return [_meeting_view(m, participants[m.id]) for m in meetings]
+
+    def agendas(self, actor: Caller) -> list[dict[str, Any]]:
+        """The agendas published to the actor, newest meeting first, without their items."""
+        with transaction(self.session_factory) as session:
+            views = session.scalars(select(PublishedView).where(
+                PublishedView.partner == actor.partner_id)).all()
+            return sorted(({"meeting_id": v.meeting_id, "title": v.view["title"],
+                            "date": v.view["date"], "version": v.version,
+                            "items": len(v.view["items"])} for v in views),
+                          key=lambda agenda: (agenda["date"], agenda["meeting_id"]),
+                          reverse=True)
 
     def agenda(self, actor: Caller, meeting_id: str) -> dict[str, Any]:
         with transaction(self.session_factory) as session:

@@ -48,6 +48,18 @@ def publish_agenda(principal: Principal, meeting_id: str) -> Any:
     return _service().publish(_actor(principal), meeting_id)
 
 
+@blueprint.get("/v1/meetings")
+@require_scope("meeting:read")
+def list_agendas(principal: Principal) -> Any:
+    return {"items": _service().agendas(_actor(principal))}
+
+
+@blueprint.get("/v1/meetings/administered")
+@require_scope("meeting:admin")
+def list_administered(principal: Principal) -> Any:
+    return {"items": _service().administered(_actor(principal))}
+
+
 @blueprint.get("/v1/meetings/<meeting_id>/agenda")
 @require_scope("meeting:read")
 def read_agenda(principal: Principal, meeting_id: str) -> Any:
