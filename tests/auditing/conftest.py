@@ -97,6 +97,7 @@ def audit_app(container: Container) -> Flask:
     """Only the audit API, on the real container."""
     app = Flask(__name__)
     app.extensions["ketenpoort"] = container
+    app.config["MAX_CONTENT_LENGTH"] = container.settings.max_body_bytes
     install_error_handlers(app)
     app.register_blueprint(create_audit_blueprint())
     return app
