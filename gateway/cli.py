@@ -82,8 +82,6 @@ def serve(lazy: LazyContainer, host: str, port: int, workers: int, threads: int)
     if not lazy.settings.keyring_path.exists():
         raise click.ClickException("no instance here yet; run 'ketenpoort init --demo' first")
     _refuse_an_old_schema(lazy.settings)
-    shown = "localhost" if host in ("127.0.0.1", "::1") else host
-    click.echo(f"workspace for people: http://{shown}:{port}/werkruimte/")
     run(lazy.settings, host=host, port=port, workers=workers, threads=threads)
 
 

@@ -59,6 +59,13 @@ def serving_app(settings: Settings | None = None) -> Flask:
     return app
 
 
+def workspace_url(host: str, port: int) -> str:
+    """Where people open the workspace: its cookies are Secure, which browsers honour on plain
+    HTTP for ``localhost`` only, not for ``127.0.0.1``."""
+    shown = "localhost" if host in ("127.0.0.1", "::1") else host
+    return f"http://{shown}:{port}/werkruimte/"
+
+
 def gunicorn_options(
     settings: Settings, *, host: str, port: int, workers: int, threads: int
 ) -> dict[str, Any]:
@@ -72,6 +79,9 @@ def gunicorn_options(
         "accesslog": None,
         "logconfig_dict": logging_config(settings.log_level),
         "worker_class": "gateway.server_errors.ProblemThreadWorker",
+        # A log line like every other, so the output stays one JSON object per line.
+        "when_ready": lambda _server: log.info("workspace for people: %s",
+                                               workspace_url(host, port)),
     }
     if settings.prometheus_multiproc_dir:
         metrics_dir = Path(settings.prometheus_multiproc_dir)
