@@ -26,7 +26,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import DateTime, MetaData, Table, create_engine, event, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidRequestError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.dml import Insert, ReturningInsert
 from sqlalchemy.types import TypeDecorator
@@ -578,5 +578,9 @@ def _run_unit(session: Session, work: _Work[Any], *, alone: bool) -> None:
     try:
         with session.begin_nested():
             work.value = work.unit(session)
-    except Exception as error:  # this unit alone is rolled back; its neighbours go on
+    except IntegrityError as error:  # this unit alone is rolled back; its neighbours go on
+        work.error = error
+    except (DBAPIError, InvalidRequestError):
+        raise  # the connection or transaction itself broke: the whole batch fails with it
+    except Exception as error:  # a unit's own failure, not the database's
         work.error = error

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import db
@@ -161,3 +161,18 @@ def test_many_concurrent_callers_all_get_their_answer(factory: sessionmaker[Sess
     assert sorted(map(str, results)) == sorted(f"m{i}" for i in range(40))
     assert _stored(factory) == {f"m{i}" for i in range(40)}
     assert committer.queued == 0
+
+
+def test_a_broken_connection_fails_the_whole_batch_not_just_the_unit(
+    factory: sessionmaker[Session],
+) -> None:
+    """After a lost connection the transaction cannot go on: every unit gets the database's
+    error (a 503 for the caller), none a later "pending rollback" error (a 500)."""
+    def connection_lost(_session: Session) -> str:
+        raise OperationalError("INSERT ...", {}, ConnectionError("server closed the connection"))
+
+    results = _queued_behind_a_held_leader(
+        db.GroupCommitter(factory), [_insert("a"), connection_lost, _insert("b")])
+
+    assert all(isinstance(r, OperationalError) for r in results)
+    assert _stored(factory) == {"leader"}
