@@ -17,6 +17,7 @@ from gateway.policy.interfaces import PolicyEngineError
 from gateway.policy.opa_engine import write_opa_bundle
 from gateway.policy.regopy_engine import RegopyEngine
 from gateway.policy.reload import ReloadingPolicyService
+from tests.conftest import TEST_TODAY, policies_in_force_on
 
 from .conftest import make_request
 
@@ -53,7 +54,9 @@ def test_the_opa_bundle_alone_decides_as_the_gateway(
     assert RegopyEngine(from_tarball).evaluate(request) == regopy_engine.evaluate(request)
 
 
-def test_a_changed_library_takes_effect_on_the_next_decision(policies_copy: Path) -> None:
+def test_a_changed_library_takes_effect_on_the_next_decision(tmp_path: Path) -> None:
+    # Covenants in force on the suite's day: the request must be allowed before the change.
+    policies_copy = policies_in_force_on(TEST_TODAY, tmp_path / "policies")
     reloading = ReloadingPolicyService(policies_copy, RegopyEngine, interval_seconds=0)
     before = reloading.decide(make_request())
     library = policies_copy / LIBRARY
