@@ -186,7 +186,8 @@ class ExchangeService:
             idempotency_key=idempotency_key,
             subjects=subjects,
             audit=self.audit.record(
-                self._audit_event(sender, request, decisions, exchange_id, set(subjects))),
+                self._audit_event(sender, request, decisions, exchange_id, set(subjects),
+                                  named=dict(named))),
         )
         try:
             # Batched with concurrent exchanges into one durable commit, each under its own
@@ -324,7 +325,7 @@ class ExchangeService:
 
     def _audit_event(
         self, sender: Caller, request: ExchangeRequest, decisions: list[Decision],
-        exchange_id: str, accepted: set[str],
+        exchange_id: str, accepted: set[str], *, named: dict[str, tuple[str, ...]],
     ) -> dict[str, Any]:
         """The entry of a decided exchange.
 
@@ -334,7 +335,6 @@ class ExchangeService:
         BSN it knows (see :mod:`gateway.auditing.projection`).
         """
         allowed = any(d.allowed for d in decisions)
-        named = dict(_categories_by_subject(request))
         return {
             "action": "exchange.delivered" if allowed else "exchange.refused",
             "actor": sender.actor(),
