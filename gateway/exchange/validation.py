@@ -33,6 +33,8 @@ TOP_LEVEL_FIELDS = frozenset(
 )
 REQUIRED_FIELDS = ("covenant", "purpose", "process_step", "recipients", "subjects", "items")
 _WITHOUT_STEP = tuple(name for name in REQUIRED_FIELDS if name != "process_step")
+# A required array that is missing is reported once, by the check of the top-level fields.
+_ABSENT = object()
 CASE_ID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 SUBJECT_FIELDS = frozenset({"ref", "role", "identifiers"})
 ITEM_FIELDS = frozenset({"category", "subject_ref", "content"})
@@ -94,12 +96,12 @@ def parse_exchange(
     step = _string(body, "process_step", "", errors)
     if step is not None and step not in PROCESS_STEPS:
         errors.append(FieldError("/process_step", f"unknown process step; one of {PROCESS_STEPS}"))
-    recipients = _recipients(body.get("recipients"), catalogue, errors)
+    recipients = _recipients(body.get("recipients", _ABSENT), catalogue, errors)
     categories = _check_covenant(catalogue, covenant, purpose, errors)
     if case is not None and covenant is not None and covenant != case.covenant:
         errors.append(FieldError("/case_id", f"the case is under covenant {case.covenant}"))
-    subjects = _subjects(body.get("subjects"), today, errors)
-    items = _items(body.get("items"), {s.ref for s in subjects}, categories, errors)
+    subjects = _subjects(body.get("subjects", _ABSENT), today, errors)
+    items = _items(body.get("items", _ABSENT), {s.ref for s in subjects}, categories, errors)
     if case is not None and not errors:
         step = _step_of_case(case, step)
     # Each of these is None only when an error was recorded for it.
@@ -150,7 +152,7 @@ def _string(
 def _array(
     raw: Any, pointer: str, limit: int, errors: list[FieldError]
 ) -> list[Any]:
-    if raw is None:
+    if raw is _ABSENT:
         return []
     if not isinstance(raw, list) or not raw:
         errors.append(FieldError(pointer, "must be a non-empty array"))
@@ -166,7 +168,8 @@ def _recipients(
 ) -> tuple[str, ...]:
     known = catalogue.partner_ids()
     seen: set[str] = set()
-    for index, recipient in enumerate(_array(raw, "/recipients", MAX_RECIPIENTS, errors)):
+    listed = _array(raw, "/recipients", MAX_RECIPIENTS, errors)
+    for index, recipient in enumerate(listed):
         pointer = f"/recipients/{index}"
         if not isinstance(recipient, str):
             errors.append(FieldError(pointer, "must be a partner id (string)"))
@@ -176,7 +179,7 @@ def _recipients(
             errors.append(FieldError(pointer, f"duplicate recipient {recipient!r}"))
         else:
             seen.add(recipient)
-    return tuple(r for r in (raw or []) if isinstance(r, str) and r in seen)
+    return tuple(r for r in listed if isinstance(r, str) and r in seen)
 
 
 def _case(
