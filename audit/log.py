@@ -13,7 +13,7 @@ latest checkpoint, so every integrated entry is covered by a signed head after o
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +29,7 @@ from audit.canonical import canonical_entry
 from audit.interfaces import AuditAppendRefused, AuditError, AuditRecord, InclusionProof
 from audit.models import AuditEntry, AuditSigningKey, AuditTreeNode, Checkpoint
 from audit.note import CheckpointBody, key_id, raw_public_key
-from gateway.db import insert_rows, transaction, utcnow
+from gateway.db import insert_rows, session_now, transaction
 
 # Keys that name a person in plaintext. The log carries audit pseudonyms only; an event holding
 # any of these anywhere is refused rather than cleaned, because the caller has a bug.
@@ -74,7 +74,11 @@ def _validate_event(event: Mapping[str, Any]) -> None:
 
 
 class AuditLog:
-    """The :class:`audit.interfaces.IAuditLog` on the gateway database."""
+    """The :class:`audit.interfaces.IAuditLog` on the gateway database, its entries timed by
+    ``now`` (the product's clock)."""
+
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        self._now = now
 
     def append(self, session: Session, event: Mapping[str, Any]) -> str:
         return self.write(session, self.record(event))
@@ -87,7 +91,7 @@ class AuditLog:
         """
         _validate_event(event)
         event_id = str(uuid4())
-        recorded_at = utcnow()
+        recorded_at = self._now()
         entry = canonical_entry(
             {**event, "event_id": event_id, "recorded_at": _timestamp(recorded_at)}
         )
@@ -210,10 +214,8 @@ class CheckpointSigner:
         self.public_key = raw_public_key(private_key.public_key())
         self.key_id = key_id(private_key.public_key())
 
-    def sign(
-        self, tree_size: int, root_hash: bytes, issued_at: datetime | None = None
-    ) -> SignedCheckpoint:
-        moment = (issued_at or utcnow()).replace(microsecond=0)
+    def sign(self, tree_size: int, root_hash: bytes, issued_at: datetime) -> SignedCheckpoint:
+        moment = issued_at.replace(microsecond=0)
         body = CheckpointBody(self.origin, tree_size, root_hash, moment)
         signature = self._private_key.sign(body.text().encode("utf-8"))
         return SignedCheckpoint(body, self.key_id, signature)
@@ -266,7 +268,7 @@ class Sequencer:
         signed_size = session.scalar(select(func.max(Checkpoint.tree_size))) or 0
         if size <= signed_size:
             return
-        signed = self._signer.sign(size, _compact_range(session, size).root())
+        signed = self._signer.sign(size, _compact_range(session, size).root(), session_now(session))
         if session.get(AuditSigningKey, signed.key_id) is None:
             session.add(
                 AuditSigningKey(

@@ -91,6 +91,29 @@ class ManualClock:
 SYSTEM_CLOCK = SystemClock()
 
 
+class RecordStamps:
+    """Times for new records: ``clock``'s, made strictly increasing within this process.
+
+    A clock that stands still (a test's) or steps back (an NTP correction) would give two records
+    the same or a reversed time, and "the oldest subject" or "the first progress report" would
+    depend on chance; a stamp one microsecond past the previous one keeps the order they were
+    written in.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._last: datetime | None = None
+
+    def stamp(self) -> datetime:
+        moment = self.clock.now()
+        with self._lock:
+            if self._last is not None and moment <= self._last:
+                moment = self._last + timedelta(microseconds=1)
+            self._last = moment
+        return moment
+
+
 def parse_moment(text: str) -> datetime:
     """An ISO 8601 moment; a bare date means 09:00 on that Dutch day (office hours)."""
     try:

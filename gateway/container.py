@@ -28,7 +28,7 @@ from gateway.background.broker import CeleryPublisher, OffRequestPublisher, make
 from gateway.background.embedded import BackgroundDrainer
 from gateway.cases.services import BundleParties, CaseService
 from gateway.clock import Clock, clock_starting_at
-from gateway.db import GroupCommitter, make_engine, make_session_factory, utcnow
+from gateway.db import GroupCommitter, clock_of, make_engine, make_session_factory
 from gateway.delivery.services import InboxService
 from gateway.exchange.services import ExchangeService
 from gateway.identity.envelope import ContentSealer
@@ -135,7 +135,8 @@ class Container:
     def sequencer_runner(self, interval_seconds: float | None = None) -> SequencerRunner:
         """A sequencer signing with the keyring's checkpoint key; call ``start()`` on it."""
         interval = interval_seconds or self.settings.sequencer_interval_seconds
-        return SequencerRunner(self.session_factory, self.sequencer_once(), interval)
+        return SequencerRunner(self.session_factory, self.sequencer_once(), interval,
+                               clock=self.clock.now)
 
     def sequencer_once(self) -> Sequencer:
         """The sequencer signing with the keyring's checkpoint key, for one run by hand."""
@@ -164,12 +165,13 @@ def build_container(
     clock = clock or clock_starting_at(settings.clock_start)
     keyring = keyring or Keyring.load(settings.keyring_path)
     session_factory = make_session_factory(
-        bind or make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous))
-    policy = ReloadingPolicyService.from_settings(settings)
+        bind or make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous),
+        clock)
+    policy = ReloadingPolicyService.from_settings(settings, clock.now)
     vault = IdentityVault(keyring, settings.keyring_path)
     pseudonymiser = Pseudonymiser(keyring)
     content = ContentSealer(keyring)
-    audit = AuditLog()
+    audit = AuditLog(clock.now)
     linkage = build_linkage(keyring, session_factory, policy=policy, vault=vault,
                             pseudonymiser=pseudonymiser, audit=audit)
     outbox = build_outbox(settings, keyring, session_factory, vault, audit)
@@ -180,7 +182,7 @@ def build_container(
                           settings.outbox_retention_days),
         after_shredding=ShredPurge(KeyRotation(settings.keyring_path, session_factory, audit,
                                                actor="retention")))
-    audit_gate = AuditGate(session_factory, settings.audit_max_lag_seconds)
+    audit_gate = AuditGate(session_factory, settings.audit_max_lag_seconds, clock=clock.now)
     parties = BundleParties(policy)
     cases = CaseService(session_factory=session_factory, parties=parties, vault=vault,
                         pseudonyms=pseudonymiser, audit=audit, clock=clock)
@@ -191,8 +193,7 @@ def build_container(
     )
     # A case change republishes the agendas that discuss the case, in the same transaction.
     cases.listeners.append(meetings.case_changed)
-    # Records carry wall-clock times (gateway.db.utcnow), so their ages are measured on it.
-    operations = OperationalState(session_factory, utcnow)
+    operations = OperationalState(session_factory, clock.now)
     return Container(
         settings=settings,
         clock=clock,
@@ -320,6 +321,7 @@ def build_outbox(
         renderers={EXCHANGE_DELIVERY: ExchangeDeliveryRenderer(vault, content)},
         default_renderer=PayloadAsIs(),
         audit=audit,
+        clock=clock_of(session_factory).now,
         policy=RetryPolicy(
             max_attempts=settings.outbox_max_attempts,
             backoff_seconds=settings.outbox_backoff_seconds,

@@ -31,7 +31,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.dml import Insert, ReturningInsert
 from sqlalchemy.types import TypeDecorator
 
-from gateway.clock import SYSTEM_CLOCK
+from gateway.clock import SYSTEM_CLOCK, Clock, RecordStamps
 
 T = TypeVar("T")
 
@@ -80,9 +80,42 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def utcnow() -> datetime:
-    """Column default for record times that no rule compares; rules use the injected clock."""
-    return SYSTEM_CLOCK.now()
+#: Where a session factory keeps the product's clock that stamps the records it writes.
+RECORD_CLOCK = "ketenpoort.record_clock"
+
+
+_WALL_CLOCK_STAMPS = RecordStamps(SYSTEM_CLOCK)
+
+
+def record_time(context: Any) -> datetime:
+    """Column default for record times: the clock of the session that writes the row.
+
+    Rules compare these times with the injected clock (retention terms, rate windows, ages), so
+    they must come from that same clock; a connection used outside a session (a tool writing
+    with the engine) stamps with the wall clock.
+    """
+    return _stamps(context.root_connection.info).stamp()
+
+
+def session_now(session: Session) -> datetime:
+    """This moment on the clock of the session's factory."""
+    return _stamps(session.info).clock.now()
+
+
+def clock_of(factory: sessionmaker[Session]) -> Clock:
+    """The clock that stamps the records of ``factory``'s sessions."""
+    return _stamps(factory.kw.get("info", {})).clock
+
+
+def _stamps(info: Mapping[str, Any]) -> RecordStamps:
+    return cast(RecordStamps, info.get(RECORD_CLOCK, _WALL_CLOCK_STAMPS))
+
+
+@event.listens_for(Session, "after_begin")
+def _lend_the_clock_to_the_connection(
+    session: Session, transaction: Any, connection: Connection
+) -> None:
+    connection.info[RECORD_CLOCK] = _stamps(session.info)
 
 
 def make_engine(url: str, *, sqlite_synchronous: str = DURABLE, **kwargs: Any) -> Engine:
@@ -245,13 +278,16 @@ class _ProcessWriterLock:
         return self._descriptor[1]
 
 
-def make_session_factory(bind: Engine | Connection) -> sessionmaker[Session]:
+def make_session_factory(
+    bind: Engine | Connection, clock: Clock = SYSTEM_CLOCK
+) -> sessionmaker[Session]:
+    """Sessions on ``bind`` whose records are stamped by ``clock``."""
+    info = {RECORD_CLOCK: RecordStamps(clock)}
     if isinstance(bind, Connection):
         # Tests hand in a connection inside an outer transaction; commits become savepoints.
-        return sessionmaker(
-            bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
-        )
-    return sessionmaker(bind=bind, expire_on_commit=False)
+        return sessionmaker(bind=bind, expire_on_commit=False, info=info,
+                            join_transaction_mode="create_savepoint")
+    return sessionmaker(bind=bind, expire_on_commit=False, info=info)
 
 
 @contextmanager

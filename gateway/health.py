@@ -68,7 +68,8 @@ def _policy(container: Any) -> dict[str, Any]:
 
 def _audit(container: Any) -> dict[str, Any]:
     ok, detail = audit_readiness(container.session_factory,
-                                 container.settings.audit_max_lag_seconds)
+                                 container.settings.audit_max_lag_seconds,
+                                 clock=container.clock.now)
     if container.sequencer is not None:
         detail["sequencer"] = container.sequencer.health()
     append = audit_appendable(container.session_factory, container.audit)

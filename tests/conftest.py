@@ -100,8 +100,8 @@ def connection(engine: Engine) -> Iterator[Connection]:
 
 
 @pytest.fixture
-def session(connection: Connection) -> Iterator[Session]:
-    session = db.make_session_factory(connection)()
+def session(connection: Connection, clock: ManualClock) -> Iterator[Session]:
+    session = db.make_session_factory(connection, clock)()
     yield session
     session.close()
 

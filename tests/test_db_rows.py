@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from gateway.db import insert_absent, insert_rows, make_session_factory, read_only, transaction
+from audit.models import AuditEntry, Checkpoint
+from gateway.clock import ManualClock
+from gateway.container import Container
+from gateway.db import (
+    clock_of,
+    insert_absent,
+    insert_rows,
+    make_session_factory,
+    read_only,
+    session_now,
+    transaction,
+)
 from gateway.outbox.models import OutboxMessage
 
 
@@ -68,3 +80,42 @@ def test_read_only_on_postgresql_holds_no_transaction_and_leaves_none_behind(
     with transaction(factory) as session:
         first, second = _two_clock_readings(session)
     assert first == second  # the pooled connection is transactional again
+
+
+def test_records_are_stamped_by_the_clock_of_their_session_factory(
+    connection: Connection,
+) -> None:
+    year_2031, year_2024 = (ManualClock(datetime(year, 1, 1, 9, tzinfo=UTC))
+                            for year in (2031, 2024))
+    later, earlier = (make_session_factory(connection, c) for c in (year_2031, year_2024))
+
+    with transaction(later) as session:
+        insert_rows(session, OutboxMessage, [_message("core")])
+        session.add(OutboxMessage(**_message("orm")))
+        assert session_now(session) == year_2031.now()
+    with transaction(earlier) as session:
+        insert_rows(session, OutboxMessage, [_message("other")])
+
+    with read_only(later) as session:
+        stamps = dict(session.execute(
+            select(OutboxMessage.idempotency_key, OutboxMessage.created_at)).all())
+    # A clock standing still still orders the records: each stamp is a microsecond later.
+    microsecond = timedelta(microseconds=1)
+    assert stamps == {"core": year_2031.now(), "orm": year_2031.now() + microsecond,
+                      "other": year_2024.now()}
+    assert clock_of(later) is year_2031
+
+
+def test_audit_entries_and_checkpoints_carry_the_containers_clock(
+    container: Container, clock: ManualClock
+) -> None:
+    clock.set(datetime(2031, 1, 1, 9, tzinfo=UTC))
+    with transaction(container.session_factory) as session:
+        event_id = container.audit.append(session, {"action": "test.stamped", "actor": "t"})
+    container.sequencer_once().run_once()
+
+    with read_only(container.session_factory) as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.event_id == event_id)).one()
+        assert entry.recorded_at == clock.now()
+        assert '"recorded_at":"2031-01-01T09:00:00' in entry.entry
+        assert session.scalars(select(Checkpoint.issued_at)).one() == clock.now()

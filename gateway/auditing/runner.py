@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit.log import Sequencer
 from audit.models import AuditEntry, Checkpoint
-from gateway.db import read_only, utcnow
+from gateway.db import read_only
 from gateway.problems import Problem, unavailable
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class SequencerRunner:
         sequencer: Sequencer,
         interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
         *,
-        clock: Clock = utcnow,
+        clock: Clock,
     ) -> None:
         if interval_seconds <= 0:
             raise ValueError("interval_seconds must be positive")
@@ -165,7 +165,7 @@ def audit_readiness(
     session_factory: sessionmaker[Session],
     max_lag_seconds: float = DEFAULT_MAX_LAG_SECONDS,
     *,
-    clock: Clock = utcnow,
+    clock: Clock,
 ) -> tuple[bool, dict[str, Any]]:
     """Is every entry sealed by a signed checkpoint within ``max_lag_seconds`` of being written?
 
@@ -231,7 +231,7 @@ class AuditGate:
         max_lag_seconds: float = DEFAULT_MAX_LAG_SECONDS,
         *,
         cache_seconds: float = 1.0,
-        clock: Clock = utcnow,
+        clock: Clock,
     ) -> None:
         self._session_factory = session_factory
         self.max_lag_seconds = max_lag_seconds

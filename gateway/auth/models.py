@@ -9,7 +9,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.auth.interfaces import TOKEN_ENDPOINT_AUTH_METHODS
-from gateway.db import Base, UTCDateTime, utcnow
+from gateway.db import Base, UTCDateTime, record_time
 
 _AUTH_METHOD_LIST = ", ".join(f"'{method}'" for method in TOKEN_ENDPOINT_AUTH_METHODS)
 
@@ -34,7 +34,7 @@ class OAuthClient(Base):
     scopes: Mapped[str] = mapped_column(Text)
     token_endpoint_auth_method: Mapped[str] = mapped_column(String(32))
     jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=record_time)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property

@@ -36,7 +36,8 @@ from gateway.auth.interfaces import (
 )
 from gateway.auth.models import OAuthClient, UsedClientAssertion
 from gateway.auth.secret_hashing import hash_secret, secret_matches
-from gateway.db import core, utcnow
+from gateway.clock import SYSTEM_CLOCK
+from gateway.db import core, session_now
 from gateway.keys import Keyring
 
 # ruff's S105 reads "TOKEN" in these names as a password; they are protocol names, not secrets.
@@ -67,7 +68,7 @@ Clock = Callable[[], datetime]
 class ClientService:
     """Creates, finds, re-keys and revokes OAuth clients; authenticates their secrets."""
 
-    def __init__(self, clock: Clock = utcnow) -> None:
+    def __init__(self, clock: Clock = SYSTEM_CLOCK.now) -> None:
         self._clock = clock
 
     def create(
@@ -176,7 +177,7 @@ class ClientService:
 
 def revocation_check(session: Session) -> RevocationCheck:
     """A :class:`RevocationCheck` that looks clients up in ``session``."""
-    clients = ClientService()
+    clients = ClientService(lambda: session_now(session))
 
     def is_revoked(client_id: str) -> bool:
         return not clients.is_active(session, client_id)
@@ -248,7 +249,7 @@ class TokenService:
         issuer: str,
         audience: str,
         ttl_seconds: int,
-        clock: Clock = utcnow,
+        clock: Clock = SYSTEM_CLOCK.now,
     ) -> None:
         self.issuer = issuer
         self.audience = audience

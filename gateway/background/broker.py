@@ -18,7 +18,6 @@ from typing import Any
 
 from celery import Celery
 
-from gateway.db import utcnow
 from gateway.outbox.dispatcher import Dispatcher
 from gateway.retention.services import RetentionService
 from gateway.settings import Settings
@@ -80,9 +79,10 @@ def register_tasks(
 
     @app.task(name=DISPATCH_TASK, bind=True, max_retries=None)  # type: ignore[untyped-decorator]  # celery is untyped
     def dispatch(task: Any, message_id: str) -> None:
-        retry_at = dispatcher().dispatch(message_id)
+        service = dispatcher()
+        retry_at = service.dispatch(message_id)
         if retry_at is not None:
-            raise task.retry(countdown=max(0.0, (retry_at - utcnow()).total_seconds()))
+            raise task.retry(countdown=max(0.0, (retry_at - service.clock()).total_seconds()))
 
     @app.task(name=SWEEP_TASK)  # type: ignore[untyped-decorator]  # celery is untyped
     def sweep() -> int:

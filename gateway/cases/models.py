@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db import Base, UTCDateTime, utcnow
+from gateway.db import Base, UTCDateTime, record_time
 
 
 class Case(Base):
@@ -19,8 +19,8 @@ class Case(Base):
     step: Mapped[str] = mapped_column(String(32))
     regie: Mapped[str] = mapped_column(String(128))
     case_manager: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=record_time)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=record_time)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -55,7 +55,7 @@ class CaseAssignment(Base):
     priority: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(1000))
-    offered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    offered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=record_time)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -65,4 +65,4 @@ class CaseProgress(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     assignment_id: Mapped[str] = mapped_column(ForeignKey("case_assignments.id"), index=True)
     note: Mapped[str] = mapped_column(String(2000))
-    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=record_time)

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db import Base, UTCDateTime, utcnow
+from gateway.db import Base, UTCDateTime, record_time
 from gateway.delivery.interfaces import DeliveryPayload
 
 
@@ -30,5 +30,5 @@ class Delivery(Base):
     recipient: Mapped[str] = mapped_column(String(128))
     identity: Mapped[str] = mapped_column(String(16))
     payload: Mapped[DeliveryPayload] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=record_time)
     acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.db import transaction, utcnow
+from gateway.db import session_now, transaction
 from gateway.delivery.models import Delivery
 from gateway.delivery.stored import ContentCipher, IdentitySource, recipient_view
 from gateway.ports import AuditAppender, Caller
@@ -69,7 +69,7 @@ class InboxService:
                 # Someone else's delivery is as absent as one that never existed.
                 raise not_found("delivery", f"no delivery {delivery_id!r} in your inbox")
             if delivery.acked_at is None:
-                delivery.acked_at = utcnow()
+                delivery.acked_at = session_now(session)
                 self.audit.append(session, {
                     "action": "inbox.acknowledged",
                     "actor": reader.actor(),

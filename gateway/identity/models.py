@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db import Base, UTCDateTime, utcnow
+from gateway.db import Base, UTCDateTime, record_time
 
 SUBJECT_ID_LENGTH = 36
 BLIND_INDEX_LENGTH = 64
@@ -48,7 +48,7 @@ class Subject(Base):
     wrapped_data_key: Mapped[bytes | None] = mapped_column(LargeBinary(WRAPPED_KEY_LENGTH))
     nonce: Mapped[bytes | None] = mapped_column(LargeBinary(NONCE_LENGTH))
     ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=record_time)
     shredded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
@@ -82,6 +82,6 @@ class Reidentification(Base):
     requires_approval: Mapped[bool] = mapped_column(Boolean)
     approved_by: Mapped[str | None] = mapped_column(String(64))
     bundle_hash: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=record_time)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

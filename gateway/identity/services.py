@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from gateway.db import insert_absent, utcnow
+from gateway.db import insert_absent, session_now
 from gateway.identity.interfaces import (
     IDENTIFIER_FIELDS,
     Identifiers,
@@ -207,7 +207,7 @@ class IdentityVault:
         subject.wrapped_data_key = None
         subject.nonce = None
         subject.ciphertext = None
-        subject.shredded_at = utcnow()
+        subject.shredded_at = session_now(session)
         session.flush()
 
     def audit_pseudonym(self, subject_id: str) -> str:

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db import Base, UTCDateTime, utcnow
+from gateway.db import Base, UTCDateTime, record_time
 from gateway.linkage.encoding import BLOCK_KEY_BYTES, SEALED_FILTER_BYTES
 
 SUBJECT = "identity_subject.id"
@@ -48,7 +48,7 @@ class LinkageRecord(Base):
     subject_id: Mapped[str] = mapped_column(ForeignKey(SUBJECT), primary_key=True)
     key_version: Mapped[int] = mapped_column(Integer)
     bloom: Mapped[bytes] = mapped_column(LargeBinary(SEALED_FILTER_BYTES))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=record_time)
 
 
 class LinkageBlock(Base):
@@ -72,7 +72,7 @@ class LinkageCandidate(Base):
     subject_b: Mapped[str] = mapped_column(ForeignKey(SUBJECT), index=True)
     score: Mapped[float] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=record_time)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(128))
     first_confirmed_by: Mapped[str | None] = mapped_column(String(64))
@@ -97,4 +97,4 @@ class LinkageAlias(Base):
     subject_id: Mapped[str] = mapped_column(ForeignKey(SUBJECT), primary_key=True)
     canonical_subject_id: Mapped[str] = mapped_column(ForeignKey(SUBJECT), index=True)
     candidate_id: Mapped[str] = mapped_column(ForeignKey("linkage_candidates.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=record_time)

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, delete, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from gateway.db import core, insert_absent, insert_rows, transaction, utcnow
+from gateway.db import core, insert_absent, insert_rows, session_now, transaction
 from gateway.identity.interfaces import Identifiers
 from gateway.identity.models import Subject
 from gateway.linkage.encoding import (
@@ -174,7 +174,7 @@ class LinkageService:
             if candidate.status != CONFIRMED:
                 raise conflict("candidate-not-linked", f"the candidate is {candidate.status}")
             members = self._group(session, candidate.subject_a)
-            candidate.status, candidate.decided_at = REJECTED, utcnow()
+            candidate.status, candidate.decided_at = REJECTED, session_now(session)
             candidate.decided_by = reader.partner_id
             session.flush()
             self._relink(session, members)
@@ -186,7 +186,7 @@ class LinkageService:
     ) -> None:
         candidate.first_confirmed_by = reader.client_id
         candidate.first_confirmed_partner = reader.partner_id
-        candidate.first_confirmed_at = utcnow()
+        candidate.first_confirmed_at = session_now(session)
         session.flush()
         self._audit_decision(session, reader, candidate, "linkage.confirmation_pending")
 
@@ -197,7 +197,7 @@ class LinkageService:
             raise forbidden("second-reviewer-required",
                             "a second reviewer must confirm this link; not the first")
         candidate.status = decision
-        candidate.decided_at = utcnow()
+        candidate.decided_at = session_now(session)
         candidate.decided_by = reader.partner_id
         if decision == CONFIRMED:
             self._link(session, candidate)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.interfaces import ChannelError, OutboundChannel, OutboundMessage
-from gateway.db import read_only, transaction, utcnow
+from gateway.db import read_only, transaction
 from gateway.delivery.stored import ContentCipher
 from gateway.identity.envelope import is_sealed
 from gateway.outbox.interfaces import (
@@ -71,7 +71,7 @@ class Dispatcher:
     audit: AuditAppender
     policy: RetryPolicy
     content: ContentCipher
-    clock: Callable[[], datetime] = utcnow
+    clock: Callable[[], datetime]
 
     def dispatch(self, message_id: str) -> datetime | None:
         """Deliver what is due now; return when to look again, or None when nothing is left."""

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db import Base, UTCDateTime, utcnow
+from gateway.db import Base, UTCDateTime, record_time
 
 
 class OutboxMessage(Base):
@@ -28,7 +28,7 @@ class OutboxMessage(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
     state: Mapped[str] = mapped_column(String(16), default="pending")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=record_time)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -42,7 +42,7 @@ class Dispatch(Base):
     address: Mapped[str | None] = mapped_column(String(2048))
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=record_time)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -56,4 +56,5 @@ class PartnerChannel(Base):
     partner_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     webhook_url: Mapped[str | None] = mapped_column(String(2048))
     email: Mapped[str | None] = mapped_column(String(320))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=record_time,
+                                                 onupdate=record_time)

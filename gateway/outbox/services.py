@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from adapters.webhook import EgressAllowList, webhook_address_problem
 from audit.log import identity_keys
-from gateway.db import insert_absent, utcnow
+from gateway.db import insert_absent, session_now
 from gateway.delivery.stored import ContentCipher
 from gateway.outbox.interfaces import (
     DEAD,
@@ -114,7 +114,7 @@ class Outbox:
         ))
         for dispatch in dead:
             dispatch.state, dispatch.attempts = PENDING, 0
-            dispatch.next_attempt_at, dispatch.lease_until = utcnow(), None
+            dispatch.next_attempt_at, dispatch.lease_until = session_now(session), None
         if dead:
             message.state, message.finished_at = PENDING, None
             audit.append(session, {

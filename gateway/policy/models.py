@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db import Base, UTCDateTime, utcnow
+from gateway.db import Base, UTCDateTime, record_time
 
 
 class CovenantPublication(Base):
@@ -27,4 +27,4 @@ class CovenantPublication(Base):
     file_sha256: Mapped[str] = mapped_column(String(64))
     operator: Mapped[str] = mapped_column(String(128))
     audit_event_id: Mapped[str] = mapped_column(String(36))
-    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=record_time)

@@ -24,7 +24,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from gateway.db import utcnow
 from gateway.policy.covenants import CovenantError, PolicyBundle
 from gateway.policy.interfaces import Decision, DecisionRequest, PolicyEngine, PolicyEngineError
 from gateway.policy.services import PolicyService, engine_for
@@ -64,6 +63,7 @@ class ReloadingPolicyService:
         build_engine: Callable[[PolicyBundle], PolicyEngine],
         interval_seconds: float,
         *,
+        now: Callable[[], datetime],
         cache_size: int = 4096,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -72,6 +72,7 @@ class ReloadingPolicyService:
         self._interval = interval_seconds
         self._cache_size = cache_size
         self._clock = clock
+        self._now = now
         self._fingerprint: Fingerprint | None = _trusted(tree_fingerprint(policies_path))
         self._active = self._activate(PolicyBundle.load(policies_path))
         self._checked_at = clock()
@@ -79,11 +80,14 @@ class ReloadingPolicyService:
         self._reload_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ReloadingPolicyService:
+    def from_settings(
+        cls, settings: Settings, now: Callable[[], datetime]
+    ) -> ReloadingPolicyService:
         return cls(
             settings.policies_path,
             lambda bundle: engine_for(settings, bundle),
             settings.policy_reload_seconds,
+            now=now,
         )
 
     @property
@@ -162,7 +166,7 @@ class ReloadingPolicyService:
             "the policies at %s do not load; still deciding with bundle %s:\n%s",
             self._path, self._active.bundle.hash, "\n".join(problems),
         )
-        since = utcnow() if self._failure is None else self._failure.since
+        since = self._now() if self._failure is None else self._failure.since
         self._failure = ReloadFailure(problems=len(problems), since=since)
 
 

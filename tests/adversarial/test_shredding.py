@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from audit.models import AuditEntry
 from gateway.cases.models import Case
-from gateway.db import Base, transaction, utcnow
+from gateway.db import Base, transaction
 from gateway.delivery.models import Delivery
 from gateway.identity.models import Subject
 from gateway.keys import Keyring
@@ -227,7 +227,8 @@ def test_nothing_of_a_removed_case_or_its_shredded_person_is_left_after_retentio
     add_item(app, http, meeting_id, case_id, CASE_TITLE)
     publish(app, http, meeting_id)
     case = session.get_one(Case, case_id)
-    case.step, case.closed_at = "gesloten", months_before(utcnow(), CASE_MONTHS) - timedelta(1)
+    today = app.extensions["ketenpoort"].clock.now()
+    case.step, case.closed_at = "gesloten", months_before(today, CASE_MONTHS) - timedelta(1)
     session.flush()
     assert CASE_TITLE in _every_stored_value(session) or _queued_agenda_views(session)
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from audit.log import AuditLog, CheckpointSigner, Sequencer
 from gateway import db
+from gateway.clock import ManualClock
 from gateway.keys import Keyring
 
 
@@ -40,8 +41,8 @@ def make_event() -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture
-def audit_log() -> AuditLog:
-    return AuditLog()
+def audit_log(clock: ManualClock) -> AuditLog:
+    return AuditLog(clock.now)
 
 
 @pytest.fixture

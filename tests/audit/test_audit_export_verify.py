@@ -21,6 +21,7 @@ from audit.export import export_log
 from audit.log import CheckpointSigner, Sequencer
 from audit.note import TIME_FORMAT
 from audit.verify import EXPORT_FORMAT, Report, verify_export
+from gateway.clock import SYSTEM_CLOCK
 from gateway.keys import Keyring
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -257,7 +258,7 @@ def _resign_with(records: Records, forger: CheckpointSigner) -> Records:
     for entry in entries:
         entry["leaf_hash"] = merkle.leaf_hash(entry["entry"].encode()).hex()
     leaves = [bytes.fromhex(entry["leaf_hash"]) for entry in entries]
-    signed = forger.sign(len(leaves), merkle.root_hash(leaves))
+    signed = forger.sign(len(leaves), merkle.root_hash(leaves), SYSTEM_CLOCK.now())
     header = {
         "kind": "header",
         "format": EXPORT_FORMAT,

@@ -18,6 +18,7 @@ from flask import Flask
 from audit import witness
 from audit.log import CheckpointSigner, Sequencer
 from audit.witness import FetchError, Rejected, Witness
+from gateway.clock import SYSTEM_CLOCK
 from gateway.db import transaction
 from gateway.keys import Keyring
 from tests.factories import RIEC, bearer
@@ -60,7 +61,7 @@ class Log:
     def forge(self, tree_size: int, signer: CheckpointSigner | None = None) -> dict[str, Any]:
         """A well-signed checkpoint over another history of ``tree_size`` entries."""
         fake_root = hashlib.sha256(b"another history %d" % tree_size).digest()
-        signed = (signer or self.signer).sign(tree_size, fake_root)
+        signed = (signer or self.signer).sign(tree_size, fake_root, SYSTEM_CLOCK.now())
         return {
             "origin": signed.body.origin, "tree_size": tree_size,
             "root_hash": base64.b64encode(fake_root).decode(),

@@ -55,7 +55,8 @@ def invoke(container: Container) -> Callable[..., Result]:
 def _append(factory: sessionmaker[Session], count: int) -> None:
     with db.transaction(factory) as session:
         for number in range(count):
-            AuditLog().append(session, exchange_event("a", ["b"], [True], [f"ap-{number}"]))
+            AuditLog(lambda: db.session_now(session)).append(
+                session, exchange_event("a", ["b"], [True], [f"ap-{number}"]))
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from audit.log import AuditLog, CheckpointSigner, Sequencer
 from audit.models import AuditEntry, Checkpoint
 from gateway import db
 from gateway.auditing.runner import AuditGate, SequencerRunner, audit_readiness
+from gateway.clock import SYSTEM_CLOCK, ManualClock
 from gateway.container import build_container
 from gateway.keys import Keyring
 from gateway.problems import Problem
@@ -53,7 +54,8 @@ def own_engine(tmp_path: Path) -> Iterator[Engine]:
 def _append(factory: sessionmaker[Session], count: int) -> None:
     with db.transaction(factory) as session:
         for number in range(count):
-            AuditLog().append(session, exchange_event("a", ["b"], [True], [f"ap-{number}"]))
+            AuditLog(lambda: db.session_now(session)).append(
+                session, exchange_event("a", ["b"], [True], [f"ap-{number}"]))
 
 
 def _sealed_size(factory: sessionmaker[Session]) -> int:
@@ -67,7 +69,8 @@ def test_the_runner_seals_entries_as_they_arrive_and_reports_health(
 ) -> None:
     db.upgrade(own_engine)
     factory = db.make_session_factory(own_engine)
-    runner = SequencerRunner(factory, Sequencer(factory, signer), INTERVAL).start()
+    runner = SequencerRunner(factory, Sequencer(factory, signer), INTERVAL,
+                            clock=SYSTEM_CLOCK.now).start()
     try:
         _append(factory, 3)
         _eventually(lambda: _sealed_size(factory) == 3)
@@ -86,7 +89,7 @@ def test_the_runner_seals_entries_as_they_arrive_and_reports_health(
     finally:
         runner.stop()
     assert runner.health()["running"] is False
-    assert audit_readiness(factory, 60)[0]
+    assert audit_readiness(factory, 60, clock=SYSTEM_CLOCK.now)[0]
 
 
 def test_the_runner_survives_failures_and_recovers(
@@ -94,7 +97,8 @@ def test_the_runner_survives_failures_and_recovers(
 ) -> None:
     # No schema yet: every run fails with a real database error until the migration runs.
     factory = db.make_session_factory(own_engine)
-    runner = SequencerRunner(factory, Sequencer(factory, signer), INTERVAL).start()
+    runner = SequencerRunner(factory, Sequencer(factory, signer), INTERVAL,
+                            clock=SYSTEM_CLOCK.now).start()
     try:
         failing = _eventually(lambda: (h := runner.health())["consecutive_failures"] >= 2 and h)
         assert failing["error"] == "OperationalError"
@@ -112,7 +116,8 @@ def test_the_runner_survives_failures_and_recovers(
 
 def test_run_once_reports_failure_without_raising(signer: CheckpointSigner) -> None:
     factory = db.make_session_factory(db.make_engine("sqlite://"))
-    runner = SequencerRunner(factory, Sequencer(factory, signer), INTERVAL)
+    runner = SequencerRunner(factory, Sequencer(factory, signer), INTERVAL,
+                            clock=SYSTEM_CLOCK.now)
     assert runner.run_once() is False
     assert runner.health()["error"] == "OperationalError"
 
@@ -122,7 +127,8 @@ def test_run_forever_returns_when_stopped_from_another_thread(
 ) -> None:
     db.upgrade(own_engine)
     factory = db.make_session_factory(own_engine)
-    runner = SequencerRunner(factory, Sequencer(factory, signer), INTERVAL).start()
+    runner = SequencerRunner(factory, Sequencer(factory, signer), INTERVAL,
+                            clock=SYSTEM_CLOCK.now).start()
     runner.stop(timeout=5)
     assert not runner.running
 
@@ -130,68 +136,52 @@ def test_run_forever_returns_when_stopped_from_another_thread(
 def test_a_non_positive_interval_is_refused(signer: CheckpointSigner) -> None:
     factory = db.make_session_factory(db.make_engine("sqlite://"))
     with pytest.raises(ValueError, match="positive"):
-        SequencerRunner(factory, Sequencer(factory, signer), 0)
+        SequencerRunner(factory, Sequencer(factory, signer), 0, clock=SYSTEM_CLOCK.now)
 
 
 # --- readiness from the database ---------------------------------------------------------
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = db.utcnow()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
 @pytest.fixture
-def factory(connection: Connection) -> sessionmaker[Session]:
-    return db.make_session_factory(connection)
+def factory(connection: Connection, clock: ManualClock) -> sessionmaker[Session]:
+    return db.make_session_factory(connection, clock)
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-def test_an_empty_log_is_ready(factory: sessionmaker[Session], clock: Clock) -> None:
-    ok, detail = audit_readiness(factory, 60, clock=clock)
+def test_an_empty_log_is_ready(factory: sessionmaker[Session], clock: ManualClock) -> None:
+    ok, detail = audit_readiness(factory, 60, clock=clock.now)
     assert ok
     assert detail["lag_seconds"] == 0
     assert detail["oldest_unsealed_at"] is None
 
 
 def test_pending_entries_older_than_the_limit_make_it_not_ready(
-    factory: sessionmaker[Session], clock: Clock
+    factory: sessionmaker[Session], clock: ManualClock
 ) -> None:
     _append(factory, 2)
-    clock.advance(30)
-    ok, detail = audit_readiness(factory, 60, clock=clock)
+    clock.advance(timedelta(seconds=30))
+    ok, detail = audit_readiness(factory, 60, clock=clock.now)
     assert ok
     assert 29 < detail["lag_seconds"] <= 31
-    clock.advance(31)
-    ok, detail = audit_readiness(factory, 60, clock=clock)
+    clock.advance(timedelta(seconds=31))
+    ok, detail = audit_readiness(factory, 60, clock=clock.now)
     assert not ok
     assert detail["lag_seconds"] > 60
     assert detail["signed_tree_size"] == 0
 
 
 def test_a_sealed_quiet_log_stays_ready_however_old_its_checkpoint(
-    factory: sessionmaker[Session], clock: Clock, signer: CheckpointSigner
+    factory: sessionmaker[Session], clock: ManualClock, signer: CheckpointSigner
 ) -> None:
     _append(factory, 3)
     Sequencer(factory, signer).run_once()
-    clock.advance(7 * 24 * 3600)
-    ok, detail = audit_readiness(factory, 60, clock=clock)
+    clock.advance(timedelta(seconds=7 * 24 * 3600))
+    ok, detail = audit_readiness(factory, 60, clock=clock.now)
     assert ok
     assert detail["signed_tree_size"] == 3
     assert detail["latest_checkpoint_at"] is not None
 
 
 def test_integrated_but_unsigned_entries_count_as_unsealed(
-    factory: sessionmaker[Session], clock: Clock, signer: CheckpointSigner
+    factory: sessionmaker[Session], clock: ManualClock, signer: CheckpointSigner
 ) -> None:
     _append(factory, 2)
     Sequencer(factory, signer).run_once()
@@ -200,23 +190,23 @@ def test_integrated_but_unsigned_entries_count_as_unsealed(
     with db.transaction(factory) as session:
         session.execute(update(AuditEntry).where(AuditEntry.tree_index.is_(None))
                         .values(tree_index=2))
-    clock.advance(120)
-    ok, detail = audit_readiness(factory, 60, clock=clock)
+    clock.advance(timedelta(seconds=120))
+    ok, detail = audit_readiness(factory, 60, clock=clock.now)
     assert not ok
     assert detail["signed_tree_size"] == 2
     assert detail["lag_seconds"] >= 119
 
 
 def test_the_gate_refuses_with_503_and_caches_its_answer(
-    factory: sessionmaker[Session], clock: Clock
+    factory: sessionmaker[Session], clock: ManualClock
 ) -> None:
-    gate = AuditGate(factory, 2, cache_seconds=5, clock=clock)
+    gate = AuditGate(factory, 2, cache_seconds=5, clock=clock.now)
     gate.check()
     _append(factory, 1)
-    clock.advance(4)
-    assert not audit_readiness(factory, 2, clock=clock)[0]
+    clock.advance(timedelta(seconds=4))
+    assert not audit_readiness(factory, 2, clock=clock.now)[0]
     gate.check()  # still the cached answer from before the entry aged
-    clock.advance(2)
+    clock.advance(timedelta(seconds=2))
     with pytest.raises(Problem) as raised:
         gate.check()
     assert raised.value.status == 503
@@ -225,14 +215,14 @@ def test_the_gate_refuses_with_503_and_caches_its_answer(
 
 
 def test_an_unreadable_log_is_not_ready_and_the_gate_refuses(
-    own_engine: Engine, clock: Clock
+    own_engine: Engine, clock: ManualClock
 ) -> None:
     factory = db.make_session_factory(own_engine)  # no schema: every query fails
-    ok, detail = audit_readiness(factory, 60, clock=clock)
+    ok, detail = audit_readiness(factory, 60, clock=clock.now)
     assert not ok
     assert detail["error"] == "OperationalError"
     with pytest.raises(Problem) as raised:
-        AuditGate(factory, 60, clock=clock).check()
+        AuditGate(factory, 60, clock=clock.now).check()
     assert raised.value.status == 503
     assert raised.value.slug == "audit-state-unavailable"
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from gateway.auth.guard import require_scope
 from gateway.auth.models import OAuthClient
 from gateway.auth.services import ClientService, TokenService
-from gateway.db import utcnow
+from gateway.clock import SYSTEM_CLOCK
 from gateway.keys import Keyring
 
 from .conftest import AUDIENCE, ISSUER
@@ -84,7 +84,7 @@ def _revoked(world: World) -> str:
 
 
 def _past(world: World) -> str:
-    return world.issued_by(clock=lambda: utcnow() - timedelta(hours=1))
+    return world.issued_by(clock=lambda: SYSTEM_CLOCK.now() - timedelta(hours=1))
 
 
 HeaderMaker = Callable[[World], str]

@@ -14,7 +14,7 @@ from gateway.auth.interfaces import ClientError, InvalidToken, UnknownClient
 from gateway.auth.models import UsedClientAssertion
 from gateway.auth.secret_hashing import hash_secret, secret_matches
 from gateway.auth.services import ClientService, TokenService, revocation_check
-from gateway.db import utcnow
+from gateway.clock import SYSTEM_CLOCK
 from gateway.keys import Keyring
 
 from .factories import PARTNERS, key_client, secret_client
@@ -128,7 +128,7 @@ def test_register_jwk_refuses_a_short_rsa_key(session: Session) -> None:
 
 def test_spend_assertion_refuses_a_second_use_but_forgets_expired_ones(session: Session) -> None:
     client, _key = key_client(session)
-    later = utcnow() + timedelta(minutes=5)
+    later = SYSTEM_CLOCK.now() + timedelta(minutes=5)
     clients = ClientService()
 
     assert clients.spend_assertion(session, client.client_id, "jti-1", later)
@@ -173,7 +173,7 @@ def test_verify_allows_small_clock_skew(
         issuer=tokens.issuer,
         audience=tokens.audience,
         ttl_seconds=900,
-        clock=lambda: utcnow() + timedelta(seconds=20),
+        clock=lambda: SYSTEM_CLOCK.now() + timedelta(seconds=20),
     )
 
     principal = tokens.verify(ahead.issue(client)["access_token"], revocation_check(session))
@@ -193,7 +193,7 @@ def test_verify_reports_a_revoked_client(session: Session, tokens: TokenService)
 def test_a_token_verified_before_is_refused_once_revoked_or_expired(
     session: Session, keyring: Keyring
 ) -> None:
-    now = [utcnow()]
+    now = [SYSTEM_CLOCK.now()]
     tokens = TokenService(keyring, issuer="https://gateway.test", audience="ketenpoort",
                           ttl_seconds=60, clock=lambda: now[0])
     client, _secret = secret_client(session)

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from gateway.cases.models import Case, CaseAssignment
-from gateway.db import transaction, utcnow
+from gateway.db import session_now, transaction
 from gateway.delivery.models import Delivery
 from tests.factories import EVA, PIETER, RIEC, VLAARDINGEN, bearer, exchange_body
 
@@ -86,4 +86,4 @@ def put_case_at(app: Flask, case_id: str, step: str, *, assigned: str | None = N
             session.add(CaseAssignment(
                 id=str(uuid.uuid4()),
                 case_id=case_id, partner=assigned, intervention="bestuurlijke aanpak",
-                priority="normaal", state=state, offered_at=utcnow()))
+                priority="normaal", state=state, offered_at=session_now(session)))

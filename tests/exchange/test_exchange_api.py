@@ -180,7 +180,8 @@ def test_no_audit_record_means_no_exchange(
     gateway_app: Flask, http: FlaskClient, session: Session
 ) -> None:
     headers = bearer(gateway_app, VLAARDINGEN)
-    gateway_app.extensions["ketenpoort"].exchanges.audit = BrokenAuditLog()
+    container = gateway_app.extensions["ketenpoort"]
+    container.exchanges.audit = BrokenAuditLog(container.clock.now)
 
     response = http.post("/v1/exchanges", json=exchange_body(), headers=headers)
 

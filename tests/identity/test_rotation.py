@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from audit.log import AuditLog
 from audit.models import AuditEntry
 from gateway.cli import main
+from gateway.clock import ManualClock
 from gateway.db import make_session_factory, transaction
 from gateway.identity.interfaces import Identifiers
 from gateway.identity.models import Subject
@@ -40,8 +41,10 @@ def factory(connection: Connection) -> sessionmaker[Session]:
 
 
 @pytest.fixture
-def rotation(keyring_path: Path, factory: sessionmaker[Session]) -> KeyRotation:
-    return KeyRotation(keyring_path, factory, AuditLog(), actor="tester")
+def rotation(
+    keyring_path: Path, factory: sessionmaker[Session], clock: ManualClock
+) -> KeyRotation:
+    return KeyRotation(keyring_path, factory, AuditLog(clock.now), actor="tester")
 
 
 @pytest.fixture

@@ -153,7 +153,8 @@ def _connect_riec(factory: sessionmaker[Session], settings: Settings, webhook: s
     partners = PolicyBundle.load(settings.policies_path).partner_ids()
     with db.transaction(factory) as session:
         ChannelDirectory().set(session, RIEC, webhook_url=webhook, email="riec@example.test",
-                               known_partners=partners, audit=AuditLog())
+                               known_partners=partners,
+                               audit=AuditLog(lambda: db.session_now(session)))
 
 
 def _enqueue(outbox: Outbox, factory: sessionmaker[Session], count: int) -> list[str]:

@@ -10,7 +10,7 @@ from audit.log import AuditLog
 from gateway.app import create_app
 from gateway.background.start import start_serving
 from gateway.container import Container
-from gateway.db import transaction
+from gateway.db import session_now, transaction
 from gateway.instance import initialise
 from gateway.keys import Keyring
 from gateway.outbox.services import ChannelDirectory
@@ -30,7 +30,8 @@ def test_a_committed_exchange_is_pushed_by_the_gateway_itself(
     instance = initialise(settings)
     with transaction(instance.session_factory) as session:
         ChannelDirectory().set(session, RIEC, webhook_url=webhook_receiver.url, email=None,
-                               known_partners=instance.known_partners, audit=AuditLog())
+                               known_partners=instance.known_partners,
+                               audit=AuditLog(lambda: session_now(session)))
     app = create_app(settings)
     container: Container = app.extensions["ketenpoort"]
     start_serving(container)

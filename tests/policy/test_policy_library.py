@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.clock import SYSTEM_CLOCK
 from gateway.policy.covenants import PolicyBundle
 from gateway.policy.interfaces import PolicyEngineError
 from gateway.policy.opa_engine import write_opa_bundle
@@ -57,7 +58,8 @@ def test_the_opa_bundle_alone_decides_as_the_gateway(
 def test_a_changed_library_takes_effect_on_the_next_decision(tmp_path: Path) -> None:
     # Covenants in force on the suite's day: the request must be allowed before the change.
     policies_copy = policies_in_force_on(TEST_TODAY, tmp_path / "policies")
-    reloading = ReloadingPolicyService(policies_copy, RegopyEngine, interval_seconds=0)
+    reloading = ReloadingPolicyService(policies_copy, RegopyEngine, interval_seconds=0,
+                                  now=SYSTEM_CLOCK.now)
     before = reloading.decide(make_request())
     library = policies_copy / LIBRARY
     # From now on no grant names any disclosure.
@@ -76,7 +78,8 @@ def test_a_tree_without_the_library_is_refused(policies_copy: Path) -> None:
 
 
 def test_reload_keeps_the_last_good_bundle_when_the_library_goes(policies_copy: Path) -> None:
-    reloading = ReloadingPolicyService(policies_copy, RegopyEngine, interval_seconds=0)
+    reloading = ReloadingPolicyService(policies_copy, RegopyEngine, interval_seconds=0,
+                                  now=SYSTEM_CLOCK.now)
     good = reloading.decide(make_request())
     (policies_copy / LIBRARY).unlink()
     assert reloading.decide(make_request()) is good

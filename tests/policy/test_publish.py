@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from audit.log import AuditLog
 from audit.models import AuditEntry
 from gateway.app import create_app
+from gateway.clock import ManualClock
 from gateway.container import build_container
 from gateway.db import make_session_factory
 from gateway.exchange.models import Exchange
@@ -49,8 +50,11 @@ def audit_events(session: Session) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def publisher(policies_copy: Path, connection: Connection) -> CovenantPublisher:
-    return CovenantPublisher(policies_copy, make_session_factory(connection), AuditLog())
+def publisher(
+    policies_copy: Path, connection: Connection, clock: ManualClock
+) -> CovenantPublisher:
+    return CovenantPublisher(policies_copy, make_session_factory(connection, clock),
+                             AuditLog(clock.now))
 
 
 def test_a_sound_newer_version_is_written_recorded_and_audited(
@@ -164,8 +168,8 @@ def test_a_running_gateway_decides_with_the_published_version_without_restart(
     headers = bearer(app, VLAARDINGEN)
     first = http.post("/v1/exchanges", json=exchange_body(), headers=headers)
 
-    publisher = CovenantPublisher(policies_copy, app.extensions["ketenpoort"].session_factory,
-                                  AuditLog())
+    container = app.extensions["ketenpoort"]
+    publisher = CovenantPublisher(policies_copy, container.session_factory, container.audit)
     publication = publisher.publish(draft(policies_copy, tmp_path / "drafts", "2026.2"), "po")
     second = http.post("/v1/exchanges", json=exchange_body(), headers=headers)
 

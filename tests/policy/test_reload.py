@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.clock import SYSTEM_CLOCK
 from gateway.policy.covenants import PolicyBundle
 from gateway.policy.interfaces import PolicyEngine
 from gateway.policy.regopy_engine import RegopyEngine
@@ -44,7 +45,8 @@ def builder() -> CountingBuilder:
 
 @pytest.fixture
 def reloading(policies_copy: Path, builder: CountingBuilder) -> ReloadingPolicyService:
-    return ReloadingPolicyService(policies_copy, builder, interval_seconds=0)
+    return ReloadingPolicyService(policies_copy, builder, interval_seconds=0,
+                                  now=SYSTEM_CLOCK.now)
 
 
 def test_a_new_covenant_version_takes_effect_on_the_next_decision(
@@ -88,7 +90,8 @@ def test_a_touched_but_equal_tree_keeps_engine_and_cache(
 def test_the_tree_is_checked_at_most_once_per_interval(policies_copy: Path) -> None:
     now = [100.0]
     service = ReloadingPolicyService(
-        policies_copy, RegopyEngine, interval_seconds=5, clock=lambda: now[0]
+        policies_copy, RegopyEngine, interval_seconds=5, clock=lambda: now[0],
+        now=SYSTEM_CLOCK.now
     )
     set_version(policies_copy, "2026.2")
     now[0] += 4.9
@@ -144,7 +147,8 @@ def test_a_missing_tree_keeps_the_last_good_bundle(
 def test_a_broken_tree_at_start_refuses_to_start(policies_copy: Path) -> None:
     BREAKAGES["invalid covenant"](policies_copy)
     with pytest.raises(ValueError, match=r"riec-rr-mensenhandel\.yaml"):
-        ReloadingPolicyService(policies_copy, RegopyEngine, interval_seconds=0)
+        ReloadingPolicyService(policies_copy, RegopyEngine, interval_seconds=0,
+                                  now=SYSTEM_CLOCK.now)
 
 
 def test_fingerprint_sees_a_rewrite_of_equal_size(policies_copy: Path) -> None:
