@@ -22,7 +22,7 @@ from audit.log import AuditLog, CheckpointSigner, Sequencer
 from gateway.auditing.runner import CHECKPOINT_KEY, AuditGate, SequencerRunner
 from gateway.auditing.services import AuditReader
 from gateway.auditing.subject_access import SubjectAccessService
-from gateway.auth.rate_limit import SlidingWindowLimit, TokenRequestLimits
+from gateway.auth.rate_limit import SharedLimit, TokenRequestLimits
 from gateway.auth.services import ClientService, TokenService
 from gateway.background.broker import CeleryPublisher, OffRequestPublisher, make_celery
 from gateway.background.embedded import BackgroundDrainer
@@ -58,6 +58,7 @@ from gateway.workspace.oidc import load_providers
 from gateway.workspace.wiring import Workspace, build_workspace
 
 REQUEST_DIGEST_INFO = b"ketenpoort/exchange/request-digest"
+RATE_LIMIT_INFO = b"ketenpoort/auth/rate-limit"
 
 
 @dataclass(frozen=True)
@@ -251,16 +252,23 @@ def build_container(
         statistics=StatisticsService(session_factory, audit, clock),
         operations=operations,
         metrics=GatewayMetrics(operations, settings.prometheus_multiproc_dir),
-        token_limits=token_request_limits(settings, clock),
+        token_limits=token_request_limits(settings, session_factory, keyring, clock),
         workspace=build_workspace(session_factory, keyring, clock, load_providers(
             settings.instance_path, policy.bundle.partner_ids())),
     )
 
 
-def token_request_limits(settings: Settings, clock: Clock) -> TokenRequestLimits:
+def token_request_limits(
+    settings: Settings, session_factory: sessionmaker[Session], keyring: Keyring, clock: Clock
+) -> TokenRequestLimits:
+    digest_key = derive_key(keyring.secret("blind-index"), RATE_LIMIT_INFO)
+
+    def per_minute(scope: str, limit: int) -> SharedLimit:
+        return SharedLimit(scope, limit, 60, session_factory, digest_key, clock.now)
+
     return TokenRequestLimits(
-        per_client=SlidingWindowLimit(settings.token_requests_per_client, 60.0, clock.now),
-        per_address=SlidingWindowLimit(settings.token_requests_per_address, 60.0, clock.now),
+        per_client=per_minute("token-client", settings.token_requests_per_client),
+        per_address=per_minute("token-address", settings.token_requests_per_address),
     )
 
 

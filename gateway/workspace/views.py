@@ -153,7 +153,7 @@ def sign_in() -> Any:
         return render_template("sign_in.html", error=None,
                                providers=sorted(workspace().oidc.providers))
     services = workspace()
-    if not services.throttle.allow(request.remote_addr or "unknown"):
+    if services.throttle.admit(request.remote_addr or "unknown") is not None:
         return _too_many_attempts()
     check = services.accounts.check_password(request.form.get("email", ""),
                                              request.form.get("password", ""))
@@ -258,7 +258,7 @@ def _code_step(stage: str, template: str) -> Any:
     if request.method == "GET":
         return render_template(template, error=None, otpauth_uri=uri,
                                secret=_secret_of(uri))
-    if not services.throttle.allow(request.remote_addr or "unknown"):
+    if services.throttle.admit(request.remote_addr or "unknown") is not None:
         return _too_many_attempts()
     check = services.accounts.check_code(live.user_id, request.form.get("code", ""))
     if check.account is None:

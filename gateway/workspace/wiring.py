@@ -7,24 +7,24 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.auth.rate_limit import SharedLimit
 from gateway.clock import Clock
 from gateway.identity.services import derive_key
 from gateway.keys import Keyring
 from gateway.workspace.accounts import Accounts, TotpSealer
 from gateway.workspace.oidc import IdentityProvider, OidcSignIn
 from gateway.workspace.sessions import SessionStore
-from gateway.workspace.throttle import SignInThrottle
 
 IDLE_TIMEOUT = timedelta(minutes=15)
-SIGN_IN_LIMIT = 10  # attempts per address per SIGN_IN_WINDOW, passwords and codes together
-SIGN_IN_WINDOW = timedelta(minutes=1)
+SIGN_IN_LIMIT = 10  # attempts per address per window, passwords and codes together
+SIGN_IN_WINDOW_SECONDS = 60
 
 
 @dataclass
 class Workspace:
     accounts: Accounts
     sessions: SessionStore
-    throttle: SignInThrottle
+    throttle: SharedLimit  # sign-in attempts per client address, shared by every process
     oidc: OidcSignIn
     form_key: bytes  # signs the CSRF tokens of the forms
 
@@ -41,7 +41,10 @@ def build_workspace(session_factory: sessionmaker[Session], keyring: Keyring, cl
     return Workspace(
         accounts=accounts,
         sessions=SessionStore(session_factory, clock.now, IDLE_TIMEOUT),
-        throttle=SignInThrottle(SIGN_IN_LIMIT, SIGN_IN_WINDOW, clock.now),
+        throttle=SharedLimit(
+            "sign-in", SIGN_IN_LIMIT, SIGN_IN_WINDOW_SECONDS, session_factory,
+            derive_key(keyring.secret("workspace", 1), b"ketenpoort/workspace/throttle"),
+            clock.now),
         oidc=OidcSignIn(providers, accounts, session_factory, clock.now),
         form_key=derive_key(keyring.secret("workspace", 1), b"ketenpoort/workspace/forms"),
     )

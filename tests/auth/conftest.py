@@ -37,14 +37,15 @@ def limit_settings() -> Settings:
 
 
 @pytest.fixture
-def app(connection: Connection, tokens: TokenService, clock: ManualClock,
+def app(connection: Connection, tokens: TokenService, clock: ManualClock, keyring: Keyring,
         limit_settings: Settings) -> Flask:
     session_factory = make_session_factory(connection)
     app = Flask(__name__)
     app.extensions["ketenpoort"] = SimpleNamespace(session_factory=session_factory, tokens=tokens)
     install_error_handlers(app)
+    limits = token_request_limits(limit_settings, session_factory, keyring, clock)
     app.register_blueprint(create_auth_blueprint(session_factory, ClientService(), tokens,
-                                                 token_request_limits(limit_settings, clock)))
+                                                 limits))
 
     @app.get("/protected")
     @require_scope("exchange:write")
