@@ -27,6 +27,7 @@ from gateway.auth.services import ClientService, TokenService
 from gateway.background.broker import CeleryPublisher, OffRequestPublisher, make_celery
 from gateway.background.embedded import BackgroundDrainer
 from gateway.cases.services import BundleParties, CaseService
+from gateway.client_certificates import ClientCertificateSource
 from gateway.clock import Clock, clock_starting_at
 from gateway.db import GroupCommitter, make_engine, make_session_factory, utcnow
 from gateway.delivery.services import InboxService
@@ -115,6 +116,7 @@ class Container:
     operations: OperationalState
     metrics: GatewayMetrics
     token_limits: TokenRequestLimits
+    client_certificates: ClientCertificateSource
     workspace: Workspace
     sequencer: SequencerRunner | None = None  # started per serving worker by gateway.background
 
@@ -204,7 +206,11 @@ def build_container(
         audit=audit,
         clients=ClientService(clock.now),
         tokens=TokenService(keyring, settings.issuer, settings.audience,
-                            settings.access_token_ttl_seconds, clock=clock.now),
+                            settings.access_token_ttl_seconds, clock=clock.now,
+                            algorithm=settings.access_token_algorithm,
+                            # Looked up per call: the registry follows covenant publications.
+                            partners=lambda partner_id: policy.bundle.partner(partner_id)),  # noqa: PLW0108
+        client_certificates=settings.client_certificate_settings,
         exchanges=ExchangeService(
             session_factory=session_factory,
             catalogue=BundleCatalogue(policy),
