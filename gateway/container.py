@@ -52,6 +52,7 @@ from gateway.policy.covenants import PolicyBundle
 from gateway.policy.publish import CovenantPublisher
 from gateway.policy.reload import ReloadingPolicyService
 from gateway.policy.services import PolicyService, engine_for
+from gateway.ports import PartnerProfile
 from gateway.retention.services import HousekeepingTerms, RetentionService
 from gateway.settings import Settings
 from gateway.statistics.services import StatisticsService
@@ -73,6 +74,9 @@ class BundleCatalogue:
 
     def partner_ids(self) -> frozenset[str]:
         return self.bundle.partner_ids()
+
+    def partner(self, partner_id: str) -> PartnerProfile | None:
+        return self.bundle.partner(partner_id)
 
     def covenant_purposes(self, covenant_id: str) -> frozenset[str] | None:
         covenant = self.bundle.covenant(covenant_id)

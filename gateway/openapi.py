@@ -35,6 +35,7 @@ from gateway.identity.interfaces import MAX_FIELD_LENGTHS
 from gateway.linkage import openapi as linkage_openapi
 from gateway.meetings import openapi as meetings_openapi
 from gateway.openapi_parts import problems, string
+from gateway.ports import OIN_PATTERN
 from gateway.statistics import openapi as statistics_openapi
 
 blueprint = Blueprint("openapi", __name__)
@@ -152,6 +153,9 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {
             "id": string(), "exchange_id": string(), "sender": string(),
+            "sender_oin": {"type": ["string", "null"], "pattern": f"^{OIN_PATTERN.pattern}$",
+                           "description": "The sender's OIN (Organisatie-identificatienummer), "
+                                          "where the partner registry gives one"},
             "transaction_id": {"type": ["string", "null"], "format": "uuid"},
             "covenant": string(), "covenant_version": {"type": ["string", "null"]},
             "purpose": string(), "process_step": string(),
