@@ -47,7 +47,7 @@ from gateway.observability.services import OperationalState
 from gateway.outbox.dispatcher import Dispatcher, RetryPolicy
 from gateway.outbox.interfaces import EMAIL, WEBHOOK, WEBHOOK_SIGNING_KEY, Publisher
 from gateway.outbox.rendering import EXCHANGE_DELIVERY, ExchangeDeliveryRenderer, PayloadAsIs
-from gateway.outbox.services import ChannelDirectory, Outbox
+from gateway.outbox.services import ChannelDirectory, Outbox, WebhookSecrets
 from gateway.policy.covenants import PolicyBundle
 from gateway.policy.publish import CovenantPublisher
 from gateway.policy.reload import ReloadingPolicyService
@@ -121,6 +121,7 @@ class Container:
     metrics: GatewayMetrics
     token_limits: TokenRequestLimits
     client_certificates: ClientCertificateSource
+    webhook_secrets: WebhookSecrets
     workspace: Workspace
     sequencer: SequencerRunner | None = None  # started per serving worker by gateway.background
 
@@ -215,6 +216,7 @@ def build_container(
                             # Looked up per call: the registry follows covenant publications.
                             partners=lambda partner_id: policy.bundle.partner(partner_id)),  # noqa: PLW0108
         client_certificates=settings.client_certificate_settings,
+        webhook_secrets=WebhookSecrets(keyring),
         exchanges=ExchangeService(
             session_factory=session_factory,
             catalogue=BundleCatalogue(policy),
@@ -354,7 +356,7 @@ def outbound_channels(settings: Settings, keyring: Keyring) -> dict[str, Outboun
     # dead-letter) until `ketenpoort init` adds it, while everything else keeps working.
     channels: dict[str, OutboundChannel] = {
         WEBHOOK: WebhookChannel(keyring.signing.get(WEBHOOK_SIGNING_KEY),
-                                settings.webhook_timeout_seconds,
+                                WebhookSecrets(keyring), settings.webhook_timeout_seconds,
                                 ca_bundle=settings.webhook_ca_bundle or None,
                                 egress=settings.webhook_egress_hosts),
     }

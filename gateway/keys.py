@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 SYMMETRIC_KEYS = (
     "identity-master", "pseudonym", "blind-index", "audit-pseudonym", "linkage", "content-master",
-    "workspace",
+    "workspace", "webhook-secret",
 )
 SIGNING_KEYS = ("token-signing", "audit-checkpoint", "webhook-signing")
 #: RSA keys, made only where a setting asks for them (an RSA key takes a moment to generate,
