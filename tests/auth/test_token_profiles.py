@@ -15,11 +15,15 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy.orm import Session
 
+from gateway.app import create_app
 from gateway.auth.interfaces import CertificateRequired, InvalidToken
 from gateway.auth.services import TokenService, revocation_check
 from gateway.client_certificates import PresentedCertificate
+from gateway.instance import initialise
 from gateway.keys import Keyring, KeyringError
 from gateway.ports import PartnerProfile
+from gateway.settings import Settings
+from tests.factories import VLAARDINGEN, bearer
 from tests.local_ca import trusted_ca
 
 from .conftest import AUDIENCE, ISSUER
@@ -152,3 +156,21 @@ def test_the_rsa_key_survives_the_keyring_file(tmp_path: Path) -> None:
     loaded = Keyring.load(path)
     assert loaded.rsa_key("token-signing-rsa").private_numbers() == rsa_keyring().rsa_key(
         "token-signing-rsa").private_numbers()
+
+
+def test_init_adds_the_rsa_key_and_the_gateway_serves_rsa_tokens(
+    tmp_path: Path, test_policies_path: Path
+) -> None:
+    settings = Settings(instance_path=tmp_path / "instance", policies_path=test_policies_path,
+                        access_token_algorithm="PS256")
+    initialise(settings)
+    app = create_app(settings)
+    jwks = app.test_client().get("/.well-known/jwks.json").json
+    assert [key["alg"] for key in jwks["keys"]] == ["PS256", "Ed25519"]
+    token = bearer(app, VLAARDINGEN)["Authorization"].removeprefix("Bearer ")
+    assert jwt.decode(token, KeySet.import_key_set(jwks), algorithms=["PS256"]).claims[
+        "oin"] == "99999999000000001000"
+    initialise(settings)  # a second run keeps the key
+    assert Keyring.load(settings.keyring_path).rsa_key("token-signing-rsa").public_key(
+    ).public_numbers() == app.extensions["ketenpoort"].keyring.rsa_key(
+        "token-signing-rsa").public_key().public_numbers()
