@@ -272,8 +272,9 @@ class TokenService:
     """Issues and verifies the gateway's access tokens.
 
     Tokens are signed with ``algorithm``: Ed25519, or RS256/PS256 with the keyring's RSA key.
-    Every key the keyring holds verifies, each pinned to its own algorithms by ``kid``, so
-    switching the setting leaves tokens already issued valid until they expire.
+    Every token key the keyring holds verifies, the token's ``alg`` choosing the key and the
+    key fixing the algorithms it verifies with, so switching the setting leaves tokens already
+    issued valid until they expire.
     """
 
     def __init__(
@@ -454,7 +455,7 @@ def _token_keys(keyring: Keyring, algorithm: str) -> dict[str, _TokenKey]:
         for rsa_algorithm in RSA_TOKEN_ALGORITHMS:
             keys[rsa_algorithm] = _token_key(rsa_key, RSA_TOKEN_ALGORITHMS)
     if algorithm not in keys:
-        raise ClientError(f"unknown access token algorithm {algorithm!r}")
+        raise ValueError(f"unknown access token algorithm {algorithm!r}")
     return keys
 
 
