@@ -1,9 +1,10 @@
-"""Webhook channel: an HTTPS POST of the JSON body, signed by the gateway with Ed25519.
+"""Webhook channel: an HTTPS POST signed per Standard Webhooks (see ``verify_webhook``).
 
-Headers: ``Ketenpoort-Delivery`` (the stable delivery id), ``Ketenpoort-Timestamp`` (Unix
-seconds) and ``Ketenpoort-Signature: ed25519=<base64 signature>`` over the timestamp, the
-delivery id, the recipient, the target URL and the body (:func:`signed_bytes`). Any 2xx is
-success; anything else, or no answer, is a :class:`ChannelError` so the dispatcher retries.
+The body is the envelope naming the recipient and the URL around the message's JSON; headers
+``webhook-id`` (the stable delivery id), ``webhook-timestamp`` and ``webhook-signature`` with
+an HMAC-SHA256 under the recipient's own secret (``v1``) and an Ed25519 signature under the
+gateway's key (``v1a``). Any 2xx is success; anything else, or no answer, is a
+:class:`ChannelError` so the dispatcher retries.
 
 Against a hostile network: ``https://`` only, with the certificate verified against the system
 trust store or a configured CA bundle; redirects are never followed (a 3xx is a failed
@@ -28,11 +29,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from adapters.interfaces import ChannelError, OutboundMessage
 from adapters.verify_webhook import (
-    DELIVERY_HEADER,
+    ED25519_VERSION,
+    HMAC_VERSION,
+    ID_HEADER,
     SIGNATURE_HEADER,
-    SIGNATURE_SCHEME,
     TIMESTAMP_HEADER,
-    signed_bytes,
+    envelope,
+    hmac_signature,
+    signed_content,
 )
 
 #: partner id -> the hosts (``host`` or ``host:port``) its webhooks may be posted to.
@@ -72,10 +76,12 @@ class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
 class WebhookChannel:
     """``signing_key`` is None when the keyring predates webhook signing: sends then fail.
 
-    ``ca_bundle``: a PEM file of the CAs to trust instead of the system store (a private CA).
+    ``secrets`` gives each recipient's own HMAC key. ``ca_bundle``: a PEM file of the CAs to
+    trust instead of the system store (a private CA).
     """
 
     signing_key: Ed25519PrivateKey | None
+    secrets: Callable[[str], bytes]
     timeout_seconds: float = 10.0
     clock: Callable[[], float] = field(default=time.time)
     ca_bundle: str | None = None
@@ -93,7 +99,8 @@ class WebhookChannel:
         problem = webhook_address_problem(message.address, message.recipient, self.egress)
         if problem is not None:
             raise ChannelError(f"not sent: {problem}")
-        body = json.dumps(message.body, separators=(",", ":"), ensure_ascii=False).encode()
+        body = json.dumps(envelope(message.recipient, message.address, message.body),
+                          separators=(",", ":"), ensure_ascii=False).encode()
         request = urllib.request.Request(  # noqa: S310  # https only, checked just above
             message.address, data=body, method="POST", headers=self._headers(message, body)
         )
@@ -110,11 +117,12 @@ class WebhookChannel:
     def _headers(self, message: OutboundMessage, body: bytes) -> dict[str, str]:
         assert self.signing_key is not None  # noqa: S101  # send() checked it; narrows the type
         timestamp = str(int(self.clock()))
-        signature = self.signing_key.sign(signed_bytes(
-            timestamp, message.delivery_id, message.recipient, message.address, body))
+        content = signed_content(message.delivery_id, timestamp, body)
+        shared = hmac_signature(self.secrets(message.recipient), content)
+        public = base64.b64encode(self.signing_key.sign(content)).decode()
         return {
             "Content-Type": "application/json",
-            DELIVERY_HEADER: message.delivery_id,
+            ID_HEADER: message.delivery_id,
             TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: f"{SIGNATURE_SCHEME}={base64.b64encode(signature).decode()}",
+            SIGNATURE_HEADER: f"{HMAC_VERSION},{shared} {ED25519_VERSION},{public}",
         }

@@ -45,7 +45,7 @@ def create_app(
     install_request_observation(app)
     app.register_blueprint(
         create_auth_blueprint(container.session_factory, container.clients, container.tokens,
-                              container.token_limits)
+                              container.token_limits, container.client_certificates)
     )
     app.register_blueprint(create_audit_blueprint())
     for blueprint in (exchange_blueprint, inbox_blueprint, health.blueprint, openapi.blueprint):

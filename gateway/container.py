@@ -27,6 +27,7 @@ from gateway.auth.services import ClientService, TokenService
 from gateway.background.broker import CeleryPublisher, OffRequestPublisher, make_celery
 from gateway.background.embedded import BackgroundDrainer
 from gateway.cases.services import BundleParties, CaseService
+from gateway.client_certificates import ClientCertificateSource
 from gateway.clock import Clock, clock_starting_at
 from gateway.db import GroupCommitter, clock_of, make_engine, make_session_factory
 from gateway.delivery.services import InboxService
@@ -46,11 +47,12 @@ from gateway.observability.services import OperationalState
 from gateway.outbox.dispatcher import Dispatcher, RetryPolicy
 from gateway.outbox.interfaces import EMAIL, WEBHOOK, WEBHOOK_SIGNING_KEY, Publisher
 from gateway.outbox.rendering import EXCHANGE_DELIVERY, ExchangeDeliveryRenderer, PayloadAsIs
-from gateway.outbox.services import ChannelDirectory, Outbox
+from gateway.outbox.services import ChannelDirectory, Outbox, WebhookSecrets
 from gateway.policy.covenants import PolicyBundle
 from gateway.policy.publish import CovenantPublisher
 from gateway.policy.reload import ReloadingPolicyService
 from gateway.policy.services import PolicyService, engine_for
+from gateway.ports import PartnerProfile
 from gateway.retention.services import HousekeepingTerms, RetentionService
 from gateway.settings import Settings
 from gateway.statistics.services import StatisticsService
@@ -73,6 +75,9 @@ class BundleCatalogue:
 
     def partner_ids(self) -> frozenset[str]:
         return self.bundle.partner_ids()
+
+    def partner(self, partner_id: str) -> PartnerProfile | None:
+        return self.bundle.partner(partner_id)
 
     def covenant_purposes(self, covenant_id: str) -> frozenset[str] | None:
         covenant = self.bundle.covenant(covenant_id)
@@ -116,6 +121,8 @@ class Container:
     operations: OperationalState
     metrics: GatewayMetrics
     token_limits: TokenRequestLimits
+    client_certificates: ClientCertificateSource
+    webhook_secrets: WebhookSecrets
     workspace: Workspace
     sequencer: SequencerRunner | None = None  # started per serving worker by gateway.background
 
@@ -206,7 +213,12 @@ def build_container(
         audit=audit,
         clients=ClientService(clock.now),
         tokens=TokenService(keyring, settings.issuer, settings.audience,
-                            settings.access_token_ttl_seconds, clock=clock.now),
+                            settings.access_token_ttl_seconds, clock=clock.now,
+                            algorithm=settings.access_token_algorithm,
+                            # Looked up per call: the registry follows covenant publications.
+                            partners=lambda partner_id: policy.bundle.partner(partner_id)),  # noqa: PLW0108
+        client_certificates=settings.client_certificate_settings,
+        webhook_secrets=WebhookSecrets(keyring),
         exchanges=ExchangeService(
             session_factory=session_factory,
             catalogue=BundleCatalogue(policy),
@@ -354,7 +366,7 @@ def outbound_channels(settings: Settings, keyring: Keyring) -> dict[str, Outboun
     # dead-letter) until `ketenpoort init` adds it, while everything else keeps working.
     channels: dict[str, OutboundChannel] = {
         WEBHOOK: WebhookChannel(keyring.signing.get(WEBHOOK_SIGNING_KEY),
-                                settings.webhook_timeout_seconds,
+                                WebhookSecrets(keyring), settings.webhook_timeout_seconds,
                                 ca_bundle=settings.webhook_ca_bundle or None,
                                 egress=settings.webhook_egress_hosts),
     }

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import db
-from gateway.auth.services import ClientService
+from gateway.auth.services import RSA_TOKEN_ALGORITHMS, TOKEN_RSA_KEY, ClientService
 from gateway.keys import Keyring
 from gateway.policy.covenants import PolicyBundle
 from gateway.settings import Settings
@@ -39,10 +39,12 @@ def initialise(settings: Settings) -> Instance:
     settings.instance_path.chmod(INSTANCE_DIR_MODE)
     if not settings.keyring_path.exists():
         Keyring.generate().save(settings.keyring_path)
-    else:
-        keyring = Keyring.load(settings.keyring_path)
-        if keyring.add_missing_keys():  # a keyring from before a new key (webhook-signing)
-            keyring.save(settings.keyring_path)
+    keyring = Keyring.load(settings.keyring_path)
+    added = keyring.add_missing_keys()  # a keyring from before a new key (webhook-signing)
+    if settings.access_token_algorithm in RSA_TOKEN_ALGORITHMS:
+        added += [TOKEN_RSA_KEY] if keyring.ensure_rsa(TOKEN_RSA_KEY) else []
+    if added:
+        keyring.save(settings.keyring_path)
     engine = db.make_engine(settings.database_url)
     db.upgrade(engine)
     engine.dispose()

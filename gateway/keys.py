@@ -18,13 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 SYMMETRIC_KEYS = (
     "identity-master", "pseudonym", "blind-index", "audit-pseudonym", "linkage", "content-master",
-    "workspace",
+    "workspace", "webhook-secret",
 )
 SIGNING_KEYS = ("token-signing", "audit-checkpoint", "webhook-signing")
+#: RSA keys, made only where a setting asks for them (an RSA key takes a moment to generate,
+#: and most instances never need one): ``token-signing-rsa`` for RS256/PS256 access tokens.
+RSA_KEY_BITS = 3072
 
 
 class KeyringError(RuntimeError):
@@ -35,6 +39,7 @@ class KeyringError(RuntimeError):
 class Keyring:
     symmetric: dict[str, dict[int, bytes]] = field(default_factory=dict)
     signing: dict[str, Ed25519PrivateKey] = field(default_factory=dict)
+    rsa_signing: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)
 
     @classmethod
     def generate(cls) -> Keyring:
@@ -72,6 +77,21 @@ class Keyring:
         except KeyError:
             raise KeyringError(f"keyring holds no signing key {name!r}") from None
 
+    def ensure_rsa(self, name: str) -> bool:
+        """Add the RSA key ``name`` if this keyring lacks it; True if it was added."""
+        if name in self.rsa_signing:
+            return False
+        self.rsa_signing[name] = rsa.generate_private_key(public_exponent=65537,
+                                                          key_size=RSA_KEY_BITS)
+        return True
+
+    def rsa_key(self, name: str) -> rsa.RSAPrivateKey:
+        try:
+            return self.rsa_signing[name]
+        except KeyError:
+            raise KeyringError(f"keyring holds no RSA key {name!r}; "
+                               "run 'ketenpoort init' with the setting that needs it") from None
+
     def _versions(self, name: str) -> dict[int, bytes]:
         try:
             return self.symmetric[name]
@@ -85,15 +105,10 @@ class Keyring:
                 name: {str(v): base64.b64encode(k).decode() for v, k in versions.items()}
                 for name, versions in self.symmetric.items()
             },
-            "signing": {
-                name: key.private_bytes(
-                    serialization.Encoding.PEM,
-                    serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption(),
-                ).decode()
-                for name, key in self.signing.items()
-            },
+            "signing": {name: _pem(key) for name, key in self.signing.items()},
         }
+        if self.rsa_signing:  # absent otherwise, so a keyring without RSA keys reads as before
+            document["rsa"] = {name: _pem(key) for name, key in self.rsa_signing.items()}
         return json.dumps(document, indent=2, sort_keys=True)
 
     @classmethod
@@ -105,12 +120,19 @@ class Keyring:
             if not isinstance(key, Ed25519PrivateKey):
                 raise KeyringError(f"signing key {name!r} is not Ed25519")
             signing[name] = key
+        rsa_keys = {}
+        for name, pem in document.get("rsa", {}).items():
+            key = serialization.load_pem_private_key(pem.encode(), password=None)
+            if not isinstance(key, rsa.RSAPrivateKey):
+                raise KeyringError(f"RSA key {name!r} is not an RSA key")
+            rsa_keys[name] = key
         return cls(
             symmetric={
                 name: {int(v): base64.b64decode(k) for v, k in versions.items()}
                 for name, versions in document["symmetric"].items()
             },
             signing=signing,
+            rsa_signing=rsa_keys,
         )
 
     def save(self, path: Path) -> None:
@@ -150,3 +172,8 @@ class Keyring:
             if added:
                 keyring.save(path)
         return keyring
+
+
+def _pem(key: Ed25519PrivateKey | rsa.RSAPrivateKey) -> str:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()

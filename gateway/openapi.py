@@ -10,6 +10,7 @@ described here, that every described path exists, and that the limits agree.
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -34,7 +35,9 @@ from gateway.identity import openapi as identity_openapi
 from gateway.identity.interfaces import MAX_FIELD_LENGTHS
 from gateway.linkage import openapi as linkage_openapi
 from gateway.meetings import openapi as meetings_openapi
-from gateway.openapi_parts import problems, string
+from gateway.openapi_examples import EXAMPLES
+from gateway.openapi_parts import answer, problems, string
+from gateway.ports import OIN_PATTERN
 from gateway.statistics import openapi as statistics_openapi
 
 blueprint = Blueprint("openapi", __name__)
@@ -152,6 +155,9 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {
             "id": string(), "exchange_id": string(), "sender": string(),
+            "sender_oin": {"type": ["string", "null"], "pattern": f"^{OIN_PATTERN.pattern}$",
+                           "description": "The sender's OIN (Organisatie-identificatienummer), "
+                                          "where the partner registry gives one"},
             "transaction_id": {"type": ["string", "null"], "format": "uuid"},
             "covenant": string(), "covenant_version": {"type": ["string", "null"]},
             "purpose": string(), "process_step": string(),
@@ -181,16 +187,27 @@ PATHS: dict[str, Any] = {
                 "grant_type": string(enum=["client_credentials"]), "scope": string(),
                 "client_assertion_type": string(), "client_assertion": string()},
                 "required": ["grant_type"]}}}},
-        "responses": {"200": {"description": "Access token (Ed25519-signed JWT, RFC 9864)"},
-                      "400": {"description": "RFC 6749 error"},
-                      "401": {"description": "Client authentication failed"}},
+        "responses": {
+            **answer(200, "Access token: a JWT (RFC 9068) signed with Ed25519, RS256 or PS256 "
+                          "(KETENPOORT_ACCESS_TOKEN_ALGORITHM), bound to the client "
+                          "certificate when the request came with one (RFC 8705)",
+                     {"type": "object", "required": ["access_token", "token_type", "expires_in"],
+                      "properties": {"access_token": string(), "token_type": string(
+                          enum=["Bearer"]), "expires_in": {"type": "integer"},
+                          "scope": string()}}),
+            "400": {"description": "RFC 6749 error"},
+            "401": {"description": "Client authentication failed"}},
     }},
     "/.well-known/jwks.json": {"get": {
         "summary": "Public keys that sign access tokens",
-        "responses": {"200": {"description": "JWK Set"}}}},
+        "responses": answer(200, "JWK Set: every key that verifies, the signing one first",
+                            {"type": "object", "required": ["keys"], "properties": {
+                                "keys": {"type": "array", "items": {
+                                    "type": "object", "required": ["kty", "kid", "alg"]}}}})}},
     "/.well-known/oauth-authorization-server": {"get": {
         "summary": "RFC 8414 authorization server metadata",
-        "responses": {"200": {"description": "Metadata"}}}},
+        "responses": answer(200, "Metadata", {
+            "type": "object", "required": ["issuer", "token_endpoint", "jwks_uri"]})}},
     "/v1/exchanges": {"post": {
         "summary": "Send items about persons to recipients under a covenant",
         "security": BEARER,
@@ -280,7 +297,7 @@ def document(routes: Map) -> dict[str, Any]:
                       for path, item in part.items()})
     for fragment in FRAGMENTS:
         schemas.update(fragment.SCHEMAS)
-    paths = {path: {method: _with_failures(path, operation)
+    paths = {path: {method: _with_example(method, path, _with_failures(path, operation))
                     for method, operation in item.items()} for path, item in paths.items()}
     _name_operations(paths, routes)
     return {
@@ -315,6 +332,23 @@ def _name_operations(paths: dict[str, Any], routes: Map) -> None:
 def _camel(name: str) -> str:
     first, *rest = name.split("_")
     return first + "".join(word.capitalize() for word in rest)
+
+
+def _with_example(method: str, path: str, operation: dict[str, Any]) -> dict[str, Any]:
+    """``operation`` with its worked example (:mod:`gateway.openapi_examples`) beside the
+    request body's and each answer's schema, on a copy: the fragments stay as written."""
+    example = EXAMPLES.get((method, path))
+    if example is None:
+        return operation
+    operation = copy.deepcopy(operation)
+    if "request" in example:
+        for media in operation["requestBody"]["content"].values():
+            media["example"] = example["request"]
+    for status, body in example.get("responses", {}).items():
+        content = operation["responses"][status]["content"]
+        media_type = next(iter(content))
+        content[media_type]["example"] = body
+    return operation
 
 
 def _with_failures(path: str, operation: dict[str, Any]) -> dict[str, Any]:

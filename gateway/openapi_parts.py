@@ -6,6 +6,7 @@ by them.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -15,6 +16,17 @@ def problems(*statuses: int) -> dict[str, Any]:
 
 def string(**extra: Any) -> dict[str, Any]:
     return {"type": "string", **extra}
+
+
+def free_text(max_length: int, **extra: Any) -> dict[str, Any]:
+    """A string the services take as free text: not blank (some non-whitespace character, as
+    their ``value.strip()`` demands) and at most ``max_length`` characters."""
+    return string(minLength=1, maxLength=max_length, pattern=r"\S", **extra)
+
+
+def matching(pattern: re.Pattern[str], **extra: Any) -> dict[str, Any]:
+    """A string the services check against ``pattern``: the same expression, documented."""
+    return string(pattern=pattern.pattern, **extra)
 
 
 def path_parameters(*names: str) -> list[dict[str, Any]]:

@@ -8,10 +8,37 @@ decides which implementation stands behind each port.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
+
+#: An Organisatie-identificatienummer (OIN, Logius' "OIN-stelsel"): twenty digits, the
+#: number Digikoppeling and FSC name a government organisation by, and the one its PKIoverheid
+#: certificate carries in the subject's serialNumber.
+OIN_PATTERN = re.compile(r"[0-9]{20}")
+
+
+def is_oin(candidate: object) -> bool:
+    """Whether ``candidate`` has the form of an OIN (twenty ASCII digits, not all zero)."""
+    return (isinstance(candidate, str) and OIN_PATTERN.fullmatch(candidate) is not None
+            and candidate.strip("0") != "")
+
+
+@dataclass(frozen=True)
+class PartnerProfile:
+    """How a registered partner connects: its OIN (beside the readable ``partner_id``) and
+    whether its access tokens must be bound to a client certificate (RFC 8705)."""
+
+    partner_id: str
+    oin: str | None = None
+    mutual_tls: bool = False
+
+
+#: Looks a partner up in the registry in force; None for a partner that is not registered.
+PartnerDirectory = Callable[[str], PartnerProfile | None]
 
 
 @dataclass(frozen=True)

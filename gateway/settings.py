@@ -14,6 +14,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from gateway.client_certificates import (
+    CERTIFICATE_SOURCE_MODES,
+    CertificateSourceMode,
+    ClientCertificateSource,
+    parse_proxies,
+)
 from gateway.clock import ClockError, parse_moment
 
 ENV_PREFIX = "KETENPOORT_"
@@ -29,6 +35,9 @@ OTHER_PROGRAMS_PREFIX = "KETENPOORT_TEST_"
 # when it is imported, so it keeps its name; the settings read it so nothing else has to.
 FOREIGN_NAMES = {"prometheus_multiproc_dir": "PROMETHEUS_MULTIPROC_DIR"}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+#: How access tokens may be signed: Ed25519 with the keyring's token key, or RSA (PKCS#1 v1.5
+#: or PSS, SHA-256) with its RSA token key.
+ACCESS_TOKEN_ALGORITHMS = ("Ed25519", "RS256", "PS256")
 
 PolicyEngineName = Literal["regopy", "opa"]
 TaskMode = Literal["inprocess", "celery"]
@@ -109,6 +118,15 @@ class Settings:
     log_level: str = "INFO"
     metrics_token: str = ""
     prometheus_multiproc_dir: str = ""
+    # Connecting as a government partner (README): how the access tokens are signed (Ed25519,
+    # or RS256/PS256 with the keyring's RSA key, as the NL GOV OAuth profile expects), and where
+    # a request's client certificate comes from for certificate-bound tokens (RFC 8705):
+    # "none", "tls" (this server terminates TLS) or "header" (a TLS terminator at one of
+    # client_certificate_proxies forwards it in client_certificate_header).
+    access_token_algorithm: str = "Ed25519"  # noqa: S105  # an algorithm name, not a secret
+    client_certificate_source: CertificateSourceMode = "none"
+    client_certificate_header: str = "Client-Cert"
+    client_certificate_proxies: str = ""
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -160,6 +178,30 @@ class Settings:
             )
 
         self.webhook_egress_hosts  # noqa: B018  # parsed once here, so a typo stops the start
+        self.client_certificate_settings  # noqa: B018  # likewise
+
+    @property
+    def client_certificate_settings(self) -> ClientCertificateSource:
+        """Where requests' client certificates come from, checked (with the token algorithm,
+        the other setting of how partners connect)."""
+        if self.access_token_algorithm not in ACCESS_TOKEN_ALGORITHMS:
+            raise SettingsError("access_token_algorithm must be one of "
+                                f"{', '.join(ACCESS_TOKEN_ALGORITHMS)}, "
+                                f"not {self.access_token_algorithm!r}")
+        if self.client_certificate_source not in CERTIFICATE_SOURCE_MODES:
+            raise SettingsError("client_certificate_source must be one of "
+                                f"{', '.join(CERTIFICATE_SOURCE_MODES)}, "
+                                f"not {self.client_certificate_source!r}")
+        try:
+            proxies = parse_proxies(self.client_certificate_proxies)
+        except ValueError as exc:
+            raise SettingsError(f"client_certificate_proxies: {exc}") from exc
+        if self.client_certificate_source == "header" and not proxies:
+            raise SettingsError("client_certificate_source 'header' needs "
+                                "client_certificate_proxies: the addresses of the TLS "
+                                "terminators whose header is believed")
+        return ClientCertificateSource(self.client_certificate_source,
+                                       self.client_certificate_header, proxies)
 
     @property
     def webhook_egress_hosts(self) -> dict[str, frozenset[str]]:

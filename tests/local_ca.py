@@ -34,27 +34,51 @@ class LocalCA:
         """The CA certificate as a PEM file: what a CA-bundle setting names."""
         return str(self.folder / "ca.pem")
 
+    def client_certificate(self, common_name: str, serial_number: str | None = None
+                           ) -> tuple[str, str]:
+        """A client certificate and its key (PEM file paths), the way a PKIoverheid
+        certificate names its organisation: the OIN in the subject's serialNumber."""
+        attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+        if serial_number is not None:
+            attributes.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, serial_number))
+        return self._issue("client", x509.Name(attributes), x509.ExtendedKeyUsage(
+            [x509.ExtendedKeyUsageOID.CLIENT_AUTH]))
+
+    def mutual_tls_server_context(self, host: str = LOCALHOST) -> ssl.SSLContext:
+        """:meth:`server_context` that also asks for a client certificate and verifies it
+        against this CA; a connection without one is let in (the app decides what it may)."""
+        context = self.server_context(host)
+        context.verify_mode = ssl.CERT_OPTIONAL
+        context.load_verify_locations(self.bundle)
+        return context
+
     def server_context(self, host: str = LOCALHOST) -> ssl.SSLContext:
         """A TLS server context presenting a certificate this CA issued for ``host``."""
+        certificate, key = self._issue("server", _name(host), x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address(host))]))
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(certificate, key)
+        return context
+
+    def _issue(self, kind: str, subject: x509.Name, extension: x509.ExtensionType
+               ) -> tuple[str, str]:
+        """A certificate for ``subject`` with ``extension`` and a fresh key, as PEM files."""
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.now(UTC)
         certificate = (
             x509.CertificateBuilder()
-            .subject_name(_name(host)).issuer_name(self.certificate.subject)
+            .subject_name(subject).issuer_name(self.certificate.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(
-                ipaddress.ip_address(host))]), critical=False)
+            .add_extension(extension, critical=False)
             .sign(self.key, hashes.SHA256())
         )
-        stem = self.folder / f"server-{certificate.serial_number}"
+        stem = self.folder / f"{kind}-{certificate.serial_number}"
         stem.with_suffix(".crt").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
         stem.with_suffix(".key").write_bytes(key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption()))
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(stem.with_suffix(".crt"), stem.with_suffix(".key"))
-        return context
+        return str(stem.with_suffix(".crt")), str(stem.with_suffix(".key"))
 
 
 def _name(common_name: str) -> x509.Name:

@@ -24,9 +24,11 @@ SHELL_MODULES = ("views", "cli", "guard")
 ROOM_SHELLS = ("room shells",)
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("gateway", "gateway.clock", "gateway.problems", "gateway.ports", "adapters"),
+    ("gateway", "gateway.clock", "gateway.problems", "gateway.ports", "adapters",
+     "gateway.client_certificates"),
     ("gateway.settings", "gateway.logs", "gateway.db", "gateway.keys", "gateway.fsc",
-     "gateway.openapi_parts", "gateway.strict_json", "gateway.server_errors"),
+     "gateway.openapi_parts", "gateway.openapi_examples", "gateway.strict_json",
+     "gateway.server_errors"),
     ("audit",),
     ("gateway.faults", "gateway.web"),
     ("gateway.auth",),

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
 
 from gateway.exchange.validation import CASE_ID_PATTERN, ID_PATTERN, MAX_SUBJECTS, REF_PATTERN
 from gateway.identity.interfaces import MAX_FIELD_LENGTHS, validate_identifiers
+from gateway.openapi_examples import EXAMPLES
 from tests.conftest import TEST_TODAY
 
 
@@ -121,3 +126,62 @@ def test_every_operation_documents_the_failures_of_its_kind(http: FlaskClient) -
     assert all({"400", "413", "415"} <= o["responses"].keys() for o in with_json)
     assert all("503" in o["responses"] for o in secured)
     assert {"429", "503"} <= token["responses"].keys()
+
+
+# --- examples (NL API Design Rules): one per operation, each valid against its schema ---
+
+
+def _examples(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], Any]]:
+    """(where, schema, example) for every example the document gives."""
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            bodies = [("request", operation.get("requestBody", {})),
+                      *operation["responses"].items()]
+            for status, body in bodies:
+                for media_type, media in body.get("content", {}).items():
+                    if "example" in media:
+                        yield (f"{method.upper()} {path} {status} {media_type}",
+                               media["schema"], media["example"])
+
+
+def test_the_document_is_valid_openapi_3_1(http: FlaskClient) -> None:
+    validate(http.get("/openapi.json").json)
+
+
+def test_every_example_validates_against_its_schema(http: FlaskClient) -> None:
+    document = http.get("/openapi.json").json
+    checked = 0
+    for where, schema, example in _examples(document):
+        # The document's components beside the schema: its "#/components/..." refs resolve.
+        validator = Draft202012Validator({**schema, "components": document["components"]},
+                                         format_checker=Draft202012Validator.FORMAT_CHECKER)
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(example)]
+        assert not errors, f"{where}: {errors}"
+        checked += 1
+    given = sum(("request" in e) + len(e.get("responses", {})) for e in EXAMPLES.values())
+    assert checked == given
+
+
+def test_every_json_request_and_success_answer_has_an_example(http: FlaskClient) -> None:
+    document = http.get("/openapi.json").json
+    missing = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            bodies = [("request", operation.get("requestBody", {})), *(
+                (status, answer) for status, answer in operation["responses"].items()
+                if status.startswith("2"))]
+            examples = [("example" in media) for _status, body in bodies
+                        for media_type, media in body.get("content", {}).items()
+                        if media_type.endswith("json") or media_type.endswith("urlencoded")]
+            if examples and not any(examples):
+                missing.append(f"{method.upper()} {path}")
+    assert missing == []
+
+
+def test_a_wrong_example_would_be_caught(http: FlaskClient) -> None:
+    """The validation above is not vacuous: an example off its schema fails it."""
+    document = http.get("/openapi.json").json
+    schema = document["paths"]["/v1/exchanges"]["post"]["requestBody"]["content"][
+        "application/json"]["schema"]
+    validator = Draft202012Validator({**schema, "components": document["components"]})
+    assert not validator.is_valid({"covenant": "riec-rr-mensenhandel"})

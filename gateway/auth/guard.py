@@ -49,7 +49,8 @@ def _authenticated_principal() -> Principal:
     token = _bearer_token()
     with read_only(container.session_factory) as session:
         try:
-            return tokens.verify(token, revocation_check(session))
+            return tokens.verify(token, revocation_check(session),
+                                 container.client_certificates.presented(request.environ))
         except InvalidToken as exc:
             # The reason goes to the log only: telling a caller why a forged token failed
             # helps the forger.

@@ -48,6 +48,7 @@ class Principal:
     client_id: str
     scopes: frozenset[str]
     token_id: str
+    oin: str | None = None  # the partner's OIN, where the registry gives one
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
@@ -69,6 +70,11 @@ class RevocationCheck(Protocol):
 
 class ClientError(ValueError):
     """A client cannot be created or changed as asked; the message says why."""
+
+
+class CertificateRequired(ClientError):
+    """The partner's tokens must be bound to its client certificate, and none (or another
+    organisation's) came with the request."""
 
 
 class UnknownClient(ClientError):

@@ -31,9 +31,11 @@ from gateway.auth.interfaces import (
     PRIVATE_KEY_JWT,
     SCOPES,
     TOKEN_ENDPOINT_AUTH_METHODS,
+    CertificateRequired,
 )
 from gateway.auth.models import OAuthClient
 from gateway.auth.services import ASSERTION_ALGORITHMS, CLOCK_SKEW_SECONDS, TokenService
+from gateway.client_certificates import PresentedCertificate
 
 TOKEN_PATH = "/oauth/token"  # noqa: S105 -- a URL path, not a password
 JWKS_PATH = "/.well-known/jwks.json"
@@ -152,12 +154,22 @@ def client_secret_basic(authenticate: SecretAuthenticator) -> Callable[..., Part
     return authenticate_client_secret_basic
 
 
-def bearer_token_generator(tokens: TokenService) -> Callable[..., dict[str, Any]]:
-    """authlib's token generator hook, issuing our signed JWTs; no scope asked means all held."""
+def bearer_token_generator(
+    tokens: TokenService, certificate: PresentedCertificate | None = None
+) -> Callable[..., dict[str, Any]]:
+    """authlib's token generator hook, issuing our signed JWTs; no scope asked means all held.
+
+    ``certificate`` is the client certificate of the request's connection: the token is
+    bound to it (RFC 8705), and a partner that requires one gets ``invalid_client`` without.
+    """
 
     def generate(client: PartnerClient, scope: str | None = None, **_grant: Any) -> dict[str, Any]:
         requested = scope_to_list(scope)
-        return tokens.issue(client.record, frozenset(requested) if requested else None)
+        try:
+            return tokens.issue(client.record, frozenset(requested) if requested else None,
+                                certificate)
+        except CertificateRequired as exc:
+            raise InvalidClientError(description=str(exc)) from None
 
     return generate
 
@@ -175,6 +187,8 @@ def authorization_server_metadata(issuer: str) -> dict[str, Any]:
         "grant_types_supported": [CLIENT_CREDENTIALS],
         "token_endpoint_auth_methods_supported": [CLIENT_SECRET_BASIC, PRIVATE_KEY_JWT],
         "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+        # RFC 8705 section 3.3: tokens are bound to the client certificate the request shows.
+        "tls_client_certificate_bound_access_tokens": True,
     }
 
 

@@ -1,24 +1,28 @@
 """Clients and access tokens: the core of the auth package, free of any web framework.
 
 Access tokens are JWTs (RFC 9068 profile, ``typ: at+jwt``) signed with the keyring's Ed25519
-``token-signing`` key. Verification pins the algorithm, so a token cannot choose how it is
+``token-signing`` key, or its RSA ``token-signing-rsa`` key (RS256/PS256) where configured.
+Verification pins the algorithm, so a token cannot choose how it is
 checked (``alg: none``, or HMAC keyed with our public key, are refused before any crypto).
 """
 
 from __future__ import annotations
 
 import functools
+import hmac
 import re
 import secrets
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import JWKRegistry, Key, OKPKey
+from joserfc.jwk import JWKRegistry, Key, OKPKey, RSAKey
+from joserfc.jws import extract_compact
 from joserfc.jwt import ClaimsOption
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +32,7 @@ from gateway.auth.interfaces import (
     CLIENT_SECRET_BASIC,
     PRIVATE_KEY_JWT,
     SCOPES,
+    CertificateRequired,
     ClientError,
     InvalidToken,
     Principal,
@@ -36,14 +41,23 @@ from gateway.auth.interfaces import (
 )
 from gateway.auth.models import OAuthClient, UsedClientAssertion
 from gateway.auth.secret_hashing import hash_secret, secret_matches
+from gateway.client_certificates import PresentedCertificate
 from gateway.clock import SYSTEM_CLOCK
 from gateway.db import core, session_now
 from gateway.keys import Keyring
+from gateway.ports import PartnerDirectory, PartnerProfile
 
 # ruff's S105 reads "TOKEN" in these names as a password; they are protocol names, not secrets.
 TOKEN_ALGORITHM = "Ed25519"  # noqa: S105  # RFC 9864 fully-specified name
 TOKEN_TYPE = "at+jwt"  # noqa: S105
 TOKEN_SIGNING_KEY = "token-signing"  # noqa: S105
+TOKEN_RSA_KEY = "token-signing-rsa"  # noqa: S105
+#: The NL GOV OAuth profile's algorithms, both on the keyring's one RSA token key.
+RSA_TOKEN_ALGORITHMS = ("RS256", "PS256")
+#: The claim naming the partner's OIN (Organisatie-identificatienummer), beside ``partner_id``.
+OIN_CLAIM = "oin"
+#: RFC 8705 section 3.1: the confirmation member of a certificate-bound token.
+CERTIFICATE_THUMBPRINT = "x5t#S256"
 #: Allowance for clocks of gateway instances and partner systems that disagree slightly.
 CLOCK_SKEW_SECONDS = 30
 VERIFIED_TOKEN_CACHE_SIZE = 4096
@@ -175,6 +189,21 @@ class ClientService:
         return client
 
 
+def _check_certificate(
+    profile: PartnerProfile | None, certificate: PresentedCertificate | None
+) -> None:
+    """A partner requiring mutual TLS asks for tokens over it, with its own certificate:
+    a PKIoverheid certificate names its organisation's OIN in the subject's serialNumber."""
+    if profile is None or not profile.mutual_tls:
+        return
+    if certificate is None:
+        raise CertificateRequired(
+            f"partner {profile.partner_id!r} requires mutual TLS: present its client certificate")
+    if profile.oin is not None and certificate.subject_serial_number != profile.oin:
+        raise CertificateRequired(
+            f"the client certificate does not name partner {profile.partner_id!r}'s OIN")
+
+
 def revocation_check(session: Session) -> RevocationCheck:
     """A :class:`RevocationCheck` that looks clients up in ``session``."""
     clients = ClientService(lambda: session_now(session))
@@ -241,7 +270,13 @@ def _checked_scopes(scopes: Iterable[str]) -> frozenset[str]:
 
 
 class TokenService:
-    """Issues and verifies the gateway's access tokens."""
+    """Issues and verifies the gateway's access tokens.
+
+    Tokens are signed with ``algorithm``: Ed25519, or RS256/PS256 with the keyring's RSA key.
+    Every token key the keyring holds verifies, the token's ``alg`` choosing the key and the
+    key fixing the algorithms it verifies with, so switching the setting leaves tokens already
+    issued valid until they expire.
+    """
 
     def __init__(
         self,
@@ -250,14 +285,19 @@ class TokenService:
         audience: str,
         ttl_seconds: int,
         clock: Clock = SYSTEM_CLOCK.now,
+        *,
+        algorithm: str = TOKEN_ALGORITHM,
+        partners: PartnerDirectory = lambda _partner_id: None,
     ) -> None:
         self.issuer = issuer
         self.audience = audience
         self._ttl = timedelta(seconds=ttl_seconds)
         self._clock = clock
-        self._signing_key = OKPKey.import_key(keyring.signing_key(TOKEN_SIGNING_KEY))
-        self._verifying_key = OKPKey.import_key(self._signing_key.as_dict(private=False))
-        self._kid = self._verifying_key.thumbprint()
+        self._partners = partners
+        self._algorithm = algorithm
+        self._keys = _token_keys(keyring, algorithm)
+        self._signing_key = self._keys[algorithm].signing
+        self._signing_key_id = self._keys[algorithm].kid
         # The same token bytes under the same key always verify alike: a partner system
         # reuses its token for many requests, so each is verified once, not per request.
         # Expiry and the other claims are still checked on every call; failures are not kept.
@@ -265,15 +305,25 @@ class TokenService:
             self._check_signature
         )
 
-    def issue(self, client: OAuthClient, scopes: frozenset[str] | None = None) -> dict[str, Any]:
-        """An RFC 6749 token response for ``client``; ``scopes`` default to all it holds."""
+    def issue(
+        self, client: OAuthClient, scopes: frozenset[str] | None = None,
+        certificate: PresentedCertificate | None = None,
+    ) -> dict[str, Any]:
+        """An RFC 6749 token response for ``client``; ``scopes`` default to all it holds.
+
+        With a client ``certificate`` the token is bound to it (RFC 8705 ``cnf``); a partner
+        whose registry entry requires mutual TLS gets no token without one, nor with one that
+        names another organisation's OIN.
+        """
         granted = client.scope_set if scopes is None else scopes
         if client.is_revoked:
             raise ClientError(f"client {client.client_id!r} is revoked")
         if not granted <= client.scope_set:
             raise ClientError("requested scopes exceed the client's scopes")
+        profile = self._partners(client.partner_id)
+        _check_certificate(profile, certificate)
         now = self._clock()
-        claims = {
+        claims: dict[str, Any] = {
             "iss": self.issuer,
             "sub": client.client_id,
             "client_id": client.client_id,  # RFC 9068 section 2.2
@@ -285,8 +335,12 @@ class TokenService:
             "scope": " ".join(sorted(granted)),
             "partner_id": client.partner_id,
         }
-        header = {"alg": TOKEN_ALGORITHM, "kid": self._kid, "typ": TOKEN_TYPE}
-        access_token = jwt.encode(header, claims, self._signing_key, algorithms=[TOKEN_ALGORITHM])
+        if profile is not None and profile.oin is not None:
+            claims[OIN_CLAIM] = profile.oin
+        if certificate is not None:
+            claims["cnf"] = {CERTIFICATE_THUMBPRINT: certificate.thumbprint}
+        header = {"alg": self._algorithm, "kid": self._signing_key_id, "typ": TOKEN_TYPE}
+        access_token = jwt.encode(header, claims, self._signing_key, algorithms=[self._algorithm])
         return {
             "access_token": access_token,
             "token_type": "Bearer",
@@ -294,13 +348,22 @@ class TokenService:
             "scope": claims["scope"],
         }
 
-    def verify(self, token: str, is_revoked: RevocationCheck) -> Principal:
-        """The principal a valid token stands for, or :class:`InvalidToken` saying why not."""
+    def verify(
+        self, token: str, is_revoked: RevocationCheck,
+        certificate: PresentedCertificate | None = None,
+    ) -> Principal:
+        """The principal a valid token stands for, or :class:`InvalidToken` saying why not.
+
+        ``certificate`` is the client certificate of the request's connection: a
+        certificate-bound token is honoured only with that very certificate (RFC 8705
+        section 3), so a stolen token is useless without the private key beside it.
+        """
         claims = self._verified_claims(token)
         scopes = frozenset(claims["scope"].split())
         unknown = scopes - frozenset(SCOPES)
         if unknown:
             raise InvalidToken(f"unknown scope(s): {', '.join(sorted(unknown))}")
+        self._check_binding(claims, certificate)
         if is_revoked(claims["sub"]):
             raise InvalidToken("the client is revoked")
         return Principal(
@@ -308,12 +371,37 @@ class TokenService:
             client_id=claims["sub"],
             scopes=scopes,
             token_id=claims["jti"],
+            oin=claims.get(OIN_CLAIM),
         )
 
     def public_jwks(self) -> dict[str, Any]:
-        """The JWK Set resource servers and auditors use to verify our tokens."""
-        public = self._verifying_key.as_dict(private=False)
-        return {"keys": [{**public, "kid": self._kid, "use": "sig", "alg": TOKEN_ALGORITHM}]}
+        """The JWK Set resource servers and auditors use to verify our tokens: every key that
+        verifies, the one that signs now first."""
+        ordered = sorted(self._keys.items(), key=lambda item: item[0] != self._algorithm)
+        published: dict[str, dict[str, Any]] = {}
+        for algorithm, key in ordered:
+            public = key.verifying.as_dict(private=False)
+            published.setdefault(key.kid, {**public, "kid": key.kid, "use": "sig",
+                                           "alg": algorithm})
+        return {"keys": list(published.values())}
+
+    def _check_binding(
+        self, claims: Mapping[str, Any], certificate: PresentedCertificate | None
+    ) -> None:
+        confirmation = claims.get("cnf")
+        if confirmation is None:
+            profile = self._partners(claims["partner_id"])
+            if profile is not None and profile.mutual_tls:
+                # Issued before the partner's entry required mutual TLS: not honoured.
+                raise InvalidToken("the partner requires certificate-bound tokens")
+            return
+        bound = confirmation.get(CERTIFICATE_THUMBPRINT) if isinstance(confirmation, dict) else None
+        if not isinstance(bound, str):
+            raise InvalidToken("cnf holds no x5t#S256 thumbprint")
+        if certificate is None:
+            raise InvalidToken("certificate-bound token presented without a client certificate")
+        if not hmac.compare_digest(bound, certificate.thumbprint):
+            raise InvalidToken("certificate-bound token presented with another certificate")
 
     def _verified_claims(self, token: str) -> dict[str, Any]:
         try:
@@ -330,7 +418,10 @@ class TokenService:
         return claims
 
     def _check_signature(self, token: str) -> jwt.Token:
-        decoded = jwt.decode(token, self._verifying_key, algorithms=[TOKEN_ALGORITHM])
+        # The header's alg picks one of our keys, and that key decides the algorithms it may be
+        # used with: a token cannot have an Ed25519 key read as an HMAC secret or the like.
+        key = self._keys.get(_unverified_algorithm(token), self._keys[TOKEN_ALGORITHM])
+        decoded = jwt.decode(token, key.verifying, algorithms=list(key.algorithms))
         if decoded.header.get("typ") != TOKEN_TYPE:
             raise InvalidToken(f"token type must be {TOKEN_TYPE}")
         return decoded
@@ -345,3 +436,39 @@ class TokenService:
             **dict.fromkeys(("sub", "client_id", "exp", "nbf", "iat", "jti", "scope",
                              "partner_id"), required),
         )
+
+
+@dataclass(frozen=True)
+class _TokenKey:
+    signing: Key
+    verifying: Key
+    algorithms: tuple[str, ...]
+    kid: str
+
+
+def _token_keys(keyring: Keyring, algorithm: str) -> dict[str, _TokenKey]:
+    """The token keys by algorithm: Ed25519 always; RS256 and PS256 on the one RSA key when
+    the keyring has it (and it must, when ``algorithm`` is one of them)."""
+    ed25519 = OKPKey.import_key(keyring.signing_key(TOKEN_SIGNING_KEY))
+    keys = {TOKEN_ALGORITHM: _token_key(ed25519, (TOKEN_ALGORITHM,))}
+    if algorithm in RSA_TOKEN_ALGORITHMS or TOKEN_RSA_KEY in keyring.rsa_signing:
+        rsa_key = RSAKey.import_key(keyring.rsa_key(TOKEN_RSA_KEY))
+        for rsa_algorithm in RSA_TOKEN_ALGORITHMS:
+            keys[rsa_algorithm] = _token_key(rsa_key, RSA_TOKEN_ALGORITHMS)
+    if algorithm not in keys:
+        raise ValueError(f"unknown access token algorithm {algorithm!r}")
+    return keys
+
+
+def _token_key(private: Key, algorithms: tuple[str, ...]) -> _TokenKey:
+    verifying = JWKRegistry.import_key(private.as_dict(private=False))
+    return _TokenKey(private, verifying, algorithms, verifying.thumbprint())
+
+
+def _unverified_algorithm(token: str) -> str:
+    """The ``alg`` a token's header names; "" where it names none (decoding then says why)."""
+    try:
+        algorithm = extract_compact(token.encode()).headers().get("alg")
+    except (JoseError, ValueError, UnicodeError):
+        return ""
+    return algorithm if isinstance(algorithm, str) else ""

@@ -30,6 +30,7 @@ from gateway.auth.oauth_server import (
 )
 from gateway.auth.rate_limit import TokenRequestLimits
 from gateway.auth.services import ClientService, TokenService
+from gateway.client_certificates import ClientCertificateSource, PresentedCertificate
 from gateway.db import transaction
 from gateway.problems import Problem
 
@@ -38,7 +39,7 @@ _PUBLIC_CACHE = "public, max-age=300"
 
 def create_auth_blueprint(
     session_factory: sessionmaker[Session], clients: ClientService, tokens: TokenService,
-    limits: TokenRequestLimits,
+    limits: TokenRequestLimits, certificates: ClientCertificateSource,
 ) -> Blueprint:
     """Routes under the issuer's root: ``POST /oauth/token`` and two ``/.well-known`` documents."""
     blueprint = Blueprint("auth", __name__)
@@ -54,7 +55,8 @@ def create_auth_blueprint(
                           f"too many token requests; retry in {wait} s",
                           headers={"Retry-After": str(wait)})
         with transaction(session_factory) as session:
-            server = _authorization_server(session, clients, tokens, token_endpoint)
+            server = _authorization_server(session, clients, tokens, token_endpoint,
+                                           certificates.presented(request.environ))
             response: Response = server.create_token_response()
             return response
 
@@ -81,7 +83,8 @@ def _claimed_client_id() -> str | None:
 
 
 def _authorization_server(
-    session: Session, clients: ClientService, tokens: TokenService, token_endpoint: str
+    session: Session, clients: ClientService, tokens: TokenService, token_endpoint: str,
+    certificate: PresentedCertificate | None,
 ) -> AuthorizationServer:
     """An authlib server bound to this request's session; built per request, so no globals."""
 
@@ -93,7 +96,7 @@ def _authorization_server(
         """Nothing to store: tokens are self-contained JWTs, revoked by revoking the client."""
 
     server = AuthorizationServer(query_client=query_client, save_token=save_token)
-    server.register_token_generator("default", bearer_token_generator(tokens))
+    server.register_token_generator("default", bearer_token_generator(tokens, certificate))
     server.register_grant(PartnerClientCredentialsGrant)
     server.register_client_auth_method(
         CLIENT_SECRET_BASIC, client_secret_basic(partial(clients.authenticate_secret, session))

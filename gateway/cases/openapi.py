@@ -10,7 +10,21 @@ from typing import Any
 
 from gateway.cases.interfaces import CASE_STEPS, SUBJECT_ROLES, TRANSITIONS
 from gateway.cases.services import PRIORITIES
-from gateway.openapi_parts import answer, json_body, path_parameters, problems, string
+from gateway.cases.validation import (
+    MAX_INTERVENTION_LENGTH,
+    MAX_NOTE_LENGTH,
+    MAX_REASON_LENGTH,
+    PARTNER_PATTERN,
+)
+from gateway.openapi_parts import (
+    answer,
+    free_text,
+    json_body,
+    matching,
+    path_parameters,
+    problems,
+    string,
+)
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 CASE = {"$ref": "#/components/schemas/Case"}
@@ -54,6 +68,14 @@ SCHEMAS: dict[str, Any] = {
         },
     },
 }
+
+def _declining_needs_a_reason(body: dict[str, Any]) -> dict[str, Any]:
+    """The decision body, with the services' rule that a declined intervention names why."""
+    schema = body["content"]["application/json"]["schema"]
+    schema["if"] = {"properties": {"accept": {"const": False}}, "required": ["accept"]}
+    schema["then"] = {"required": ["reason"]}
+    return body
+
 
 PATHS: dict[str, Any] = {
     "/v1/cases": {"get": {
@@ -99,7 +121,7 @@ PATHS: dict[str, Any] = {
         "security": BEARER,
         "parameters": path_parameters("case_id"),
         "requestBody": json_body({"to": string(enum=list(CASE_STEPS)),
-                                  "reason": string(maxLength=1000)}, ["to"]),
+                                  "reason": free_text(MAX_REASON_LENGTH)}, ["to"]),
         "responses": {**answer(200, "Moved", CASE),
                       **problems(400, 401, 403, 404, 409, 415, 422)},
     }},
@@ -107,7 +129,8 @@ PATHS: dict[str, Any] = {
         "summary": "Offer a partner an intervention (regie, at toewijzing_interventie)",
         "security": BEARER,
         "parameters": path_parameters("case_id"),
-        "requestBody": json_body({"partner": string(), "intervention": string(maxLength=500),
+        "requestBody": json_body({"partner": matching(PARTNER_PATTERN),
+                                  "intervention": free_text(MAX_INTERVENTION_LENGTH),
                                   "priority": string(enum=list(PRIORITIES))},
                                  ["partner", "intervention"]),
         "responses": {**answer(201, "Offered", ASSIGNMENT),
@@ -117,10 +140,10 @@ PATHS: dict[str, Any] = {
         "summary": "Accept or decline an offered intervention (the assigned partner)",
         "security": BEARER,
         "parameters": path_parameters("case_id", "assignment_id"),
-        "requestBody": json_body({"accept": {"type": "boolean"},
-                                  "reason": string(maxLength=1000,
-                                                   description="required when declining")},
-                                 ["accept"]),
+        "requestBody": _declining_needs_a_reason(json_body(
+            {"accept": {"type": "boolean"},
+             "reason": free_text(MAX_REASON_LENGTH, description="required when declining")},
+            ["accept"])),
         "responses": {**answer(200, "Decided", ASSIGNMENT),
                       **problems(400, 401, 403, 404, 409, 415, 422)},
     }},
@@ -128,8 +151,9 @@ PATHS: dict[str, Any] = {
         "summary": "Report progress on an accepted intervention during uitvoering",
         "security": BEARER,
         "parameters": path_parameters("case_id", "assignment_id"),
-        "requestBody": json_body({"note": string(maxLength=2000)}, ["note"]),
+        "requestBody": json_body({"note": free_text(MAX_NOTE_LENGTH)}, ["note"]),
         "responses": {**answer(201, "Recorded", ASSIGNMENT),
                       **problems(400, 401, 403, 404, 409, 415, 422)},
     }},
 }
+

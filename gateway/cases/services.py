@@ -33,7 +33,14 @@ from gateway.cases.interfaces import (
     allowed_moves,
 )
 from gateway.cases.models import Case, CaseAssignment, CaseProgress, CaseSignal, CaseSubject
-from gateway.cases.validation import PARTNER_PATTERN, UUID_PATTERN, BodyReader
+from gateway.cases.validation import (
+    MAX_INTERVENTION_LENGTH,
+    MAX_NOTE_LENGTH,
+    MAX_REASON_LENGTH,
+    PARTNER_PATTERN,
+    UUID_PATTERN,
+    BodyReader,
+)
 from gateway.clock import Clock
 from gateway.db import transaction
 from gateway.delivery.models import Delivery
@@ -162,7 +169,7 @@ class CaseService:
     def move(self, actor: Caller, case_id: str, body: Any) -> dict[str, Any]:
         reader = BodyReader(body, {"to", "reason"}, {"to"})
         target = reader.required("to", 32, choices=CASE_STEPS)
-        reason = reader.text("reason", 1000)
+        reason = reader.text("reason", MAX_REASON_LENGTH)
         reader.raise_if_faulty()
         with transaction(self.session_factory) as session:
             case = self._involved_case(session, actor, case_id)
@@ -173,7 +180,7 @@ class CaseService:
         reader = BodyReader(body, {"partner", "intervention", "priority"},
                             {"partner", "intervention"})
         partner = reader.required("partner", 128, PARTNER_PATTERN)
-        intervention = reader.required("intervention", 500)
+        intervention = reader.required("intervention", MAX_INTERVENTION_LENGTH)
         priority = reader.text("priority", 16, choices=PRIORITIES) or "normaal"
         reader.raise_if_faulty()
         with transaction(self.session_factory) as session:
@@ -186,7 +193,7 @@ class CaseService:
                ) -> dict[str, Any]:
         reader = BodyReader(body, {"accept", "reason"}, {"accept"})
         accept = reader.flag("accept")
-        reason = reader.text("reason", 1000)
+        reason = reader.text("reason", MAX_REASON_LENGTH)
         if accept is False and reason is None and "reason" not in reader.body:
             reader.fail("/reason", "a declined intervention needs a reason")
         reader.raise_if_faulty()
@@ -208,7 +215,7 @@ class CaseService:
     def report_progress(self, actor: Caller, case_id: str, assignment_id: str, body: Any
                         ) -> dict[str, Any]:
         reader = BodyReader(body, {"note"}, {"note"})
-        note = reader.required("note", 2000)
+        note = reader.required("note", MAX_NOTE_LENGTH)
         reader.raise_if_faulty()
         with transaction(self.session_factory) as session:
             case, assignment = self._own_assignment(session, actor, case_id, assignment_id)

@@ -13,6 +13,12 @@ from gateway.problems import FieldError, validation_failed
 
 UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 PARTNER_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# Free-text limits of cases and meetings, one constant each for validation and the OpenAPI.
+MAX_REASON_LENGTH = 1000
+MAX_INTERVENTION_LENGTH = 500
+MAX_NOTE_LENGTH = 2000
+MAX_TITLE_LENGTH = 200
+MAX_QUESTION_LENGTH = 2000
 
 
 class BodyReader:

@@ -30,6 +30,7 @@ class DeliveredItem(TypedDict):
 
 class DeliveryPayload(TypedDict):
     transaction_id: NotRequired[str | None]  # the sender's FSC transaction
+    sender_oin: NotRequired[str | None]  # the sender's OIN when the exchange was made
     covenant: str
     covenant_version: NotRequired[str | None]
     purpose: str

@@ -87,7 +87,7 @@ def recipient_view(
                 for subject in stored["subjects"]]
     view = {
         "id": delivery.id, "exchange_id": delivery.exchange_id, "sender": delivery.sender,
-        "transaction_id": stored.get("transaction_id"),
+        "sender_oin": stored.get("sender_oin"), "transaction_id": stored.get("transaction_id"),
         "covenant": stored["covenant"], "covenant_version": stored.get("covenant_version"),
         "purpose": stored["purpose"], "process_step": stored["process_step"],
         "case_id": stored["case_id"], "identity": delivery.identity,

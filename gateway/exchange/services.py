@@ -306,8 +306,10 @@ class ExchangeService:
         ]
         delivery_id = str(uuid.uuid4())
         # Item contents are sealed at rest, opened only when served to this recipient.
+        profile = self.catalogue.partner(sender.partner_id)
         payload: DeliveryPayload = {
             "transaction_id": sender.transaction_id,
+            "sender_oin": None if profile is None else profile.oin,
             "covenant": request.covenant,
             "covenant_version": decision.covenant_version,
             "purpose": request.purpose,

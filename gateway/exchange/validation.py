@@ -20,6 +20,7 @@ from gateway.exchange.interfaces import (
     SubjectInput,
 )
 from gateway.identity.interfaces import IDENTIFIER_FIELDS, validate_identifiers
+from gateway.ports import PartnerProfile
 from gateway.problems import FieldError, conflict, validation_failed
 
 MAX_RECIPIENTS = 25
@@ -58,6 +59,8 @@ class CovenantCatalogue(Protocol):
     """What validation needs to know about partners and covenants."""
 
     def partner_ids(self) -> frozenset[str]: ...
+
+    def partner(self, partner_id: str) -> PartnerProfile | None: ...
 
     def covenant_purposes(self, covenant_id: str) -> frozenset[str] | None: ...
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.identity.reidentification import MAX_REASON_LENGTH
-from gateway.identity.translation import MAX_PSEUDONYMS
+from gateway.identity.translation import MAX_PSEUDONYM_LENGTH, MAX_PSEUDONYMS
 from gateway.openapi_parts import problems
 
 _BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -60,7 +60,8 @@ SCHEMAS: dict[str, Any] = {
     "PseudonymTranslationRequest": {
         "type": "object", "required": ["pseudonyms"], "additionalProperties": False,
         "properties": {"pseudonyms": {"type": "array", "minItems": 1, "maxItems": MAX_PSEUDONYMS,
-                                      "items": {"type": "string", "maxLength": 64}}},
+                                      "items": {"type": "string", "minLength": 1,
+                                                "maxLength": MAX_PSEUDONYM_LENGTH}}},
     },
     "PseudonymTranslation": {
         "type": "object",

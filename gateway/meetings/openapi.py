@@ -11,8 +11,23 @@ from typing import Any
 
 from gateway.cases.interfaces import CASE_STEPS
 from gateway.cases.services import PRIORITIES
+from gateway.cases.validation import (
+    MAX_INTERVENTION_LENGTH,
+    MAX_QUESTION_LENGTH,
+    MAX_TITLE_LENGTH,
+    PARTNER_PATTERN,
+    UUID_PATTERN,
+)
 from gateway.meetings.interfaces import VIEWS
-from gateway.openapi_parts import answer, json_body, path_parameters, problems, string
+from gateway.openapi_parts import (
+    answer,
+    free_text,
+    json_body,
+    matching,
+    path_parameters,
+    problems,
+    string,
+)
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 PUBLICATION = {"type": ["object", "null"], "description": "The new agenda version and the "
@@ -87,10 +102,10 @@ PATHS: dict[str, Any] = {
                        "discussed: never put a name in it.",
         "security": BEARER,
         "parameters": path_parameters("meeting_id"),
-        "requestBody": json_body({"case_id": string(format="uuid"),
-                                  "title": string(maxLength=200),
-                                  "question": string(maxLength=2000),
-                                  "proposed_decision": string(maxLength=2000)},
+        "requestBody": json_body({"case_id": matching(UUID_PATTERN, format="uuid"),
+                                  "title": free_text(MAX_TITLE_LENGTH),
+                                  "question": free_text(MAX_QUESTION_LENGTH),
+                                  "proposed_decision": free_text(MAX_QUESTION_LENGTH)},
                                  ["case_id", "title", "question", "proposed_decision"]),
         "responses": {**answer(201, "Added", ITEM),
                       **problems(400, 401, 403, 404, 409, 415, 422)},
@@ -135,9 +150,9 @@ PATHS: dict[str, Any] = {
                        "move_to moves the case further by the case rules.",
         "security": BEARER,
         "parameters": path_parameters("meeting_id", "item_id"),
-        "requestBody": json_body({"approach": string(maxLength=500),
-                                  "assigned_partner": string(),
-                                  "intervention": string(maxLength=500),
+        "requestBody": json_body({"approach": free_text(MAX_INTERVENTION_LENGTH),
+                                  "assigned_partner": matching(PARTNER_PATTERN),
+                                  "intervention": free_text(MAX_INTERVENTION_LENGTH),
                                   "priority": string(enum=list(PRIORITIES)),
                                   "move_to": string(enum=list(CASE_STEPS))}, ["approach"]),
         "responses": {**answer(200, "Recorded", ITEM),

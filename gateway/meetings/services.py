@@ -27,7 +27,14 @@ from gateway.cases.services import (
     CovenantParties,
     refused,
 )
-from gateway.cases.validation import PARTNER_PATTERN, UUID_PATTERN, BodyReader
+from gateway.cases.validation import (
+    MAX_INTERVENTION_LENGTH,
+    MAX_QUESTION_LENGTH,
+    MAX_TITLE_LENGTH,
+    PARTNER_PATTERN,
+    UUID_PATTERN,
+    BodyReader,
+)
 from gateway.clock import Clock
 from gateway.db import transaction
 from gateway.meetings.interfaces import (
@@ -104,9 +111,9 @@ class MeetingService:
         reader = BodyReader(body, {"case_id", "title", "question", "proposed_decision"},
                             {"case_id", "title", "question", "proposed_decision"})
         case_id = reader.required("case_id", 36, UUID_PATTERN)
-        title = reader.required("title", 200)
-        question = reader.required("question", 2000)
-        proposal = reader.required("proposed_decision", 2000)
+        title = reader.required("title", MAX_TITLE_LENGTH)
+        question = reader.required("question", MAX_QUESTION_LENGTH)
+        proposal = reader.required("proposed_decision", MAX_QUESTION_LENGTH)
         reader.raise_if_faulty()
         with transaction(self.session_factory) as session:
             # Case before meeting, the order a case change takes (see case_changed).
@@ -197,9 +204,9 @@ class MeetingService:
                        ) -> dict[str, Any]:
         reader = BodyReader(body, {"approach", "assigned_partner", "intervention", "priority",
                                    "move_to"}, {"approach"})
-        approach = reader.required("approach", 500)
+        approach = reader.required("approach", MAX_INTERVENTION_LENGTH)
         partner = reader.text("assigned_partner", 128, PARTNER_PATTERN)
-        intervention = reader.text("intervention", 500)
+        intervention = reader.text("intervention", MAX_INTERVENTION_LENGTH)
         priority = reader.text("priority", 16, choices=PRIORITIES) or "normaal"
         move_to = reader.text("move_to", 32, choices=CASE_STEPS)
         reader.raise_if_faulty()

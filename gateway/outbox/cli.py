@@ -59,6 +59,16 @@ def signing_key(context: Container) -> None:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode())
 
 
+@channel_commands.command("webhook-secret")
+@click.option("--partner", "partner_id", required=True, help="Partner id.")
+@click.pass_obj
+def webhook_secret(context: Container, partner_id: str) -> None:
+    """Print the partner's Standard Webhooks secret (whsec_...): hand it to that partner only."""
+    if partner_id not in context.known_partners:
+        raise click.ClickException(f"unknown partner {partner_id!r}")
+    click.echo(context.webhook_secrets.shown(partner_id))
+
+
 @click.group("outbox")
 def outbox_commands() -> None:
     """Inspect the outbox, revive dead letters, drain it by hand."""

@@ -23,6 +23,8 @@ EMAIL = "email"
 
 #: The keyring's Ed25519 key that signs webhook deliveries.
 WEBHOOK_SIGNING_KEY = "webhook-signing"
+#: The keyring's key each partner's Standard Webhooks HMAC secret is derived from.
+WEBHOOK_SECRET_KEY = "webhook-secret"  # noqa: S105  # a key's name, not the key
 
 
 class Publisher(Protocol):

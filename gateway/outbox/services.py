@@ -10,6 +10,9 @@ outage delays deliveries but never loses them.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import uuid
 from collections.abc import Sequence
@@ -23,6 +26,7 @@ from adapters.webhook import EgressAllowList, webhook_address_problem
 from audit.log import identity_keys
 from gateway.db import insert_absent, session_now
 from gateway.delivery.stored import ContentCipher
+from gateway.keys import Keyring
 from gateway.outbox.interfaces import (
     DEAD,
     EMAIL,
@@ -30,6 +34,7 @@ from gateway.outbox.interfaces import (
     PENDING,
     STATES,
     WEBHOOK,
+    WEBHOOK_SECRET_KEY,
     Publisher,
 )
 from gateway.outbox.models import Dispatch, OutboxMessage, PartnerChannel
@@ -236,3 +241,22 @@ class NoPublisher:
 
     def publish(self, message_ids: Sequence[str]) -> None:
         log.debug("outbox rows %s wait for the next sweep", list(message_ids))
+
+
+@dataclass(frozen=True)
+class WebhookSecrets:
+    """Each partner's own Standard Webhooks secret (the ``v1`` HMAC key).
+
+    Derived from the keyring's ``webhook-secret`` key and the partner id, so nothing per
+    partner is stored, and a secret one partner holds verifies nothing sent to another.
+    """
+
+    keyring: Keyring
+
+    def __call__(self, partner_id: str) -> bytes:
+        return hmac.digest(self.keyring.secret(WEBHOOK_SECRET_KEY),
+                           b"standard-webhooks v1\x00" + partner_id.encode(), hashlib.sha256)
+
+    def shown(self, partner_id: str) -> str:
+        """The secret as Standard Webhooks libraries take it: ``whsec_<base64>``."""
+        return "whsec_" + base64.b64encode(self(partner_id)).decode()

@@ -21,6 +21,8 @@ import jsonschema
 import rfc8785
 import yaml
 
+from gateway.ports import PartnerProfile, is_oin
+
 SCHEMA_PATH = Path(__file__).resolve().parent / "covenant.schema.json"
 PARTNERS_FILE = "partners.yaml"
 COVENANTS_DIRECTORY = "covenants"
@@ -53,6 +55,8 @@ PARTNERS_SCHEMA: dict[str, Any] = {
                     "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$"},
                     "name": {"type": "string", "minLength": 1},
                     "kind": {"type": "string", "minLength": 1},
+                    "oin": {"type": "string", "pattern": "^[0-9]{20}$"},
+                    "mutual_tls": {"type": "boolean"},
                 },
             },
         }
@@ -148,6 +152,13 @@ class PolicyBundle:
 
     def partner_ids(self) -> frozenset[str]:
         return frozenset(self.data["ketenpoort"]["partners"])
+
+    def partner(self, partner_id: str) -> PartnerProfile | None:
+        """The registered partner's OIN and connection requirements, or None."""
+        entry = self.data["ketenpoort"]["partners"].get(partner_id)
+        if entry is None:
+            return None
+        return PartnerProfile(partner_id, entry.get("oin"), entry.get("mutual_tls", False))
 
     def covenant(self, covenant_id: str) -> Covenant | None:
         return self._covenant_views.get(covenant_id)
@@ -287,7 +298,22 @@ def _load_partners(path: Path) -> tuple[dict[str, Any], list[str]]:
         return {}, problems
     entries = source.document["partners"]
     problems = list(_duplicates(source, entries, "partners", "id", "partner"))
+    problems.extend(_oin_problems(source, entries))
     return {entry["id"]: entry for entry in entries}, problems
+
+
+def _oin_problems(source: YamlSource, entries: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+    """An OIN names one organisation: never two partners, and never the all-zero number."""
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        oin = entry.get("oin")
+        if oin is None:
+            continue
+        if not is_oin(oin):
+            yield source.at(("partners", index, "oin"), f"{oin!r} is not an OIN")
+        elif oin in seen:
+            yield source.at(("partners", index, "oin"), f"duplicate OIN {oin!r}")
+        seen.add(oin)
 
 
 def _load_covenant(path: Path, partners: frozenset[str]) -> tuple[dict[str, Any], list[str]]:

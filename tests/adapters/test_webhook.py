@@ -1,8 +1,13 @@
-"""The signed webhook channel against a real local receiver, and the receiver-side verifier."""
+"""The signed webhook channel against a real local receiver, and the receiver-side verifier.
+
+Deliveries are Standard Webhooks: the reference library (``standardwebhooks``) verifies them
+with the partner's secret, and the binding to recipient and URL travels in the signed body.
+"""
 
 from __future__ import annotations
 
 import ast
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -10,6 +15,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 import adapters.verify_webhook
 from adapters.interfaces import ChannelError, OutboundMessage
@@ -17,6 +23,7 @@ from adapters.verify_webhook import InvalidWebhook, verify
 from adapters.webhook import WebhookChannel, webhook_address_problem
 from gateway.keys import Keyring
 from gateway.outbox.interfaces import WEBHOOK_SIGNING_KEY
+from gateway.outbox.services import WebhookSecrets
 from tests.factories import RIEC
 from tests.local_ca import trusted_ca, untrusted_ca
 from tests.outbox.conftest import public_pem
@@ -29,20 +36,22 @@ def _message(address: str, delivery_id: str = "d-1") -> OutboundMessage:
 
 
 def _channel(keyring: Keyring) -> WebhookChannel:
-    return WebhookChannel(keyring.signing_key(WEBHOOK_SIGNING_KEY), timeout_seconds=2,
-                          ca_bundle=trusted_ca().bundle)
+    return WebhookChannel(keyring.signing_key(WEBHOOK_SIGNING_KEY), WebhookSecrets(keyring),
+                          timeout_seconds=2, ca_bundle=trusted_ca().bundle)
 
 
 def _verify(receiver: WebhookReceiver, headers: dict[str, str], body: bytes, **options: Any
             ) -> str:
-    return verify(receiver.public_key_pem, headers, body, recipient=RIEC, url=receiver.url,
-                  **options)
+    keys: dict[str, Any] = {"public_key_pem": receiver.public_key_pem, "secret": receiver.secret}
+    return verify(headers, body, recipient=RIEC, url=receiver.url, **(keys | options))
 
 
 def _sent(keyring: Keyring, receiver: WebhookReceiver) -> tuple[dict[str, str], bytes]:
+    """The headers (names in lower case, as Standard Webhooks spells them) and the body."""
     _channel(keyring).send(_message(receiver.url))
     assert receiver.last_request is not None
-    return receiver.last_request
+    headers, body = receiver.last_request
+    return {name.lower(): value for name, value in headers.items()}, body
 
 
 def test_the_receiver_verifies_what_the_gateway_signed(
@@ -52,6 +61,45 @@ def test_the_receiver_verifies_what_the_gateway_signed(
 
     assert _verify(webhook_receiver, headers, body) == "d-1"
     assert webhook_receiver.processed == {"d-1": 1}
+    assert json.loads(body) == {"recipient": RIEC, "url": webhook_receiver.url,
+                                "data": {"id": "d-1", "items": ["één"]}}
+
+
+def test_the_reference_verifier_accepts_the_delivery_with_the_partners_secret(
+    keyring: Keyring, webhook_receiver: WebhookReceiver
+) -> None:
+    headers, body = _sent(keyring, webhook_receiver)
+
+    verified = Webhook(WebhookSecrets(keyring).shown(RIEC)).verify(body, headers)
+
+    assert verified["data"] == {"id": "d-1", "items": ["één"]}
+    assert headers["webhook-id"] == "d-1"
+    with pytest.raises(WebhookVerificationError):
+        Webhook(WebhookSecrets(keyring).shown("politie-rotterdam")).verify(body, headers)
+
+
+@pytest.mark.parametrize("key", ["secret", "public_key_pem"])
+def test_either_key_alone_verifies(
+    keyring: Keyring, webhook_receiver: WebhookReceiver, key: str
+) -> None:
+    headers, body = _sent(keyring, webhook_receiver)
+    other = "public_key_pem" if key == "secret" else "secret"
+
+    assert _verify(webhook_receiver, headers, body, **{other: None}) == "d-1"
+
+
+@pytest.mark.parametrize(("recipient", "url"), [
+    ("politie-rotterdam", None), (RIEC, "https://127.0.0.1:1/other-hook")])
+def test_a_delivery_meant_for_another_receiver_or_address_is_refused(
+    keyring: Keyring, webhook_receiver: WebhookReceiver, recipient: str, url: str | None
+) -> None:
+    """The Ed25519 signature is the gateway's, the same for every receiver: the envelope's
+    recipient and URL are what keep one receiver from replaying a delivery to another."""
+    headers, body = _sent(keyring, webhook_receiver)
+
+    with pytest.raises(InvalidWebhook, match="another receiver"):
+        verify(headers, body, recipient=recipient, url=url or webhook_receiver.url,
+               public_key_pem=webhook_receiver.public_key_pem)
 
 
 @pytest.mark.parametrize("tamper", ["body", "delivery", "timestamp", "signature"])
@@ -63,14 +111,15 @@ def test_any_change_breaks_the_signature(
     if tamper == "body":
         body = body.replace(b"d-1", b"d-2")
     elif tamper == "delivery":
-        headers["Ketenpoort-Delivery"] = "d-2"
+        headers["webhook-id"] = "d-2"
     elif tamper == "timestamp":
-        headers["Ketenpoort-Timestamp"] = str(int(headers["Ketenpoort-Timestamp"]) - 1)
+        headers["webhook-timestamp"] = str(int(headers["webhook-timestamp"]) - 1)
     else:
-        headers["Ketenpoort-Signature"] = "ed25519=AAAA"
+        headers["webhook-signature"] = "v1,AAAA v1a,AAAA"
 
-    with pytest.raises(InvalidWebhook):
-        _verify(webhook_receiver, headers, body)
+    for key in ("secret", "public_key_pem"):  # each signature breaks on its own
+        with pytest.raises(InvalidWebhook):
+            _verify(webhook_receiver, headers, body, **{key: None})
 
 
 def test_a_stale_or_foreign_webhook_is_refused(
@@ -83,7 +132,10 @@ def test_a_stale_or_foreign_webhook_is_refused(
     with pytest.raises(InvalidWebhook, match="window"):
         _verify(webhook_receiver, headers, body, now=time.time() + 3600)
     with pytest.raises(InvalidWebhook, match="signature"):
-        verify(foreign, headers, body, recipient=RIEC, url=webhook_receiver.url)
+        verify(headers, body, recipient=RIEC, url=webhook_receiver.url, public_key_pem=foreign)
+    with pytest.raises(InvalidWebhook, match="signature"):
+        verify(headers, body, recipient=RIEC, url=webhook_receiver.url,
+               secret=WebhookSecrets(Keyring.generate()).shown(RIEC))
     with pytest.raises(InvalidWebhook, match="missing"):
         _verify(webhook_receiver, {}, body)
 
@@ -116,7 +168,8 @@ def test_an_unreachable_receiver_is_a_channel_error(keyring: Keyring) -> None:
 
 def test_without_a_signing_key_nothing_is_sent(webhook_receiver: WebhookReceiver) -> None:
     with pytest.raises(ChannelError, match="webhook-signing"):
-        WebhookChannel(None).send(_message(webhook_receiver.url))
+        WebhookChannel(None, WebhookSecrets(Keyring.generate())).send(
+            _message(webhook_receiver.url))
 
     assert webhook_receiver.last_request is None
 
@@ -143,7 +196,8 @@ def test_a_certificate_the_gateway_does_not_trust_fails_before_the_body_is_sent(
 def test_a_private_ca_is_trusted_only_when_configured(
     keyring: Keyring, webhook_receiver: WebhookReceiver
 ) -> None:
-    system_store_only = WebhookChannel(keyring.signing_key(WEBHOOK_SIGNING_KEY), timeout_seconds=2)
+    system_store_only = WebhookChannel(keyring.signing_key(WEBHOOK_SIGNING_KEY),
+                                       WebhookSecrets(keyring), timeout_seconds=2)
 
     with pytest.raises(ChannelError, match="CERTIFICATE_VERIFY_FAILED"):
         system_store_only.send(_message(webhook_receiver.url))
@@ -158,8 +212,8 @@ def test_the_egress_allow_list_names_each_partners_hosts(
     keyring: Keyring, webhook_receiver: WebhookReceiver, egress: dict[str, frozenset[str]],
     sent: bool,
 ) -> None:
-    channel = WebhookChannel(keyring.signing_key(WEBHOOK_SIGNING_KEY), timeout_seconds=2,
-                             ca_bundle=trusted_ca().bundle, egress=egress)
+    channel = WebhookChannel(keyring.signing_key(WEBHOOK_SIGNING_KEY), WebhookSecrets(keyring),
+                             timeout_seconds=2, ca_bundle=trusted_ca().bundle, egress=egress)
 
     if sent:
         channel.send(_message(webhook_receiver.url))

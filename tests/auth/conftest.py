@@ -41,11 +41,13 @@ def app(connection: Connection, tokens: TokenService, clock: ManualClock, keyrin
         limit_settings: Settings) -> Flask:
     session_factory = make_session_factory(connection)
     app = Flask(__name__)
-    app.extensions["ketenpoort"] = SimpleNamespace(session_factory=session_factory, tokens=tokens)
+    certificates = limit_settings.client_certificate_settings
+    app.extensions["ketenpoort"] = SimpleNamespace(session_factory=session_factory, tokens=tokens,
+                                                   client_certificates=certificates)
     install_error_handlers(app)
     limits = token_request_limits(limit_settings, session_factory, keyring, clock)
     app.register_blueprint(create_auth_blueprint(session_factory, ClientService(), tokens,
-                                                 limits))
+                                                 limits, certificates))
 
     @app.get("/protected")
     @require_scope("exchange:write")

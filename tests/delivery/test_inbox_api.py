@@ -55,6 +55,7 @@ def test_the_recipient_sees_the_signal_under_its_pseudonym_only(
 
     assert delivery["exchange_id"] == exchange["id"]
     assert delivery["sender"] == VLAARDINGEN
+    assert delivery["sender_oin"] == "99999999000000001000"  # beside the slug (issue 19)
     assert delivery["identity"] == "pseudonym"
     assert delivery["items"] == exchange_body()["items"]
     subject = _subject(delivery)

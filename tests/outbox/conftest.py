@@ -10,7 +10,9 @@ from cryptography.hazmat.primitives import serialization
 
 from gateway.keys import Keyring
 from gateway.outbox.interfaces import WEBHOOK_SIGNING_KEY
+from gateway.outbox.services import WebhookSecrets
 from gateway.settings import Settings
+from tests.factories import RIEC
 from tests.local_ca import trusted_ca
 from tests.outbox.receivers import SmtpServer, WebhookReceiver
 
@@ -22,7 +24,8 @@ def public_pem(keyring: Keyring) -> bytes:
 
 @pytest.fixture
 def webhook_receiver(keyring: Keyring) -> Iterator[WebhookReceiver]:
-    receiver = WebhookReceiver(public_pem(keyring)).start()
+    receiver = WebhookReceiver(public_pem(keyring), secret=WebhookSecrets(keyring).shown(RIEC)
+                               ).start()
     yield receiver
     receiver.stop()
 

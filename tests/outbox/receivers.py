@@ -2,14 +2,16 @@
 
 The webhook receiver behaves like a careful partner system: it verifies each request with
 ``adapters/verify_webhook.py`` (as partner ``partner``, at its own URL) and processes each
-delivery id once, counting raw arrivals and processed deliveries separately so tests can tell
-a harmless retry from a double effect. Both present certificates of the tests' own CA
+delivery id once (``bodies`` keeps the ``data`` of each, the delivery itself), counting raw
+arrivals and processed deliveries separately so tests can tell a harmless retry from a double
+effect. Both present certificates of the tests' own CA
 (:mod:`tests.local_ca`), which the gateway trusts through its CA-bundle settings; the SMTP
 server offers STARTTLS.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections import Counter
@@ -29,6 +31,7 @@ from tests.local_ca import LocalCA, trusted_ca
 class WebhookReceiver:
     public_key_pem: bytes
     partner: str = RIEC
+    secret: str | None = None  # the partner's whsec_ secret: checked too when given
     status: int = 204
     redirect_to: str | None = None  # set: answer 307 with this Location
     ca: LocalCA = field(default_factory=trusted_ca)
@@ -50,8 +53,8 @@ class WebhookReceiver:
     def receive(self, headers: dict[str, str], body: bytes) -> int:
         self.last_request = (headers, body)
         try:
-            delivery_id = verify(self.public_key_pem, headers, body, recipient=self.partner,
-                                 url=self.url)
+            delivery_id = verify(headers, body, recipient=self.partner, url=self.url,
+                                 public_key_pem=self.public_key_pem, secret=self.secret)
         except InvalidWebhook:
             with self.lock:
                 self.rejected += 1
@@ -61,7 +64,7 @@ class WebhookReceiver:
             first = sum(self.arrivals.values()) == 1
             if self.status < 300 and delivery_id not in self.processed:
                 self.processed[delivery_id] += 1
-                self.bodies[delivery_id] = body
+                self.bodies[delivery_id] = json.dumps(json.loads(body)["data"]).encode()
         self.first_arrival.set()
         if first and self.hold_first is not None:
             self.hold_first.wait(30)

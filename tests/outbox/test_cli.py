@@ -15,8 +15,8 @@ from gateway.identity.envelope import ContentSealer
 from gateway.keys import Keyring
 from gateway.outbox.cli import channel_commands, outbox_commands
 from gateway.outbox.models import Dispatch, OutboxMessage
-from gateway.outbox.services import NoPublisher, Outbox
-from tests.factories import RIEC
+from gateway.outbox.services import NoPublisher, Outbox, WebhookSecrets
+from tests.factories import POLITIE, RIEC
 from tests.outbox.conftest import public_pem
 from tests.outbox.receivers import WebhookReceiver
 
@@ -79,6 +79,19 @@ def test_signing_key_prints_the_key_receivers_verify_with(
 
     assert result.stdout.strip().encode() == public_pem(keyring).strip()
     serialization.load_pem_public_key(result.stdout.encode())
+
+
+def test_webhook_secret_prints_each_partners_own_standard_webhooks_secret(
+    channel: Invoke, keyring: Keyring
+) -> None:
+    riec = channel("webhook-secret", "--partner", RIEC)
+    politie = channel("webhook-secret", "--partner", POLITIE)
+
+    assert riec.exit_code == 0, riec.output
+    assert riec.stdout.strip() == WebhookSecrets(keyring).shown(RIEC)
+    assert riec.stdout.startswith("whsec_")
+    assert riec.stdout != politie.stdout
+    assert channel("webhook-secret", "--partner", "kmar").exit_code == 1
 
 
 def test_dead_letters_are_listed_and_revived(

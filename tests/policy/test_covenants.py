@@ -17,6 +17,7 @@ from gateway.policy.covenants import (
     check_covenant_file,
     load_partner_ids,
 )
+from gateway.ports import PartnerProfile, is_oin
 
 from .conftest import OUTSIDER, POLICIES_PATH, RIEC
 
@@ -288,3 +289,39 @@ def test_check_command_fails_with_line_precise_messages(
     result = CliRunner().invoke(covenant_commands, ["check", str(path)])
     assert result.exit_code == 1
     assert f"{path}:{_line_of(path, '[arbeidsverleden]')}: grant" in result.output
+
+
+# --- partners by OIN ---
+
+
+def test_every_demo_partner_has_an_oin_and_its_profile_says_so() -> None:
+    bundle = PolicyBundle.load(POLICIES_PATH)
+    profiles = [bundle.partner(partner) for partner in sorted(bundle.partner_ids())]
+    assert all(profile is not None and is_oin(profile.oin) for profile in profiles)
+    assert bundle.partner("gemeente-vlaardingen") == PartnerProfile(
+        "gemeente-vlaardingen", "99999999000000001000", mutual_tls=False)
+    assert bundle.partner("kmar") is None
+
+
+@pytest.mark.parametrize(("oin", "message"), [
+    ("1234567890123456789", "does not match"),  # 19 digits
+    ("0000000100123456700a", "does not match"),
+    ("٠٠٠٠٠٠٠١٠٠١٢٣٤٥٦٧٠٠٠", "does not match"),  # Arabic-Indic digits are no OIN
+    ("00000000000000000000", "is not an OIN"),
+    ("99999999000000002000", "duplicate OIN"),  # gemeente-rotterdam's
+])
+def test_a_registry_with_a_bad_or_shared_oin_is_refused(
+    policies_copy: Path, oin: str, message: str
+) -> None:
+    registry = policies_copy / "partners.yaml"
+    document = yaml.safe_load(registry.read_text())
+    document["partners"][0]["oin"] = oin
+    registry.write_text(yaml.safe_dump(document))
+    with pytest.raises(CovenantError, match=message):
+        PolicyBundle.load(policies_copy)
+
+
+def test_the_oin_check_is_about_form_only() -> None:
+    assert is_oin("00000001001234567000")
+    assert not is_oin(12345678901234567890)
+    assert not is_oin("00000001001234567000\n")
