@@ -52,6 +52,7 @@ from gateway.policy.publish import CovenantPublisher
 from gateway.policy.reload import ReloadingPolicyService
 from gateway.policy.services import PolicyService, engine_for
 from gateway.retention.services import HousekeepingTerms, RetentionService
+from gateway.rights.services import SubjectRights
 from gateway.settings import Settings
 from gateway.statistics.services import StatisticsService
 from gateway.workspace.oidc import load_providers
@@ -116,6 +117,7 @@ class Container:
     metrics: GatewayMetrics
     token_limits: TokenRequestLimits
     workspace: Workspace
+    rights: SubjectRights
     sequencer: SequencerRunner | None = None  # started per serving worker by gateway.background
 
     @property
@@ -191,6 +193,10 @@ def build_container(
     )
     # A case change republishes the agendas that discuss the case, in the same transaction.
     cases.listeners.append(meetings.case_changed)
+    rights = SubjectRights(
+        session_factory=session_factory, vault=vault, pseudonyms=pseudonymiser,
+        outbox=outbox.outbox, audit=audit, content=content,
+        covenants=lambda: policy.bundle.data["ketenpoort"]["covenants"], clock=clock)
     # Records carry wall-clock times (gateway.db.utcnow), so their ages are measured on it.
     operations = OperationalState(session_factory, utcnow)
     return Container(
@@ -220,6 +226,7 @@ def build_container(
             cases=cases,
             content=content,
             committer=GroupCommitter(session_factory),
+            restrictions=rights,
         ),
         inbox=InboxService(session_factory=session_factory, vault=vault, audit=audit,
                            content=content),
@@ -251,6 +258,7 @@ def build_container(
         operations=operations,
         metrics=GatewayMetrics(operations, settings.prometheus_multiproc_dir),
         token_limits=token_request_limits(settings, clock),
+        rights=rights,
         workspace=build_workspace(session_factory, keyring, clock, load_providers(
             settings.instance_path, policy.bundle.partner_ids())),
     )
