@@ -1,6 +1,8 @@
 """Offline verification of an audit log export.
 
 Run as ``python -m audit.verify EXPORT [--public-key PEM]``; exit status 0 means verified.
+``python -m audit.verify --subject-access REPORT.json [--public-key PEM]`` checks a subject
+access report instead: its checkpoint's signature and each entry's inclusion proof.
 
 Needs only the export, and ideally the log's public key obtained separately; imports nothing
 from the gateway, so an authority can run it on its own machine.
