@@ -3,9 +3,10 @@
 * ``rights_requests``: one rectification, restriction or objection, by the privacy officer of
   ``partner`` through ``client_id``. ``status``: ``recorded`` (rectification, objection),
   ``active``, ``lift-pending`` (a first officer asked to lift; a second must approve) or
-  ``lifted`` (restriction). ``sealed``: what the request says beyond the subject (the
-  corrected values, an objection's grounds), sealed under the content key with the request id
-  as associated data; ``audit_pseudonym`` names the person as the log does.
+  ``lifted`` (restriction). ``sealed``: an objection's grounds, sealed under the
+  content key with the request id as associated data (a rectification's corrected values live
+  only in the vault, under the person's own key); ``audit_pseudonym`` names the person as
+  the log does.
 * ``rights_subjects``: the vault subject ids the request covers (every subject key and
   confirmed link of the person when it was made); a restriction withholds each of them.
 """

@@ -163,9 +163,10 @@ class SubjectRights:
                                                            for _, s, _ in corrected}
                                    for name in self.vault.rectify(session, subject_id,
                                                                   corrections, replaced)})
+            # The corrected values live only in the vault (the re-sealed copies and the
+            # record), under the person's own key: shredding the person erases them too.
             request = self._record(session, officer, RECTIFICATION, identifiers, subject_ids,
-                                   status=RECORDED, request_id=rectification_id,
-                                   details={"corrections": dict(corrections)})
+                                   status=RECORDED, request_id=rectification_id)
             notified = sorted({delivery.recipient for delivery, _, _ in corrected})
             self.audit.append(session, {
                 "action": "rights.rectified", "actor": officer.actor(),
@@ -267,17 +268,18 @@ class SubjectRights:
     # --- the recipients' side ----------------------------------------------------------
 
     def notices(self, reader: Caller) -> list[dict[str, Any]]:
-        """The rectifications and objections sent to the reader's partner, newest last.
+        """The latest rectifications and objections sent to the reader's partner, newest last.
 
         A rectification carries the corrected values only where the recipient was given the
         person identified, read from the re-sealed copy of that delivery; every read is
         audited with the identities it disclosed.
         """
         with transaction(self.session_factory) as session:
-            rows = session.scalars(
+            rows = list(reversed(session.scalars(
                 select(OutboxMessage).where(OutboxMessage.recipient == reader.partner_id,
                                             OutboxMessage.kind.in_(NOTICE_KINDS))
-                .order_by(OutboxMessage.created_at, OutboxMessage.id).limit(MAX_NOTICES)).all()
+                .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+                .limit(MAX_NOTICES)).all()))
             disclosed: set[str] = set()
             views = [self._notice(session, row, disclosed) for row in rows]
             if views:
