@@ -52,7 +52,7 @@ from gateway.policy.publish import CovenantPublisher
 from gateway.policy.reload import ReloadingPolicyService
 from gateway.policy.services import PolicyService, engine_for
 from gateway.retention.services import HousekeepingTerms, RetentionService
-from gateway.rights.services import SubjectRights
+from gateway.rights.services import NOTICE_KINDS, NoticeRenderer, SubjectRights
 from gateway.settings import Settings
 from gateway.statistics.services import StatisticsService
 from gateway.workspace.oidc import load_providers
@@ -325,7 +325,8 @@ def build_outbox(
         session_factory=session_factory,
         directory=channels,
         channels=outbound_channels(settings, keyring),
-        renderers={EXCHANGE_DELIVERY: ExchangeDeliveryRenderer(vault, content)},
+        renderers={EXCHANGE_DELIVERY: ExchangeDeliveryRenderer(vault, content),
+                   **dict.fromkeys(NOTICE_KINDS, NoticeRenderer())},
         default_renderer=PayloadAsIs(),
         audit=audit,
         policy=RetryPolicy(

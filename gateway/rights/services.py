@@ -44,6 +44,7 @@ from gateway.identity.interfaces import (
 )
 from gateway.identity.services import IdentityVault
 from gateway.linkage.services import linked_subjects
+from gateway.outbox.interfaces import WEBHOOK, Rendered
 from gateway.outbox.models import OutboxMessage
 from gateway.ports import AuditAppender, Caller, PseudonymSource, SubjectShreddedError
 from gateway.problems import FieldError, conflict, forbidden, not_found, validation_failed
@@ -354,6 +355,22 @@ class SubjectRights:
         self.audit.append(session, {"action": action, "actor": officer.actor(),
                                     "request_id": request.id,
                                     "audit_pseudonym": request.audit_pseudonym})
+
+
+class NoticeRenderer:
+    """A rights notice on a push channel: whole on the signed webhook; an e-mail only says a
+    notice is waiting (an objection's grounds are free text that may name the person, and
+    e-mails never carry identifying text)."""
+
+    def render(
+        self, session: Session, recipient: str, payload: dict[str, Any], channel: str
+    ) -> Rendered:
+        kind = RECTIFIED_KIND if "rectification_id" in payload else OBJECTION_KIND
+        if channel == WEBHOOK:
+            return Rendered(subject=f"Ketenpoort: {kind}", body={"type": kind, **payload})
+        return Rendered(subject=f"Ketenpoort: {kind}", body={
+            "type": kind, "pseudonym": payload.get("pseudonym"),
+            "read_at": "GET /v1/inbox/notices"})
 
 
 def parse_body(body: object, fields: set[str], today: date) -> tuple[Identifiers, Identifiers]:
