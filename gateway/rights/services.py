@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Text, or_, select
+from sqlalchemy import Text, bindparam, or_, select
 from sqlalchemy import cast as cast_
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.clock import Clock
-from gateway.db import read_only, transaction
+from gateway.db import core, read_only, transaction
 from gateway.delivery.interfaces import DeliveredSubject, DeliveryPayload
 from gateway.delivery.models import Delivery
 from gateway.delivery.stored import SHREDDED, ContentCipher, is_identified
@@ -43,6 +43,7 @@ from gateway.identity.interfaces import (
     validate_identifiers,
 )
 from gateway.identity.services import IdentityVault
+from gateway.linkage.models import LinkageAlias
 from gateway.linkage.services import linked_subjects
 from gateway.outbox.interfaces import WEBHOOK, Rendered
 from gateway.outbox.models import OutboxMessage
@@ -69,6 +70,21 @@ MAX_NOTICES = 200
 RECTIFIABLE_FIELDS = IDENTIFIER_FIELDS - {"bsn"}
 MAX_GROUNDS_LENGTH = 2000
 UUID_LENGTH = 36
+
+
+_CANONICAL_OF_IDS = select(LinkageAlias.canonical_subject_id).where(
+    LinkageAlias.subject_id.in_(bindparam("ids", expanding=True)))
+# Built once (see gateway.db): the restricted subjects among the ids, their canonical subjects
+# and the other aliases of those.
+_RESTRICTED = (
+    select(RightsSubject.subject_id)
+    .join(RightsRequest, RightsRequest.id == RightsSubject.request_id)
+    .where(RightsRequest.kind == RESTRICTION, RightsRequest.status.in_(WITHHOLDING),
+           or_(RightsSubject.subject_id.in_(bindparam("ids", expanding=True)),
+               RightsSubject.subject_id.in_(_CANONICAL_OF_IDS),
+               RightsSubject.subject_id.in_(select(LinkageAlias.subject_id).where(or_(
+                   LinkageAlias.canonical_subject_id.in_(_CANONICAL_OF_IDS),
+                   LinkageAlias.canonical_subject_id.in_(bindparam("ids", expanding=True))))))))
 
 
 class OutboxWriter(Protocol):
@@ -127,19 +143,19 @@ class SubjectRights:
             return LiftOutcome(200, _restriction_view(request))
 
     def withheld(self, subjects: Sequence[SubjectInput]) -> frozenset[str]:
-        """The refs of the exchange's persons whose processing is restricted."""
+        """The refs of the exchange's persons whose processing is restricted.
+
+        On every exchange's path: one prepared statement finds whether any subject key of
+        these persons, or a subject linked to one, is restricted; only then (rarely) is each
+        person resolved on their own.
+        """
         ids = {s.ref: self.vault.subject_ids_for(cast(Identifiers, s.identifiers))
                for s in subjects}
-        wanted = set().union(*ids.values()) if ids else set()
+        wanted = sorted(set().union(*ids.values())) if ids else []
         if not wanted:
             return frozenset()
         with read_only(self.session_factory) as session:
-            restricted = set(session.scalars(
-                select(RightsSubject.subject_id).join(
-                    RightsRequest, RightsRequest.id == RightsSubject.request_id)
-                .where(RightsRequest.kind == RESTRICTION,
-                       RightsRequest.status.in_(WITHHOLDING),
-                       RightsSubject.subject_id.in_(linked_subjects(session, wanted)))))
+            restricted = set(core(session).scalars(_RESTRICTED, {"ids": wanted}))
             if not restricted:
                 return frozenset()
             return frozenset(ref for ref, own in ids.items()

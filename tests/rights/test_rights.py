@@ -281,3 +281,23 @@ def test_a_restriction_by_any_officer_holds_for_every_sender(
               headers=token(gateway_app, VLAARDINGEN, OFFICER))
     response = send(gateway_app, http, [person("p1", EVA)], sender=POLITIE)
     assert response.status_code == 403, response.json
+
+
+def test_a_restriction_follows_a_link_confirmed_after_it(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    misspelt = {**PIETER, "family_name": "de Vreis"}
+    assert send(gateway_app, http, [person("p1", PIETER)]).status_code == 201
+    assert send(gateway_app, http, [person("p1", misspelt)]).status_code == 201
+    http.post("/v1/rights/restrictions", json={"identifiers": PIETER},
+              headers=token(gateway_app, VLAARDINGEN, OFFICER))
+    assert send(gateway_app, http, [person("p1", misspelt)]).status_code == 201
+
+    reviewer = bearer(gateway_app, RIEC, ("linkage:read", "linkage:write"))
+    [candidate] = http.get("/v1/linkage/candidates", headers=reviewer).json["items"]
+    for confirming in (reviewer, bearer(gateway_app, RIEC, ("linkage:write",))):
+        decided = http.post(f"/v1/linkage/candidates/{candidate['id']}/decision",
+                            json={"decision": "confirmed"}, headers=confirming)
+    assert decided.status_code == 200, decided.json
+
+    assert send(gateway_app, http, [person("p1", misspelt)]).status_code == 403
