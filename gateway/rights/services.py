@@ -42,6 +42,7 @@ from gateway.identity.interfaces import (
     validate_fields,
     validate_identifiers,
 )
+from gateway.identity.models import Reidentification
 from gateway.identity.services import IdentityVault
 from gateway.linkage.models import LinkageAlias
 from gateway.linkage.services import linked_subjects
@@ -288,8 +289,9 @@ class SubjectRights:
         """The latest rectifications and objections sent to the reader's partner, newest last.
 
         A rectification carries the corrected values only where the recipient was given the
-        person identified, read from the re-sealed copy of that delivery; every read is
-        audited with the identities it disclosed.
+        person identified, by the delivery or by a re-identification the policy released,
+        read from the re-sealed copy of that delivery; every read is audited with the
+        identities it disclosed.
         """
         with transaction(self.session_factory) as session:
             rows = list(reversed(session.scalars(
@@ -317,7 +319,8 @@ class SubjectRights:
             Delivery.id == payload["delivery_id"], Delivery.recipient == row.recipient)).first()
         person = next((s for s in (delivery.payload["subjects"] if delivery else [])
                        if s["ref"] == payload["ref"]), None)
-        if delivery is None or person is None or not is_identified(person):
+        if delivery is None or person is None or "sent" not in person or not (
+                is_identified(person) or _released(session, row.recipient, person["pseudonym"])):
             return view
         try:
             sent = self.vault.reveal_sent(session, delivery.exchange_id, person["sent"])
@@ -432,6 +435,13 @@ def parse_objection(body: object, today: date) -> tuple[Identifiers, str, str]:
     if errors:
         raise validation_failed(errors)
     return cast(Identifiers, body["identifiers"]), body["covenant"], body["grounds"]
+
+
+def _released(session: Session, partner: str, pseudonym: str) -> bool:
+    """Whether ``partner`` was released the identity behind its ``pseudonym``."""
+    return session.scalar(select(Reidentification.id).where(
+        Reidentification.partner == partner, Reidentification.pseudonym == pseudonym,
+        Reidentification.status == "released").limit(1)) is not None
 
 
 def _restriction_view(request: RightsRequest) -> dict[str, Any]:

@@ -6,6 +6,7 @@ Before these workflows there was no endpoint at all (issue 14's "Why"): every te
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy import select
 
 from audit.models import AuditEntry
 from gateway.db import transaction
+from gateway.identity.models import Reidentification
 from gateway.outbox.models import OutboxMessage
 from tests.cases.factories import token
 from tests.factories import (
@@ -301,3 +303,26 @@ def test_a_restriction_follows_a_link_confirmed_after_it(
     assert decided.status_code == 200, decided.json
 
     assert send(gateway_app, http, [person("p1", misspelt)]).status_code == 403
+
+
+def test_a_recipient_released_the_identity_is_sent_the_corrected_values(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    assert send(gateway_app, http, [person("p1", EVA)]).status_code == 201  # pseudonymous
+    [delivered] = inbox(gateway_app, http)
+    container = gateway_app.extensions["ketenpoort"]
+    with transaction(container.session_factory) as session:
+        # As a re-identification the policy allowed leaves it (gateway.identity).
+        session.add(Reidentification(
+            id=str(uuid.uuid4()), partner=RIEC, client_id="c", reason="dossier",
+            pseudonym=delivered["subjects"][0]["pseudonym"], status="released",
+            requires_approval=False, subject_id=container.vault.subject_id_for(EVA)))
+
+    http.post("/v1/rights/rectifications",
+              json={"identifiers": EVA, "corrections": {"given_names": "Eva Maria"}},
+              headers=token(gateway_app, VLAARDINGEN, OFFICER))
+
+    [notice] = notices(gateway_app, http)
+    assert notice["identifiers"] == {"given_names": "Eva Maria"}
+    [read] = entries(gateway_app, "inbox.notices_read")
+    assert read["identities_disclosed"] == [container.vault.audit_pseudonym_for(EVA)]
