@@ -19,6 +19,7 @@ from gateway.linkage.views import blueprint as linkage_blueprint
 from gateway.meetings.views import blueprint as meetings_blueprint
 from gateway.observability.views import blueprint as metrics_blueprint
 from gateway.observability.views import install_request_observation
+from gateway.rights.views import blueprint as rights_blueprint
 from gateway.settings import Settings
 from gateway.statistics.views import blueprint as statistics_blueprint
 from gateway.web import install_error_handlers
@@ -55,6 +56,7 @@ def create_app(
     app.register_blueprint(linkage_blueprint)
     app.register_blueprint(identity_blueprint)
     app.register_blueprint(statistics_blueprint)
+    app.register_blueprint(rights_blueprint)
     app.register_blueprint(metrics_blueprint)
     install_workspace(app, container.workspace.form_key)
     return app

@@ -54,6 +54,7 @@ from gateway.policy.reload import ReloadingPolicyService
 from gateway.policy.services import PolicyService, engine_for
 from gateway.ports import PartnerProfile
 from gateway.retention.services import HousekeepingTerms, RetentionService
+from gateway.rights.services import NOTICE_KINDS, NoticeRenderer, SubjectRights
 from gateway.settings import Settings
 from gateway.statistics.services import StatisticsService
 from gateway.workspace.oidc import load_providers
@@ -124,6 +125,7 @@ class Container:
     client_certificates: ClientCertificateSource
     webhook_secrets: WebhookSecrets
     workspace: Workspace
+    rights: SubjectRights
     sequencer: SequencerRunner | None = None  # started per serving worker by gateway.background
 
     @property
@@ -201,6 +203,10 @@ def build_container(
     )
     # A case change republishes the agendas that discuss the case, in the same transaction.
     cases.listeners.append(meetings.case_changed)
+    rights = SubjectRights(
+        session_factory=session_factory, vault=vault, pseudonyms=pseudonymiser,
+        outbox=outbox.outbox, audit=audit, content=content,
+        covenants=lambda: policy.bundle.data["ketenpoort"]["covenants"], clock=clock)
     operations = OperationalState(session_factory, clock.now)
     return Container(
         settings=settings,
@@ -234,6 +240,7 @@ def build_container(
             cases=cases,
             content=content,
             committer=GroupCommitter(session_factory),
+            restrictions=rights,
         ),
         inbox=InboxService(session_factory=session_factory, vault=vault, audit=audit,
                            content=content),
@@ -265,6 +272,7 @@ def build_container(
         operations=operations,
         metrics=GatewayMetrics(operations, settings.prometheus_multiproc_dir),
         token_limits=token_request_limits(settings, session_factory, keyring, clock),
+        rights=rights,
         workspace=build_workspace(session_factory, keyring, clock, load_providers(
             settings.instance_path, policy.bundle.partner_ids())),
     )
@@ -338,7 +346,8 @@ def build_outbox(
         session_factory=session_factory,
         directory=channels,
         channels=outbound_channels(settings, keyring),
-        renderers={EXCHANGE_DELIVERY: ExchangeDeliveryRenderer(vault, content)},
+        renderers={EXCHANGE_DELIVERY: ExchangeDeliveryRenderer(vault, content),
+                   **dict.fromkeys(NOTICE_KINDS, NoticeRenderer())},
         default_renderer=PayloadAsIs(),
         audit=audit,
         clock=clock_of(session_factory).now,

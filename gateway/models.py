@@ -16,6 +16,7 @@ from gateway.linkage import models as linkage_models  # noqa: F401 -- Bloom filt
 from gateway.meetings import models as meetings_models  # noqa: F401 -- meetings, agenda items
 from gateway.outbox import models as outbox_models  # noqa: F401 -- outbox, dispatches, channels
 from gateway.policy import models as policy_models  # noqa: F401 -- covenant publications
+from gateway.rights import models as rights_models  # noqa: F401 -- subject rights requests
 from gateway.workspace import models as workspace_models  # noqa: F401 -- people, sessions
 
 metadata = Base.metadata

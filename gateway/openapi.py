@@ -38,6 +38,7 @@ from gateway.meetings import openapi as meetings_openapi
 from gateway.openapi_examples import EXAMPLES
 from gateway.openapi_parts import answer, problems, string
 from gateway.ports import OIN_PATTERN
+from gateway.rights import openapi as rights_openapi
 from gateway.statistics import openapi as statistics_openapi
 
 blueprint = Blueprint("openapi", __name__)
@@ -56,6 +57,7 @@ TAGS = {
     "identity": "Re-identification and pseudonym translation",
     "audit_api": "The verifiable access log",
     "statistics": "Management information: aggregates only",
+    "rights": "Data-subject rights: rectification, restriction, objection",
     "health": "Liveness and readiness",
     "metrics": "Prometheus metrics for the operator",
     "openapi": "This description",
@@ -284,7 +286,7 @@ PATHS: dict[str, Any] = {
 # Each domain package with endpoints describes them in its own ``openapi`` module (``PATHS``
 # and ``SCHEMAS``); add it here when it gets an HTTP face.
 FRAGMENTS: tuple[Any, ...] = (auditing_openapi, linkage_openapi, cases_openapi, meetings_openapi,
-                              identity_openapi, statistics_openapi)
+                              identity_openapi, statistics_openapi, rights_openapi)
 
 
 def document(routes: Map) -> dict[str, Any]:

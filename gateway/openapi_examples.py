@@ -78,6 +78,10 @@ _AUDIT_ENTRY = {"action": "exchange", "actor": {"partner": VLAARDINGEN, "client"
                 "covenant": COVENANT, "process_step": "detectie"}
 
 #: (method, path) -> {"request": example body, "responses": {status: example body}}.
+RIGHTS_REQUEST_ID = "4b5c6d7e-8f90-4a1b-9c2d-3e4f5a6b7c8d"
+_RESTRICTION = {"id": RIGHTS_REQUEST_ID, "status": "active", "created_at": MOMENT,
+                "lifted_at": None}
+
 EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/oauth/token"): {
         "request": {"grant_type": "client_credentials", "scope": "exchange:write inbox:read"},
@@ -267,4 +271,28 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
             "signals_by_sender": [{"month": "2026-03", "value": VLAARDINGEN, "count": 7}],
             "signals_by_category": [], "cases_opened": [], "cases_closed": [],
             "interventions": []}}}},
+    ("post", "/v1/rights/rectifications"): {
+        "request": {"identifiers": {"family_name": "de Vries", "birth_date": "1994-03-12"},
+                    "corrections": {"given_names": "Eva Maria"}},
+        "responses": {"201": {"id": RIGHTS_REQUEST_ID, "status": "recorded",
+                              "fields": ["given_names"], "corrected_deliveries": 2,
+                              "notified": [RIEC, POLITIE], "created_at": MOMENT}},
+    },
+    ("post", "/v1/rights/restrictions"): {
+        "request": {"identifiers": {"bsn": "111222333"}},
+        "responses": {"201": _RESTRICTION},
+    },
+    ("post", "/v1/rights/restrictions/{restriction_id}/lift"): {"responses": {
+        "200": {**_RESTRICTION, "status": "lifted", "lifted_at": LATER},
+        "202": {**_RESTRICTION, "status": "lift-pending"}}},
+    ("post", "/v1/rights/objections"): {
+        "request": {"identifiers": {"bsn": "111222333"}, "covenant": COVENANT,
+                    "grounds": "Betrokkene maakt bezwaar tegen de verwerking voor analyse."},
+        "responses": {"201": {"id": RIGHTS_REQUEST_ID, "status": "recorded",
+                              "covenant": COVENANT, "contact_point": RIEC,
+                              "created_at": MOMENT}},
+    },
+    ("get", "/v1/inbox/notices"): {"responses": {"200": {"items": [{
+        "id": DELIVERY_ID, "type": "subject.rectified", "pseudonym": PSEUDONYM,
+        "fields": ["given_names"], "identifiers": {"given_names": "Eva Maria"}}]}}},
 }

@@ -43,6 +43,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("gateway.retention",),
     ("gateway.auditing",),
     ("gateway.statistics",),
+    ("gateway.rights",),
     ("gateway.background",),
     ("gateway.observability",),
     ("gateway.workspace",),

@@ -96,10 +96,17 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "generated_at": string(format="date-time"), "audit_pseudonym": string(),
             "linked_pseudonyms": {"type": "array", "items": string()},
+            "case_ids": {"type": "array", "items": string()},
             "entry_count": {"type": "integer"},
+            "checkpoint": {"type": ["object", "null"], "description": "The signed checkpoint "
+                           "the proofs are against, with `public_key` (raw Ed25519, base64)."},
             "entries": {"type": "array", "items": {"type": "object", "properties": {
                 "event_id": string(), "recorded_at": string(format="date-time"),
                 "tree_index": {"type": ["integer", "null"]}, "action": string(),
+                "via": string(enum=["person", "case", "meeting"]),
+                "proof": {"type": ["object", "null"], "properties": {
+                    "leaf_index": {"type": "integer"}, "tree_size": {"type": "integer"},
+                    "leaf_hash": string(), "hashes": {"type": "array", "items": string()}}},
                 "actor": {"type": ["object", "null"]},
                 "roles": {"type": "array", "items": string()},
                 "covenant": {"type": ["string", "null"]},
@@ -116,6 +123,8 @@ SCHEMAS: dict[str, Any] = {
                     "identity": {"type": ["string", "null"]},
                     "categories_delivered": {"type": "array", "items": string()},
                     "categories_withheld": {"type": "array", "items": string()},
+                    "grants": {"type": "object", "additionalProperties": {
+                        "type": "array", "items": string()}},
                     "reasons": {"type": "array", "items": string()}}}},
                 "bundle_hash": {"type": ["string", "null"]},
                 "entry": {"type": "object", "description": "The entry as recorded"},
@@ -224,19 +233,26 @@ PATHS: dict[str, Any] = {
     }},
     "/v1/audit/subject-access": {"post": {
         "summary": "Subject access request: every entry about one person (privacy officer)",
-        "description": "Scope `audit:read`. JSON by default; a printable, self-contained HTML "
-                       "report with `Accept: text/html` or `?format=html`. The request is "
-                       "itself audited (`audit.subject_access`, pseudonyms only).",
+        "description": "Scope `audit:read`. The person's entries across every subject key, "
+                       "vault alias and confirmed link, and those of the cases and meetings "
+                       "about them; per entry the categories about this person and, per "
+                       "recipient, their identity level and the grants, with the entry's "
+                       "inclusion proof against the signed `checkpoint` (offline: `python -m "
+                       "audit.verify --subject-access`). JSON by default; a printable HTML "
+                       "report with `Accept: text/html` or `?format=html`; a Dutch PDF (the "
+                       "JSON embedded) with `Accept: application/pdf` or `?format=pdf`. The "
+                       "request is itself audited (`audit.subject_access`, pseudonyms only).",
         "security": _BEARER,
         "parameters": [_query("format", "Response format", type="string",
-                              enum=["json", "html"])],
+                              enum=["json", "html", "pdf"])],
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/AuditSubjectAccessRequest"}}}},
         "responses": {
             "200": {"description": "The report", "content": {
                 "application/json": {
                     "schema": {"$ref": "#/components/schemas/AuditSubjectAccessReport"}},
-                "text/html": {"schema": string()}}},
+                "text/html": {"schema": string()},
+                "application/pdf": {"schema": string(format="binary")}}},
             **problems(401, 403, 415, 422),
         },
     }},

@@ -1,12 +1,22 @@
 """Subject access requests (AVG art. 15): every audit entry about one person, as a report.
 
-The privacy officer (``audit:read``) submits a person's identifiers; the vault turns them into
-the person's audit pseudonym, the only way entries name persons. An entry concerns the person
-when that pseudonym (or that of a subject a confirmed linkage made the same person) occurs
-anywhere in it as a value: ``subjects[*].audit_pseudonym`` of exchanges and cases,
-``identities_disclosed`` of inbox reads, ``subject`` of re-identifications, ``subjects`` of
-linkage decisions, and so on. Audit pseudonyms are keyed digests, so an exact value match
-cannot pick up another person's entry by accident.
+The privacy officer (``audit:read``) submits a person's identifiers. The person is every vault
+subject they can be filed under: the BSN's and that of name and birth date, those of records
+sharing either key (a person sent once with a BSN and once with name and birth date is two
+subjects until linked), and every subject a confirmed link made the same person. An entry
+concerns the person when the audit pseudonym of one of those subjects occurs anywhere in it as a
+value (``subjects[*].audit_pseudonym`` of exchanges and cases, ``identities_disclosed`` of
+inbox reads, ``subject`` of re-identifications, and so on), or, for entries that name no
+subjects of their own, when it concerns a case the person is a subject of (case moves,
+assignments: they carry a case id) or a meeting after one of those cases was put on its agenda
+(publications: they carry a meeting id). Audit pseudonyms and ids are keyed digests or UUIDs,
+so an exact value match cannot pick up another person's entry by accident.
+
+Per entry the report lists what concerns this person only: the categories of the items about
+them, and per recipient their identity level, the categories about them delivered and the
+covenant grants that allowed those. Each entry comes with its inclusion proof against the
+latest signed checkpoint, which the report carries with its public key, so the report can be
+checked offline (``python -m audit.verify --subject-access REPORT.json``).
 
 The request is itself audited (``audit.subject_access``) with the pseudonyms only: the
 identifiers are used to derive the pseudonym and are then dropped, never stored or echoed.
@@ -14,6 +24,7 @@ identifiers are used to derive the pseudonym and are then dropped, never stored 
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -25,12 +36,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.log import AuditLog
-from audit.models import AuditEntry
-from gateway.auditing.services import Reader
+from audit.models import AuditEntry, AuditSigningKey, Checkpoint
+from gateway.auditing.services import Reader, checkpoint_view
+from gateway.cases.models import CaseSubject
 from gateway.clock import Clock
 from gateway.db import transaction
 from gateway.identity.interfaces import Identifiers, validate_identifiers
-from gateway.linkage.models import LinkageAlias
+from gateway.linkage.services import linked_subjects
+from gateway.meetings.models import AgendaItem
+from gateway.policy.interfaces import IDENTITY_LEVELS
 from gateway.ports import AuditPseudonyms
 from gateway.problems import FieldError, validation_failed
 
@@ -46,6 +60,20 @@ class SubjectPseudonyms(AuditPseudonyms, Protocol):
 
     def audit_pseudonym_for(self, identifiers: Identifiers) -> str | None: ...
 
+    def subject_ids_naming(self, session: Session, identifiers: Identifiers) -> set[str]: ...
+
+
+@dataclass(frozen=True)
+class _Person:
+    """What makes an entry about the person: their pseudonyms, cases and meetings."""
+
+    pseudonyms: set[str]
+    cases: set[str]
+    meetings: set[str]
+
+    def needles(self) -> list[str]:
+        return sorted(self.pseudonyms | self.cases | self.meetings)
+
 
 @dataclass(frozen=True)
 class SubjectAccessService:
@@ -58,49 +86,48 @@ class SubjectAccessService:
 
     def report(self, reader: Reader, body: object) -> dict[str, Any]:
         """The person's entries in write order, with the request audited in the same transaction."""
-        pseudonym = self.vault.audit_pseudonym_for(parse_request(body, self.clock.today()))
+        identifiers = parse_request(body, self.clock.today())
+        pseudonym = self.vault.audit_pseudonym_for(identifiers)
         if pseudonym is None:  # validation guarantees a subject key; kept as a hard stop
             raise validation_failed([FieldError("/identifiers", "names nobody")])
         covenants = self.covenants()
         with transaction(self.session_factory) as session:
-            pseudonyms = self.linked_pseudonyms(session, pseudonym)
+            person = self.person(session, identifiers)
+            pseudonyms = person.pseudonyms
+            checkpoint = self.audit.latest_checkpoint(session)
             entries = [
-                _report_entry(row, pseudonyms, covenants)
-                for row in _entries_naming(session, pseudonyms)
+                {**_report_entry(row, person, covenants, via),
+                 "proof": _proof(self.audit, session, row, checkpoint)}
+                for row, via in _entries_about(session, person)
             ]
             self.audit.append(session, {
                 "action": ACTION,
                 "actor": reader.actor(),
                 "audit_pseudonym": pseudonym,
                 "linked_pseudonyms": sorted(pseudonyms - {pseudonym}),
+                "case_ids": sorted(person.cases),
                 "event_ids": [entry["event_id"] for entry in entries],
             })
+            signed = _signed_checkpoint(session, checkpoint)
         return {
             "generated_at": self.clock.now().strftime(TIME_FORMAT),
             "audit_pseudonym": pseudonym,
             "linked_pseudonyms": sorted(pseudonyms - {pseudonym}),
+            "case_ids": sorted(person.cases),
             "entry_count": len(entries),
+            "checkpoint": signed,
             "entries": entries,
         }
 
-    def linked_pseudonyms(self, session: Session, pseudonym: str) -> set[str]:
-        """``pseudonym`` and the audit pseudonyms of every subject linked to the same person.
-
-        Aliases are flat (each points at its canonical subject), and the vault alone can map
-        subject ids to audit pseudonyms, so each alias is hashed once: linear in confirmed
-        links, which stay few.
-        """
-        aliases = session.execute(
-            select(LinkageAlias.subject_id, LinkageAlias.canonical_subject_id)
-        ).all()
-        groups: dict[str, set[str]] = {}
-        for subject_id, canonical in aliases:
-            groups.setdefault(canonical, {canonical}).add(subject_id)
-        for members in groups.values():
-            named = {self.vault.audit_pseudonym(subject_id) for subject_id in members}
-            if pseudonym in named:
-                return named
-        return {pseudonym}
+    def person(self, session: Session, identifiers: Identifiers) -> _Person:
+        """The person's audit pseudonyms (every subject key, vault alias and confirmed link),
+        the cases naming one of their subjects and the meetings discussing those cases."""
+        subject_ids = linked_subjects(session, self.vault.subject_ids_naming(session, identifiers))
+        cases = set(session.scalars(
+            select(CaseSubject.case_id).where(CaseSubject.subject_id.in_(subject_ids))))
+        meetings = set(session.scalars(
+            select(AgendaItem.meeting_id).where(AgendaItem.case_id.in_(cases)))) if cases else set()
+        return _Person({self.vault.audit_pseudonym(s) for s in subject_ids}, cases, meetings)
 
 
 def parse_request(body: object, today: date) -> Identifiers:
@@ -119,14 +146,17 @@ def parse_request(body: object, today: date) -> Identifiers:
     return identifiers
 
 
-def _entries_naming(session: Session, pseudonyms: set[str]) -> Iterator[AuditEntry]:
-    """Entries holding one of ``pseudonyms`` as a value, in write order.
+def _entries_about(session: Session, person: _Person) -> Iterator[tuple[AuditEntry, str]]:
+    """Entries about the person in write order, each with how: ``person`` (names one of their
+    pseudonyms), ``case`` or ``meeting``.
 
-    Entries are canonical JSON, so a pseudonym occurs in the text exactly as its JSON string;
-    ``LIKE`` narrows the rows, :func:`_names` decides.
+    Entries are canonical JSON, so a pseudonym or id occurs in the text exactly as its JSON
+    string; ``LIKE`` narrows the rows, :func:`_about` decides. A meeting's entries count from
+    the entry that put one of the person's cases on its agenda.
     """
-    needles = [bytes(rfc8785.dumps(p)).decode("utf-8") for p in sorted(pseudonyms)]
+    needles = [bytes(rfc8785.dumps(n)).decode("utf-8") for n in person.needles()]
     condition = or_(*(AuditEntry.entry.contains(n, autoescape=True) for n in needles))
+    discussed: set[str] = set()
     after = 0
     while True:
         rows = session.scalars(
@@ -134,11 +164,29 @@ def _entries_naming(session: Session, pseudonyms: set[str]) -> Iterator[AuditEnt
             .order_by(AuditEntry.id).limit(SCAN_BATCH)
         ).all()
         for row in rows:
-            if _names(json.loads(row.entry), pseudonyms):
-                yield row
+            via = _about(json.loads(row.entry), person, discussed)
+            if via is not None:
+                yield row, via
         if len(rows) < SCAN_BATCH:
             return
         after = rows[-1].id
+
+
+def _about(entry: Mapping[str, Any], person: _Person, discussed: set[str]) -> str | None:
+    if _names(entry, person.pseudonyms):
+        return "person"
+    if "subjects" in entry:
+        # An entry naming its own subjects (an exchange, a new case) is about them alone.
+        return None
+    cases = {entry.get("case_id"), *_list(entry.get("case_ids"))}
+    meeting = entry.get("meeting_id")
+    if cases & person.cases:
+        if meeting in person.meetings:
+            discussed.add(str(meeting))
+        return "case"
+    if meeting in discussed:
+        return "meeting"
+    return None
 
 
 def _names(value: Any, pseudonyms: set[str]) -> bool:
@@ -152,16 +200,18 @@ def _names(value: Any, pseudonyms: set[str]) -> bool:
 
 
 def _report_entry(
-    row: AuditEntry, pseudonyms: set[str], covenants: Mapping[str, Any]
+    row: AuditEntry, person: _Person, covenants: Mapping[str, Any], via: str
 ) -> dict[str, Any]:
-    """One entry as the report shows it: who, to whom, what, why, decided how."""
+    """One entry as the report shows it: who, to whom, what about this person, why, how."""
     entry = json.loads(row.entry)
+    pseudonyms = person.pseudonyms
     covenant = entry.get("covenant")
     categories = _categories_about(entry, pseudonyms)
     return {
         "event_id": row.event_id,
         "recorded_at": row.recorded_at.strftime(TIME_FORMAT),
         "tree_index": row.tree_index,
+        "via": via,
         "action": entry.get("action"),
         "actor": entry.get("actor"),
         "roles": sorted({
@@ -176,7 +226,7 @@ def _report_entry(
         "case_id": entry.get("case_id"),
         "categories": _categories(categories, covenants.get(covenant) if isinstance(
             covenant, str) else None),
-        "recipients": _recipients(entry),
+        "recipients": _recipients(entry, _positions(entry, pseudonyms), set(categories)),
         "bundle_hash": entry.get("bundle_hash"),
         "entry": entry,
     }
@@ -204,8 +254,11 @@ def _categories(ids: list[str], covenant: Mapping[str, Any] | None) -> list[dict
     ]
 
 
-def _recipients(entry: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Per recipient: the decision, what it received and withheld, and why."""
+def _recipients(
+    entry: Mapping[str, Any], positions: list[int] | None, categories: set[str]
+) -> list[dict[str, Any]]:
+    """Per recipient: the decision, what it received about this person (their identity level,
+    the categories about them, the grants that allowed those), what was withheld, and why."""
     decisions = {
         d.get("recipient"): d for d in _list(entry.get("decisions")) if isinstance(d, Mapping)
     }
@@ -213,16 +266,79 @@ def _recipients(entry: Mapping[str, Any]) -> list[dict[str, Any]]:
     for recipient in _list(entry.get("recipients")):
         decision = decisions.get(recipient, {})
         allowed = decision.get("allowed")
+        delivered = [c for c in _list(decision.get("categories_delivered"))
+                     if not categories or c in categories]
+        raw_grants = decision.get("grants")
+        grants: Mapping[str, Any] = raw_grants if isinstance(raw_grants, Mapping) else {}
         views.append({
             "partner": recipient,
             "decision": None if allowed is None else ("allowed" if allowed else "refused"),
-            "identity": decision.get("identity"),
-            "categories_delivered": list(_list(decision.get("categories_delivered"))),
-            "categories_withheld": list(_list(decision.get("categories_withheld"))),
+            "identity": _level_of(decision, positions),
+            "categories_delivered": delivered,
+            "categories_withheld": [c for c in _list(decision.get("categories_withheld"))
+                                    if not categories or c in categories],
+            "grants": {c: list(_list(grants.get(c))) for c in delivered if c in grants},
             "reasons": [r.get("message") for r in _list(decision.get("reasons"))
                         if isinstance(r, Mapping)],
         })
     return views
+
+
+def _positions(entry: Mapping[str, Any], pseudonyms: set[str]) -> list[int] | None:
+    """Where the person stands in the decisions' ``subject_identities``; None when unknown.
+
+    The entry names only the accepted persons (those some allowed decision gives a level
+    other than ``none``), in request order, while the levels cover every person sent: the
+    k-th named person is the k-th accepted position.
+    """
+    subjects = [s for s in _list(entry.get("subjects")) if isinstance(s, Mapping)]
+    levels: list[list[Any]] = [
+        d["subject_identities"] for d in _list(entry.get("decisions"))
+        if isinstance(d, Mapping) and d.get("allowed")
+        and isinstance(d.get("subject_identities"), list)]
+    if not subjects or not levels:
+        return None
+    width = max(len(row) for row in levels)
+    accepted = [i for i in range(width)
+                if any(i < len(row) and row[i] not in (None, "none") for row in levels)]
+    if len(accepted) != len(subjects):
+        return None
+    return [accepted[k] for k, s in enumerate(subjects) if s.get("audit_pseudonym") in pseudonyms]
+
+
+def _level_of(decision: Mapping[str, Any], positions: list[int] | None) -> Any:
+    """The person's identity level at this recipient: the strongest of their positions (one
+    person sent twice in an exchange), else the decision's summary level."""
+    levels = decision.get("subject_identities")
+    if positions is None or not isinstance(levels, list):
+        return decision.get("identity")
+    own = [levels[i] for i in positions if i < len(levels) and levels[i] in IDENTITY_LEVELS]
+    return max(own, key=IDENTITY_LEVELS.index, default="none")
+
+
+def _proof(
+    audit: AuditLog, session: Session, row: AuditEntry, checkpoint: Checkpoint | None
+) -> dict[str, Any] | None:
+    """The entry's inclusion proof against ``checkpoint``; None for an entry it does not
+    cover yet (sequenced or signed after it)."""
+    if checkpoint is None or row.tree_index is None or row.tree_index >= checkpoint.tree_size:
+        return None
+    proof = audit.inclusion_proof(session, row.event_id, checkpoint.tree_size)
+    return {"leaf_index": proof.leaf_index, "tree_size": proof.tree_size,
+            "leaf_hash": _b64(proof.leaf_hash), "hashes": [_b64(h) for h in proof.hashes]}
+
+
+def _signed_checkpoint(session: Session, checkpoint: Checkpoint | None) -> dict[str, Any] | None:
+    """The checkpoint the proofs are against, with its public key for offline checks."""
+    if checkpoint is None:
+        return None
+    key = session.get(AuditSigningKey, checkpoint.key_id)
+    return {**checkpoint_view(checkpoint),
+            "public_key": None if key is None else _b64(key.public_key)}
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
 
 
 def _list(value: Any) -> Iterator[Any]:

@@ -21,6 +21,8 @@ th { background: #eee; } code { font-size: 9pt; word-break: break-all; }
 @page { size: A4; margin: 15mm; }
 """
 
+_VIA = {"person": "de betrokkene", "case": "een casus van de betrokkene",
+        "meeting": "een casusoverleg over die casus"}
 _DECISIONS = {"allowed": "toegestaan", "refused": "geweigerd", "unknown": "onbekend"}
 
 
@@ -44,8 +46,10 @@ Aantal vermeldingen: {len(entries)}.</p>
 <tbody>
 {rows}
 </tbody></table>
-<p>Elke vermelding staat in het controleerbare toegangslogboek (Merkle-boom); het
-gebeurtenisnummer en de positie in de boom maken onafhankelijke controle mogelijk.</p>
+<p>Elke vermelding staat in het controleerbare toegangslogboek (Merkle-boom). Het rapport
+als JSON of PDF bevat per vermelding het inclusiebewijs en het ondertekende controlepunt;
+<code>python -m audit.verify --subject-access</code> controleert die zonder de server te
+vertrouwen.</p>
 </body></html>
 """
 
@@ -56,11 +60,12 @@ def _row(entry: Mapping[str, Any]) -> str:
     why = _lines([
         ("Doel", entry.get("purpose")), ("Processtap", entry.get("process_step")),
         ("Casus", entry.get("case_id")), ("Rol", ", ".join(entry.get("roles") or []) or None),
+        ("Gevonden via", _VIA.get(entry.get("via") or "")),
     ])
     covenant = _lines([("", entry.get("covenant")), ("versie", entry.get("covenant_version"))])
     return (
         f"<tr><td>{_e(entry['recorded_at'])}<br><code>{_e(entry['event_id'])}</code><br>"
-        f"boomindex {_e(entry['tree_index'])}</td>"
+        f"boomindex {_e(entry['tree_index'])}{_proof(entry.get('proof'))}</td>"
         f"<td>{_e(entry['action'])}</td><td>{_e(who)}</td>"
         f"<td>{_recipients(entry['recipients'])}</td>"
         f"<td>{_categories(entry['categories'])}</td><td>{why}</td><td>{covenant}</td></tr>"
@@ -81,9 +86,22 @@ def _recipients(recipients: Iterable[Mapping[str, Any]]) -> str:
             + (f"<br>achtergehouden: {_e(withheld)}" if withheld else "")
             + (f"<br>identiteit: {_e(recipient['identity'])}" if recipient.get("identity")
                else "")
+            + (f"<br>op grond van: {_e(_grants(recipient['grants']))}"
+               if recipient.get("grants") else "")
             + (f"<br><small>{_e(reasons)}</small>" if reasons else "")
         )
     return "<hr>".join(parts)
+
+
+def _grants(grants: Mapping[str, Any]) -> str:
+    return "; ".join(f"{category} ({', '.join(ids)})" for category, ids in grants.items())
+
+
+def _proof(proof: Mapping[str, Any] | None) -> str:
+    if proof is None:
+        return "<br><small>nog geen inclusiebewijs</small>"
+    return (f"<br><small>bewezen: blad {_e(proof['leaf_index'])} van "
+            f"{_e(proof['tree_size'])}</small>")
 
 
 def _categories(categories: Iterable[Mapping[str, Any]]) -> str:

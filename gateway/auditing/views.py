@@ -24,6 +24,7 @@ from gateway.auditing.services import (
     decision_outcomes,
 )
 from gateway.auditing.subject_access_html import render as render_subject_access
+from gateway.auditing.subject_access_pdf import render as render_subject_access_pdf
 from gateway.auth.guard import require_scope
 from gateway.auth.interfaces import SCOPES, Principal
 from gateway.container import current_container
@@ -140,29 +141,37 @@ def create_audit_blueprint() -> Blueprint:
     @blueprint.post("/v1/audit/subject-access")
     @require_any_scope(READ_ALL)
     def subject_access(principal: Principal) -> Response:
-        as_html = _wants_html()
+        format_ = _report_format()
         report = current_container().subject_access.report(_reader(principal), json_body())
-        if not as_html:
+        if format_ == "json":
             return jsonify(report)
-        response = Response(render_subject_access(report), mimetype="text/html")
+        if format_ == "pdf":
+            response = Response(render_subject_access_pdf(report), mimetype="application/pdf")
+            response.headers["Content-Disposition"] = 'attachment; filename="inzage.pdf"'
+        else:
+            response = Response(render_subject_access(report), mimetype="text/html")
+            response.headers["Content-Security-Policy"] = (
+                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+            )
         # The report names a person's history: never cached, nor framed by another page.
         response.headers["Cache-Control"] = "no-store"
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
-        )
         return response
 
     return blueprint
 
 
-def _wants_html() -> bool:
+_REPORT_FORMATS = {"application/json": "json", "text/html": "html", "application/pdf": "pdf"}
+
+
+def _report_format() -> str:
+    """``json``, ``html`` or ``pdf``: from ``?format=``, else from the Accept header."""
     format_ = request.args.get("format")
     if format_ is not None:
-        if format_ not in ("json", "html"):
-            raise validation_failed([FieldError("/format", "either 'json' or 'html'")])
-        return format_ == "html"
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "text/html"
+        if format_ not in _REPORT_FORMATS.values():
+            raise validation_failed([FieldError("/format", "'json', 'html' or 'pdf'")])
+        return format_
+    best = request.accept_mimetypes.best_match(list(_REPORT_FORMATS))
+    return _REPORT_FORMATS.get(best or "", "json")
 
 
 def _reader(principal: Principal) -> Reader:

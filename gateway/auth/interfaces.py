@@ -23,6 +23,7 @@ SCOPES = (
     "meeting:admin",
     "meeting:read",
     "statistics:read",
+    "rights:write",
 )
 
 

@@ -10,8 +10,8 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select
@@ -24,7 +24,12 @@ from gateway.db import GroupCommitter, core, insert_rows, read_only, transaction
 from gateway.delivery.interfaces import DeliveredSubject, DeliveryPayload
 from gateway.delivery.models import Delivery
 from gateway.delivery.stored import ContentCipher
-from gateway.exchange.interfaces import ExchangeOutcome, ExchangeRequest, ItemInput
+from gateway.exchange.interfaces import (
+    ExchangeOutcome,
+    ExchangeRequest,
+    ItemInput,
+    SubjectInput,
+)
 from gateway.exchange.models import Exchange
 from gateway.exchange.validation import (
     CaseLookup,
@@ -34,11 +39,13 @@ from gateway.exchange.validation import (
 )
 from gateway.identity.interfaces import SealedSubject
 from gateway.linkage.encoding import Encoding
-from gateway.policy.interfaces import IDENTITY_LEVELS, Decision, DecisionRequest
+from gateway.policy.interfaces import IDENTITY_LEVELS, Decision, DecisionRequest, Reason
 from gateway.ports import AuditAppender, Caller, PseudonymSource
 from gateway.problems import Problem, conflict, forbidden, not_found, unavailable
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+#: The decision's reason code when a restricted person's data are withheld (AVG art. 18).
+RESTRICTED_REASON = "subject-restricted"
 DECISION_FIELDS = ("recipient", "allowed", "categories_delivered", "categories_withheld",
                    "identity", "subject_identities", "reasons", "grants", "covenant_version")
 
@@ -83,6 +90,11 @@ class OutboxWriter(Protocol):
         self, session: Session, *, kind: str, recipient: str, payload: dict[str, Any],
         idempotency_key: str,
     ) -> str: ...
+
+
+class Restrictions(Protocol):
+    def withheld(self, subjects: Sequence[SubjectInput]) -> frozenset[str]:
+        """The refs of the persons whose processing is restricted (AVG art. 18)."""
 
 
 class AuditHealth(Protocol):
@@ -133,6 +145,7 @@ class ExchangeService:
     cases: CaseLookup
     content: ContentCipher
     committer: GroupCommitter
+    restrictions: Restrictions
 
     def submit(
         self, sender: Caller, body: dict[str, Any], idempotency_key: str | None
@@ -175,8 +188,13 @@ class ExchangeService:
     def _decide_and_store(
         self, sender: Caller, request: ExchangeRequest, idempotency_key: str | None, digest: str
     ) -> ExchangeOutcome:
+        # A restricted person's subject and items leave the request before anyone decides.
+        restricted = self.restrictions.withheld(request.subjects)
+        request, restricted_categories = _without_restricted(request, restricted)
         named = _categories_by_subject(request)
-        decisions = [self._decide(sender, request, r, named) for r in request.recipients]
+        decisions = [_restricted_decision(self._decide(sender, request, r, named), restricted,
+                                          restricted_categories)
+                     for r in request.recipients]
         # Everything that needs no database happens before the transaction begins: on SQLite
         # the transaction holds the one write lock, so its length bounds the throughput.
         exchange_id = str(uuid.uuid4())
@@ -356,6 +374,7 @@ class ExchangeService:
                 for s in request.subjects if s.ref in accepted
             ],
             "subjects_not_accepted": sum(1 for s in request.subjects if s.ref not in accepted),
+            **_restricted_count(decisions),
             "recipients": list(request.recipients),
             "decisions": [_audited_decision(d, request) for d in decisions],
             "bundle_hash": decisions[0].bundle_hash if decisions else None,
@@ -477,6 +496,46 @@ def _categories_by_subject(request: ExchangeRequest) -> tuple[tuple[str, tuple[s
 def strongest_level(levels: Iterable[str]) -> str:
     """The delivery's summary level: the strongest level of a person in it ("none" if none)."""
     return max(levels, key=IDENTITY_LEVELS.index, default="none")
+
+
+def _without_restricted(request: ExchangeRequest, restricted: frozenset[str]
+                        ) -> tuple[ExchangeRequest, tuple[str, ...]]:
+    """The request without the restricted persons and their items, and those items'
+    categories; unchanged when nobody is restricted."""
+    if not restricted:
+        return request, ()
+    withheld = tuple(sorted({i.category for i in request.items if i.subject_ref in restricted}))
+    return replace(
+        request,
+        subjects=tuple(s for s in request.subjects if s.ref not in restricted),
+        items=tuple(i for i in request.items if i.subject_ref not in restricted),
+    ), withheld
+
+
+def _restricted_decision(decision: Decision, restricted: frozenset[str],
+                         categories: tuple[str, ...]) -> Decision:
+    """The decision saying why a restricted person's data were withheld: one reason per
+    person, without the partner-chosen ref (decisions are audited); the sender reads which
+    person from ``subject_identities`` (``none``)."""
+    if not restricted:
+        return decision
+    reasons = tuple(Reason(RESTRICTED_REASON, "the processing of a person's data is restricted "
+                           "(AVG art. 18): their subject and items were withheld")
+                    for _ in sorted(restricted))
+    return replace(
+        decision,
+        categories_withheld=tuple(sorted({*decision.categories_withheld, *categories}
+                                         - set(decision.categories_delivered))),
+        subject_identities={**decision.subject_identities, **dict.fromkeys(restricted, "none")},
+        reasons=decision.reasons + reasons,
+    )
+
+
+def _restricted_count(decisions: list[Decision]) -> dict[str, int]:
+    """``subjects_restricted`` for the audit entry when persons were withheld (every decision
+    carries one reason per withheld person), nothing otherwise."""
+    count = sum(1 for r in decisions[0].reasons if r.code == RESTRICTED_REASON) if decisions else 0
+    return {"subjects_restricted": count} if count else {}
 
 
 def _covenant_version(decisions: list[Decision]) -> str | None:

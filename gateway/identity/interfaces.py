@@ -98,6 +98,18 @@ def validate_identifiers(
     return errors
 
 
+def validate_fields(raw: Mapping[str, object], pointer: str, *, today: date) -> list[FieldError]:
+    """Each known field of ``raw`` checked as :func:`validate_identifiers` checks it, without
+    asking that they name a person: for corrections to some of a person's fields."""
+    errors = [FieldError(f"{pointer}/{_escape_pointer(str(name))}", "unknown field")
+              for name in raw if name not in IDENTIFIER_FIELDS]
+    for name in sorted(IDENTIFIER_FIELDS & raw.keys()):
+        detail = _field_problem(name, raw[name], today)
+        if detail is not None:
+            errors.append(FieldError(f"{pointer}/{name}", detail))
+    return errors
+
+
 def _names_a_person(fields: set[str]) -> bool:
     return "bsn" in fields or {"family_name", "birth_date"} <= fields
 

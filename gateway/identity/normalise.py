@@ -21,6 +21,7 @@ without a BSN also carries the given names and the birth date.
 from __future__ import annotations
 
 import unicodedata
+from typing import cast
 
 from gateway.identity.bsn import is_valid_bsn
 from gateway.identity.interfaces import Identifiers, parse_iso_date
@@ -89,3 +90,18 @@ def subject_key(identifiers: Identifiers) -> str:
     name = normalise_family_name(family_name, identifiers.get("prefix", ""))
     given = normalise_given_names(identifiers.get("given_names", ""))
     return f"name:{name}|{given}|{normalise_birth_date(birth_date)}"
+
+
+def subject_keys(identifiers: Identifiers) -> set[str]:
+    """Every matching key the identifiers carry: the BSN's, and that of name and birth date
+    when both are there (:func:`subject_key` picks the first). Empty when they name nobody."""
+    keys = set()
+    for part in ({"bsn": identifiers["bsn"]} if "bsn" in identifiers else None,
+                 {k: v for k, v in identifiers.items() if k != "bsn"}):
+        if part is None:
+            continue
+        try:
+            keys.add(subject_key(cast(Identifiers, part)))
+        except IdentityError:
+            continue
+    return keys

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from gateway.db import insert_absent, session_now
@@ -48,7 +48,7 @@ from gateway.identity.interfaces import (
     SubjectNotFoundError,
 )
 from gateway.identity.models import NONCE_LENGTH, Reidentification, Subject
-from gateway.identity.normalise import subject_key
+from gateway.identity.normalise import subject_key, subject_keys
 from gateway.keys import Keyring, KeyringError
 from gateway.ports import IdentityError, SubjectShreddedError
 
@@ -60,6 +60,8 @@ RECIPIENT_KEY_CACHE_SIZE = 1024
 # pseudonym never holds a run of nine digits, so nothing can mistake one for a BSN.
 OPAQUE_CHARACTERS = 25
 OPAQUE_GROUP = 5
+# Vault rows opened per query while looking for a person's other subject keys.
+ALIAS_SCAN_BATCH = 500
 # What is left of a re-identification request's reason once the person it names is shredded.
 REDACTED_REASON = "[removed: the identity was shredded]"
 
@@ -185,6 +187,77 @@ class IdentityVault:
         except (InvalidTag, ValueError):
             raise IdentityIntegrityError("a sent identity failed authentication") from None
         return _identifiers_from_json(plaintext)
+
+    def subject_id_for(self, identifiers: Identifiers) -> str:
+        """The subject id the identifiers are filed under (the BSN's first), known or not."""
+        return self._subject_id(subject_key(identifiers))
+
+    def subject_ids_for(self, identifiers: Identifiers) -> set[str]:
+        """Every subject id these identifiers can be filed under: the BSN's and that of name and
+        birth date (a person sent once with each is two subjects until linked)."""
+        return {self._subject_id(key) for key in subject_keys(identifiers)}
+
+    def subject_ids_naming(self, session: Session, identifiers: Identifiers) -> set[str]:
+        """The subject ids of the person ``identifiers`` name, across the vault's keys.
+
+        Besides :meth:`subject_ids_for`, every live record whose stored identifiers share a
+        subject key with them: a person first sent with a BSN (and a name and birth date) is
+        found from name and birth date alone, and the other way round. The vault is sealed, so
+        this opens every live record: meant for the privacy officer's rare requests, never for
+        an exchange.
+        """
+        wanted = subject_keys(identifiers)
+        found = {self._subject_id(key) for key in wanted}
+        after = ""
+        while True:
+            rows = session.scalars(
+                select(Subject).where(Subject.id > after, Subject.shredded_at.is_(None))
+                .order_by(Subject.id).limit(ALIAS_SCAN_BATCH)
+            ).all()
+            for subject in rows:
+                keys = subject_keys(self._open(subject))
+                if keys & wanted:
+                    found |= {subject.id} | {self._subject_id(key) for key in keys}
+            if len(rows) < ALIAS_SCAN_BATCH:
+                return found
+            after = rows[-1].id
+
+    def reseal_sent(
+        self, session: Session, sent: dict[str, str], exchange_id: str, identifiers: Identifiers
+    ) -> dict[str, str]:
+        """A sent copy (see :meth:`seal_sent`) holding ``identifiers`` instead: a rectification
+        of what exchange ``exchange_id`` sent, under the same subject key and binding."""
+        subject = self._live(session, sent["subject_id"])
+        nonce = os.urandom(NONCE_LENGTH)
+        ciphertext = AESGCM(self._data_key(subject)).encrypt(
+            nonce, canonical_json(identifiers), _sent_context(subject.id, exchange_id))
+        return {"subject_id": subject.id, "nonce": _b64(nonce), "ciphertext": _b64(ciphertext)}
+
+    def rectify(self, session: Session, subject_id: str, corrections: Identifiers,
+                replaced: Mapping[str, set[str]]) -> list[str]:
+        """Correct the merged record where it holds a value the rectifying partner sent.
+
+        ``replaced`` names, per field, the old values that partner sent; a field whose stored
+        value came from another partner is left alone, so no partner rewrites what others
+        said. The blind index stays: the record is still found under the key it was filed by.
+        Returns the fields changed; a shredded subject has none.
+        """
+        subject = self._get(session, subject_id, for_update=True)
+        if subject.is_shredded or subject.blind_index is None:
+            return []
+        stored = self._open(subject)
+        changed = sorted(name for name, value in corrections.items()
+                         if stored.get(name) in replaced.get(name, set())
+                         and stored.get(name) != value)
+        if changed:
+            merged = cast(Identifiers, {**stored, **{name: corrections[name]  # type: ignore[literal-required]  # names come from Identifiers' own keys
+                                                     for name in changed}})
+            nonce = os.urandom(NONCE_LENGTH)
+            subject.ciphertext = AESGCM(self._data_key(subject)).encrypt(
+                nonce, canonical_json(merged), subject.id.encode())
+            subject.nonce = nonce
+            session.flush()
+        return changed
 
     def shred(self, session: Session, subject_id: str) -> None:
         """Destroy the subject's data key and matching key; the identity becomes unrecoverable.

@@ -439,3 +439,17 @@ class ShredAndForget:
 
     def audit_pseudonym(self, subject_id: str) -> str:
         return self.vault.audit_pseudonym(subject_id)
+
+
+def linked_subjects(session: Session, subject_ids: Iterable[str]) -> set[str]:
+    """``subject_ids`` with every subject a confirmed link made the same person as one of them.
+
+    Aliases are flat (each points at its canonical subject), so two lookups do: the canonical
+    subjects of the ids, then every alias of those.
+    """
+    found = set(subject_ids)
+    canonical = found | set(session.scalars(
+        select(LinkageAlias.canonical_subject_id).where(LinkageAlias.subject_id.in_(found))))
+    aliases = session.scalars(
+        select(LinkageAlias.subject_id).where(LinkageAlias.canonical_subject_id.in_(canonical)))
+    return canonical | set(aliases)

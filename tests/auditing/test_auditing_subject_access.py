@@ -228,7 +228,7 @@ def test_bad_identifiers_are_refused_with_pointers_and_nothing_is_audited(
 
 
 def test_an_unknown_format_is_refused(gateway_app: Flask, http: FlaskClient) -> None:
-    response = http.post(f"{SAR}?format=pdf", json={"identifiers": EVA},
+    response = http.post(f"{SAR}?format=xml", json={"identifiers": EVA},
                          headers=bearer(gateway_app, RIEC, OFFICER))
     assert response.status_code == 422
     assert response.json["errors"][0]["pointer"] == "/format"

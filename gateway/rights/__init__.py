@@ -1,0 +1,1 @@
+"""Data-subject rights beyond access: rectification, restriction and objection (AVG 16-21)."""

@@ -1,0 +1,87 @@
+"""Attacks on the subject-rights workflows (rectification, restriction, objection).
+
+* A curious partner's officer invokes a right to learn whether the gateway knows a person:
+  the answers for a person another partner sent and for a stranger are indistinguishable.
+* A stolen officer client tries to lift a restriction: alone it only asks (the person stays
+  withheld); another partner's client cannot even see the restriction.
+* A partner uses rectification to overwrite what another partner sent: nothing of the other
+  partner's copies, of the vault's record or of its recipients' inboxes changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from gateway.db import transaction
+from tests.cases.factories import token
+from tests.factories import EVA, POLITIE, RIEC, VLAARDINGEN, bearer
+from tests.rights.factories import OFFICER, inbox, notices, person, send
+
+STRANGER = {"bsn": "123456782"}
+VOLATILE = {"id", "created_at"}
+
+
+def _stable(body: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in body.items() if key not in VOLATILE}
+
+
+def test_invoking_a_right_does_not_tell_whether_the_gateway_knows_the_person(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    assert send(gateway_app, http, [person("p1", EVA)], step="dossiervorming").status_code == 201
+    curious = token(gateway_app, POLITIE, OFFICER)
+    requests: list[tuple[str, dict[str, Any]]] = [
+        ("/v1/rights/rectifications", {"corrections": {"family_name": "Proef"}}),
+        ("/v1/rights/restrictions", {}),
+        ("/v1/rights/objections", {"covenant": "riec-rr-mensenhandel", "grounds": "proef"}),
+    ]
+    for path, extra in requests:
+        known = http.post(path, json={"identifiers": EVA, **extra}, headers=curious)
+        unknown = http.post(path, json={"identifiers": STRANGER, **extra}, headers=curious)
+        assert (known.status_code, _stable(known.json)) == (
+            unknown.status_code, _stable(unknown.json)), path
+
+
+def test_a_stolen_officer_client_cannot_lift_a_restriction_alone(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    officer = bearer(gateway_app, VLAARDINGEN, OFFICER)
+    restriction = http.post("/v1/rights/restrictions", json={"identifiers": EVA},
+                            headers=officer).json
+    lift = f"/v1/rights/restrictions/{restriction['id']}/lift"
+    stolen = bearer(gateway_app, VLAARDINGEN, OFFICER)
+
+    assert http.post(lift, headers=stolen).status_code == 202
+    assert http.post(lift, headers=stolen).status_code == 409
+    assert send(gateway_app, http, [person("p1", EVA)]).status_code == 403
+
+    other_partner = bearer(gateway_app, POLITIE, OFFICER)
+    foreign = http.post(lift, headers=other_partner)
+    missing = http.post("/v1/rights/restrictions/00000000-0000-4000-8000-000000000000/lift",
+                        headers=other_partner)
+    assert foreign.status_code == missing.status_code == 404
+    assert send(gateway_app, http, [person("p1", EVA)]).status_code == 403
+
+
+def test_rectification_cannot_overwrite_what_another_partner_sent(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    assert send(gateway_app, http, [person("p1", EVA)], step="dossiervorming").status_code == 201
+
+    response = http.post("/v1/rights/rectifications",
+                         json={"identifiers": EVA, "corrections": {"family_name": "Overschreven",
+                                                                   "address": "Elders 1"}},
+                         headers=token(gateway_app, POLITIE, OFFICER))
+
+    assert response.status_code == 201, response.json
+    assert (response.json["corrected_deliveries"], response.json["notified"]) == (0, [])
+    [delivered] = inbox(gateway_app, http)
+    assert delivered["subjects"][0]["identifiers"]["family_name"] == EVA["family_name"]
+    assert notices(gateway_app, http, RIEC) == []
+    container = gateway_app.extensions["ketenpoort"]
+    with transaction(container.session_factory) as session:
+        stored = container.vault.reveal(session, container.vault.subject_id_for(EVA))
+    assert stored == EVA
