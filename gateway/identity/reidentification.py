@@ -140,6 +140,17 @@ class ReidentificationService:
             self._append(session, approver, "reidentification.approved", row)
             return _view(row)
 
+    def pending(self, approver: Caller) -> list[dict[str, Any]]:
+        """The partner's requests waiting for a second person, oldest first: the four-eyes
+        queue. Shows what the approver judges (the reason and the case), never an identity."""
+        with transaction(self.session_factory) as session:
+            rows = session.scalars(select(Reidentification).where(
+                Reidentification.partner == approver.partner_id,
+                Reidentification.status == "pending").order_by(Reidentification.created_at))
+            return [{**_view(row), "reason": row.reason, "requested_by": row.client_id,
+                     "requested_at": row.created_at.isoformat(),
+                     "own_request": row.client_id == approver.client_id} for row in rows]
+
     def fetch(self, requester: Caller, reidentification_id: str) -> dict[str, Any]:
         """The request's state; its requester gets the identity once, after approval."""
         with transaction(self.session_factory) as session:
@@ -257,7 +268,7 @@ class ReidentificationService:
                 row: Reidentification | None, **details: Any) -> str:
         event: dict[str, Any] = {
             "action": action,
-            "actor": {"partner": who.partner_id, "client": who.client_id},
+            "actor": who.actor(),  # names the person too, when one acts in the workspace
             **details,
         }
         if row is not None:
