@@ -130,15 +130,30 @@ class ReidentificationService:
 
     def approve(self, approver: Caller, reidentification_id: str) -> dict[str, Any]:
         with transaction(self.session_factory) as session:
-            row = self._own(session, approver, reidentification_id, for_update=True)
-            if row.client_id == approver.client_id:
-                raise forbidden("self-approval", "a second person must approve; not the requester")
-            if row.status != "pending":
-                raise conflict("not-pending", f"this re-identification is {row.status}")
+            row = self._second_person(session, approver, reidentification_id)
             row.status, row.approved_by = "approved", approver.client_id
             row.approved_at = self.clock.now()
             self._append(session, approver, "reidentification.approved", row)
             return _view(row)
+
+    def deny(self, approver: Caller, reidentification_id: str) -> dict[str, Any]:
+        """The second person says no: the request is refused for good, the identity never
+        released; audited like an approval."""
+        with transaction(self.session_factory) as session:
+            row = self._second_person(session, approver, reidentification_id)
+            row.status = "refused"
+            self._append(session, approver, "reidentification.denied", row)
+            return _view(row)
+
+    def _second_person(self, session: Session, approver: Caller,
+                       reidentification_id: str) -> Reidentification:
+        """The partner's pending request, locked, decided by someone other than its requester."""
+        row = self._own(session, approver, reidentification_id, for_update=True)
+        if row.client_id == approver.client_id:
+            raise forbidden("self-approval", "a second person must decide; not the requester")
+        if row.status != "pending":
+            raise conflict("not-pending", f"this re-identification is {row.status}")
+        return row
 
     def pending(self, approver: Caller) -> list[dict[str, Any]]:
         """The partner's requests waiting for a second person, oldest first: the four-eyes

@@ -742,11 +742,15 @@ def _four_eyes_page(person: Person, failed: dict[str, str] | None) -> str:
                            waiting=_services().reidentifications.pending(person))
 
 
-@blueprint.post("/privacy/vier-ogen/<reidentification_id>/goedkeuren")
+@blueprint.post("/privacy/vier-ogen/<reidentification_id>/<decision>")
 @require_person("reidentify")
-def approve_reidentification(person: Person, reidentification_id: str) -> Any:
+def decide_reidentification(person: Person, reidentification_id: str, decision: str) -> Any:
+    """Approve (``goedkeuren``) or deny (``afwijzen``), as the API's approve and deny do."""
+    service = _services().reidentifications
+    decide = {"goedkeuren": service.approve, "afwijzen": service.deny}.get(decision)
+    if decide is None:
+        raise Problem(404, "no-such-decision", _("Not found"), _("There is no such decision."))
     return _change(
-        lambda: _services().reidentifications.approve(person, reidentification_id),
-        url_for("workspace.four_eyes"),
+        lambda: decide(person, reidentification_id), url_for("workspace.four_eyes"),
         lambda message: _four_eyes_page(person, {"form": reidentification_id,
                                                  "message": message}))

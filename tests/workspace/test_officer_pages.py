@@ -384,6 +384,24 @@ def test_the_four_eyes_queue_approves_as_the_api_does_and_names_the_person(
     assert approved[-1]["actor"]["person"] == someone.id
 
 
+def test_the_four_eyes_queue_denies_as_the_api_does(gateway_app: Flask,
+                                                    http: FlaskClient) -> None:
+    send_victim_signal(gateway_app, http)
+    waiting = pending_reidentification(gateway_app, http, _riec_pseudonym(gateway_app))
+    client, someone = officer_client(gateway_app, RIEC, REGIONAL_OFFICER)
+
+    response = client.post(f"/werkruimte/privacy/vier-ogen/{waiting}/afwijzen", data={
+        "csrf_token": form_token(client, "/werkruimte/privacy/vier-ogen")})
+
+    assert response.status_code == 303
+    denied = [e for e in audit_entries(gateway_app) if e["action"] == "reidentification.denied"]
+    assert denied[-1]["actor"]["person"] == someone.id
+    again = client.post(f"/werkruimte/privacy/vier-ogen/{waiting}/goedkeuren", data={
+        "csrf_token": form_token(client, "/werkruimte/privacy/vier-ogen")})
+    assert again.status_code == 409
+    assert "reidentification.approved" not in [e["action"] for e in audit_entries(gateway_app)]
+
+
 def test_another_partners_officer_cannot_approve(gateway_app: Flask, http: FlaskClient) -> None:
     send_victim_signal(gateway_app, http)
     waiting = pending_reidentification(gateway_app, http, _riec_pseudonym(gateway_app))
