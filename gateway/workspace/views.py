@@ -641,21 +641,26 @@ def witness_status(person: Person) -> Any:
     state_text = request.form.get("state", "")
     try:
         seen, keys = parse_witness_state(state_text)
-        latest = reader.latest_checkpoint()
-        proof = reader.consistency_proof(seen["tree_size"], latest["tree_size"])
-    except (WitnessStateError, Problem) as error:
-        if isinstance(error, Problem) and error.status >= 500:
-            raise
-        detail = str(error) if isinstance(error, WitnessStateError) else (
-            "; ".join(e.detail for e in error.errors) or error.detail)
-        response = _verifying("witness.html", data=None, error=detail, state_text=state_text)
-        response.status_code = 422
-        return response
+    except WitnessStateError as error:
+        return _witness_refused(str(error), state_text)
+    latest = reader.latest_checkpoint()
+    size = latest["tree_size"]
+    if seen["tree_size"] > size:
+        return _witness_refused(_("The log's latest checkpoint is smaller than the one the "
+                                  "witness verified: the log was rolled back."), state_text)
     data = {"kind": "witness", "witnessed": seen, "witness_keys": keys,
-            "signed_note": reader.latest_signed_note(), "hashes": proof["hashes"],
+            # The note of the very size proven to, even if a newer checkpoint was just signed.
+            "signed_note": reader.signed_notes([size])[size],
+            "hashes": reader.consistency_proof(seen["tree_size"], size)["hashes"],
             "keys": reader.public_keys(), "messages": _proof_messages()}
     return _verifying("witness.html", data=data, error=None, state_text=state_text,
                       seen=seen, latest=latest)
+
+
+def _witness_refused(reason: str, state_text: str) -> Response:
+    response = _verifying("witness.html", data=None, error=reason, state_text=state_text)
+    response.status_code = 422
+    return response
 
 
 @blueprint.get("/privacy/statistieken")

@@ -269,6 +269,22 @@ def test_the_witness_status_proves_the_latest_checkpoint_extends_what_the_witnes
     assert data["witness_keys"] == json.loads(state)["public_keys"]
 
 
+def test_a_log_smaller_than_what_the_witness_saw_is_called_a_rollback(
+        gateway_app: Flask, http: FlaskClient, tmp_path: Path) -> None:
+    append(gateway_app, exchange(VLAARDINGEN, RIEC, "ap-eva"))
+    sequence(gateway_app)
+    state = json.loads(witness_state(gateway_app, http, tmp_path))
+    state["checkpoint"]["tree_size"] += 100  # what a log rolled back by 100 entries shows
+    client, _ = officer_client(gateway_app)
+
+    response = client.post("/werkruimte/privacy/getuige", data={
+        "csrf_token": form_token(client, "/werkruimte/privacy/getuige"),
+        "state": json.dumps(state)})
+
+    assert response.status_code == 422
+    assert "teruggedraaid" in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("state", ["", "{}", "not json", json.dumps(
     {"format": "ketenpoort-witness/1", "checkpoint": {"tree_size": -1}, "public_keys": []})])
 def test_what_is_no_witness_state_is_refused_at_the_field(gateway_app: Flask,
