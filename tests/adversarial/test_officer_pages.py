@@ -12,10 +12,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
 from gateway.db import transaction
-from gateway.delivery.models import Delivery
 from gateway.identity.models import Reidentification
 from tests.factories import RIEC, VLAARDINGEN
 from tests.workspace.factories import form_token, person, sign_in
@@ -23,8 +21,7 @@ from tests.workspace.officer import (
     REGIONAL_OFFICER,
     append,
     container_of,
-    pending_reidentification,
-    send_victim_signal,
+    queued_reidentification,
     sequence,
 )
 from tests.workspace.test_pages import audit_entries
@@ -40,16 +37,6 @@ def signed_in(app: Flask, partner: str = RIEC, role: str = REGIONAL_OFFICER) -> 
     return client
 
 
-def waiting_request(app: Flask, http: FlaskClient) -> str:
-    send_victim_signal(app, http)
-    with transaction(container_of(app).session_factory) as session:
-        payload = session.scalars(select(Delivery.payload).where(Delivery.recipient == RIEC)
-                                  ).first()
-        assert payload is not None
-        pseudonym: str = payload["subjects"][0]["pseudonym"]
-    return pending_reidentification(app, http, pseudonym)
-
-
 def status_of(app: Flask, reidentification_id: str) -> str:
     with transaction(container_of(app).session_factory) as session:
         row = session.get(Reidentification, reidentification_id)
@@ -62,7 +49,7 @@ def test_an_approval_forged_from_another_site_approves_nothing(
         gateway_app: Flask, http: FlaskClient, token: str | None) -> None:
     """CSRF: the officer's browser carries the session cookie to a form another site posts;
     without the page's own form token the approval is refused and the request stays pending."""
-    waiting = waiting_request(gateway_app, http)
+    waiting = queued_reidentification(gateway_app, http)
     officer = signed_in(gateway_app)
     officer.get("/werkruimte/privacy/vier-ogen")  # a form cookie exists, as in a real browser
 
@@ -76,7 +63,7 @@ def test_an_approval_forged_from_another_site_approves_nothing(
 
 def test_a_partners_case_manager_cannot_approve_even_with_a_valid_form_token(
         gateway_app: Flask, http: FlaskClient) -> None:
-    waiting = waiting_request(gateway_app, http)
+    waiting = queued_reidentification(gateway_app, http)
     manager = signed_in(gateway_app, RIEC, "regie")
 
     response = manager.post(f"/werkruimte/privacy/vier-ogen/{waiting}/goedkeuren",

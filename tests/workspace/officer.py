@@ -7,10 +7,13 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from audit.log import CheckpointSigner, Sequencer
 from gateway.db import transaction
+from gateway.delivery.models import Delivery
 from tests.factories import EVA, RIEC, VLAARDINGEN, bearer, exchange_body
+from tests.workspace.factories import form_token
 
 OFFICER = "privacyfunctionaris"
 REGIONAL_OFFICER = "privacyfunctionaris-regio"
@@ -49,3 +52,21 @@ def pending_reidentification(app: Flask, http: FlaskClient, pseudonym: str) -> s
     assert response.status_code == 202, response.json
     identifier: str = response.json["id"]
     return identifier
+
+
+def queued_reidentification(app: Flask, http: FlaskClient) -> str:
+    """A victim's signal reaches the RIEC, whose request for the identity then waits in the
+    four-eyes queue."""
+    send_victim_signal(app, http)
+    with transaction(container_of(app).session_factory) as session:
+        payload = session.scalars(select(Delivery.payload).where(Delivery.recipient == RIEC)
+                                  ).first()
+        assert payload is not None
+        pseudonym: str = payload["subjects"][0]["pseudonym"]
+    return pending_reidentification(app, http, pseudonym)
+
+
+def decide(client: FlaskClient, reidentification_id: str, decision: str) -> Any:
+    """Press *goedkeuren* or *afwijzen* in the four-eyes queue."""
+    return client.post(f"/werkruimte/privacy/vier-ogen/{reidentification_id}/{decision}",
+                       data={"csrf_token": form_token(client, "/werkruimte/privacy/vier-ogen")})

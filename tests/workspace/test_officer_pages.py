@@ -15,12 +15,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
 from audit.merkle import leaf_hash, verify_consistency, verify_inclusion
 from audit.witness import Witness
-from gateway.db import transaction
-from gateway.delivery.models import Delivery
 from gateway.workspace.roles import ROLE_SCOPES
 from tests.factories import GGD, POLITIE, RIEC, VLAARDINGEN, bearer
 from tests.workspace.factories import form_token, person, sign_in
@@ -28,8 +25,8 @@ from tests.workspace.officer import (
     OFFICER,
     REGIONAL_OFFICER,
     append,
-    container_of,
-    pending_reidentification,
+    decide,
+    queued_reidentification,
     send_victim_signal,
     sequence,
 )
@@ -380,9 +377,7 @@ def test_the_processing_register_lists_each_category_with_basis_recipients_and_r
 
 def test_the_four_eyes_queue_approves_as_the_api_does_and_names_the_person(
         gateway_app: Flask, http: FlaskClient) -> None:
-    send_victim_signal(gateway_app, http)
-    pseudonym = _riec_pseudonym(gateway_app)
-    waiting = pending_reidentification(gateway_app, http, pseudonym)
+    waiting = queued_reidentification(gateway_app, http)
     client, someone = officer_client(gateway_app, RIEC, REGIONAL_OFFICER)
     elsewhere, _ = officer_client(gateway_app, VLAARDINGEN, OFFICER)
 
@@ -390,8 +385,7 @@ def test_the_four_eyes_queue_approves_as_the_api_does_and_names_the_person(
     assert waiting in page
     assert "Eva" not in page
     assert waiting not in elsewhere.get("/werkruimte/privacy/vier-ogen").get_data(as_text=True)
-    response = client.post(f"/werkruimte/privacy/vier-ogen/{waiting}/goedkeuren", data={
-        "csrf_token": form_token(client, "/werkruimte/privacy/vier-ogen")})
+    response = decide(client, waiting, "goedkeuren")
 
     assert response.status_code == 303
     assert waiting not in client.get("/werkruimte/privacy/vier-ogen").get_data(as_text=True)
@@ -402,39 +396,25 @@ def test_the_four_eyes_queue_approves_as_the_api_does_and_names_the_person(
 
 def test_the_four_eyes_queue_denies_as_the_api_does(gateway_app: Flask,
                                                     http: FlaskClient) -> None:
-    send_victim_signal(gateway_app, http)
-    waiting = pending_reidentification(gateway_app, http, _riec_pseudonym(gateway_app))
+    waiting = queued_reidentification(gateway_app, http)
     client, someone = officer_client(gateway_app, RIEC, REGIONAL_OFFICER)
 
-    response = client.post(f"/werkruimte/privacy/vier-ogen/{waiting}/afwijzen", data={
-        "csrf_token": form_token(client, "/werkruimte/privacy/vier-ogen")})
+    response = decide(client, waiting, "afwijzen")
 
     assert response.status_code == 303
     denied = [e for e in audit_entries(gateway_app) if e["action"] == "reidentification.denied"]
     assert denied[-1]["actor"]["person"] == someone.id
-    again = client.post(f"/werkruimte/privacy/vier-ogen/{waiting}/goedkeuren", data={
-        "csrf_token": form_token(client, "/werkruimte/privacy/vier-ogen")})
+    again = decide(client, waiting, "goedkeuren")
     assert again.status_code == 409
     assert "reidentification.approved" not in [e["action"] for e in audit_entries(gateway_app)]
 
 
 def test_another_partners_officer_cannot_approve(gateway_app: Flask, http: FlaskClient) -> None:
-    send_victim_signal(gateway_app, http)
-    waiting = pending_reidentification(gateway_app, http, _riec_pseudonym(gateway_app))
+    waiting = queued_reidentification(gateway_app, http)
     client, _ = officer_client(gateway_app, VLAARDINGEN, OFFICER)
 
-    response = client.post(f"/werkruimte/privacy/vier-ogen/{waiting}/goedkeuren", data={
-        "csrf_token": form_token(client, "/werkruimte/privacy/vier-ogen")})
+    response = decide(client, waiting, "goedkeuren")
 
     assert response.status_code == 404
     assert not [e for e in audit_entries(gateway_app)
                 if e["action"] == "reidentification.approved"]
-
-
-def _riec_pseudonym(app: Flask) -> str:
-    with transaction(container_of(app).session_factory) as session:
-        payload = session.scalars(select(Delivery.payload).where(Delivery.recipient == RIEC)
-                                  ).first()
-        assert payload is not None
-        pseudonym: str = payload["subjects"][0]["pseudonym"]
-    return pseudonym
