@@ -143,14 +143,14 @@ class AuditReader:
             checkpoint = self._audit.latest_checkpoint(session)
             if checkpoint is None:
                 raise not_found("checkpoint", "the audit log has not been checkpointed yet")
-            stored = session.get(AuditSigningKey, checkpoint.key_id)
-            if stored is None:
-                raise AuditError(f"checkpoint key {checkpoint.key_id} is not on record")
-            body = CheckpointBody(checkpoint.origin, checkpoint.tree_size,
-                                  checkpoint.root_hash, checkpoint.issued_at)
-            return signed_note(body.text(), checkpoint.origin,
-                               Ed25519PublicKey.from_public_bytes(stored.public_key),
-                               checkpoint.signature)
+            return _signed_note(session, checkpoint)
+
+    def signed_notes(self, tree_sizes: list[int]) -> dict[int, str]:
+        """The checkpoints of these sizes as C2SP signed notes (sizes never signed are left
+        out): what a browser or witness verifies without trusting any other field."""
+        with transaction(self._session_factory) as session:
+            rows = session.scalars(select(Checkpoint).where(Checkpoint.tree_size.in_(tree_sizes)))
+            return {row.tree_size: _signed_note(session, row) for row in rows}
 
     def public_keys(self) -> list[dict[str, Any]]:
         """The current checkpoint key first, then every key earlier checkpoints used."""
@@ -244,6 +244,25 @@ class AuditReader:
                 raise validation_failed([FieldError("/first", str(error))]) from error
         return {"first": first, "second": second, "hashes": [_b64(node) for node in hashes]}
 
+    def checkpoint_history(self, limit: int) -> list[dict[str, Any]]:
+        """The newest ``limit`` checkpoints, newest first, each with the consistency proof
+        from the checkpoint before it (``None`` for the log's first checkpoint), so a
+        verifier can check that each one only extends its predecessor. Like a single
+        checkpoint, they reveal no entry content and are not audited."""
+        with transaction(self._session_factory) as session:
+            rows = session.scalars(
+                select(Checkpoint).order_by(Checkpoint.tree_size.desc()).limit(limit + 1)
+            ).all()
+            history: list[dict[str, Any]] = []
+            for position, newer in enumerate(rows[:limit]):
+                older = rows[position + 1] if position + 1 < len(rows) else None
+                proof = None if older is None else [_b64(node) for node in (
+                    self._audit.consistency_proof(session, older.tree_size, newer.tree_size))]
+                history.append({**checkpoint_view(newer), "consistency_with_previous": proof,
+                                "previous_tree_size": None if older is None
+                                else older.tree_size})
+        return history
+
     def search(self, reader: Reader, query: SearchQuery, result_format: str) -> SearchPage:
         """One page of matching entries in write order, audited as ``audit.searched``.
 
@@ -314,6 +333,17 @@ class AuditReader:
             if len(rows) < batch:
                 return items, after, True
         return items, after, False
+
+
+def _signed_note(session: Session, checkpoint: Checkpoint) -> str:
+    stored = session.get(AuditSigningKey, checkpoint.key_id)
+    if stored is None:
+        raise AuditError(f"checkpoint key {checkpoint.key_id} is not on record")
+    body = CheckpointBody(checkpoint.origin, checkpoint.tree_size, checkpoint.root_hash,
+                          checkpoint.issued_at)
+    return signed_note(body.text(), checkpoint.origin,
+                       Ed25519PublicKey.from_public_bytes(stored.public_key),
+                       checkpoint.signature)
 
 
 def _own_subjects(

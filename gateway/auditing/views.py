@@ -7,9 +7,6 @@ guard, ``tokens``.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -17,12 +14,9 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, request
 
+from gateway.auditing.csv_export import events_csv
 from gateway.auditing.queries import parse_consistency, parse_search, parse_size, search_body
-from gateway.auditing.services import (
-    Reader,
-    audit_pseudonyms,
-    decision_outcomes,
-)
+from gateway.auditing.services import Reader
 from gateway.auditing.subject_access_html import render as render_subject_access
 from gateway.auditing.subject_access_pdf import render as render_subject_access_pdf
 from gateway.auth.guard import require_scope
@@ -34,14 +28,6 @@ from gateway.web import json_body
 View = Callable[..., Any]
 READ_ALL = "audit:read"
 READ_OWN = "audit:own"
-CSV_COLUMNS = (
-    "event_id", "recorded_at", "tree_index", "action", "actor_partner", "actor_client",
-    "covenant", "recipients", "decision", "audit_pseudonyms", "entry",
-)
-CSV_COLUMNS_OWN = tuple(column for column in CSV_COLUMNS if column != "audit_pseudonyms")
-# Cells a spreadsheet would run as a formula (OWASP "CSV injection"); partners choose some of
-# the text an entry carries, so such cells are quoted with a leading apostrophe.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def require_any_scope(*scopes: str) -> Callable[[View], View]:
@@ -119,7 +105,7 @@ def create_audit_blueprint() -> Blueprint:
                                                        "csv" if as_csv else "json")
         if not as_csv:
             return jsonify({"items": page.items, "next_cursor": page.next_cursor})
-        response = Response(_csv(page.items, principal.has_scope(READ_ALL)),
+        response = Response(events_csv(page.items, principal.has_scope(READ_ALL)),
                             mimetype="text/csv")
         response.headers["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
         if page.next_cursor is not None:
@@ -184,32 +170,3 @@ def _wants_csv() -> bool:
         return format_ == "csv"
     best = request.accept_mimetypes.best_match(["application/json", "text/csv"])
     return best == "text/csv"
-
-
-def _csv(items: list[dict[str, Any]], officer: bool) -> str:
-    """The page as CSV; the audit pseudonym column is the privacy officer's only."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS if officer else CSV_COLUMNS_OWN)
-    for item in items:
-        entry = item["entry"]
-        actor = entry.get("actor") if isinstance(entry.get("actor"), dict) else {}
-        outcomes = decision_outcomes(entry)
-        decision = {frozenset({True}): "allowed", frozenset({False}): "refused"}.get(
-            frozenset(outcomes), "partial" if outcomes else ""
-        )
-        recipients = entry.get("recipients")
-        row = [
-            item["event_id"], item["recorded_at"], item["tree_index"], entry.get("action"),
-            actor.get("partner"), actor.get("client"), entry.get("covenant"),
-            " ".join(map(str, recipients)) if isinstance(recipients, list) else "",
-            decision, *([" ".join(audit_pseudonyms(entry))] if officer else []),
-            json.dumps(entry, ensure_ascii=False, separators=(",", ":")),
-        ]
-        writer.writerow([_cell(value) for value in row])
-    return out.getvalue()
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text

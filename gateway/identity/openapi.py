@@ -101,6 +101,14 @@ PATHS: dict[str, Any] = {
         "responses": {"200": _json("Reidentification", "Approved"),
                       **problems(401, 403, 404, 409)},
     }},
+    "/v1/reidentifications/{reidentification_id}/deny": {"post": {
+        "summary": "Deny a pending re-identification (four eyes)",
+        "description": "Scope `reidentify`; another client of the requester's partner. The "
+                       "request is refused for good and its identity never released.",
+        "security": _BEARER, "parameters": [_ID],
+        "responses": {"200": _json("Reidentification", "Denied"),
+                      **problems(401, 403, 404, 409)},
+    }},
     "/v1/pseudonyms/translate": {"post": {
         "summary": "Translate your old pseudonyms (before a key rotation) to current ones",
         "description": "Scope `inbox:read`. Only pseudonyms delivered to your partner are "

@@ -130,15 +130,41 @@ class ReidentificationService:
 
     def approve(self, approver: Caller, reidentification_id: str) -> dict[str, Any]:
         with transaction(self.session_factory) as session:
-            row = self._own(session, approver, reidentification_id, for_update=True)
-            if row.client_id == approver.client_id:
-                raise forbidden("self-approval", "a second person must approve; not the requester")
-            if row.status != "pending":
-                raise conflict("not-pending", f"this re-identification is {row.status}")
+            row = self._second_person(session, approver, reidentification_id)
             row.status, row.approved_by = "approved", approver.client_id
             row.approved_at = self.clock.now()
             self._append(session, approver, "reidentification.approved", row)
             return _view(row)
+
+    def deny(self, approver: Caller, reidentification_id: str) -> dict[str, Any]:
+        """The second person says no: the request is refused for good, the identity never
+        released; audited like an approval."""
+        with transaction(self.session_factory) as session:
+            row = self._second_person(session, approver, reidentification_id)
+            row.status = "refused"
+            self._append(session, approver, "reidentification.denied", row)
+            return _view(row)
+
+    def _second_person(self, session: Session, approver: Caller,
+                       reidentification_id: str) -> Reidentification:
+        """The partner's pending request, locked, decided by someone other than its requester."""
+        row = self._own(session, approver, reidentification_id, for_update=True)
+        if row.client_id == approver.client_id:
+            raise forbidden("self-approval", "a second person must decide; not the requester")
+        if row.status != "pending":
+            raise conflict("not-pending", f"this re-identification is {row.status}")
+        return row
+
+    def pending(self, approver: Caller) -> list[dict[str, Any]]:
+        """The partner's requests waiting for a second person, oldest first: the four-eyes
+        queue. Shows what the approver judges (the reason and the case), never an identity."""
+        with transaction(self.session_factory) as session:
+            rows = session.scalars(select(Reidentification).where(
+                Reidentification.partner == approver.partner_id,
+                Reidentification.status == "pending").order_by(Reidentification.created_at))
+            return [{**_view(row), "reason": row.reason, "requested_by": row.client_id,
+                     "requested_at": row.created_at.isoformat(),
+                     "own_request": row.client_id == approver.client_id} for row in rows]
 
     def fetch(self, requester: Caller, reidentification_id: str) -> dict[str, Any]:
         """The request's state; its requester gets the identity once, after approval."""
@@ -257,7 +283,7 @@ class ReidentificationService:
                 row: Reidentification | None, **details: Any) -> str:
         event: dict[str, Any] = {
             "action": action,
-            "actor": {"partner": who.partner_id, "client": who.client_id},
+            "actor": who.actor(),  # names the person too, when one acts in the workspace
             **details,
         }
         if row is not None:

@@ -38,6 +38,14 @@ def approve_reidentification(principal: Principal, reidentification_id: str) -> 
     return result
 
 
+@blueprint.post("/v1/reidentifications/<reidentification_id>/deny")
+@require_scope("reidentify")
+def deny_reidentification(principal: Principal, reidentification_id: str) -> dict[str, Any]:
+    service = current_container().reidentifications
+    result: dict[str, Any] = service.deny(_requester(principal), reidentification_id)
+    return result
+
+
 @blueprint.get("/v1/reidentifications/<reidentification_id>")
 @require_scope("reidentify")
 def fetch_reidentification(principal: Principal, reidentification_id: str) -> dict[str, Any]:

@@ -45,6 +45,16 @@ def signed_in() -> LiveSession | None:
 
 
 def require_person(*scopes: str) -> Callable[[View], View]:
+    """The page needs every one of ``scopes``."""
+    return _guard(scopes, all)
+
+
+def require_person_with_any(*scopes: str) -> Callable[[View], View]:
+    """The page needs one of ``scopes`` (as ``audit:read`` or ``audit:own`` in the API)."""
+    return _guard(scopes, any)
+
+
+def _guard(scopes: tuple[str, ...], needed: Callable[[Any], bool]) -> Callable[[View], View]:
     check_known_scopes(scopes)
 
     def decorate(view: View) -> View:
@@ -55,7 +65,7 @@ def require_person(*scopes: str) -> Callable[[View], View]:
                 raise Problem(401, "sign-in-required", _("Sign in first"),
                               _("this page is for signed-in people"))
             held = ROLE_SCOPES.get(live.role, frozenset())
-            if any(scope not in held for scope in scopes):
+            if not needed(scope in held for scope in scopes):
                 raise forbidden("role-not-allowed",
                                 _("your role does not give access to this page"))
             return view(*args, person=person_actor(live.partner, live.user_id), **kwargs)

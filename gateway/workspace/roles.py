@@ -9,6 +9,7 @@ CASEMANAGER = "casemanager"
 REGIE = "regie"
 VOORZITTER = "voorzitter"
 PRIVACYFUNCTIONARIS = "privacyfunctionaris"
+PRIVACYFUNCTIONARIS_REGIO = "privacyfunctionaris-regio"
 
 #: What a person in each role may do, in the API's own scopes: a page checks the scope the
 #: API endpoint behind it checks, so a role can never do more in the browser than a client.
@@ -19,7 +20,11 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     REGIE: frozenset({"exchange:write", "inbox:read", "case:read", "case:write",
                       "linkage:read", "linkage:write", "meeting:read", "meeting:admin"}),
     VOORZITTER: frozenset({"case:read", "meeting:read", "meeting:admin"}),
-    PRIVACYFUNCTIONARIS: frozenset({"audit:own"}),
+    # A partner's officer reads what its partner took part in and is the second pair of eyes
+    # on its re-identifications; the region's officer (at the RIEC) holds what the RIEC's
+    # officer client holds in the API: the whole log and the region's figures.
+    PRIVACYFUNCTIONARIS: frozenset({"audit:own", "reidentify"}),
+    PRIVACYFUNCTIONARIS_REGIO: frozenset({"audit:read", "statistics:read", "reidentify"}),
 }
 ROLES = tuple(ROLE_SCOPES)
 

@@ -17,6 +17,7 @@ from flask import (
     Blueprint,
     Flask,
     Response,
+    g,
     make_response,
     redirect,
     render_template,
@@ -30,17 +31,30 @@ from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response as BaseResponse
 
+from gateway.auditing.csv_export import events_csv, safe_csv
+from gateway.auditing.queries import parse_search
+from gateway.auditing.services import Reader
+from gateway.auditing.witness_state import WitnessStateError, parse_witness_state
 from gateway.cases.interfaces import CASE_STEPS, TRANSITIONS
 from gateway.cases.services import MUNICIPALITY_ROLE, PRIORITIES
 from gateway.container import Container, current_container
 from gateway.delivery.services import parse_limit
 from gateway.exchange.interfaces import SUBJECT_ROLES
+from gateway.policy.interfaces import Decision, DecisionRequest
+from gateway.policy.register import (
+    REGISTER_COLUMNS,
+    covenant_documents,
+    processing_register,
+    sight_matrix,
+)
 from gateway.problems import Problem, unavailable
+from gateway.workspace.charts import bar_chart
 from gateway.workspace.guard import (
     SESSION_COOKIE,
     live_session,
     may,
     require_person,
+    require_person_with_any,
     signed_in,
     workspace,
 )
@@ -107,7 +121,8 @@ def _check_form_token() -> None:
 
 @blueprint.after_request
 def _protect(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Content-Security-Policy"] = g.get("content_security_policy",
+                                                        CONTENT_SECURITY_POLICY)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     if request.endpoint != "workspace.static":
@@ -507,3 +522,240 @@ def agendas(person: Person) -> Any:
 def agenda(person: Person, meeting_id: str) -> Any:
     return render_template("agenda.html", agenda=_services().meetings.agenda(person, meeting_id))
 
+
+
+# --- the privacy officer's pages -----------------------------------------------------------
+
+AUDIT_SCOPES = ("audit:read", "audit:own")
+HISTORY_LENGTH = 20
+# The proof pages run the browser's own verifier (static/logproof.js): scripts from this
+# origin only, never inline; the proofs travel as a JSON data block, which never runs.
+VERIFYING_POLICY = CONTENT_SECURITY_POLICY + "; script-src 'self'"
+
+
+def _reader(person: Person) -> Reader:
+    return Reader(person.partner_id, person.client_id, person.person_id,
+                  sees_all=may("audit:read"))
+
+
+def _search_arguments(values: Any, *, posted: bool) -> dict[str, str]:
+    """The filled-in filters of the search form (an empty field is no filter)."""
+    skipped = {"csrf_token", "format"} if posted else {"format"}
+    return {name: value.strip() for name, value in values.items()
+            if name not in skipped and value.strip()}
+
+
+@blueprint.route("/privacy/audit", methods=["GET", "POST"])
+@require_person_with_any(*AUDIT_SCOPES)
+def audit_search(person: Person) -> Any:
+    """The log, filtered; a pseudonym is only ever POSTed, so it stays out of URLs and logs."""
+    posted = request.method == "POST"
+    arguments = _search_arguments(request.form if posted else request.args, posted=posted)
+    as_csv = (request.form if posted else request.args).get("format") == "csv"
+    try:
+        query = parse_search(arguments, in_url=not posted)
+        page = _services().audit_reader.search(_reader(person), query,
+                                               "csv" if as_csv else "json")
+    except Problem as problem:
+        if problem.status >= 500:
+            raise
+        errors, general = _query_errors(problem)
+        return render_template("audit_search.html", form=arguments, items=[],
+                               next_cursor=None, errors=errors, general=general,
+                               searched=False, posted=posted), problem.status
+    if as_csv:
+        return _download(events_csv(page.items, may("audit:read")), "audit-events.csv")
+    return render_template("audit_search.html", form=arguments, items=page.items,
+                           next_cursor=page.next_cursor, errors={}, general=[],
+                           searched=True, posted=posted)
+
+
+def _query_errors(problem: Problem) -> tuple[dict[str, str], list[str]]:
+    """A query's errors at the form fields named like its parameters (``/from`` is the
+    field ``from``); a refusal without field errors is shown above the form."""
+    if not problem.errors:
+        return {}, [problem.detail]
+    return {error.pointer.lstrip("/"): error.detail for error in problem.errors}, []
+
+
+def _download(text: str, filename: str) -> Response:
+    response = make_response(text)
+    response.mimetype = "text/csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _verifying(template: str, **context: Any) -> Response:
+    g.content_security_policy = VERIFYING_POLICY
+    return make_response(render_template(template, **context))
+
+
+def _proof_messages() -> dict[str, str]:
+    return {
+        "verified": _("verified"), "not_verified": _("not verified"),
+        "failed_detail": _("a check below failed; do not rely on this page"),
+        "signature": _("Checkpoint signature"), "size": _("Proof is against the signed size"),
+        "leaf": _("The entry shown is the entry in the log"),
+        "inclusion": _("Inclusion proof leads to the signed root"),
+        "consistency": _("Consistency proof"), "witnessed": _("seen by the witness"),
+        "latest": _("latest"),
+        "pinned_now": _("This browser now trusts the checkpoint key(s):"),
+        "pinned": _("This browser trusts the checkpoint key(s) it pinned:"),
+    }
+
+
+@blueprint.get("/privacy/audit/<event_id>")
+@require_person_with_any(*AUDIT_SCOPES)
+def audit_entry(person: Person, event_id: str) -> Any:
+    reader = _services().audit_reader
+    proof = reader.inclusion_proof(_reader(person), event_id, None)
+    note = reader.signed_notes([proof["tree_size"]])[proof["tree_size"]]
+    data = {"kind": "entry", "entry": proof["entry"], "leaf_hash": proof["leaf_hash"],
+            "leaf_index": proof["leaf_index"], "tree_size": proof["tree_size"],
+            "hashes": proof["hashes"], "signed_note": note, "keys": reader.public_keys(),
+            "messages": _proof_messages()}
+    return _verifying("audit_entry.html", proof=proof, data=data, note=note)
+
+
+@blueprint.get("/privacy/controlepunten")
+@require_person_with_any(*AUDIT_SCOPES)
+def checkpoint_history(person: Person) -> Any:
+    reader = _services().audit_reader
+    history = reader.checkpoint_history(HISTORY_LENGTH)
+    notes = reader.signed_notes([c["tree_size"] for c in history])
+    data = {"kind": "history", "keys": reader.public_keys(), "messages": _proof_messages(),
+            "checkpoints": [{"signed_note": notes[c["tree_size"]],
+                             "consistency_with_previous": c["consistency_with_previous"]}
+                            for c in history]}
+    return _verifying("checkpoints.html", history=history, data=data)
+
+
+@blueprint.route("/privacy/getuige", methods=["GET", "POST"])
+@require_person_with_any(*AUDIT_SCOPES)
+def witness_status(person: Person) -> Any:
+    """What the witness last verified (its state file, pasted), proven against the log's
+    latest checkpoint in the browser with the keys the witness pinned, not the server's."""
+    reader = _services().audit_reader
+    if request.method == "GET":
+        return _verifying("witness.html", data=None, error=None, state_text="")
+    state_text = request.form.get("state", "")
+    try:
+        seen, keys = parse_witness_state(state_text)
+    except WitnessStateError as error:
+        return _witness_refused(str(error), state_text)
+    latest = reader.latest_checkpoint()
+    size = latest["tree_size"]
+    if seen["tree_size"] > size:
+        return _witness_refused(_("The log's latest checkpoint is smaller than the one the "
+                                  "witness verified: the log was rolled back."), state_text)
+    data = {"kind": "witness", "witnessed": seen, "witness_keys": keys,
+            # The note of the very size proven to, even if a newer checkpoint was just signed.
+            "signed_note": reader.signed_notes([size])[size],
+            "hashes": reader.consistency_proof(seen["tree_size"], size)["hashes"],
+            "keys": reader.public_keys(), "messages": _proof_messages()}
+    return _verifying("witness.html", data=data, error=None, state_text=state_text,
+                      seen=seen, latest=latest)
+
+
+def _witness_refused(reason: str, state_text: str) -> Response:
+    response = _verifying("witness.html", data=None, error=reason, state_text=state_text)
+    response.status_code = 422
+    return response
+
+
+@blueprint.get("/privacy/statistieken")
+@require_person("statistics:read")
+def statistics(person: Person) -> Any:
+    arguments = {k: v for k, v in request.args.items() if k != "format" and v.strip()}
+    try:
+        report = _services().statistics.report(person, arguments)
+    except Problem as problem:
+        if problem.status >= 500:
+            raise
+        errors, general = _query_errors(problem)
+        return render_template("statistics.html", report=None, charts={}, form=arguments,
+                               errors=errors, general=general), problem.status
+    if request.args.get("format") == "csv":
+        rows = ([table, cell["month"], cell["value"], cell["count"]]
+                for table, cells in report["tables"].items() for cell in cells)
+        return _download(safe_csv(("table", "month", "value", "count"), rows),
+                         "statistieken.csv")
+    charts = {table: bar_chart(cells) for table, cells in report["tables"].items()}
+    return render_template("statistics.html", report=report, charts=charts, form=arguments,
+                           errors={}, general=[])
+
+
+@blueprint.get("/privacy/convenanten")
+@require_person_with_any(*AUDIT_SCOPES)
+def covenants(person: Person) -> Any:
+    documents = covenant_documents(_services().bundle.data)
+    return render_template("covenants.html", covenants=documents)
+
+
+@blueprint.route("/privacy/convenanten/<covenant_id>", methods=["GET", "POST"])
+@require_person_with_any(*AUDIT_SCOPES)
+def covenant(person: Person, covenant_id: str) -> Any:
+    bundle = _services().bundle
+    document = covenant_documents(bundle.data).get(covenant_id)
+    if document is None:
+        raise Problem(404, "no-such-covenant", _("Not found"), _("There is no such covenant."))
+    steps = bundle.process_steps
+    step = request.values.get("stap", steps[0])
+    if step not in steps:
+        step = steps[0]
+    explained = _explain(covenant_id, document) if request.method == "POST" else None
+    return render_template("covenant.html", covenant=document, steps=steps, step=step,
+                           matrix=sight_matrix(document, step),
+                           partners=sorted(p["partner"] for p in document["parties"]),
+                           explained=explained, form=request.form)
+
+
+def _explain(covenant_id: str, document: dict[str, Any]) -> Decision | str:
+    """``covenant explain`` from the form: the policy's decision and its reasons."""
+    form = request.form
+    categories = tuple(form.getlist("category"))
+    if not categories or not form.get("provider") or not form.get("recipient"):
+        return str(_("Choose a provider, a recipient and at least one category."))
+    decision: Decision = _services().policy.decide(DecisionRequest(
+        covenant=covenant_id, purpose=document["purposes"][0]["id"],
+        process_step=form.get("stap", ""), provider=form.get("provider", ""),
+        recipient=form.get("recipient", ""), categories=categories,
+        today=_services().clock.today().isoformat(),
+        recipient_assigned=form.get("assigned") == "ja"))
+    return decision
+
+
+@blueprint.get("/privacy/verwerkingsregister")
+@require_person_with_any(*AUDIT_SCOPES)
+def processing_activities(person: Person) -> Any:
+    rows = processing_register(_services().bundle.data)
+    if request.args.get("format") == "csv":
+        return _download(safe_csv(REGISTER_COLUMNS, ([row[c] for c in REGISTER_COLUMNS]
+                                                     for row in rows)),
+                         "verwerkingsregister.csv")
+    return render_template("register.html", rows=rows)
+
+
+@blueprint.get("/privacy/vier-ogen")
+@require_person("reidentify")
+def four_eyes(person: Person) -> Any:
+    return _four_eyes_page(person, failed=None)
+
+
+def _four_eyes_page(person: Person, failed: dict[str, str] | None) -> str:
+    return render_template("four_eyes.html", failed=failed,
+                           waiting=_services().reidentifications.pending(person))
+
+
+@blueprint.post("/privacy/vier-ogen/<reidentification_id>/<decision>")
+@require_person("reidentify")
+def decide_reidentification(person: Person, reidentification_id: str, decision: str) -> Any:
+    """Approve (``goedkeuren``) or deny (``afwijzen``), as the API's approve and deny do."""
+    service = _services().reidentifications
+    decide = {"goedkeuren": service.approve, "afwijzen": service.deny}.get(decision)
+    if decide is None:
+        raise Problem(404, "no-such-decision", _("Not found"), _("There is no such decision."))
+    return _change(
+        lambda: decide(person, reidentification_id), url_for("workspace.four_eyes"),
+        lambda message: _four_eyes_page(person, {"form": reidentification_id,
+                                                 "message": message}))

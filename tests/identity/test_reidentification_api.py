@@ -300,3 +300,24 @@ def test_the_limit_per_partner_answers_429_with_retry_after(limited_app: Flask) 
     other_partner = _ask(limited_app, http, pseudonym,
                          headers=bearer(limited_app, POLITIE, REIDENTIFY))
     assert other_partner.status_code == 403
+
+
+def test_a_second_person_may_deny_and_the_identity_is_never_released(
+        gateway_app: Flask, http: FlaskClient) -> None:
+    pseudonym = _delivered(gateway_app, http, role="slachtoffer", identifiers=EVA)
+    requester = bearer(gateway_app, RIEC, REIDENTIFY)
+    location = _ask(gateway_app, http, pseudonym, headers=requester).headers["Location"]
+
+    assert http.post(f"{location}/deny", headers=requester).status_code == 403  # not oneself
+    assert http.post(f"{location}/deny", headers=bearer(gateway_app, POLITIE, REIDENTIFY)
+                     ).status_code == 404
+    denied = http.post(f"{location}/deny", headers=bearer(gateway_app, RIEC, REIDENTIFY))
+
+    assert denied.status_code == 200, denied.json
+    assert denied.json["status"] == "refused"
+    assert http.post(f"{location}/approve", headers=bearer(gateway_app, RIEC, REIDENTIFY)
+                     ).status_code == 409
+    fetched = http.get(location, headers=requester).json
+    assert fetched["status"] == "refused"
+    assert "identity" not in fetched
+    assert "reidentification.denied" in _actions(gateway_app)

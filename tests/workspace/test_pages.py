@@ -29,6 +29,7 @@ MATRIX = {
     "regie": (200, 200, 200, 200, 200),
     "voorzitter": (403, 403, 200, 200, 200),
     "privacyfunctionaris": (403, 403, 403, 403, 403),
+    "privacyfunctionaris-regio": (403, 403, 403, 403, 403),
 }
 ROLE_PARTNER = {"regie": RIEC, "voorzitter": RIEC}
 SECRET_TITLE = "Uitzendbureau Havenstraat 12"
