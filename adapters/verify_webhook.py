@@ -7,7 +7,11 @@ and imports nothing from the gateway. Usage::
                          recipient="riec-rotterdam-rijnmond",  # who you are at the gateway
                          url="https://hooks.riec.example/ketenpoort")  # where it posts to you
 
-then drop the request if ``delivery_id`` was processed before: the gateway delivers at least
+After a key rotation the gateway signs with the new and the old key for an overlap window (the
+header then lists ``ed25519=<new>, ed25519=<old>``): the delivery verifies when any of them
+matches ``public_key_pem``, so install the new key within that window.
+
+Then drop the request if ``delivery_id`` was processed before: the gateway delivers at least
 once, and a retried delivery carries the same id.
 """
 
@@ -47,21 +51,29 @@ def verify(
     try:
         delivery_id = folded[DELIVERY_HEADER.lower()]
         timestamp = folded[TIMESTAMP_HEADER.lower()]
-        scheme, _, encoded = folded[SIGNATURE_HEADER.lower()].partition("=")
+        signatures = [part.strip().partition("=")
+                      for part in folded[SIGNATURE_HEADER.lower()].split(",")]
     except KeyError as exc:
         raise InvalidWebhook(f"missing header {exc.args[0]}") from None
-    if scheme != SIGNATURE_SCHEME:
-        raise InvalidWebhook(f"unknown signature scheme {scheme!r}")
+    for scheme, _, _ in signatures:
+        if scheme != SIGNATURE_SCHEME:
+            raise InvalidWebhook(f"unknown signature scheme {scheme!r}")
     _check_fresh(timestamp, time.time() if now is None else now, tolerance_seconds)
     key = serialization.load_pem_public_key(public_key_pem)
     if not isinstance(key, Ed25519PublicKey):
         raise InvalidWebhook("the gateway's webhook key is Ed25519")
-    try:
-        key.verify(base64.b64decode(encoded, validate=True),
-                   signed_bytes(timestamp, delivery_id, recipient, url, body))
-    except (InvalidSignature, binascii.Error) as exc:
-        raise InvalidWebhook("signature does not match") from exc
+    signed = signed_bytes(timestamp, delivery_id, recipient, url, body)
+    if not any(_signature_matches(key, encoded, signed) for _, _, encoded in signatures):
+        raise InvalidWebhook("signature does not match")
     return delivery_id
+
+
+def _signature_matches(key: Ed25519PublicKey, encoded: str, signed: bytes) -> bool:
+    try:
+        key.verify(base64.b64decode(encoded, validate=True), signed)
+    except (InvalidSignature, binascii.Error):
+        return False
+    return True
 
 
 def signed_bytes(timestamp: str, delivery_id: str, recipient: str, url: str, body: bytes

@@ -2,7 +2,9 @@
 
 Headers: ``Ketenpoort-Delivery`` (the stable delivery id), ``Ketenpoort-Timestamp`` (Unix
 seconds) and ``Ketenpoort-Signature: ed25519=<base64 signature>`` over the timestamp, the
-delivery id, the recipient, the target URL and the body (:func:`signed_bytes`). Any 2xx is
+delivery id, the recipient, the target URL and the body (:func:`signed_bytes`); after a key
+rotation, for the overlap window, the old key's signature follows the new one in the same
+header (``ed25519=<new>, ed25519=<old>``), so a receiver holding either key accepts. Any 2xx is
 success; anything else, or no answer, is a :class:`ChannelError` so the dispatcher retries.
 
 Against a hostile network: ``https://`` only, with the certificate verified against the system
@@ -19,7 +21,7 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -73,6 +75,8 @@ class WebhookChannel:
     """``signing_key`` is None when the keyring predates webhook signing: sends then fail.
 
     ``ca_bundle``: a PEM file of the CAs to trust instead of the system store (a private CA).
+    ``previous_keys``: keys a rotation replaced, each with the Unix time its overlap ends; until
+    then it co-signs every delivery.
     """
 
     signing_key: Ed25519PrivateKey | None
@@ -81,6 +85,7 @@ class WebhookChannel:
     ca_bundle: str | None = None
     egress: EgressAllowList = field(default_factory=dict)
     name: str = "webhook"
+    previous_keys: Sequence[tuple[Ed25519PrivateKey, float]] = ()
 
     def __post_init__(self) -> None:
         context = ssl.create_default_context(cafile=self.ca_bundle or None)
@@ -109,12 +114,16 @@ class WebhookChannel:
 
     def _headers(self, message: OutboundMessage, body: bytes) -> dict[str, str]:
         assert self.signing_key is not None  # noqa: S101  # send() checked it; narrows the type
-        timestamp = str(int(self.clock()))
-        signature = self.signing_key.sign(signed_bytes(
-            timestamp, message.delivery_id, message.recipient, message.address, body))
+        now = self.clock()
+        timestamp = str(int(now))
+        signed = signed_bytes(timestamp, message.delivery_id, message.recipient, message.address,
+                              body)
+        keys = [self.signing_key, *(key for key, until in self.previous_keys if now < until)]
         return {
             "Content-Type": "application/json",
             DELIVERY_HEADER: message.delivery_id,
             TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: f"{SIGNATURE_SCHEME}={base64.b64encode(signature).decode()}",
+            SIGNATURE_HEADER: ", ".join(
+                f"{SIGNATURE_SCHEME}={base64.b64encode(key.sign(signed)).decode()}"
+                for key in keys),
         }

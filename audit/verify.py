@@ -1,6 +1,6 @@
 """Offline verification of an audit log export.
 
-Run as ``python -m audit.verify EXPORT [--public-key PEM]``; exit status 0 means verified.
+Run as ``python -m audit.verify EXPORT [--public-key PEM ...]``; exit status 0 means verified.
 
 Needs only the export, and ideally the log's public key obtained separately; imports nothing
 from the gateway, so an authority can run it on its own machine.
@@ -103,12 +103,17 @@ class Tampered(Exception):
         self.checkpoint = checkpoint
 
 
-def verify_export(path: Path, trusted_key: Ed25519PublicKey | None = None) -> Report:
+#: The checkpoint key(s) the verifier trusts: several after a key rotation, each checkpoint
+#: then verifies under the one it names; None: the keys the export's header carries.
+TrustedKeys = Ed25519PublicKey | Sequence[Ed25519PublicKey] | None
+
+
+def verify_export(path: Path, trusted_key: TrustedKeys = None) -> Report:
     with path.open(encoding="utf-8") as lines:
         return verify_lines(lines, trusted_key)
 
 
-def verify_lines(lines: TextIO, trusted_key: Ed25519PublicKey | None = None) -> Report:
+def verify_lines(lines: TextIO, trusted_key: TrustedKeys = None) -> Report:
     records = (json.loads(line) for line in lines if line.strip())
     progress = _Progress()
     try:
@@ -138,9 +143,7 @@ class _Progress:
             return Tampered(reason, index=self.entries)
         return Tampered(reason, checkpoint=self.checkpoints)
 
-    def report(
-        self, trusted_key: Ed25519PublicKey | None, finding: Tampered | None = None
-    ) -> Report:
+    def report(self, trusted_key: TrustedKeys, finding: Tampered | None = None) -> Report:
         return Report(
             entries=self.entries,
             checkpoints=self.checkpoints,
@@ -153,12 +156,14 @@ class _Progress:
 
 
 def _header_keys(
-    header: dict[str, Any] | None, trusted_key: Ed25519PublicKey | None
+    header: dict[str, Any] | None, trusted_key: TrustedKeys
 ) -> dict[str, Ed25519PublicKey]:
     if header is None or header.get("kind") != "header" or header.get("format") != EXPORT_FORMAT:
         raise Tampered(f"the export does not start with a {EXPORT_FORMAT} header")
-    if trusted_key is not None:
+    if isinstance(trusted_key, Ed25519PublicKey):
         return {key_id(trusted_key): trusted_key}
+    if trusted_key is not None:
+        return {key_id(key): key for key in trusted_key}
     keys = {}
     for listed in header["public_keys"]:
         public_key = Ed25519PublicKey.from_public_bytes(base64.b64decode(listed["public_key"]))
@@ -272,9 +277,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m audit.verify", description="Verify an audit log export offline."
     )
     parser.add_argument("export", type=Path, help="the audit log export (JSON Lines)")
-    parser.add_argument("--public-key", type=Path, help="PEM file of the trusted checkpoint key")
+    parser.add_argument("--public-key", type=Path, action="append",
+                        help="PEM file of a trusted checkpoint key; repeat it for the keys "
+                             "earlier key rotations replaced")
     arguments = parser.parse_args(argv)
-    trusted = None if arguments.public_key is None else load_public_key(arguments.public_key)
+    trusted = (None if arguments.public_key is None
+               else [load_public_key(path) for path in arguments.public_key])
     report = verify_export(arguments.export, trusted)
     print(report.summary())
     return 0 if report.ok else 1

@@ -61,7 +61,10 @@ def main(ctx: click.Context) -> None:
 def init(lazy: LazyContainer, demo: bool) -> None:
     """Create the instance: folder, keyring, database schema (idempotent)."""
     restrict_new_files()
-    instance = initialise(lazy.settings)
+    try:
+        instance = initialise(lazy.settings)
+    except KeyringError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"instance ready at {instance.settings.instance_path}")
     if demo:
         path = create_demo_clients(instance, lazy.clients)

@@ -25,8 +25,8 @@ ROOM_SHELLS = ("room shells",)
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("gateway", "gateway.clock", "gateway.problems", "gateway.ports", "adapters"),
-    ("gateway.settings", "gateway.logs", "gateway.db", "gateway.keys", "gateway.fsc",
-     "gateway.openapi_parts", "gateway.strict_json", "gateway.server_errors"),
+    ("gateway.settings", "gateway.logs", "gateway.db", "gateway.keys", "gateway.keystore",
+     "gateway.fsc", "gateway.openapi_parts", "gateway.strict_json", "gateway.server_errors"),
     ("audit",),
     ("gateway.faults", "gateway.web"),
     ("gateway.auth",),

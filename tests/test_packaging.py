@@ -39,9 +39,15 @@ def _normalised(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+#: Extras the gateway's own code imports from (when the feature is configured).
+RUNTIME_EXTRAS = ("hsm",)
+
+
 def test_every_imported_distribution_is_declared() -> None:
     dependencies = _project()["dependencies"]
-    assert isinstance(dependencies, list)
+    extras = _project()["optional-dependencies"]
+    assert isinstance(dependencies, list) and isinstance(extras, dict)
+    dependencies = dependencies + [spec for extra in RUNTIME_EXTRAS for spec in extras[extra]]
     declared = {_normalised(re.split(r"[\s<>=!~\[;]", spec, maxsplit=1)[0])
                 for spec in dependencies}
     providers = importlib.metadata.packages_distributions()

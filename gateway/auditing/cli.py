@@ -29,22 +29,23 @@ def audit_commands() -> None:
 
 
 @audit_commands.command("verify")
-@click.option("--public-key", "public_key_file", type=click.Path(exists=True, dir_okay=False,
-              path_type=Path), help="Trust this PEM key instead of the keyring's.")
+@click.option("--public-key", "public_key_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Trust this PEM key instead of the keyring's (repeatable).")
 @click.option("--stored-keys", "trust_stored", is_flag=True,
               help="Trust the keys the log stores (after a key rotation); proves integrity, "
                    "not who signed.")
 @click.pass_obj
-def verify(context: Container, public_key_file: Path | None, trust_stored: bool
+def verify(context: Container, public_key_files: tuple[Path, ...], trust_stored: bool
            ) -> None:
     """Recompute every leaf, tree node and checkpoint of the live log; exit 1 on tampering."""
     with transaction(context.session_factory) as session:
         if trust_stored:
             keys, trusted = stored_keys(session), False
         else:
-            public_key = (_load_public_key(public_key_file) if public_key_file is not None
-                          else context.keyring.signing_key(CHECKPOINT_KEY).public_key())
-            keys, trusted = {key_id(public_key): public_key}, True
+            public_keys = ([_load_public_key(path) for path in public_key_files]
+                           if public_key_files else _keyring_checkpoint_keys(context))
+            keys, trusted = {key_id(key): key for key in public_keys}, True
         report = verify_database(session, keys, key_trusted=trusted)
         pending = pending_entries(session)
     click.echo(report.summary())
@@ -99,6 +100,12 @@ def public_key(context: Container) -> None:
     click.echo(verifier_key(DEFAULT_ORIGIN, key))
     click.echo(key.public_bytes(serialization.Encoding.PEM,
                                 serialization.PublicFormat.SubjectPublicKeyInfo).decode(), nl=False)
+
+
+def _keyring_checkpoint_keys(context: Container) -> list[Ed25519PublicKey]:
+    """The current checkpoint key and every one a rotation replaced: old checkpoints verify."""
+    return [context.keyring.signing_key(CHECKPOINT_KEY).public_key(),
+            *(key.public_key for key in context.keyring.previous_keys(CHECKPOINT_KEY))]
 
 
 def _load_public_key(path: Path) -> Ed25519PublicKey:

@@ -7,7 +7,10 @@ checked (``alg: none``, or HMAC keyed with our public key, are refused before an
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
+import json
 import re
 import secrets
 import uuid
@@ -45,6 +48,9 @@ TOKEN_TYPE = "at+jwt"  # noqa: S105
 TOKEN_SIGNING_KEY = "token-signing"  # noqa: S105
 #: Allowance for clocks of gateway instances and partner systems that disagree slightly.
 CLOCK_SKEW_SECONDS = 30
+#: After a token key rotation, workers not yet restarted may sign with the old key for a while:
+#: the old key verifies for one token lifetime plus this long.
+KEY_ROLLOVER_GRACE = timedelta(minutes=5)
 VERIFIED_TOKEN_CACHE_SIZE = 4096
 
 #: Algorithms a partner may sign a client assertion with, and the keys that go with them.
@@ -257,6 +263,13 @@ class TokenService:
         self._signing_key = OKPKey.import_key(keyring.signing_key(TOKEN_SIGNING_KEY))
         self._verifying_key = OKPKey.import_key(self._signing_key.as_dict(private=False))
         self._kid = self._verifying_key.thumbprint()
+        # Keys earlier rotations replaced, by kid, with the moment they stop verifying: the
+        # last token they signed has expired by then.
+        self._previous_keys: dict[str, tuple[OKPKey, datetime]] = {}
+        for previous in keyring.previous_keys(TOKEN_SIGNING_KEY):
+            key = OKPKey.import_key(previous.public_key)
+            self._previous_keys[key.thumbprint()] = (
+                key, previous.rotated_at + self._ttl + KEY_ROLLOVER_GRACE)
         # The same token bytes under the same key always verify alike: a partner system
         # reuses its token for many requests, so each is verified once, not per request.
         # Expiry and the other claims are still checked on every call; failures are not kept.
@@ -310,13 +323,26 @@ class TokenService:
         )
 
     def public_jwks(self) -> dict[str, Any]:
-        """The JWK Set resource servers and auditors use to verify our tokens."""
-        public = self._verifying_key.as_dict(private=False)
-        return {"keys": [{**public, "kid": self._kid, "use": "sig", "alg": TOKEN_ALGORITHM}]}
+        """The JWK Set resource servers and auditors use to verify our tokens: the current key,
+        then the replaced ones whose tokens may not have expired yet."""
+        keys = {self._kid: self._verifying_key, **{
+            kid: key for kid, key in self._verifying_keys().items() if kid != self._kid}}
+        return {"keys": [{**key.as_dict(private=False), "kid": kid, "use": "sig",
+                          "alg": TOKEN_ALGORITHM} for kid, key in keys.items()]}
+
+    def _verifying_keys(self) -> dict[str, OKPKey]:
+        """The keys a token may be signed with now: the current one and the replaced ones
+        still inside their overlap."""
+        now = self._clock()
+        return {self._kid: self._verifying_key, **{
+            kid: key for kid, (key, until) in self._previous_keys.items() if now < until}}
 
     def _verified_claims(self, token: str) -> dict[str, Any]:
         try:
             decoded = self._signature_checked(token)
+            # No kid: it was checked against the current key (_check_signature).
+            if decoded.header.get("kid", self._kid) not in self._verifying_keys():
+                raise InvalidToken("signed by a retired key")
             self._claims_registry().validate(decoded.claims)
         except JoseError as exc:
             detail = f"{exc.error}: {exc.description}" if exc.description else exc.error
@@ -329,7 +355,13 @@ class TokenService:
         return claims
 
     def _check_signature(self, token: str) -> jwt.Token:
-        decoded = jwt.decode(token, self._verifying_key, algorithms=[TOKEN_ALGORITHM])
+        # Every key this service knows, retired or not: the cache outlives an overlap, so
+        # whether the signing key still counts is decided per call (_verified_claims).
+        known = {self._kid: self._verifying_key,
+                 **{kid: key for kid, (key, _) in self._previous_keys.items()}}
+        # An unknown or unreadable kid is checked against the current key, and fails there.
+        key = known.get(_unverified_kid(token) or self._kid, self._verifying_key)
+        decoded = jwt.decode(token, key, algorithms=[TOKEN_ALGORITHM])
         if decoded.header.get("typ") != TOKEN_TYPE:
             raise InvalidToken(f"token type must be {TOKEN_TYPE}")
         return decoded
@@ -344,3 +376,14 @@ class TokenService:
             **dict.fromkeys(("sub", "client_id", "exp", "nbf", "iat", "jti", "scope",
                              "partner_id"), required),
         )
+
+
+def _unverified_kid(token: str) -> str | None:
+    """The ``kid`` a compact JWS names in its header; it only chooses the key to check with."""
+    header = token.split(".", 1)[0]
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+    except (ValueError, binascii.Error):
+        return None  # not a JWS: the decoder says so
+    kid = decoded.get("kid") if isinstance(decoded, dict) else None
+    return kid if isinstance(kid, str) else None
