@@ -46,7 +46,8 @@ RUNTIME_EXTRAS = ("hsm",)
 def test_every_imported_distribution_is_declared() -> None:
     dependencies = _project()["dependencies"]
     extras = _project()["optional-dependencies"]
-    assert isinstance(dependencies, list) and isinstance(extras, dict)
+    assert isinstance(dependencies, list)
+    assert isinstance(extras, dict)
     dependencies = dependencies + [spec for extra in RUNTIME_EXTRAS for spec in extras[extra]]
     declared = {_normalised(re.split(r"[\s<>=!~\[;]", spec, maxsplit=1)[0])
                 for spec in dependencies}
