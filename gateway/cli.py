@@ -8,6 +8,7 @@ import click
 
 from gateway.auditing.cli import audit_commands
 from gateway.auth.cli import client_commands
+from gateway.backup_cli import backup_commands
 from gateway.container import Container, build_container
 from gateway.db import current_revisions, head_revisions, make_engine
 from gateway.db_cli import db_commands
@@ -111,4 +112,5 @@ main.add_command(retention_commands)
 main.add_command(key_commands)
 main.add_command(identity_commands)
 main.add_command(db_commands)
+main.add_command(backup_commands)
 main.add_command(user_commands)

@@ -26,7 +26,8 @@ ROOM_SHELLS = ("room shells",)
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("gateway", "gateway.clock", "gateway.problems", "gateway.ports", "adapters"),
     ("gateway.settings", "gateway.logs", "gateway.db", "gateway.keys", "gateway.keystore",
-     "gateway.fsc", "gateway.openapi_parts", "gateway.strict_json", "gateway.server_errors"),
+     "gateway.fsc", "gateway.openapi_parts", "gateway.strict_json", "gateway.server_errors",
+     "gateway.progress"),
     ("audit",),
     ("gateway.faults", "gateway.web"),
     ("gateway.auth",),
@@ -40,6 +41,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("gateway.outbox",),
     ("gateway.retention",),
     ("gateway.auditing",),
+    ("gateway.backup",),
     ("gateway.statistics",),
     ("gateway.background",),
     ("gateway.observability",),
@@ -49,7 +51,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ROOM_SHELLS,
     ("gateway.health", "gateway.background.start", "gateway.background.tasks", "gateway.app",
      "gateway.instance"),
-    ("gateway.server", "gateway.cli", "gateway.db_cli"),
+    ("gateway.server", "gateway.cli", "gateway.db_cli", "gateway.backup_cli"),
 )
 
 #: The audit core's offline verifier and witness: the standard library and each other only.
