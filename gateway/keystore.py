@@ -149,6 +149,10 @@ class Pkcs11Sealer:
 
 def keyring_sealer(settings: Settings) -> KeyringSealer | None:
     """The sealer the settings configure, or None: the keyring file is plaintext (0600)."""
+    if settings.pkcs11_module and settings.keyring_key:
+        raise KeyringError("set keyring_key or pkcs11_module, not both")
+    if settings.pkcs11_module and not (settings.pkcs11_token_label and settings.pkcs11_pin):
+        raise KeyringError("pkcs11_module needs pkcs11_token_label and pkcs11_pin")
     if settings.keyring_key:
         return SecretKeySealer.from_base64(settings.keyring_key)
     if settings.pkcs11_module:

@@ -178,10 +178,6 @@ class Settings:
     def _check_key_settings(self) -> None:
         if self.webhook_signature_overlap_seconds < 0:
             raise SettingsError("webhook_signature_overlap_seconds must not be negative")
-        if self.pkcs11_module and not (self.pkcs11_token_label and self.pkcs11_pin):
-            raise SettingsError("pkcs11_module needs pkcs11_token_label and pkcs11_pin")
-        if self.pkcs11_module and self.keyring_key:
-            raise SettingsError("set keyring_key or pkcs11_module, not both")
 
     @property
     def webhook_egress_hosts(self) -> dict[str, frozenset[str]]:

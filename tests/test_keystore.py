@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from gateway.cli import main
 from gateway.keys import Keyring, KeyringError, KeyringSealer
 from gateway.keystore import Pkcs11Sealer, SecretKeySealer, keyring_sealer, seal_keyring_file
-from gateway.settings import Settings, SettingsError
+from gateway.settings import Settings
 
 SOFTHSM_MODULES = ("/usr/lib/softhsm/libsofthsm2.so",
                    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so")
@@ -99,11 +99,11 @@ def test_the_key_comes_from_a_secret_file_and_the_cli_seals_rotates_and_serves(
 
 
 def test_keyring_key_and_pkcs11_are_exclusive() -> None:
-    with pytest.raises(SettingsError, match="not both"):
-        Settings(keyring_key=_new_key(), pkcs11_module="/x.so", pkcs11_token_label="t",
-                 pkcs11_pin="1")
-    with pytest.raises(SettingsError, match="pkcs11_token_label"):
-        Settings(pkcs11_module="/x.so")
+    with pytest.raises(KeyringError, match="not both"):
+        keyring_sealer(Settings(keyring_key=_new_key(), pkcs11_module="/x.so",
+                                pkcs11_token_label="t", pkcs11_pin="1"))
+    with pytest.raises(KeyringError, match="pkcs11_token_label"):
+        keyring_sealer(Settings(pkcs11_module="/x.so"))
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ The main CLI passes the container (:class:`gateway.container.Container`) as ``ct
 
 from __future__ import annotations
 
+import json
 import signal
 from pathlib import Path
 from types import FrameType
@@ -17,7 +18,7 @@ from audit.export import export_log
 from audit.log import DEFAULT_ORIGIN
 from audit.note import key_id, verifier_key
 from gateway.auditing.integrity import pending_entries, stored_keys, verify_database
-from gateway.auditing.runner import CHECKPOINT_KEY
+from gateway.auditing.runner import CHECKPOINT_KEY, audit_readiness
 from gateway.container import Container
 from gateway.db import transaction
 from gateway.logs import configure_logging
@@ -89,6 +90,17 @@ def sequencer(context: Container, once: bool, interval: float | None) -> None:
     click.echo(f"audit sequencer running every {runner.interval_seconds:g} s; "
                "stop with SIGTERM or Ctrl-C")
     runner.run_forever()
+
+
+@audit_commands.command("health")
+@click.pass_obj
+def health(context: Container) -> None:
+    """Exit 0 while every entry is sealed within the maximum lag, else 1 (a health check)."""
+    ok, detail = audit_readiness(context.session_factory,
+                                 context.settings.audit_max_lag_seconds)
+    click.echo(json.dumps(detail))
+    if not ok:
+        raise SystemExit(1)
 
 
 @audit_commands.command("public-key")
