@@ -37,6 +37,8 @@ from adapters.verify_webhook import (
     signed_bytes,
 )
 
+TRACEPARENT_HEADER = "traceparent"  # W3C Trace Context
+
 #: partner id -> the hosts (``host`` or ``host:port``) its webhooks may be posted to.
 EgressAllowList = Mapping[str, frozenset[str]]
 
@@ -119,7 +121,9 @@ class WebhookChannel:
         signed = signed_bytes(timestamp, message.delivery_id, message.recipient, message.address,
                               body)
         keys = [self.signing_key, *(key for key, until in self.previous_keys if now < until)]
+        trace = {} if message.traceparent is None else {TRACEPARENT_HEADER: message.traceparent}
         return {
+            **trace,
             "Content-Type": "application/json",
             DELIVERY_HEADER: message.delivery_id,
             TIMESTAMP_HEADER: timestamp,
