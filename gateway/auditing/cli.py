@@ -22,6 +22,7 @@ from gateway.auditing.runner import CHECKPOINT_KEY, audit_readiness
 from gateway.container import Container
 from gateway.db import transaction
 from gateway.logs import configure_logging
+from gateway.progress import terminal_progress
 
 
 @click.group("audit")
@@ -47,7 +48,7 @@ def verify(context: Container, public_key_files: tuple[Path, ...], trust_stored:
             public_keys = ([_load_public_key(path) for path in public_key_files]
                            if public_key_files else _keyring_checkpoint_keys(context))
             keys, trusted = {key_id(key): key for key in public_keys}, True
-        report = verify_database(session, keys, key_trusted=trusted)
+        report = verify_database(session, keys, key_trusted=trusted, told=terminal_progress())
         pending = pending_entries(session)
     click.echo(report.summary())
     if pending:
@@ -63,7 +64,7 @@ def verify(context: Container, public_key_files: tuple[Path, ...], trust_stored:
 def export(context: Container, out_path: Path) -> None:
     """Write the log for offline checking with 'python -m audit.verify'."""
     with transaction(context.session_factory) as session:
-        summary = export_log(session, out_path)
+        summary = export_log(session, out_path, terminal_progress())
     click.echo(f"exported {summary.entries} entries and {summary.checkpoints} checkpoints "
                f"to {out_path}")
 
