@@ -89,16 +89,19 @@ _SIGNERS = {"token": "gateway", "webhook": "gateway and worker", "checkpoint": "
 @click.option("--version", "version", type=int, help="The master key version to retire.")
 @click.option("--kind", type=click.Choice(["token", "webhook"]), default=None,
               help="Instead: forget the replaced signing keys of this kind whose overlap ended.")
+@click.option("--immediately", is_flag=True,
+              help="With --kind: forget every replaced key now, overlap or not (a leaked key).")
 @click.option("--dry-run", is_flag=True, help="Check that it could be retired; retire nothing.")
 @click.pass_obj
-def retire(context: Container, version: int | None, kind: str | None, dry_run: bool) -> None:
+def retire(context: Container, *, version: int | None, kind: str | None, immediately: bool,
+           dry_run: bool) -> None:
     """Remove an old master key version; refused while any subject still uses it."""
     if (version is None) == (kind is None):
         raise click.UsageError("give --version or --kind")
     rotation = context.key_rotation(getpass.getuser())
     try:
         if kind is not None:
-            count = rotation.retire_signing(kind, dry_run=dry_run)
+            count = rotation.retire_signing(kind, dry_run=dry_run, immediately=immediately)
             click.echo(f"dry run: {count} replaced {kind} key(s) can be retired" if dry_run
                        else f"{count} replaced {kind} key(s) retired")
             return

@@ -26,7 +26,7 @@ import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -117,22 +117,28 @@ class KeyRotation:
                      "previous_key_id": previous})
         return rotation
 
-    def retire_signing(self, kind: str, *, dry_run: bool = False) -> int:
+    def retire_signing(self, kind: str, *, dry_run: bool = False,
+                       immediately: bool = False) -> int:
         """Forget the replaced ``kind`` keys whose overlap has ended; how many. Audited.
 
-        Checkpoint keys are never retired: the log's old checkpoints verify under them."""
+        ``immediately`` forgets them all, overlap or not (a key that leaked: what it signed
+        stops verifying once the processes restart). Checkpoint keys are never retired: the
+        log's old checkpoints verify under them."""
         name = _signing_key_name(kind)
         overlap = self.signing_overlaps.get(kind)
         if overlap is None:
             raise RotationError(f"{kind} keys are kept: what they signed is verified for ever")
         with self._locked_keyring() as keyring:
-            ended_before = self.clock.now() - overlap
+            # Immediately: every replaced key counts as ended, whenever it was replaced.
+            ended_before = (datetime.max.replace(tzinfo=UTC) if immediately
+                            else self.clock.now() - overlap)
             retired = [key for key in keyring.previous_keys(name) if key.rotated_at < ended_before]
             if dry_run or not retired:
                 return len(retired)
             keyring.drop_previous_keys(name, ended_before)
             keyring.save(self.keyring_path, self.sealer)
-        self._audit({"action": "keys.retired", "key": name, "key_ids": [
+        self._audit({"action": "keys.retired", "key": name, "immediately": immediately,
+                     "key_ids": [
             public_key_fingerprint(key.public_key) for key in retired]})
         return len(retired)
 

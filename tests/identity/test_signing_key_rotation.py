@@ -95,6 +95,19 @@ def test_after_retirement_the_old_token_key_is_gone_from_the_keyring(
         _tokens(keyring_path, clock).verify(old_token, _never_revoked)
 
 
+def test_a_leaked_token_key_is_retired_at_once_and_its_tokens_stop(
+    rotation: KeyRotation, keyring_path: Path, clock: ManualClock
+) -> None:
+    old_token = _tokens(keyring_path, clock).issue(_client())["access_token"]
+    rotation.rotate_signing("token")
+    assert _tokens(keyring_path, clock).verify(old_token, _never_revoked)
+
+    assert rotation.retire_signing("token", immediately=True) == 1
+
+    with pytest.raises(InvalidToken):
+        _tokens(keyring_path, clock).verify(old_token, _never_revoked)
+
+
 def test_a_dry_run_changes_nothing_and_a_rotation_is_audited(
     rotation: KeyRotation, keyring_path: Path, factory: sessionmaker[Session]
 ) -> None:
