@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.webhook import WebhookChannel
 from audit.export import export_log
 from audit.log import AuditLog, CheckpointSigner, Sequencer
 from audit.models import AuditEntry
@@ -24,7 +25,7 @@ from gateway.auth.models import OAuthClient
 from gateway.auth.services import KEY_ROLLOVER_GRACE, TokenService
 from gateway.cli import main
 from gateway.clock import ManualClock
-from gateway.container import signing_overlaps
+from gateway.container import outbound_channels, signing_overlaps
 from gateway.db import transaction
 from gateway.identity.rotation import KeyRotation, RotationError
 from gateway.keys import Keyring
@@ -206,3 +207,18 @@ def test_the_cli_rotates_a_signing_key_with_a_dry_run_first(
         main, ["keys", "retire", "--kind", "token"]).output
     refused = runner.invoke(main, ["keys", "retire"])
     assert refused.exit_code != 0
+
+
+def test_the_container_hands_the_replaced_webhook_key_to_the_channel_for_the_overlap(
+    rotation: KeyRotation, keyring_path: Path, clock: ManualClock
+) -> None:
+    rotation.rotate_signing("webhook")
+    settings = Settings(webhook_signature_overlap_seconds=3600)
+
+    channel = outbound_channels(settings, Keyring.load(keyring_path))["webhook"]
+
+    assert isinstance(channel, WebhookChannel)
+    ((key, until),) = channel.previous_keys
+    (previous,) = Keyring.load(keyring_path).previous_keys("webhook-signing")
+    assert key.public_key() == previous.public_key
+    assert until == (clock.now() + timedelta(hours=1)).timestamp()
