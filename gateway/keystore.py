@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import fcntl
+import json
 import secrets
 import threading
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from gateway.keys import Keyring, KeyringError, KeyringSealer
+from gateway.keys import SEALED_FORMAT, Keyring, KeyringError, KeyringSealer
 from gateway.settings import Settings
 
 ASSOCIATED_DATA = b"ketenpoort/keyring/1"
@@ -180,7 +181,9 @@ def seal_keyring_file(path: Path, sealer: KeyringSealer) -> None:
         sealer.create_key()
     with path.with_suffix(".lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        keyring = Keyring.read(path)  # refuses an already sealed file: nothing to do twice
+        if json.loads(path.read_text()).get("format") == SEALED_FORMAT:
+            raise KeyringError(f"the keyring at {path} is already encrypted")
+        keyring = Keyring.read(path)
         keyring.save(path, sealer)
     if Keyring.read(path, sealer).to_json() != keyring.to_json():
         raise KeyringError(f"the sealed keyring at {path} does not open to what was sealed")

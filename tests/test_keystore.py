@@ -183,5 +183,5 @@ def test_sealing_twice_is_refused(tmp_path: Path) -> None:
     Keyring.generate().save(path)
     sealer = SecretKeySealer.from_base64(_new_key())
     seal_keyring_file(path, sealer)
-    with pytest.raises(KeyringError):
+    with pytest.raises(KeyringError, match="already encrypted"):
         seal_keyring_file(path, sealer)
