@@ -49,7 +49,9 @@ def _podman(*arguments: str, timeout: int = 120) -> str:
 
 @pytest.fixture(scope="module")
 def image() -> str:
-    build = ["build", *RUN_OPTIONS, "--network", "host", "-f", "docker/Dockerfile", "-t", IMAGE,
+    # --format docker: the OCI format podman defaults to drops the image's HEALTHCHECK.
+    build = ["build", *RUN_OPTIONS, "--format", "docker", "--network", "host",
+             "-f", "docker/Dockerfile", "-t", IMAGE,
              "--build-arg", "BASE_IMAGE=" + os.environ.get("KETENPOORT_TEST_CONTAINER_BASE",
                                                            "python:3.11-slim")]
     if os.environ.get("KETENPOORT_TEST_CONTAINER_CA"):
