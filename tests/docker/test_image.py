@@ -66,15 +66,16 @@ def gateway(image: str) -> Iterator[str]:
     postgres_admin(f'CREATE DATABASE "{DATABASE}"')
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE
     name = f"ketenpoort-test-{os.getpid()}"
-    _podman("run", "-d", "--name", name, *RUN_OPTIONS, "--network", "host", "--read-only",
-            "--tmpfs", "/tmp", "--security-opt",  # noqa: S108  # the container's own tmpfs "no-new-privileges", "--cap-drop", "ALL",
-            "-v", f"{name}:/var/lib/ketenpoort",
-            "-e", f"KETENPOORT_DATABASE_URL={url}",
-            # A fixed product day inside the covenant's validity, whatever today is.
-            "-e", "KETENPOORT_CLOCK_START=2026-06-01",
-            image, "ketenpoort", "serve", "--host", "127.0.0.1", "--port", str(PORT))
     base = f"http://127.0.0.1:{PORT}"
     try:
+        _podman("run", "-d", "--name", name, *RUN_OPTIONS, "--network", "host", "--read-only",
+                "--tmpfs", "/tmp",  # noqa: S108  # the container's own tmpfs, not the host's
+                "--security-opt", "no-new-privileges", "--cap-drop", "ALL",
+                "-v", f"{name}:/var/lib/ketenpoort",
+                "-e", f"KETENPOORT_DATABASE_URL={url}",
+                # A fixed product day inside the covenant's validity, whatever today is.
+                "-e", "KETENPOORT_CLOCK_START=2026-06-01",
+                image, "ketenpoort", "serve", "--host", "127.0.0.1", "--port", str(PORT))
         _wait_for(base + "/healthz", name)
         yield name
     finally:
