@@ -21,6 +21,9 @@ class OutboundMessage:
     address: str
     subject: str
     body: dict[str, Any]
+    # The W3C trace the delivery belongs to, sent on so the receiver can log it (not signed:
+    # it says where to look, it proves nothing).
+    traceparent: str | None = None
 
 
 class OutboundChannel(Protocol):

@@ -22,6 +22,10 @@ nothing from the gateway. Usage::
 
 then drop the request if ``delivery_id`` was processed before: the gateway delivers at least
 once, and a retried delivery carries the same id.
+
+After a rotation of the gateway's key (``ketenpoort keys rotate --kind webhook``) deliveries
+carry a ``v1a`` signature of the new and of the old key for an overlap window: the delivery
+verifies when any of them matches ``public_key_pem``, so install the new key within that window.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 The body is the envelope naming the recipient and the URL around the message's JSON; headers
 ``webhook-id`` (the stable delivery id), ``webhook-timestamp`` and ``webhook-signature`` with
 an HMAC-SHA256 under the recipient's own secret (``v1``) and an Ed25519 signature under the
-gateway's key (``v1a``). Any 2xx is success; anything else, or no answer, is a
-:class:`ChannelError` so the dispatcher retries.
+gateway's key (``v1a``); after a key rotation, for the overlap window, the old key's ``v1a``
+signature follows the new one, so a receiver holding either key accepts. Any 2xx is success;
+anything else, or no answer, is a :class:`ChannelError` so the dispatcher retries.
 
 Against a hostile network: ``https://`` only, with the certificate verified against the system
 trust store or a configured CA bundle; redirects are never followed (a 3xx is a failed
@@ -20,7 +21,7 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,6 +39,8 @@ from adapters.verify_webhook import (
     hmac_signature,
     signed_content,
 )
+
+TRACEPARENT_HEADER = "traceparent"  # W3C Trace Context
 
 #: partner id -> the hosts (``host`` or ``host:port``) its webhooks may be posted to.
 EgressAllowList = Mapping[str, frozenset[str]]
@@ -77,7 +80,9 @@ class WebhookChannel:
     """``signing_key`` is None when the keyring predates webhook signing: sends then fail.
 
     ``secrets`` gives each recipient's own HMAC key. ``ca_bundle``: a PEM file of the CAs to
-    trust instead of the system store (a private CA).
+    trust instead of the system store (a private CA). ``previous_keys``: keys a rotation
+    replaced, each with the Unix time its overlap ends; until then each adds its own ``v1a``
+    signature to every delivery.
     """
 
     signing_key: Ed25519PrivateKey | None
@@ -87,6 +92,7 @@ class WebhookChannel:
     ca_bundle: str | None = None
     egress: EgressAllowList = field(default_factory=dict)
     name: str = "webhook"
+    previous_keys: Sequence[tuple[Ed25519PrivateKey, float]] = ()
 
     def __post_init__(self) -> None:
         context = ssl.create_default_context(cafile=self.ca_bundle or None)
@@ -116,13 +122,18 @@ class WebhookChannel:
 
     def _headers(self, message: OutboundMessage, body: bytes) -> dict[str, str]:
         assert self.signing_key is not None  # noqa: S101  # send() checked it; narrows the type
-        timestamp = str(int(self.clock()))
+        now = self.clock()
+        timestamp = str(int(now))
         content = signed_content(message.delivery_id, timestamp, body)
         shared = hmac_signature(self.secrets(message.recipient), content)
-        public = base64.b64encode(self.signing_key.sign(content)).decode()
+        keys = [self.signing_key, *(key for key, until in self.previous_keys if now < until)]
+        public = [f"{ED25519_VERSION},{base64.b64encode(key.sign(content)).decode()}"
+                  for key in keys]
+        trace = {} if message.traceparent is None else {TRACEPARENT_HEADER: message.traceparent}
         return {
+            **trace,
             "Content-Type": "application/json",
             ID_HEADER: message.delivery_id,
             TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: f"{HMAC_VERSION},{shared} {ED25519_VERSION},{public}",
+            SIGNATURE_HEADER: " ".join((f"{HMAC_VERSION},{shared}", *public)),
         }

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audit.models import AuditEntry, AuditSigningKey, Checkpoint
@@ -18,6 +19,8 @@ from audit.verify import EXPORT_FORMAT
 # Rows fetched per round-trip while streaming entries; an export of millions must not load
 # the whole log into memory.
 STREAM_BATCH = 5000
+#: Told (stage, done, total) as a long operation advances; None: nothing is told.
+Progress = Callable[[str, int, int], None] | None
 
 
 @dataclass(frozen=True)
@@ -26,10 +29,11 @@ class ExportSummary:
     checkpoints: int
 
 
-def export_log(session: Session, out_path: Path) -> ExportSummary:
+def export_log(session: Session, out_path: Path, progress: Progress = None) -> ExportSummary:
     """Write every integrated entry, every checkpoint and every signing key to ``out_path``.
 
     Checkpoints are read before entries, so each one covers entries the export contains.
+    ``progress`` is told ("export", entries written, entries to write) every batch.
     """
     checkpoints = session.scalars(select(Checkpoint).order_by(Checkpoint.tree_size)).all()
     keys = session.scalars(select(AuditSigningKey).order_by(AuditSigningKey.key_id)).all()
@@ -39,11 +43,12 @@ def export_log(session: Session, out_path: Path) -> ExportSummary:
         ]})  # fmt: skip
         for checkpoint in checkpoints:
             _write(out, _checkpoint_record(checkpoint))
-        entries = _write_entries(session, out)
+        entries = _write_entries(session, out, progress)
     return ExportSummary(entries=entries, checkpoints=len(checkpoints))
 
 
-def _write_entries(session: Session, out: IO[str]) -> int:
+def _write_entries(session: Session, out: IO[str], progress: Progress) -> int:
+    total = integrated_entries(session)
     rows = session.execute(
         select(AuditEntry.tree_index, AuditEntry.leaf_hash, AuditEntry.entry)
         .where(AuditEntry.tree_index.is_not(None))
@@ -54,7 +59,15 @@ def _write_entries(session: Session, out: IO[str]) -> int:
     for index, leaf, entry in rows:
         _write(out, {"kind": "entry", "index": index, "leaf_hash": leaf.hex(), "entry": entry})
         count += 1
+        if progress is not None and (count % STREAM_BATCH == 0 or count == total):
+            progress("export", count, total)
     return count
+
+
+def integrated_entries(session: Session) -> int:
+    """How many entries have a tree position (from the unique index, not a count)."""
+    highest = session.scalar(select(func.max(AuditEntry.tree_index)))
+    return 0 if highest is None else highest + 1
 
 
 def _checkpoint_record(checkpoint: Checkpoint) -> dict[str, Any]:

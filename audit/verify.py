@@ -1,7 +1,7 @@
 """Offline verification of an audit log export.
 
-Run as ``python -m audit.verify EXPORT [--public-key PEM]``; exit status 0 means verified.
-``python -m audit.verify --subject-access REPORT.json [--public-key PEM]`` checks a subject
+Run as ``python -m audit.verify EXPORT [--public-key PEM ...]``; exit status 0 means verified.
+``python -m audit.verify --subject-access REPORT.json [--public-key PEM ...]`` checks a subject
 access report instead: its checkpoint's signature and each entry's inclusion proof.
 
 Needs only the export, and ideally the log's public key obtained separately; imports nothing
@@ -106,12 +106,17 @@ class Tampered(Exception):
         self.checkpoint = checkpoint
 
 
-def verify_export(path: Path, trusted_key: Ed25519PublicKey | None = None) -> Report:
+#: The checkpoint key(s) the verifier trusts: several after a key rotation, each checkpoint
+#: then verifies under the one it names; None: the keys the export's header carries.
+TrustedKeys = Ed25519PublicKey | Sequence[Ed25519PublicKey] | None
+
+
+def verify_export(path: Path, trusted_key: TrustedKeys = None) -> Report:
     with path.open(encoding="utf-8") as lines:
         return verify_lines(lines, trusted_key)
 
 
-def verify_lines(lines: TextIO, trusted_key: Ed25519PublicKey | None = None) -> Report:
+def verify_lines(lines: TextIO, trusted_key: TrustedKeys = None) -> Report:
     records = (json.loads(line) for line in lines if line.strip())
     progress = _Progress()
     try:
@@ -141,9 +146,7 @@ class _Progress:
             return Tampered(reason, index=self.entries)
         return Tampered(reason, checkpoint=self.checkpoints)
 
-    def report(
-        self, trusted_key: Ed25519PublicKey | None, finding: Tampered | None = None
-    ) -> Report:
+    def report(self, trusted_key: TrustedKeys, finding: Tampered | None = None) -> Report:
         return Report(
             entries=self.entries,
             checkpoints=self.checkpoints,
@@ -156,12 +159,12 @@ class _Progress:
 
 
 def _header_keys(
-    header: dict[str, Any] | None, trusted_key: Ed25519PublicKey | None
+    header: dict[str, Any] | None, trusted_key: TrustedKeys
 ) -> dict[str, Ed25519PublicKey]:
     if header is None or header.get("kind") != "header" or header.get("format") != EXPORT_FORMAT:
         raise Tampered(f"the export does not start with a {EXPORT_FORMAT} header")
     if trusted_key is not None:
-        return {key_id(trusted_key): trusted_key}
+        return _by_key_id(trusted_key)
     keys = {}
     for listed in header["public_keys"]:
         public_key = Ed25519PublicKey.from_public_bytes(base64.b64decode(listed["public_key"]))
@@ -169,6 +172,12 @@ def _header_keys(
             raise Tampered(f"header key {listed['key_id']} does not match its public key")
         keys[listed["key_id"]] = public_key
     return keys
+
+
+def _by_key_id(trusted_key: Ed25519PublicKey | Sequence[Ed25519PublicKey]
+               ) -> dict[str, Ed25519PublicKey]:
+    keys = [trusted_key] if isinstance(trusted_key, Ed25519PublicKey) else trusted_key
+    return {key_id(key): key for key in keys}
 
 
 def _read_checkpoints(
@@ -271,10 +280,10 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
 
 
 def verify_subject_access(
-    report: dict[str, Any], trusted_key: Ed25519PublicKey | None = None
+    report: dict[str, Any], trusted_key: TrustedKeys = None
 ) -> tuple[bool, str]:
-    """Check a subject access report (JSON) offline: the checkpoint's signature (under
-    ``trusted_key``, else the key the report carries, which proves integrity only), and that
+    """Check a subject access report (JSON) offline: the checkpoint's signature (under one of
+    the trusted keys, else the key the report carries, which proves integrity only), and that
     every entry, hashed as canonical JSON, sits where its inclusion proof says under the
     checkpoint's root. (ok, what was checked or the first failure)."""
     try:
@@ -284,13 +293,16 @@ def verify_subject_access(
 
 
 def _verify_subject_access(
-    report: dict[str, Any], trusted_key: Ed25519PublicKey | None
+    report: dict[str, Any], trusted_key: TrustedKeys
 ) -> tuple[bool, str]:
     checkpoint = report["checkpoint"]
     if checkpoint is None:
         return False, "the report carries no signed checkpoint: nothing to verify against"
-    key = trusted_key or Ed25519PublicKey.from_public_bytes(
+    embedded = Ed25519PublicKey.from_public_bytes(
         base64.b64decode(checkpoint["public_key"], validate=True))
+    key = embedded if trusted_key is None else _by_key_id(trusted_key).get(checkpoint["key_id"])
+    if key is None:
+        return False, "the checkpoint is signed by none of the trusted keys"
     body = CheckpointBody(checkpoint["origin"], int(checkpoint["tree_size"]),
                           base64.b64decode(checkpoint["root_hash"], validate=True),
                           parse_time(checkpoint["issued_at"]))
@@ -309,7 +321,7 @@ def _verify_subject_access(
                 int(proof["leaf_index"]), body.tree_size, leaf, hashes, body.root_hash):
             return False, f"entry {entry['event_id']} is not proven in the checkpoint's tree"
         proven += 1
-    trust = "the trusted key" if trusted_key else "the report's own key (integrity only)"
+    trust = "a trusted key" if trusted_key is not None else "the report's own key (integrity only)"
     return True, (f"OK: {proven} entries proven against checkpoint of size {body.tree_size} "
                   f"signed by {trust}; {unproven} not yet covered by a checkpoint")
 
@@ -319,11 +331,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m audit.verify", description="Verify an audit log export offline."
     )
     parser.add_argument("export", type=Path, help="the audit log export (JSON Lines)")
-    parser.add_argument("--public-key", type=Path, help="PEM file of the trusted checkpoint key")
+    parser.add_argument("--public-key", type=Path, action="append",
+                        help="PEM file of a trusted checkpoint key; repeat it for the keys "
+                             "earlier key rotations replaced")
     parser.add_argument("--subject-access", action="store_true",
                         help="the file is a subject access report (JSON) instead of an export")
     arguments = parser.parse_args(argv)
-    trusted = None if arguments.public_key is None else load_public_key(arguments.public_key)
+    trusted = (None if arguments.public_key is None
+               else [load_public_key(path) for path in arguments.public_key])
     if arguments.subject_access:
         ok, summary = verify_subject_access(
             json.loads(arguments.export.read_text(encoding="utf-8")), trusted)

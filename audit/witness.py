@@ -1,6 +1,6 @@
 """A witness: remembers the last checkpoint it verified and detects a split view of the log.
 
-Run as ``python -m audit.witness --state FILE --url BASE [--public-key PEM]`` (the bearer token,
+Run as ``python -m audit.witness --state FILE --url BASE [--public-key PEM ...]`` (the bearer token,
 scope ``audit:read`` or ``audit:own``, in the environment variable
 ``KETENPOORT_WITNESS_TOKEN``), or use :class:`Witness` with any fetch function. Imports nothing
 from the gateway, so a privacy officer or the authority can run it on their own machine.
@@ -106,7 +106,8 @@ class Witness:
     """Checks the log's newest checkpoint against the one remembered in ``state_path``."""
 
     def __init__(
-        self, state_path: Path, fetch: Fetch, trusted_key: Ed25519PublicKey | None = None
+        self, state_path: Path, fetch: Fetch,
+        trusted_key: Ed25519PublicKey | Sequence[Ed25519PublicKey] | None = None,
     ) -> None:
         self._state_path = state_path
         self._fetch = fetch
@@ -125,8 +126,10 @@ class Witness:
         return Outcome(previous, current)
 
     def _keys(self, state: Mapping[str, Any] | None) -> dict[str, Ed25519PublicKey]:
-        if self._trusted_key is not None:
+        if isinstance(self._trusted_key, Ed25519PublicKey):
             return {key_id(self._trusted_key): self._trusted_key}
+        if self._trusted_key is not None:  # after a key rotation: the old and the new key
+            return {key_id(key): key for key in self._trusted_key}
         if state is not None:
             return {k["key_id"]: _public_key(k["public_key"]) for k in state["public_keys"]}
         published = _object(self._fetch("/v1/audit/public-keys")).get("keys")
@@ -267,9 +270,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--state", type=Path, required=True, help="the witness's state file")
     parser.add_argument("--url", required=True, help="base URL of the gateway")
-    parser.add_argument("--public-key", type=Path, help="PEM file of the trusted checkpoint key")
+    parser.add_argument("--public-key", type=Path, action="append",
+                        help="PEM file of a trusted checkpoint key; after the log's key was "
+                             "rotated, give the old and the new one")
     arguments = parser.parse_args(argv)
-    trusted = None if arguments.public_key is None else load_public_key(arguments.public_key)
+    trusted = (None if arguments.public_key is None
+               else [load_public_key(path) for path in arguments.public_key])
     witness = Witness(
         arguments.state, http_fetch(arguments.url, os.environ.get(TOKEN_VARIABLE)), trusted
     )

@@ -8,6 +8,7 @@ import click
 
 from gateway.auditing.cli import audit_commands
 from gateway.auth.cli import client_commands
+from gateway.backup_cli import backup_commands
 from gateway.container import Container, build_container
 from gateway.db import current_revisions, head_revisions, make_engine
 from gateway.db_cli import db_commands
@@ -61,7 +62,10 @@ def main(ctx: click.Context) -> None:
 def init(lazy: LazyContainer, demo: bool) -> None:
     """Create the instance: folder, keyring, database schema (idempotent)."""
     restrict_new_files()
-    instance = initialise(lazy.settings)
+    try:
+        instance = initialise(lazy.settings)
+    except KeyringError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"instance ready at {instance.settings.instance_path}")
     if demo:
         path = create_demo_clients(instance, lazy.clients)
@@ -108,4 +112,5 @@ main.add_command(retention_commands)
 main.add_command(key_commands)
 main.add_command(identity_commands)
 main.add_command(db_commands)
+main.add_command(backup_commands)
 main.add_command(user_commands)

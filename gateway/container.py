@@ -9,8 +9,10 @@ reach it with :func:`current_container`; the ``ketenpoort`` CLI opens one per co
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import cast
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,7 +25,7 @@ from gateway.auditing.runner import CHECKPOINT_KEY, AuditGate, SequencerRunner
 from gateway.auditing.services import AuditReader
 from gateway.auditing.subject_access import SubjectAccessService
 from gateway.auth.rate_limit import SharedLimit, TokenRequestLimits
-from gateway.auth.services import ClientService, TokenService
+from gateway.auth.services import KEY_ROLLOVER_GRACE, ClientService, TokenService
 from gateway.background.broker import CeleryPublisher, OffRequestPublisher, make_celery
 from gateway.background.embedded import BackgroundDrainer
 from gateway.cases.services import BundleParties, CaseService
@@ -38,6 +40,7 @@ from gateway.identity.rotation import KeyRotation, ShredPurge
 from gateway.identity.services import IdentityVault, Pseudonymiser, derive_key
 from gateway.identity.translation import PseudonymTranslation
 from gateway.keys import Keyring
+from gateway.keystore import keyring_sealer
 from gateway.linkage.encoding import BloomEncoder
 from gateway.linkage.services import LinkageService, ShredAndForget, reviewing_partners
 from gateway.meetings.routing import AgendaRouter
@@ -139,8 +142,7 @@ class Container:
 
     def key_rotation(self, actor: str) -> KeyRotation:
         """Key rotation on behalf of ``actor`` (an operator, or ``retention``)."""
-        return KeyRotation(self.settings.keyring_path, self.session_factory, self.audit,
-                           actor=actor)
+        return key_rotation(self.settings, self.session_factory, self.audit, actor, self.clock)
 
     def sequencer_runner(self, interval_seconds: float | None = None) -> SequencerRunner:
         """A sequencer signing with the keyring's checkpoint key; call ``start()`` on it."""
@@ -158,6 +160,21 @@ class Container:
         return ShredPurge(self.key_rotation(actor))
 
 
+def key_rotation(settings: Settings, session_factory: sessionmaker[Session], audit: AuditLog,
+                 actor: str, clock: Clock) -> KeyRotation:
+    return KeyRotation(settings.keyring_path, session_factory, audit, actor=actor,
+                       sealer=keyring_sealer(settings), clock=clock,
+                       signing_overlaps=signing_overlaps(settings))
+
+
+def signing_overlaps(settings: Settings) -> dict[str, timedelta]:
+    """How long a replaced token or webhook key keeps verifying; checkpoint keys: for ever."""
+    return {
+        "token": timedelta(seconds=settings.access_token_ttl_seconds) + KEY_ROLLOVER_GRACE,
+        "webhook": timedelta(seconds=settings.webhook_signature_overlap_seconds),
+    }
+
+
 def current_container() -> Container:
     """The container of the Flask application handling the current request."""
     return cast(Container, current_app.extensions["ketenpoort"])
@@ -173,12 +190,13 @@ def build_container(
     clock: Clock | None = None,
 ) -> Container:
     clock = clock or clock_starting_at(settings.clock_start)
-    keyring = keyring or Keyring.load(settings.keyring_path)
+    sealer = keyring_sealer(settings)
+    keyring = keyring or Keyring.load(settings.keyring_path, sealer)
     session_factory = make_session_factory(
         bind or make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous),
         clock)
     policy = ReloadingPolicyService.from_settings(settings, clock.now)
-    vault = IdentityVault(keyring, settings.keyring_path)
+    vault = IdentityVault(keyring, settings.keyring_path, sealer)
     pseudonymiser = Pseudonymiser(keyring)
     content = ContentSealer(keyring)
     audit = AuditLog(clock.now)
@@ -190,8 +208,8 @@ def build_container(
         session_factory, lambda: policy.bundle, shredder, audit, clock,
         HousekeepingTerms(settings.reidentification_retention_months,
                           settings.outbox_retention_days),
-        after_shredding=ShredPurge(KeyRotation(settings.keyring_path, session_factory, audit,
-                                               actor="retention")))
+        after_shredding=ShredPurge(key_rotation(settings, session_factory, audit, "retention",
+                                                clock)))
     audit_gate = AuditGate(session_factory, settings.audit_max_lag_seconds, clock=clock.now)
     parties = BundleParties(policy)
     cases = CaseService(session_factory=session_factory, parties=parties, vault=vault,
@@ -370,6 +388,14 @@ def build_outbox(
     return OutboxParts(Outbox(publisher, content), dispatcher, drainer, channels)
 
 
+def webhook_cosigning_keys(settings: Settings, keyring: Keyring
+                           ) -> list[tuple[Ed25519PrivateKey, float]]:
+    """Replaced webhook keys, each with the Unix time its co-signing ends."""
+    overlap = settings.webhook_signature_overlap_seconds
+    return [(key.private_key, key.rotated_at.timestamp() + overlap)
+            for key in keyring.previous_keys(WEBHOOK_SIGNING_KEY) if key.private_key is not None]
+
+
 def outbound_channels(settings: Settings, keyring: Keyring) -> dict[str, OutboundChannel]:
     # A keyring from before webhook signing has no key: webhooks then fail visibly (and
     # dead-letter) until `ketenpoort init` adds it, while everything else keeps working.
@@ -377,7 +403,8 @@ def outbound_channels(settings: Settings, keyring: Keyring) -> dict[str, Outboun
         WEBHOOK: WebhookChannel(keyring.signing.get(WEBHOOK_SIGNING_KEY),
                                 WebhookSecrets(keyring), settings.webhook_timeout_seconds,
                                 ca_bundle=settings.webhook_ca_bundle or None,
-                                egress=settings.webhook_egress_hosts),
+                                egress=settings.webhook_egress_hosts,
+                                previous_keys=webhook_cosigning_keys(settings, keyring)),
     }
     if settings.smtp_host:
         channels[EMAIL] = EmailChannel(settings.smtp_host, settings.smtp_port,

@@ -1,4 +1,5 @@
-"""Liveness and readiness: /healthz says the process runs, /readyz that it can do its job."""
+"""Liveness and readiness: /healthz (or /livez) says the process runs, /readyz that it can do
+its job."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ PROBE = DecisionRequest(
 @blueprint.get("/healthz")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@blueprint.get("/livez")
+def livez() -> dict[str, str]:
+    """/healthz under the name Kubernetes probes use (docker/haven)."""
+    return healthz()
 
 
 @blueprint.get("/readyz")

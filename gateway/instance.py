@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway import db
 from gateway.auth.services import RSA_TOKEN_ALGORITHMS, TOKEN_RSA_KEY, ClientService
 from gateway.keys import Keyring
+from gateway.keystore import keyring_sealer
 from gateway.policy.covenants import PolicyBundle
 from gateway.settings import Settings
 
@@ -37,20 +38,21 @@ def initialise(settings: Settings) -> Instance:
     settings.instance_path.mkdir(parents=True, exist_ok=True, mode=INSTANCE_DIR_MODE)
     # An instance folder made by an earlier release (or by hand) is narrowed as well.
     settings.instance_path.chmod(INSTANCE_DIR_MODE)
+    sealer = keyring_sealer(settings)
     if not settings.keyring_path.exists():
-        Keyring.generate().save(settings.keyring_path)
-    keyring = Keyring.load(settings.keyring_path)
+        Keyring.generate().save(settings.keyring_path, sealer)
+    keyring = Keyring.load(settings.keyring_path, sealer)
     added = keyring.add_missing_keys()  # a keyring from before a new key (webhook-signing)
     if settings.access_token_algorithm in RSA_TOKEN_ALGORITHMS:
         added += [TOKEN_RSA_KEY] if keyring.ensure_rsa(TOKEN_RSA_KEY) else []
     if added:
-        keyring.save(settings.keyring_path)
+        keyring.save(settings.keyring_path, sealer)
     engine = db.make_engine(settings.database_url)
     db.upgrade(engine)
     engine.dispose()
     return Instance(
         settings=settings,
-        keyring=Keyring.load(settings.keyring_path),
+        keyring=Keyring.load(settings.keyring_path, sealer),
         session_factory=db.make_session_factory(
             db.make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)),
         known_partners=PolicyBundle.load(settings.policies_path).partner_ids(),

@@ -1,25 +1,30 @@
 """The instance keyring: every secret the gateway holds, in one file readable only by its owner.
 
-Symmetric secrets are versioned (``name`` -> {version: key}) so later issues can rotate them;
-asymmetric signing keys are stored as PKCS#8 PEM. The file is created by ``ketenpoort init``
-and loaded, never silently regenerated, by a running gateway: a lost keyring means lost
-pseudonyms and identities, so a missing one is an error, not a fresh start.
+Symmetric secrets are versioned (``name`` -> {version: key}) so they can be rotated;
+asymmetric signing keys are stored as PKCS#8 PEM, the active one per name plus the keys earlier
+rotations replaced (:class:`PreviousSigningKey`), which keep verifying for an overlap window.
+The file (encrypted at rest when a :class:`KeyringSealer` is configured, gateway/keystore.py)
+is created by ``ketenpoort init`` and loaded, never silently regenerated, by a running gateway:
+a lost keyring means lost pseudonyms and identities, so a missing one is an error, not a fresh
+start.
 """
 
 from __future__ import annotations
 
 import base64
 import fcntl
+import hashlib
 import json
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 SYMMETRIC_KEYS = (
     "identity-master", "pseudonym", "blind-index", "audit-pseudonym", "linkage", "content-master",
@@ -29,10 +34,29 @@ SIGNING_KEYS = ("token-signing", "audit-checkpoint", "webhook-signing")
 #: RSA keys, made only where a setting asks for them (an RSA key takes a moment to generate,
 #: and most instances never need one): ``token-signing-rsa`` for RS256/PS256 access tokens.
 RSA_KEY_BITS = 3072
+SEALED_FORMAT = "ketenpoort-keyring-sealed/1"
 
 
 class KeyringError(RuntimeError):
     pass
+
+
+class KeyringSealer(Protocol):
+    """Encrypts the keyring file at rest (gateway/keystore.py: a secret key, or a PKCS#11 token)."""
+
+    def seal(self, plaintext: bytes) -> dict[str, Any]: ...
+
+    def open(self, sealed: dict[str, Any]) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class PreviousSigningKey:
+    """A signing key a rotation replaced. Its public key keeps verifying what it signed; the
+    private key is kept only where the old key must still sign (webhooks, during the overlap)."""
+
+    public_key: Ed25519PublicKey
+    rotated_at: datetime
+    private_key: Ed25519PrivateKey | None = None
 
 
 @dataclass
@@ -40,6 +64,7 @@ class Keyring:
     symmetric: dict[str, dict[int, bytes]] = field(default_factory=dict)
     signing: dict[str, Ed25519PrivateKey] = field(default_factory=dict)
     rsa_signing: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)
+    previous_signing: dict[str, list[PreviousSigningKey]] = field(default_factory=dict)
 
     @classmethod
     def generate(cls) -> Keyring:
@@ -92,6 +117,25 @@ class Keyring:
             raise KeyringError(f"keyring holds no RSA key {name!r}; "
                                "run 'ketenpoort init' with the setting that needs it") from None
 
+    def rotate_signing(self, name: str, now: datetime, *, keep_private: bool) -> Ed25519PrivateKey:
+        """Replace signing key ``name`` by a new one; the old one joins the previous keys."""
+        old = self.signing_key(name)
+        self.previous_signing.setdefault(name, []).append(PreviousSigningKey(
+            old.public_key(), now, old if keep_private else None))
+        self.signing[name] = Ed25519PrivateKey.generate()
+        return self.signing[name]
+
+    def previous_keys(self, name: str) -> list[PreviousSigningKey]:
+        """The keys rotations of ``name`` replaced, oldest first."""
+        return list(self.previous_signing.get(name, []))
+
+    def drop_previous_keys(self, name: str, rotated_before: datetime) -> int:
+        """Forget the previous keys of ``name`` replaced before ``rotated_before``; how many."""
+        kept = [k for k in self.previous_signing.get(name, []) if k.rotated_at >= rotated_before]
+        dropped = len(self.previous_signing.get(name, [])) - len(kept)
+        self.previous_signing[name] = kept
+        return dropped
+
     def _versions(self, name: str) -> dict[int, bytes]:
         try:
             return self.symmetric[name]
@@ -106,6 +150,10 @@ class Keyring:
                 for name, versions in self.symmetric.items()
             },
             "signing": {name: _pem(key) for name, key in self.signing.items()},
+            "previous_signing": {
+                name: [_previous_to_json(key) for key in keys]
+                for name, keys in self.previous_signing.items() if keys
+            },
         }
         if self.rsa_signing:  # absent otherwise, so a keyring without RSA keys reads as before
             document["rsa"] = {name: _pem(key) for name, key in self.rsa_signing.items()}
@@ -133,17 +181,39 @@ class Keyring:
             },
             signing=signing,
             rsa_signing=rsa_keys,
+            previous_signing={
+                name: [_previous_from_json(name, key) for key in keys]
+                for name, keys in document.get("previous_signing", {}).items()
+            },
         )
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, sealer: KeyringSealer | None = None) -> None:
+        """Write atomically, owner-readable only; encrypted by ``sealer`` when one is given."""
+        text = self.to_json() if sealer is None else json.dumps(
+            {"format": SEALED_FORMAT, "sealed": sealer.seal(self.to_json().encode())}, indent=2)
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(".tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as handle:
-            handle.write(self.to_json())
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
+
+    @classmethod
+    def read(cls, path: Path, sealer: KeyringSealer | None = None) -> Keyring:
+        """The keyring file as it is; a sealed one needs its ``sealer``, a plaintext one none."""
+        document = json.loads(path.read_text())
+        is_sealed = document.get("format") == SEALED_FORMAT
+        if is_sealed and sealer is None:
+            raise KeyringError(f"the keyring at {path} is encrypted: configure its key "
+                               "(KETENPOORT_KEYRING_KEY_FILE or the PKCS#11 settings)")
+        if not is_sealed and sealer is not None:
+            raise KeyringError(f"the keyring at {path} is not encrypted although a keyring key "
+                               "is configured: run 'ketenpoort keys seal' once")
+        if sealer is None:
+            return cls.from_json(json.dumps(document))
+        return cls.from_json(sealer.open(document["sealed"]).decode())
 
     def ensure(self, name: str) -> bool:
         """Add version 1 of a symmetric key this keyring predates; True if it was missing."""
@@ -153,7 +223,7 @@ class Keyring:
         return True
 
     @classmethod
-    def load(cls, path: Path) -> Keyring:
+    def load(cls, path: Path, sealer: KeyringSealer | None = None) -> Keyring:
         """The keyring at ``path``, completed with symmetric keys introduced since it was made.
 
         Existing keys are never touched. The completion happens under an exclusive lock and
@@ -162,18 +232,43 @@ class Keyring:
         """
         if not path.exists():
             raise KeyringError(f"no keyring at {path}; run 'ketenpoort init' first")
-        keyring = cls.from_json(path.read_text())
+        keyring = cls.read(path, sealer)
         if all(name in keyring.symmetric for name in SYMMETRIC_KEYS):
             return keyring
         with path.with_suffix(".lock").open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            keyring = cls.from_json(path.read_text())
+            keyring = cls.read(path, sealer)
             added = [name for name in SYMMETRIC_KEYS if keyring.ensure(name)]
             if added:
-                keyring.save(path)
+                keyring.save(path, sealer)
         return keyring
 
 
 def _pem(key: Ed25519PrivateKey | rsa.RSAPrivateKey) -> str:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption()).decode()
+
+
+def _previous_to_json(key: PreviousSigningKey) -> dict[str, Any]:
+    return {
+        "public": key.public_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
+        "rotated_at": key.rotated_at.isoformat(),
+        "private": None if key.private_key is None else _pem(key.private_key),
+    }
+
+
+def _previous_from_json(name: str, document: dict[str, Any]) -> PreviousSigningKey:
+    public = serialization.load_pem_public_key(document["public"].encode())
+    private = (None if document["private"] is None
+               else serialization.load_pem_private_key(document["private"].encode(), None))
+    if not isinstance(public, Ed25519PublicKey) or not (
+            private is None or isinstance(private, Ed25519PrivateKey)):
+        raise KeyringError(f"a previous signing key of {name!r} is not Ed25519")
+    return PreviousSigningKey(public, datetime.fromisoformat(document["rotated_at"]), private)
+
+
+def public_key_fingerprint(key: Ed25519PublicKey) -> str:
+    """A short, stable name of a public key for audit entries and operators (SHA-256, hex)."""
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]

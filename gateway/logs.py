@@ -1,5 +1,9 @@
 """Structured logs: one JSON object per line, carrying the request id and W3C trace context.
 
+The trace travels on: into the Celery task headers (``traceparent``) of the outbox deliveries a
+request caused, and from the task into the ``traceparent`` header of the webhook it posts, so a
+partner's request, the worker's lines and the receiver's log share one trace id.
+
 Every process configures logging once with :func:`configure_logging`; the HTTP shell binds the
 current request's :class:`TraceContext` with :func:`bind_trace` so every line logged while the
 request runs names it. A line never carries a query string: the access line names the route
@@ -13,6 +17,8 @@ import logging
 import logging.config
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -76,6 +82,18 @@ def unbind_trace(token: Token[TraceContext | None]) -> None:
 
 def current_trace() -> TraceContext | None:
     return _current.get()
+
+
+@contextmanager
+def traced(context: TraceContext | None) -> Iterator[TraceContext]:
+    """Run the block in ``context``, or in a new trace when there is none (background work
+    started by no request: a sweep, a retry, the embedded drainer)."""
+    bound = context or TraceContext.from_headers(None, None)
+    token = bind_trace(bound)
+    try:
+        yield bound
+    finally:
+        unbind_trace(token)
 
 
 class JsonFormatter(logging.Formatter):

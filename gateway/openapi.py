@@ -269,6 +269,8 @@ PATHS: dict[str, Any] = {
         "responses": {"200": {"description": "Acknowledged"}, **problems(401, 403, 404)},
     }},
     "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "Alive"}}}},
+    "/livez": {"get": {"summary": "Liveness (the Kubernetes name)",
+                       "responses": {"200": {"description": "Alive"}}}},
     "/readyz": {"get": {"summary": "Readiness: database and policy engine",
                         "responses": {"200": {"description": "Ready"},
                                       "503": {"description": "Not ready, with the failed check"}}}},

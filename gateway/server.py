@@ -37,6 +37,9 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no
 # Files the gateway creates (the SQLite database and its WAL and SHM, the keyring, lock files,
 # exports) are for the gateway's own user only.
 PRIVATE_UMASK = 0o077
+#: Seconds a worker gets to finish its requests after SIGTERM; orchestrators must wait longer
+#: (compose stop_grace_period, Kubernetes terminationGracePeriodSeconds: tests/docker).
+GRACEFUL_TIMEOUT_SECONDS = 30
 
 
 def restrict_new_files() -> None:
@@ -75,6 +78,7 @@ def gunicorn_options(
     options: dict[str, Any] = {
         "bind": f"{host}:{port}",
         "workers": workers,
+        "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
         "threads": threads,
         "accesslog": None,
         "logconfig_dict": logging_config(settings.log_level),

@@ -26,7 +26,9 @@ ENV_PREFIX = "KETENPOORT_"
 FILE_SUFFIX = "_FILE"
 # Settings that can carry a secret (a password in a URL, a bearer token): each is also read from
 # the file named by KETENPOORT_<NAME>_FILE, so secrets can come from mounted files.
-SECRET_SETTINGS = ("database_url", "broker_url", "metrics_token")
+SECRET_SETTINGS = (
+    "database_url", "broker_url", "metrics_token", "keyring_key", "pkcs11_pin",
+)
 # KETENPOORT_* variables that belong to other programs of this repository, not to the gateway:
 # the offline witness (audit/witness.py) and the test suite (tests/conftest.py and friends).
 OTHER_PROGRAMS_VARIABLES = frozenset({"KETENPOORT_WITNESS_TOKEN"})
@@ -127,6 +129,17 @@ class Settings:
     client_certificate_source: CertificateSourceMode = "none"
     client_certificate_header: str = "Client-Cert"
     client_certificate_proxies: str = ""
+    # The keyring file at rest (gateway/keystore.py): encrypted under keyring_key (base64 of 32
+    # bytes, best from KETENPOORT_KEYRING_KEY_FILE), or by an AES key inside a PKCS#11 token;
+    # neither set: a plaintext file readable by its owner only.
+    keyring_key: str = ""
+    pkcs11_module: str = ""
+    pkcs11_token_label: str = ""
+    pkcs11_pin: str = ""
+    pkcs11_key_label: str = "ketenpoort-keyring"
+    # After `ketenpoort keys rotate --kind webhook`, deliveries carry the old key's signature
+    # next to the new one for this long, so receivers can switch keys in their own time.
+    webhook_signature_overlap_seconds: float = 7 * 86_400.0
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -163,6 +176,7 @@ class Settings:
         if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"log_level must be one of {', '.join(LOG_LEVELS)}, "
                                 f"not {self.log_level!r}")
+        self._check_key_settings()
         if self.policy_reload_seconds < 0:
             raise SettingsError("policy_reload_seconds must not be negative")
         if self.reidentification_limit < 1 or self.reidentification_period_seconds <= 0:
@@ -202,6 +216,10 @@ class Settings:
                                 "terminators whose header is believed")
         return ClientCertificateSource(self.client_certificate_source,
                                        self.client_certificate_header, proxies)
+
+    def _check_key_settings(self) -> None:
+        if self.webhook_signature_overlap_seconds < 0:
+            raise SettingsError("webhook_signature_overlap_seconds must not be negative")
 
     @property
     def webhook_egress_hosts(self) -> dict[str, frozenset[str]]:
@@ -250,6 +268,7 @@ class Settings:
             "reidentification_retention_months": int,
             "outbox_retention_days": int,
             "webhook_timeout_seconds": float,
+            "webhook_signature_overlap_seconds": float,
             "smtp_port": int,
             "smtp_starttls": _boolean,
             "reidentification_limit": int,

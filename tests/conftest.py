@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,32 @@ def _drop_postgres_database() -> None:
     admin = db.make_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{POSTGRES_TEST_DB}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@contextmanager
+def instance_database(backend: str, monkeypatch: pytest.MonkeyPatch, name: str
+                      ) -> Iterator[None]:
+    """KETENPOORT_DATABASE_URL for an instance the CLI makes and commits to: on PostgreSQL a
+    database of its own, dropped afterwards; on SQLite the instance's file."""
+    if backend != "postgresql":
+        monkeypatch.delenv("KETENPOORT_DATABASE_URL", raising=False)
+        yield
+        return
+    database = f"ketenpoort_{name}_{uuid.uuid4().hex[:10]}"
+    postgres_admin(f'CREATE DATABASE "{database}"')
+    monkeypatch.setenv("KETENPOORT_DATABASE_URL",
+                       POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + database)
+    try:
+        yield
+    finally:
+        postgres_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def postgres_admin(statement: str) -> None:
+    admin = db.make_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(statement))
     admin.dispose()
 
 

@@ -26,9 +26,9 @@ ROOM_SHELLS = ("room shells",)
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("gateway", "gateway.clock", "gateway.problems", "gateway.ports", "adapters",
      "gateway.client_certificates"),
-    ("gateway.settings", "gateway.logs", "gateway.db", "gateway.keys", "gateway.fsc",
-     "gateway.openapi_parts", "gateway.openapi_examples", "gateway.strict_json",
-     "gateway.server_errors"),
+    ("gateway.settings", "gateway.logs", "gateway.db", "gateway.keys", "gateway.keystore",
+     "gateway.fsc", "gateway.openapi_parts", "gateway.openapi_examples", "gateway.strict_json",
+     "gateway.server_errors", "gateway.progress"),
     ("audit",),
     ("gateway.faults", "gateway.web"),
     ("gateway.auth",),
@@ -42,6 +42,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("gateway.outbox",),
     ("gateway.retention",),
     ("gateway.auditing",),
+    ("gateway.backup",),
     ("gateway.statistics",),
     ("gateway.rights",),
     ("gateway.background",),
@@ -52,7 +53,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ROOM_SHELLS,
     ("gateway.health", "gateway.background.start", "gateway.background.tasks", "gateway.app",
      "gateway.instance"),
-    ("gateway.server", "gateway.cli", "gateway.db_cli"),
+    ("gateway.server", "gateway.cli", "gateway.db_cli", "gateway.backup_cli"),
 )
 
 #: The audit core's offline verifier and witness: the standard library and each other only.

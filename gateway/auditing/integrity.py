@@ -33,6 +33,8 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from audit import merkle
+from audit.export import Progress as ExportProgress
+from audit.export import integrated_entries
 from audit.log import ENTRY_TIME_FORMAT
 from audit.models import AuditEntry, AuditSigningKey, AuditTreeNode, Checkpoint
 from audit.note import CheckpointBody, key_id, signature_valid
@@ -61,24 +63,28 @@ def stored_keys(session: Session) -> dict[str, Ed25519PublicKey]:
 
 
 def verify_database(
-    session: Session, trusted_keys: dict[str, Ed25519PublicKey], *, key_trusted: bool = True
+    session: Session, trusted_keys: dict[str, Ed25519PublicKey], *, key_trusted: bool = True,
+    told: ExportProgress = None,
 ) -> Report:
     """Verify the whole log; ``trusted_keys`` maps key id to the keys checkpoints may use.
 
     ``key_trusted`` says whether those keys came from outside the database (the keyring or a
     PEM file) rather than from the log's own key table; it only changes the report's wording.
+    ``told`` hears ("verify", entries checked, entries to check) every batch.
     """
     progress = _Progress()
     try:
-        _verify(session, trusted_keys, progress)
+        _verify(session, trusted_keys, progress, told)
     except Tampered as finding:
         return _report(progress, key_trusted, finding)
     return _report(progress, key_trusted)
 
 
 def _verify(
-    session: Session, keys: dict[str, Ed25519PublicKey], progress: _Progress
+    session: Session, keys: dict[str, Ed25519PublicKey], progress: _Progress,
+    told: ExportProgress,
 ) -> None:
+    total = integrated_entries(session)
     tree = merkle.CompactRange()
     pending_nodes: dict[merkle.NodeId, bytes] = {}
     checkpoints = _checkpoints(session, keys, progress)
@@ -93,6 +99,8 @@ def _verify(
         for level, node_index, node in tree.append(leaf):
             pending_nodes[(level, node_index)] = node
         progress.entries = tree.size
+        if told is not None and (tree.size % STREAM_BATCH == 0 or tree.size == total):
+            told("verify", tree.size, total)
         if len(pending_nodes) >= NODE_BATCH:
             _compare_nodes(session, pending_nodes)
         while upcoming is not None and upcoming.tree_size == tree.size:

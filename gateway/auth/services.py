@@ -60,6 +60,9 @@ OIN_CLAIM = "oin"
 CERTIFICATE_THUMBPRINT = "x5t#S256"
 #: Allowance for clocks of gateway instances and partner systems that disagree slightly.
 CLOCK_SKEW_SECONDS = 30
+#: After a token key rotation, workers not yet restarted may sign with the old key for a while:
+#: the old key verifies for one token lifetime plus this long.
+KEY_ROLLOVER_GRACE = timedelta(minutes=5)
 VERIFIED_TOKEN_CACHE_SIZE = 4096
 
 #: Algorithms a partner may sign a client assertion with, and the keys that go with them.
@@ -275,7 +278,8 @@ class TokenService:
     Tokens are signed with ``algorithm``: Ed25519, or RS256/PS256 with the keyring's RSA key.
     Every token key the keyring holds verifies, the token's ``alg`` choosing the key and the
     key fixing the algorithms it verifies with, so switching the setting leaves tokens already
-    issued valid until they expire.
+    issued valid until they expire. An Ed25519 key replaced by ``ketenpoort keys rotate`` keeps
+    verifying until the last token it signed has expired.
     """
 
     def __init__(
@@ -298,6 +302,14 @@ class TokenService:
         self._keys = _token_keys(keyring, algorithm)
         self._signing_key = self._keys[algorithm].signing
         self._signing_key_id = self._keys[algorithm].kid
+        self._current_by_kid = {key.kid: key for key in self._keys.values()}
+        # Ed25519 keys earlier rotations replaced, by kid, with the moment they stop verifying:
+        # the last token they signed has expired by then.
+        self._previous_keys: dict[str, tuple[_TokenKey, datetime]] = {}
+        for previous in keyring.previous_keys(TOKEN_SIGNING_KEY):
+            key = _token_key(OKPKey.import_key(previous.public_key), (TOKEN_ALGORITHM,))
+            self._previous_keys[key.kid] = (key, previous.rotated_at + self._ttl
+                                            + KEY_ROLLOVER_GRACE)
         # The same token bytes under the same key always verify alike: a partner system
         # reuses its token for many requests, so each is verified once, not per request.
         # Expiry and the other claims are still checked on every call; failures are not kept.
@@ -376,14 +388,25 @@ class TokenService:
 
     def public_jwks(self) -> dict[str, Any]:
         """The JWK Set resource servers and auditors use to verify our tokens: every key that
-        verifies, the one that signs now first."""
+        verifies, the one that signs now first, then the replaced ones whose tokens may not
+        have expired yet."""
         ordered = sorted(self._keys.items(), key=lambda item: item[0] != self._algorithm)
         published: dict[str, dict[str, Any]] = {}
         for algorithm, key in ordered:
             public = key.verifying.as_dict(private=False)
             published.setdefault(key.kid, {**public, "kid": key.kid, "use": "sig",
                                            "alg": algorithm})
+        for kid, key in self._verifying_keys().items():
+            published.setdefault(kid, {**key.verifying.as_dict(private=False), "kid": kid,
+                                       "use": "sig", "alg": key.algorithms[0]})
         return {"keys": list(published.values())}
+
+    def _verifying_keys(self) -> dict[str, _TokenKey]:
+        """The keys a token may be signed with now: the current ones and the replaced ones
+        still inside their overlap."""
+        now = self._clock()
+        return {**self._current_by_kid, **{
+            kid: key for kid, (key, until) in self._previous_keys.items() if now < until}}
 
     def _check_binding(
         self, claims: Mapping[str, Any], certificate: PresentedCertificate | None
@@ -406,6 +429,10 @@ class TokenService:
     def _verified_claims(self, token: str) -> dict[str, Any]:
         try:
             decoded = self._signature_checked(token)
+            # No kid: it was checked against a current key (_check_signature).
+            kid = decoded.header.get("kid")
+            if kid is not None and kid not in self._verifying_keys():
+                raise InvalidToken("signed by a retired key")
             self._claims_registry().validate(decoded.claims)
         except JoseError as exc:
             detail = f"{exc.error}: {exc.description}" if exc.description else exc.error
@@ -418,9 +445,15 @@ class TokenService:
         return claims
 
     def _check_signature(self, token: str) -> jwt.Token:
-        # The header's alg picks one of our keys, and that key decides the algorithms it may be
-        # used with: a token cannot have an Ed25519 key read as an HMAC secret or the like.
-        key = self._keys.get(_unverified_algorithm(token), self._keys[TOKEN_ALGORITHM])
+        # The header's kid picks the key (a replaced one too: the cache outlives an overlap, so
+        # whether it still counts is decided per call in _verified_claims), else its alg picks
+        # one of the current keys; the key decides the algorithms it may be used with, so a
+        # token cannot have an Ed25519 key read as an HMAC secret or the like.
+        header = _unverified_header(token)
+        known = {**self._current_by_kid,
+                 **{kid: key for kid, (key, _) in self._previous_keys.items()}}
+        key = known.get(_named(header, "kid")) or self._keys.get(
+            _named(header, "alg"), self._keys[TOKEN_ALGORITHM])
         decoded = jwt.decode(token, key.verifying, algorithms=list(key.algorithms))
         if decoded.header.get("typ") != TOKEN_TYPE:
             raise InvalidToken(f"token type must be {TOKEN_TYPE}")
@@ -465,10 +498,15 @@ def _token_key(private: Key, algorithms: tuple[str, ...]) -> _TokenKey:
     return _TokenKey(private, verifying, algorithms, verifying.thumbprint())
 
 
-def _unverified_algorithm(token: str) -> str:
-    """The ``alg`` a token's header names; "" where it names none (decoding then says why)."""
+def _unverified_header(token: str) -> dict[str, Any]:
+    """A compact JWS's header, unverified: its ``kid`` and ``alg`` only choose the key to check
+    with; empty where there is none (decoding then says why)."""
     try:
-        algorithm = extract_compact(token.encode()).headers().get("alg")
+        return dict(extract_compact(token.encode()).headers())
     except (JoseError, ValueError, UnicodeError):
-        return ""
-    return algorithm if isinstance(algorithm, str) else ""
+        return {}
+
+
+def _named(header: dict[str, Any], name: str) -> str:
+    value = header.get(name)
+    return value if isinstance(value, str) else ""

@@ -18,6 +18,7 @@ from typing import Any
 
 from celery import Celery
 
+from gateway.logs import TRACEPARENT_HEADER, TraceContext, current_trace, traced
 from gateway.outbox.dispatcher import Dispatcher
 from gateway.retention.services import RetentionService
 from gateway.settings import Settings
@@ -59,10 +60,12 @@ class CeleryPublisher:
     queue: str
 
     def publish(self, message_ids: Sequence[str]) -> None:
+        trace = current_trace()
+        headers = {} if trace is None else {TRACEPARENT_HEADER: trace.traceparent}
         for message_id in message_ids:
             try:
                 self.app.send_task(DISPATCH_TASK, args=[message_id], queue=self.queue,
-                                   retry=False)
+                                   retry=False, headers=headers)
             except Exception as exc:
                 # Committed and pending: the next sweep publishes these rows again. The rest
                 # are not tried now; each would wait for the same unreachable broker.
@@ -80,7 +83,9 @@ def register_tasks(
     @app.task(name=DISPATCH_TASK, bind=True, max_retries=None)  # type: ignore[untyped-decorator]  # celery is untyped
     def dispatch(task: Any, message_id: str) -> None:
         service = dispatcher()
-        retry_at = service.dispatch(message_id)
+        with traced(_task_trace(task.request)):
+            log.info("dispatching outbox message", extra={"outbox_message": message_id})
+            retry_at = service.dispatch(message_id)
         if retry_at is not None:
             raise task.retry(countdown=max(0.0, (retry_at - service.clock()).total_seconds()))
 
@@ -95,6 +100,15 @@ def register_tasks(
         return asdict(retention().run())
 
 
+def _task_trace(request: Any) -> TraceContext | None:
+    """The trace the publishing request passed in the task's headers; a span of this task."""
+    traceparent = getattr(request, TRACEPARENT_HEADER, None) or (
+        request.headers or {}).get(TRACEPARENT_HEADER)
+    if not isinstance(traceparent, str):
+        return None
+    return TraceContext.from_headers(None, traceparent)
+
+
 class OffRequestPublisher:
     """Hands publishing to one background thread so no request ever waits for the broker.
 
@@ -105,13 +119,16 @@ class OffRequestPublisher:
 
     def __init__(self, inner: CeleryPublisher) -> None:
         self._inner = inner
-        self._queue: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
+        # Each batch with the trace of the request that committed it: the thread publishes
+        # under that trace, so the task headers carry it.
+        self._queue: queue.SimpleQueue[tuple[list[str], TraceContext | None]] = (
+            queue.SimpleQueue())
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
     def publish(self, message_ids: Sequence[str]) -> None:
         self._ensure_thread()
-        self._queue.put(list(message_ids))
+        self._queue.put((list(message_ids), current_trace()))
 
     def _ensure_thread(self) -> None:
         # Started lazily, after gunicorn forks its workers, never at import or app creation.
@@ -123,4 +140,6 @@ class OffRequestPublisher:
 
     def _run(self) -> None:
         while True:
-            self._inner.publish(self._queue.get())
+            message_ids, trace = self._queue.get()
+            with traced(trace):
+                self._inner.publish(message_ids)

@@ -15,18 +15,26 @@ from gateway.identity.rotation import (
     DEFAULT_BATCH_SIZE,
     MASTER_KEY,
     PSEUDONYM_KEY,
+    SIGNING_KINDS,
+    KeyRotation,
     RotationError,
     master_key_usage,
 )
+from gateway.keys import KeyringError
+from gateway.keystore import keyring_sealer, seal_keyring_file
 from gateway.ports import IdentityError
 
 
 @click.group("keys")
 def key_commands() -> None:
-    """Rotate and retire the identity master key and the pseudonym key."""
+    """Rotate and retire keys; encrypt the keyring at rest."""
 
 
 @key_commands.command("rotate")
+@click.option("--kind", type=click.Choice(sorted(SIGNING_KINDS)), default=None,
+              help="Rotate this signing key instead: the old one keeps verifying (tokens until "
+                   "they expire, webhooks during the overlap, checkpoints for ever).")
+@click.option("--dry-run", is_flag=True, help="With --kind: say what would change; change nothing.")
 @click.option("--pseudonyms", is_flag=True,
               help="Rotate the pseudonym key instead (new deliveries use the new version once "
                    "the workers restart).")
@@ -36,11 +44,19 @@ def key_commands() -> None:
 @click.option("--max-batches", type=int, default=None,
               help="Stop after this many batches; run again with --resume to continue.")
 @click.pass_obj
-def rotate(context: Container, pseudonyms: bool, resume: bool, batch_size: int,
-           max_batches: int | None) -> None:
-    """Add a new master key version and re-wrap every subject's data key under it, online."""
+def rotate(context: Container, *, kind: str | None, dry_run: bool, pseudonyms: bool,
+           resume: bool, batch_size: int, max_batches: int | None) -> None:
+    """Add a new master key version and re-wrap every subject's data key under it, online.
+
+    With --kind token|webhook|checkpoint: replace that signing key, then restart the gateway,
+    worker and sequencer processes so they sign with the new one."""
     rotation = context.key_rotation(getpass.getuser())
     try:
+        if kind is not None:
+            _rotate_signing(rotation, kind, dry_run=dry_run)
+            return
+        if dry_run:
+            raise click.UsageError("--dry-run goes with --kind")
         if pseudonyms:
             version = rotation.rotate(PSEUDONYM_KEY)
             click.echo(f"{PSEUDONYM_KEY} version {version} is active; restart the workers")
@@ -54,18 +70,63 @@ def rotate(context: Container, pseudonyms: bool, resume: bool, batch_size: int,
                f"{progress.target_version}; {progress.remaining} remaining")
 
 
+def _rotate_signing(rotation: KeyRotation, kind: str, *, dry_run: bool) -> None:
+    result = rotation.rotate_signing(kind, dry_run=dry_run)
+    until = ("for ever" if result.verifies_until is None
+             else f"until {result.verifies_until:%Y-%m-%dT%H:%M:%SZ}")
+    if dry_run:
+        click.echo(f"dry run, nothing changed: the {kind} key {result.previous_key} would be "
+                   f"replaced and keep verifying {until}")
+        return
+    click.echo(f"{kind} key {result.new_key} is active; {result.previous_key} keeps verifying "
+               f"{until}; restart the processes that sign ({_SIGNERS[kind]})")
+
+
+_SIGNERS = {"token": "gateway", "webhook": "gateway and worker", "checkpoint": "sequencer"}
+
+
 @key_commands.command("retire")
-@click.option("--version", "version", required=True, type=int)
+@click.option("--version", "version", type=int, help="The master key version to retire.")
+@click.option("--kind", type=click.Choice(["token", "webhook"]), default=None,
+              help="Instead: forget the replaced signing keys of this kind whose overlap ended.")
+@click.option("--immediately", is_flag=True,
+              help="With --kind: forget every replaced key now, overlap or not (a leaked key).")
 @click.option("--dry-run", is_flag=True, help="Check that it could be retired; retire nothing.")
 @click.pass_obj
-def retire(context: Container, version: int, dry_run: bool) -> None:
+def retire(context: Container, *, version: int | None, kind: str | None, immediately: bool,
+           dry_run: bool) -> None:
     """Remove an old master key version; refused while any subject still uses it."""
+    if (version is None) == (kind is None):
+        raise click.UsageError("give --version or --kind")
+    rotation = context.key_rotation(getpass.getuser())
     try:
-        context.key_rotation(getpass.getuser()).retire(version, dry_run=dry_run)
+        if kind is not None:
+            count = rotation.retire_signing(kind, dry_run=dry_run, immediately=immediately)
+            click.echo(f"dry run: {count} replaced {kind} key(s) can be retired" if dry_run
+                       else f"{count} replaced {kind} key(s) retired")
+            return
+        assert version is not None  # noqa: S101  # checked above; narrows the type
+        rotation.retire(version, dry_run=dry_run)
     except RotationError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"dry run: {MASTER_KEY} version {version} can be retired" if dry_run
                else f"{MASTER_KEY} version {version} retired")
+
+
+@key_commands.command("seal")
+@click.pass_obj
+def seal(context: Container) -> None:
+    """Encrypt the plaintext keyring under the configured keyring key or PKCS#11 token."""
+    try:
+        sealer = keyring_sealer(context.settings)
+        if sealer is None:
+            raise click.ClickException(
+                "no keyring key configured: set KETENPOORT_KEYRING_KEY_FILE or "
+                "KETENPOORT_PKCS11_MODULE and its companions")
+        seal_keyring_file(context.settings.keyring_path, sealer)
+    except KeyringError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"keyring at {context.settings.keyring_path} is now encrypted at rest")
 
 
 @key_commands.command("status")

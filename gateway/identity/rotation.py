@@ -7,6 +7,11 @@ it stopped: ``rewrap`` picks every live row whose master key version is not the 
 Rows keep naming the version that wraps them, so reads work throughout, whatever mix of
 versions the table holds. ``retire`` removes an old master version only once no row uses it.
 
+``rotate_signing`` replaces a signing key (access tokens, webhooks, audit checkpoints); the old
+public key stays in the keyring's previous keys so what it signed keeps verifying: tokens until
+they expire, webhooks (co-signed by the old key too) for the overlap window, checkpoints for
+ever. ``retire_signing`` forgets token and webhook keys whose overlap has ended.
+
 The keyring file is changed under the same exclusive lock :meth:`Keyring.load` uses, re-read
 inside it, and written atomically (:meth:`Keyring.save`). Running gateway processes notice the
 change themselves (:class:`~gateway.identity.services.IdentityVault` reloads the file when it
@@ -18,9 +23,10 @@ from __future__ import annotations
 import fcntl
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +34,10 @@ from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.clock import SYSTEM_CLOCK, Clock
 from gateway.db import purge_freed_pages, transaction
 from gateway.identity.models import Subject
-from gateway.keys import Keyring
+from gateway.keys import Keyring, KeyringSealer, public_key_fingerprint
 from gateway.ports import AuditAppender
 
 log = logging.getLogger(__name__)
@@ -40,6 +47,9 @@ PSEUDONYM_KEY = "pseudonym"
 ROTATABLE_KEYS = (MASTER_KEY, PSEUDONYM_KEY)
 DEFAULT_BATCH_SIZE = 500
 SECRET_BYTES = 32
+#: ``ketenpoort keys rotate --kind`` -> the keyring's signing key.
+SIGNING_KINDS = {"token": "token-signing", "webhook": "webhook-signing",
+                 "checkpoint": "audit-checkpoint"}
 
 
 class RotationError(RuntimeError):
@@ -54,12 +64,26 @@ class RewrapProgress:
     remaining: int
 
 
+@dataclass(frozen=True)
+class SigningRotation:
+    """What a signing key rotation did (or, in a dry run, would do)."""
+
+    kind: str
+    previous_key: str
+    new_key: str | None
+    verifies_until: datetime | None  # None: the old key verifies for ever (checkpoints)
+
+
 @dataclass
 class KeyRotation:
     keyring_path: Path
     session_factory: sessionmaker[Session]
     audit: AuditAppender
     actor: str = "cli"
+    sealer: KeyringSealer | None = None
+    clock: Clock = SYSTEM_CLOCK
+    #: per signing kind, how long a replaced key keeps verifying; absent: for ever.
+    signing_overlaps: Mapping[str, timedelta] = field(default_factory=dict)
 
     def rotate(self, name: str) -> int:
         """Add a new, active version of key ``name``; return its number. Audited."""
@@ -68,9 +92,55 @@ class KeyRotation:
         with self._locked_keyring() as keyring:
             version = keyring.active_version(name) + 1
             keyring.symmetric[name][version] = secrets.token_bytes(SECRET_BYTES)
-            keyring.save(self.keyring_path)
+            keyring.save(self.keyring_path, self.sealer)
         self._audit({"action": "keys.rotated", "key": name, "version": version})
         return version
+
+    def rotate_signing(self, kind: str, *, dry_run: bool = False) -> SigningRotation:
+        """Replace the ``kind`` signing key; the old one keeps verifying. Audited.
+
+        A dry run reads the keyring and changes nothing."""
+        name = _signing_key_name(kind)
+        now = self.clock.now()
+        overlap = self.signing_overlaps.get(kind)
+        until = None if overlap is None else now + overlap
+        with self._locked_keyring() as keyring:
+            previous = public_key_fingerprint(keyring.signing_key(name).public_key())
+            if dry_run:
+                return SigningRotation(kind, previous, None, until)
+            # Only a webhook key still signs after its rotation: deliveries carry both
+            # signatures during the overlap. Tokens and checkpoints need the public key only.
+            new = keyring.rotate_signing(name, now, keep_private=kind == "webhook")
+            keyring.save(self.keyring_path, self.sealer)
+        rotation = SigningRotation(kind, previous, public_key_fingerprint(new.public_key()), until)
+        self._audit({"action": "keys.rotated", "key": name, "key_id": rotation.new_key,
+                     "previous_key_id": previous})
+        return rotation
+
+    def retire_signing(self, kind: str, *, dry_run: bool = False,
+                       immediately: bool = False) -> int:
+        """Forget the replaced ``kind`` keys whose overlap has ended; how many. Audited.
+
+        ``immediately`` forgets them all, overlap or not (a key that leaked: what it signed
+        stops verifying once the processes restart). Checkpoint keys are never retired: the
+        log's old checkpoints verify under them."""
+        name = _signing_key_name(kind)
+        overlap = self.signing_overlaps.get(kind)
+        if overlap is None:
+            raise RotationError(f"{kind} keys are kept: what they signed is verified for ever")
+        with self._locked_keyring() as keyring:
+            # Immediately: every replaced key counts as ended, whenever it was replaced.
+            ended_before = (datetime.max.replace(tzinfo=UTC) if immediately
+                            else self.clock.now() - overlap)
+            retired = [key for key in keyring.previous_keys(name) if key.rotated_at < ended_before]
+            if dry_run or not retired:
+                return len(retired)
+            keyring.drop_previous_keys(name, ended_before)
+            keyring.save(self.keyring_path, self.sealer)
+        self._audit({"action": "keys.retired", "key": name, "immediately": immediately,
+                     "key_ids": [
+            public_key_fingerprint(key.public_key) for key in retired]})
+        return len(retired)
 
     def rewrap(
         self, *, batch_size: int = DEFAULT_BATCH_SIZE, max_batches: int | None = None
@@ -82,7 +152,7 @@ class KeyRotation:
         """
         if batch_size < 1:
             raise RotationError("batch_size must be positive")
-        keyring = Keyring.load(self.keyring_path)
+        keyring = Keyring.load(self.keyring_path, self.sealer)
         target = keyring.active_version(MASTER_KEY)
         rewrapped = batches = 0
         while max_batches is None or batches < max_batches:
@@ -116,7 +186,7 @@ class KeyRotation:
             if dry_run:
                 return
             del versions[version]
-            keyring.save(self.keyring_path)
+            keyring.save(self.keyring_path, self.sealer)
         self._audit({"action": "keys.retired", "key": MASTER_KEY, "version": version})
 
     def new_epoch(self, *, batch_size: int = DEFAULT_BATCH_SIZE) -> int:
@@ -177,11 +247,18 @@ class KeyRotation:
         with self.keyring_path.with_suffix(".lock").open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             # Not Keyring.load: it may take this same lock again, on another descriptor.
-            yield Keyring.from_json(self.keyring_path.read_text())
+            yield Keyring.read(self.keyring_path, self.sealer)
 
     def _audit(self, event: dict[str, Any]) -> None:
         with transaction(self.session_factory) as session:
             self.audit.append(session, {**event, "actor": {"operator": self.actor}})
+
+
+def _signing_key_name(kind: str) -> str:
+    try:
+        return SIGNING_KINDS[kind]
+    except KeyError:
+        raise RotationError(f"signing key kinds are {', '.join(SIGNING_KINDS)}") from None
 
 
 def master_key_usage(session: Session) -> dict[int, int]:

@@ -49,7 +49,7 @@ from gateway.identity.interfaces import (
 )
 from gateway.identity.models import NONCE_LENGTH, Reidentification, Subject
 from gateway.identity.normalise import subject_key, subject_keys
-from gateway.keys import Keyring, KeyringError
+from gateway.keys import Keyring, KeyringError, KeyringSealer
 from gateway.ports import IdentityError, SubjectShreddedError
 
 DATA_KEY_BITS = 256
@@ -100,9 +100,10 @@ class IdentityVault:
     """Registers, reveals and shreds persons; never commits, always writes in the caller's
     transaction so a failed exchange leaves no identity behind."""
 
-    def __init__(self, keyring: Keyring, keyring_path: Path | None = None) -> None:
+    def __init__(self, keyring: Keyring, keyring_path: Path | None = None,
+                 sealer: KeyringSealer | None = None) -> None:
         self._keyring = keyring
-        self._keyring_file = KeyringFile(keyring, keyring_path)
+        self._keyring_file = KeyringFile(keyring, keyring_path, sealer)
         blind_index_secret = keyring.secret("blind-index")
         self._blind_index_key = derive_key(blind_index_secret, b"ketenpoort/identity/blind-index")
         self._subject_id_key = derive_key(blind_index_secret, b"ketenpoort/identity/subject-id")
@@ -401,9 +402,11 @@ class KeyringFile:
     retirement still opens what it could open before.
     """
 
-    def __init__(self, keyring: Keyring, path: Path | None) -> None:
+    def __init__(self, keyring: Keyring, path: Path | None,
+                 sealer: KeyringSealer | None = None) -> None:
         self._keyring = keyring
         self._path = path
+        self._sealer = sealer
         # Unknown until the first check: the file may have changed since ``keyring`` was read.
         self._seen: tuple[int, int] | None = None
         self._lock = threading.Lock()
@@ -414,7 +417,7 @@ class KeyringFile:
         if stamp is None or stamp == self._seen or self._path is None:
             return False
         with self._lock:
-            fresh = Keyring.from_json(self._path.read_text())
+            fresh = Keyring.read(self._path, self._sealer)
             for name, versions in fresh.symmetric.items():
                 # Versions held in memory win: a version number never changes its secret.
                 merged = {**versions, **self._keyring.symmetric.get(name, {})}

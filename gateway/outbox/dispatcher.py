@@ -24,6 +24,7 @@ from adapters.interfaces import ChannelError, OutboundChannel, OutboundMessage
 from gateway.db import read_only, transaction
 from gateway.delivery.stored import ContentCipher
 from gateway.identity.envelope import is_sealed
+from gateway.logs import current_trace, traced
 from gateway.outbox.interfaces import (
     DEAD,
     DELIVERED,
@@ -77,8 +78,10 @@ class Dispatcher:
         """Deliver what is due now; return when to look again, or None when nothing is left."""
         if not self._open_dispatches(message_id):
             return None
-        for dispatch_id in self._claim_due(message_id):
-            self._attempt(dispatch_id)
+        # The request's trace when a Celery task carried it here, else a trace of its own.
+        with traced(current_trace()):
+            for dispatch_id in self._claim_due(message_id):
+                self._attempt(dispatch_id)
         return self._settle(message_id)
 
     def due_messages(self, limit: int = 500) -> list[str]:
@@ -208,9 +211,11 @@ class Dispatcher:
                                   rendered.identities_disclosed),
                     "attempt": dispatch.attempts,
                 })
+            trace = current_trace()
             outbound = OutboundMessage(
                 delivery_id=dispatch.id, recipient=message.recipient,
                 address=dispatch.address or "", subject=rendered.subject, body=rendered.body,
+                traceparent=None if trace is None else trace.traceparent,
             )
         return adapter, outbound, rendered, disclosure
 

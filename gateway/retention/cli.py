@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gateway.container import Container
+from gateway.progress import terminal_progress
 
 
 @click.group("retention")
@@ -25,7 +26,7 @@ def run(context: Container, dry_run: bool) -> None:
         click.echo(f"dry run, nothing removed: {due.signals} expired signal(s) and "
                    f"{due.cases} closed case(s) are due")
         return
-    removed = context.retention.run()
+    removed = context.retention.run(progress=terminal_progress())
     click.echo(f"removed {removed.signals} expired signal(s), {removed.cases} closed case(s), "
                f"{removed.reidentifications} re-identification request(s), "
                f"{removed.outbox_messages} settled outbox message(s)")

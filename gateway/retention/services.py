@@ -44,6 +44,7 @@ from gateway.outbox.interfaces import DEAD, DELIVERED
 from gateway.outbox.models import Dispatch, OutboxMessage
 from gateway.policy.covenants import Covenant
 from gateway.ports import AuditAppender, Shredder
+from gateway.progress import Progress, no_progress
 
 log = logging.getLogger(__name__)
 
@@ -85,18 +86,22 @@ class RetentionService:
         return RetentionRun(signals=len(self._expired_signals(moment)),
                             cases=len(self._expired_cases(moment)))
 
-    def run(self, now: datetime | None = None) -> RetentionRun:
-        """Remove every expired signal and closed case, each in its own transaction."""
+    def run(self, now: datetime | None = None, progress: Progress = no_progress
+            ) -> RetentionRun:
+        """Remove every expired signal and closed case, each in its own transaction;
+        ``progress`` hears ("signals" or "cases", removed so far, due) after each."""
         moment = now or self.clock.now()
         shredded = 0
         signals = self._expired_signals(moment)
-        for exchange_id in signals:
+        for done, exchange_id in enumerate(signals, start=1):
             with transaction(self.session_factory) as session:
                 shredded += self._remove_signal(session, exchange_id)
+            progress("signals", done, len(signals))
         cases = self._expired_cases(moment)
-        for case_id in cases:
+        for done, case_id in enumerate(cases, start=1):
             with transaction(self.session_factory) as session:
                 shredded += self._remove_case(session, case_id)
+            progress("cases", done, len(cases))
         if shredded and self.after_shredding is not None:
             self.after_shredding()
         with transaction(self.session_factory) as session:

@@ -24,6 +24,7 @@ from adapters.webhook import WebhookChannel, webhook_address_problem
 from gateway.keys import Keyring
 from gateway.outbox.interfaces import WEBHOOK_SIGNING_KEY
 from gateway.outbox.services import WebhookSecrets
+from tests.conftest import TEST_MORNING
 from tests.factories import RIEC
 from tests.local_ca import trusted_ca, untrusted_ca
 from tests.outbox.conftest import public_pem
@@ -228,3 +229,31 @@ def test_an_allow_list_entry_with_a_port_allows_that_port_only() -> None:
 
     assert webhook_address_problem("https://hooks.riec.example:8443/h", RIEC, allowed) is None
     assert webhook_address_problem("https://hooks.riec.example/h", RIEC, allowed) is not None
+
+
+def test_during_the_overlap_receivers_with_the_old_or_the_new_key_both_accept(
+    keyring: Keyring, webhook_receiver: WebhookReceiver
+) -> None:
+    rotated = Keyring.from_json(keyring.to_json())
+    old_key = rotated.signing_key(WEBHOOK_SIGNING_KEY)
+    new_key = rotated.rotate_signing(WEBHOOK_SIGNING_KEY, TEST_MORNING, keep_private=True)
+    now = [time.time()]
+    channel = WebhookChannel(new_key, WebhookSecrets(rotated), timeout_seconds=2,
+                             ca_bundle=trusted_ca().bundle, clock=lambda: now[0],
+                             previous_keys=[(old_key, now[0] + 3600)])
+
+    channel.send(_message(webhook_receiver.url))  # the receiver still holds the old key
+    assert webhook_receiver.processed == {"d-1": 1}
+    assert webhook_receiver.last_request is not None
+    headers, body = webhook_receiver.last_request
+    assert headers["webhook-signature"].count("v1a,") == 2
+    assert verify(headers, body, recipient=RIEC, url=webhook_receiver.url,
+                  public_key_pem=public_pem(rotated)) == "d-1"
+
+    now[0] += 3600  # the overlap has ended: only the new key signs
+    with pytest.raises(ChannelError, match="401"):
+        channel.send(_message(webhook_receiver.url, "d-2"))
+    headers, body = webhook_receiver.last_request
+    assert headers["webhook-signature"].count("v1a,") == 1
+    assert verify(headers, body, recipient=RIEC, url=webhook_receiver.url, now=now[0],
+                  public_key_pem=public_pem(rotated)) == "d-2"

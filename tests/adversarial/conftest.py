@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,13 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from flask import Flask
-from sqlalchemy import text
 
-from gateway import db
 from gateway.app import create_app
 from gateway.cli import main
 from gateway.settings import Settings
-from tests.conftest import BACKENDS, POSTGRES_ADMIN_URL
+from tests.conftest import BACKENDS, instance_database
 
 
 @dataclass
@@ -39,26 +36,10 @@ def shred_instance(
 ) -> Iterator[ShredInstance]:
     instance_path = tmp_path / "instance"
     monkeypatch.setenv("KETENPOORT_INSTANCE", str(instance_path))
-    database = None
-    if request.param == "postgresql":
-        database = f"ketenpoort_shred_{uuid.uuid4().hex[:10]}"
-        _admin(f'CREATE DATABASE "{database}"')
-        monkeypatch.setenv("KETENPOORT_DATABASE_URL",
-                           POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + database)
-    else:
-        monkeypatch.delenv("KETENPOORT_DATABASE_URL", raising=False)
-    result = CliRunner().invoke(main, ["init"])
-    assert result.exit_code == 0, result.output
-    settings = Settings.from_env()
-    app = create_app(settings)
-    yield ShredInstance(request.param, settings, app)
-    app.extensions["ketenpoort"].session_factory.kw["bind"].dispose()
-    if database is not None:
-        _admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-
-
-def _admin(statement: str) -> None:
-    admin = db.make_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(statement))
-    admin.dispose()
+    with instance_database(request.param, monkeypatch, "shred"):
+        result = CliRunner().invoke(main, ["init"])
+        assert result.exit_code == 0, result.output
+        settings = Settings.from_env()
+        app = create_app(settings)
+        yield ShredInstance(request.param, settings, app)
+        app.extensions["ketenpoort"].session_factory.kw["bind"].dispose()

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from audit import merkle
 from audit.export import export_log
 from audit.log import CheckpointSigner, Sequencer
-from audit.note import TIME_FORMAT
+from audit.note import TIME_FORMAT, key_id
 from audit.verify import EXPORT_FORMAT, Report, verify_export
+from gateway.auditing.integrity import verify_database
 from gateway.clock import SYSTEM_CLOCK
 from gateway.keys import Keyring
 
@@ -288,3 +289,21 @@ def test_a_log_resigned_with_another_key_fails_only_against_the_trusted_key(
     assert verify_export(export_path).ok
     trusted = verify_export(export_path, public_key)
     assert (trusted.ok, trusted.bad_checkpoint) == (False, 0)
+
+
+def test_export_and_verify_tell_their_progress(
+    session: Session, sequencer: Sequencer, record_events: Callable[[int], list[str]],
+    public_key: Ed25519PublicKey, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("audit.export.STREAM_BATCH", 4)
+    monkeypatch.setattr("gateway.auditing.integrity.STREAM_BATCH", 4)
+    record_events(6)
+    sequencer.run_once()
+    told: list[tuple[str, int, int]] = []
+
+    export_log(session, tmp_path / "export.jsonl", lambda *step: told.append(step))
+    report = verify_database(session, {key_id(public_key): public_key},
+                             told=lambda *step: told.append(step))
+
+    assert report.ok
+    assert told == [("export", 4, 6), ("export", 6, 6), ("verify", 4, 6), ("verify", 6, 6)]

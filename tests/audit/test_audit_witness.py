@@ -201,3 +201,19 @@ def test_a_damaged_state_file_is_reported_and_left_alone(state: Path) -> None:
     exit_status = witness.main(["--state", str(state), "--url", "http://127.0.0.1:9"])
     assert exit_status == 2
     assert state.read_text() == '{"format": "something else"}'
+
+
+def test_after_a_key_rotation_the_witness_trusts_the_old_and_the_new_key(
+    log: Log, state: Path, keyring: Keyring
+) -> None:
+    old = keyring.signing_key("audit-checkpoint")
+    log.grow(2)
+    assert Witness(state, log.fetch, trusted_key=old.public_key()).check()
+    new = Ed25519PrivateKey.generate()
+    log.signer = CheckpointSigner(new)  # a sequencer restarted after a checkpoint key rotation
+    log.grow(3)
+
+    with pytest.raises(Rejected, match="untrusted key"):
+        Witness(state, log.fetch, trusted_key=old.public_key()).check()
+    outcome = Witness(state, log.fetch, trusted_key=[old.public_key(), new.public_key()]).check()
+    assert outcome.current.body.tree_size == 5  # and proven consistent with the size-2 head

@@ -101,13 +101,36 @@ def dockerfile_instructions() -> list[Instruction]:
 
 
 def dockerfile_stages() -> list[list[Instruction]]:
+    """Each stage's instructions, its FROM first with global ARGs (``${BASE_IMAGE}``) replaced
+    by their defaults."""
     stages: list[list[Instruction]] = []
-    for instruction in dockerfile_instructions():
-        if instruction.keyword == "FROM":
+    for read in dockerfile_instructions():
+        if read.keyword == "ARG" and not stages:
+            continue  # a global build argument, read by global_build_arguments()
+        instruction = read
+        if read.keyword == "FROM":
             stages.append([])
-        assert stages, f"Dockerfile:{instruction.line}: {instruction.keyword} before any FROM"
+            instruction = Instruction("FROM", _with_global_arguments(read.arguments), read.line)
+        assert stages, f"Dockerfile:{read.line}: {read.keyword} before any FROM"
         stages[-1].append(instruction)
     return stages
+
+
+def global_build_arguments() -> dict[str, str]:
+    """The ARGs before the first FROM, with their defaults."""
+    arguments: dict[str, str] = {}
+    for instruction in dockerfile_instructions():
+        if instruction.keyword == "FROM":
+            break
+        if instruction.keyword == "ARG":
+            name, _, default = instruction.arguments.partition("=")
+            arguments[name] = default
+    return arguments
+
+
+def _with_global_arguments(text: str) -> str:
+    defaults = global_build_arguments()
+    return re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: defaults[m.group(1) or m.group(2)], text)
 
 
 def split_flags(arguments: str) -> tuple[list[str], list[str]]:
@@ -663,6 +686,7 @@ def test_image_installs_the_project_without_dev_extras() -> None:
     runs = [i.arguments for i in dockerfile_instructions() if i.keyword == "RUN"]
     installs = [r for r in runs if "pip install" in r]
     assert any(re.search(r"pip install (\S+ )*\.(\s|$)", r) for r in installs), installs
+    assert any("-r requirements.lock" in r for r in installs), "the image ignores the lock"
     for run in installs:
         assert "[test]" not in run, f"dev extras installed: {run}"
         assert " -e " not in run, f"editable install: {run}"
@@ -683,7 +707,7 @@ def test_runtime_stage_has_a_healthz_healthcheck() -> None:
     assert "curl" not in checks[0], "slim has no curl"
     assert "wget" not in checks[0], "slim has no wget"
     vector = exec_form(checks[0][checks[0].index("CMD") + len("CMD") :].strip())
-    assert vector[:2] == ["python", "-c"]
+    assert vector[:2] == ["python3", "-c"]  # the venv's, and the only name a Debian base has
     compile(vector[2], "<healthcheck>", "exec")
 
 
@@ -823,3 +847,51 @@ def test_entrypoint_does_not_serve_when_init_fails(tmp_path: Path) -> None:
     code, calls = run_entrypoint(tmp_path, "ketenpoort", "serve", init_fails=True)
     assert code == 3
     assert calls == ["ketenpoort init"]
+
+
+# --- hardening ---------------------------------------------------------------------------------
+
+LONG_RUNNING_ROLES = ("gateway", "worker", "sequencer")
+
+
+def _seconds(duration: str) -> float:
+    """A compose duration ("45s", "1m30s") in seconds."""
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", duration)
+    assert parts, duration
+    assert "".join(n + u for n, u in parts) == duration, duration
+    return sum(float(number) * units[unit] for number, unit in parts)
+
+
+@pytest.mark.parametrize("role", LONG_RUNNING_ROLES)
+def test_stop_grace_outlasts_gunicorns_graceful_timeout(role: str) -> None:
+    from gateway.server import GRACEFUL_TIMEOUT_SECONDS  # noqa: PLC0415  # only this test needs it
+
+    grace = compose_services()[role].get("stop_grace_period")
+    assert grace is not None, f"{role} is killed after compose's default 10 s"
+    assert _seconds(str(grace)) > GRACEFUL_TIMEOUT_SECONDS
+
+
+@pytest.mark.parametrize("role", ["opa", "sequencer", "postgres", "rabbitmq", "worker"])
+def test_every_lasting_service_has_a_health_check(role: str) -> None:
+    check = compose_services()[role].get("healthcheck", {})
+    assert not check.get("disable"), f"{role}'s health check is disabled"
+    assert check.get("test"), f"{role} has no health check"
+
+
+def test_the_sequencer_health_check_is_a_real_command() -> None:
+    from gateway.cli import main  # noqa: PLC0415  # the CLI, imported for this check only
+
+    vector = [str(part) for part in compose_services()["sequencer"]["healthcheck"]["test"]]
+    assert vector[:2] == ["CMD", "ketenpoort"]
+    group = main
+    for name in vector[2:]:
+        assert isinstance(group, click.Group)
+        group = group.commands[name]
+
+
+@pytest.mark.parametrize("role", [*LONG_RUNNING_ROLES, "init", "beat", "bundle", "opa"])
+def test_containers_run_read_only_without_new_privileges(role: str) -> None:
+    service = compose_services()[role]
+    assert service.get("read_only") is True, f"{role} can write its root file system"
+    assert "no-new-privileges:true" in service.get("security_opt", [])

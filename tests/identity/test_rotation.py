@@ -8,14 +8,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.log import AuditLog
 from audit.models import AuditEntry
 from gateway.cli import main
 from gateway.clock import ManualClock
-from gateway.db import make_session_factory, transaction
+from gateway.db import transaction
 from gateway.identity.interfaces import Identifiers
 from gateway.identity.models import Subject
 from gateway.identity.rotation import KeyRotation, RotationError, master_key_usage
@@ -26,18 +25,6 @@ from gateway.settings import Settings
 from tests.identity.factories import identifiers
 
 SUBJECTS = 5
-
-
-@pytest.fixture
-def keyring_path(tmp_path: Path) -> Path:
-    path = tmp_path / "keyring.json"
-    Keyring.generate().save(path)
-    return path
-
-
-@pytest.fixture
-def factory(connection: Connection) -> sessionmaker[Session]:
-    return make_session_factory(connection)
 
 
 @pytest.fixture

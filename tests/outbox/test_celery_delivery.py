@@ -25,9 +25,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit.log import AuditLog
 from gateway import db
-from gateway.background.broker import SWEEP_TASK, CeleryPublisher, make_celery
+from gateway.background.broker import (
+    SWEEP_TASK,
+    CeleryPublisher,
+    OffRequestPublisher,
+    make_celery,
+)
 from gateway.identity.envelope import ContentSealer
 from gateway.keys import Keyring
+from gateway.logs import TraceContext, traced
 from gateway.outbox.services import ChannelDirectory, Outbox
 from gateway.policy.covenants import PolicyBundle
 from gateway.settings import Settings
@@ -243,3 +249,27 @@ def test_a_worker_writes_json_log_lines(start_worker: Callable[[], Worker]) -> N
     assert any(line["logger"].startswith("celery") and line["message"].endswith("ready.")
                for line in logged)
     assert all({"timestamp", "level", "logger", "message"} <= set(line) for line in logged)
+
+
+def test_the_request_trace_reaches_the_task_the_worker_log_and_the_webhook(
+    celery_settings: Settings, session_factory: sessionmaker[Session],
+    start_worker: Callable[[], Worker], webhook_receiver: WebhookReceiver, keyring: Keyring,
+) -> None:
+    _connect_riec(session_factory, celery_settings, webhook_receiver.url)
+    publisher = OffRequestPublisher(
+        CeleryPublisher(make_celery(celery_settings), celery_settings.task_queue))
+    outbox = Outbox(publisher, ContentSealer(keyring))
+    request = TraceContext.from_headers(None, f"00-{'ab' * 16}-{'cd' * 8}-01")
+    with traced(request):
+        ids = _enqueue(outbox, session_factory, 1)
+
+    worker = start_worker()
+    _wait_for(lambda: _all_delivered(outbox, session_factory, ids), 30, "the delivery")
+
+    assert webhook_receiver.last_request is not None
+    headers = {k.lower(): v for k, v in webhook_receiver.last_request[0].items()}
+    assert headers["traceparent"].split("-")[1] == request.trace_id
+    logged = [json.loads(line) for line in worker.log().splitlines() if line.startswith("{")]
+    dispatching = [line for line in logged if line["message"] == "dispatching outbox message"]
+    assert [line["trace_id"] for line in dispatching] == [request.trace_id]
+    assert dispatching[0]["span_id"] != request.span_id  # the task is a span of its own

@@ -93,7 +93,9 @@ def test_an_expired_closed_case_is_removed_with_everything_about_it_and_audited(
     subject_ids = _subject_ids(session, case_id)
     _close(session, case_id, CASE_MONTHS)
 
-    assert retention.run().cases == 1
+    told: list[tuple[str, int, int]] = []
+    assert retention.run(progress=lambda *step: told.append(step)).cases == 1
+    assert told == [("cases", 1, 1)]
     assert retention.run().cases == 0
 
     session.expire_all()
