@@ -10,13 +10,14 @@ import html
 import json
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route
 
 from gateway.workspace.accounts import current_code
-from gateway.workspace.wiring import SIGN_IN_WINDOW
+from gateway.workspace.wiring import SIGN_IN_WINDOW_SECONDS
 from tests.factories import RIEC, VLAARDINGEN
 from tests.workspace.browser.conftest import (
     LiveGateway,
@@ -51,7 +52,7 @@ def officer(browser: Browser, live: LiveGateway) -> Iterator[Page]:
     page = context.new_page()
     someone = person(live.app, RIEC, REGIONAL_OFFICER, f"fg{next(_emails)}@riec.example")
     # Each test signs in from the same address: past the sign-in throttle's window first.
-    live.clock.advance(SIGN_IN_WINDOW)
+    live.clock.advance(timedelta(seconds=SIGN_IN_WINDOW_SECONDS))
     page.goto("/werkruimte/inloggen")
     page.fill("#email", someone.email)
     page.fill("#password", someone.password)
@@ -199,7 +200,7 @@ def test_every_officer_page_passes_the_accessibility_check(page: Page,
     for step in ("detectie",) * 6 + ("dossiervorming",):  # a shown cell and a "<5" one
         send_victim_signal(live.app, api, step)
     event_id = logged_entry(live, "ap-axe")
-    live.clock.advance(SIGN_IN_WINDOW)
+    live.clock.advance(timedelta(seconds=SIGN_IN_WINDOW_SECONDS))
     sign_in_by_keyboard(page, live, person(live.app, RIEC, REGIONAL_OFFICER,
                                            "fg-axe@riec.example"))
 
