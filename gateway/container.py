@@ -9,7 +9,7 @@ reach it with :func:`current_container`; the ``ketenpoort`` CLI opens one per co
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy.engine import Connection, Engine
@@ -51,6 +51,7 @@ from gateway.policy.covenants import PolicyBundle
 from gateway.policy.publish import CovenantPublisher
 from gateway.policy.reload import ReloadingPolicyService
 from gateway.policy.services import PolicyService, engine_for
+from gateway.problems import FieldError
 from gateway.retention.services import HousekeepingTerms, RetentionService
 from gateway.settings import Settings
 from gateway.statistics.services import StatisticsService
@@ -80,6 +81,9 @@ class BundleCatalogue:
     def covenant_categories(self, covenant_id: str) -> frozenset[str] | None:
         covenant = self.bundle.covenant(covenant_id)
         return None if covenant is None else frozenset(covenant.categories)
+
+    def content_problems(self, category: str, content: dict[str, Any]) -> list[FieldError]:
+        return self.bundle.content_problems(category, content)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from gateway.policy.covenants import (
 )
 from gateway.policy.interfaces import Decision, DecisionRequest
 from gateway.policy.opa_engine import write_opa_bundle
+from gateway.policy.signals import load_signals
 from gateway.settings import Settings, SettingsError
 
 
@@ -32,11 +33,14 @@ def covenant_commands() -> None:
 @covenant_commands.command("check")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def check(file: Path) -> None:
-    """Check FILE against the covenant schema and the partner registry."""
+    """Check FILE against the covenant schema and the partner registry, and the signal
+    vocabulary and content schemas of the policies tree."""
+    policies = _settings().policies_path
     try:
-        problems = check_covenant_file(file, load_partner_ids(_settings().policies_path))
+        problems = check_covenant_file(file, load_partner_ids(policies))
     except CovenantError as error:
         problems = error.messages
+    problems = problems + load_signals(policies)[1]
     for problem in problems:
         click.echo(problem, err=True)
     if problems:
