@@ -83,7 +83,7 @@ def location_key(identifiers: Identifiers) -> str:
     the BAG id, and two descriptions of one address are still one address.
     """
     postcode = normalise_postcode(identifiers.get("postcode", ""))
-    number = identifiers.get("house_number", "").strip().lstrip("0")
+    number = identifiers.get("house_number", "").strip()
     addition = fold(identifiers.get("house_number_addition", "")).replace(" ", "")
     if not postcode or not number:
         raise IdentityError("a location needs a postcode and a house_number")
