@@ -199,6 +199,7 @@ SCHEMAS: dict[str, Any] = {
             "covenant_version": {"type": ["string", "null"]}, "purpose": string(),
             "process_step": string(enum=list(PROCESS_STEPS)),
             "case_id": {"type": ["string", "null"]},
+            "exploitation_form": string(enum=list(EXPLOITATION_FORMS)),
             "status": string(enum=["delivered", "refused"]),
             "created_at": string(format="date-time"), "audit_event_id": string(),
             "decisions": {"type": "array", "items": {"$ref": "#/components/schemas/Decision"}}},

@@ -24,7 +24,12 @@ from gateway.db import GroupCommitter, core, insert_rows, read_only, transaction
 from gateway.delivery.interfaces import DeliveredSubject, DeliveryPayload
 from gateway.delivery.models import Delivery
 from gateway.delivery.stored import ContentCipher
-from gateway.exchange.interfaces import ExchangeOutcome, ExchangeRequest, ItemInput
+from gateway.exchange.interfaces import (
+    UNKNOWN_EXPLOITATION_FORM,
+    ExchangeOutcome,
+    ExchangeRequest,
+    ItemInput,
+)
 from gateway.exchange.models import Exchange
 from gateway.exchange.validation import (
     CaseLookup,
@@ -380,6 +385,7 @@ class ExchangeService:
                 "id": exchange.id, "covenant": exchange.covenant,
                 "covenant_version": exchange.covenant_version, "purpose": exchange.purpose,
                 "process_step": exchange.process_step, "case_id": exchange.case_id,
+                "exploitation_form": exchange.exploitation_form or UNKNOWN_EXPLOITATION_FORM,
                 "status": exchange.status, "created_at": exchange.created_at.isoformat(),
                 "audit_event_id": exchange.audit_event_id,
                 "decisions": exchange.response_body["decisions"],

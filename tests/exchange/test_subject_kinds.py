@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from audit.models import AuditEntry
 from gateway.delivery.models import Delivery
 from gateway.exchange.models import Exchange
-from tests.factories import POLITIE, RIEC, VLAARDINGEN, bearer, exchange_body, item
+from tests.factories import EVA, POLITIE, RIEC, VLAARDINGEN, bearer, exchange_body, item
 
 INSPECTIE = "arbeidsinspectie"
 WAREHOUSE = {"postcode": "3011 AB", "house_number": "12", "house_number_addition": "a",
@@ -253,3 +253,20 @@ def test_subject_access_for_an_address_finds_the_entries_about_it(
     assert [e["action"] for e in found.json["entries"]] == ["exchange.delivered"]
     assert other.status_code == 200
     assert other.json["entries"] == []
+
+
+def test_the_riec_names_a_location_in_a_case_alongside_a_person(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    eva = {"ref": "p1", "role": "slachtoffer", "identifiers": dict(EVA)}
+    exchange = send(gateway_app, http, VLAARDINGEN, signal_about(location(), eva))
+    pand, person = delivered_subjects(gateway_app, http, RIEC)
+
+    created = http.post("/v1/cases", headers=bearer(gateway_app, RIEC, ("case:write",)), json={
+        "covenant": "riec-rr-mensenhandel", "signals": [exchange["id"]],
+        "subjects": [{"pseudonym": pand["pseudonym"], "role": "betrokkene"},
+                     {"pseudonym": person["pseudonym"], "role": "slachtoffer"}],
+        "case_manager": VLAARDINGEN})
+
+    assert created.status_code == 201, created.json
+    assert len(created.json["subjects"]) == 2
