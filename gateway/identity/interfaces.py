@@ -75,6 +75,8 @@ FIELD_LENGTHS: Mapping[str, int] = {
 #: How sure the sender is of whom or what a subject is: "laag" for a person known only by a
 #: partial description (a first name and an approximate age, a nickname).
 CONFIDENCE_LEVELS = ("hoog", "laag")
+#: A person not identified for certain must at least be named by one of these.
+PARTIAL_NAME_FIELDS = frozenset({"given_names", "family_name", "nickname"})
 MAX_APPROXIMATE_AGE = 120
 _POSTCODE = re.compile(r"[1-9][0-9]{3} ?[A-Za-z]{2}")
 # PostNL never issues the letter pairs SA, SD and SS.
@@ -154,7 +156,7 @@ def validate_subject_identifiers(
     elif kind == "organisatie" and "kvk_number" not in valid:
         errors.append(FieldError(pointer, "an organisation needs a kvk_number"))
     elif kind == "persoon" and not names_a_person(valid):
-        if valid & {"given_names", "family_name", "nickname"}:
+        if valid & PARTIAL_NAME_FIELDS:
             return errors, "laag"
         errors.append(FieldError(pointer, "needs a bsn, or a family_name and a birth_date; "
                                           "or, with low confidence, a given_names, "

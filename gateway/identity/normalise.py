@@ -23,7 +23,12 @@ from __future__ import annotations
 import unicodedata
 
 from gateway.identity.bsn import is_valid_bsn
-from gateway.identity.interfaces import Identifiers, names_a_person, parse_iso_date
+from gateway.identity.interfaces import (
+    PARTIAL_NAME_FIELDS,
+    Identifiers,
+    names_a_person,
+    parse_iso_date,
+)
 from gateway.ports import IdentityError
 
 # Dutch, Flemish, French and German name particles as they appear in Dutch registers, plus the
@@ -108,9 +113,11 @@ def subject_kind(identifiers: Identifiers) -> str:
 
 
 def is_low_confidence(identifiers: Identifiers) -> bool:
-    """A person described only partially (a first name, a nickname): no stable key."""
-    return subject_kind(identifiers) == "persoon" and not names_a_person(
-        {name for name, value in identifiers.items() if str(value).strip()})
+    """A person described only partially, by a name (a first name, a nickname) but without
+    what identifies them for certain: there is no stable key."""
+    present = {name for name, value in identifiers.items() if str(value).strip()}
+    return (subject_kind(identifiers) == "persoon" and not names_a_person(present)
+            and bool(present & PARTIAL_NAME_FIELDS))
 
 
 def subject_key(identifiers: Identifiers) -> str:
