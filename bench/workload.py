@@ -69,8 +69,8 @@ def exchange_body(rng: random.Random, provider: str, people: list[dict[str, str]
     ]
     items: list[dict[str, Any]] = [
         {"category": "uitbuitingssignalen", "subject_ref": "p1",
-         "content": {"indicators": rng.sample(["geen-id-papieren", "schulden", "overbewoning",
-                                               "afhankelijk-van-werkgever"], 2),
+         "content": {"indicators": rng.sample(["geen-id-papieren", "schulden-bij-werkgever",
+                                               "overbewoning", "huisvesting-via-werkgever"], 2),
                      "observed_at": "2026-11-20"}}
     ]
     source = SOURCE_CATEGORIES[provider]

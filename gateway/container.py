@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import cast
+from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
@@ -56,6 +56,7 @@ from gateway.policy.publish import CovenantPublisher
 from gateway.policy.reload import ReloadingPolicyService
 from gateway.policy.services import PolicyService, engine_for
 from gateway.ports import PartnerProfile
+from gateway.problems import FieldError
 from gateway.retention.services import HousekeepingTerms, RetentionService
 from gateway.rights.services import NOTICE_KINDS, NoticeRenderer, SubjectRights
 from gateway.settings import Settings
@@ -90,6 +91,9 @@ class BundleCatalogue:
     def covenant_categories(self, covenant_id: str) -> frozenset[str] | None:
         covenant = self.bundle.covenant(covenant_id)
         return None if covenant is None else frozenset(covenant.categories)
+
+    def content_problems(self, category: str, content: dict[str, Any]) -> list[FieldError]:
+        return self.bundle.content_problems(category, content)
 
 
 @dataclass

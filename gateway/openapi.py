@@ -20,7 +20,12 @@ from werkzeug.routing import Map
 from gateway.auditing import openapi as auditing_openapi
 from gateway.auth.oauth_server import TOKEN_PATH
 from gateway.cases import openapi as cases_openapi
-from gateway.exchange.interfaces import PROCESS_STEPS, SUBJECT_ROLES
+from gateway.exchange.interfaces import (
+    EXPLOITATION_FORMS,
+    PROCESS_STEPS,
+    ROLES_BY_KIND,
+    SUBJECT_ROLES,
+)
 from gateway.exchange.services import MAX_IDEMPOTENCY_KEY_LENGTH
 from gateway.exchange.validation import (
     CASE_ID_PATTERN,
@@ -32,7 +37,14 @@ from gateway.exchange.validation import (
     REF_PATTERN,
 )
 from gateway.identity import openapi as identity_openapi
-from gateway.identity.interfaces import MAX_FIELD_LENGTHS
+from gateway.identity.interfaces import (
+    CONFIDENCE_LEVELS,
+    LOCATION_FIELD_LENGTHS,
+    MAX_APPROXIMATE_AGE,
+    MAX_FIELD_LENGTHS,
+    ORGANISATION_FIELD_LENGTHS,
+    SUBJECT_KINDS,
+)
 from gateway.linkage import openapi as linkage_openapi
 from gateway.meetings import openapi as meetings_openapi
 from gateway.openapi_examples import EXAMPLES
@@ -83,9 +95,39 @@ SCHEMAS: dict[str, Any] = {
     },
     "Identifiers": {
         "type": "object", "additionalProperties": False,
-        "description": "A BSN (elfproef-checked), or family_name plus birth_date.",
+        "description": "A person (kind persoon): a BSN (elfproef-checked), or family_name plus "
+                       "birth_date (confidence hoog). Otherwise, with confidence laag, at least "
+                       "one of given_names, family_name or nickname; approximate_age is whole "
+                       f"years as digits (0 to {MAX_APPROXIMATE_AGE}). A birth date or an age "
+                       "alone names nobody.",
         "properties": {name: string(maxLength=length)
                        for name, length in MAX_FIELD_LENGTHS.items()},
+    },
+    "LocationIdentifiers": {
+        "type": "object", "additionalProperties": False, "required": ["postcode", "house_number"],
+        "description": "An address (kind locatie), linked across partners by postcode, house "
+                       "number and addition, normalised (3011 ab and 3011AB alike). bag_id is "
+                       "the BAG id (16 digits); description a part of the premises "
+                       "(\"achterhuis\"). A home address is personal data: it is sealed in the "
+                       "vault and shown per recipient only as a pseudonym unless identified.",
+        "properties": {
+            "postcode": string(pattern="^[1-9][0-9]{3} ?[A-Za-z]{2}$"),
+            "house_number": string(pattern="^[1-9][0-9]{0,4}$"),
+            "house_number_addition": string(pattern="^[A-Za-z0-9]{1,6}$"),
+            "bag_id": string(pattern="^[0-9]{16}$"),
+            "description": string(maxLength=LOCATION_FIELD_LENGTHS["description"]),
+        },
+    },
+    "OrganisationIdentifiers": {
+        "type": "object", "additionalProperties": False, "required": ["kvk_number"],
+        "description": "A business (kind organisatie), linked across partners by KvK number "
+                       "(eight digits, not all zeros); establishment_number is the KvK "
+                       "vestigingsnummer (twelve digits).",
+        "properties": {
+            "kvk_number": string(pattern="^[0-9]{8}$"),
+            "establishment_number": string(pattern="^[0-9]{12}$"),
+            "trade_name": string(maxLength=ORGANISATION_FIELD_LENGTHS["trade_name"]),
+        },
     },
     "ExchangeRequest": {
         "type": "object", "additionalProperties": False,
@@ -97,19 +139,32 @@ SCHEMAS: dict[str, Any] = {
             "recipients": {"type": "array", "items": string(), "minItems": 1,
                            "maxItems": MAX_RECIPIENTS, "uniqueItems": True},
             "case_id": {"type": ["string", "null"], "pattern": CASE_ID_PATTERN.pattern},
+            "exploitation_form": string(enum=list(EXPLOITATION_FORMS), description=(
+                "The form of exploitation the signal is about; absent: onbekend. Grants may "
+                "be limited to some forms (labour exploitation to the labour inspectorate).")),
             "subjects": {"type": "array", "minItems": 1, "maxItems": MAX_SUBJECTS, "items": {
                 "type": "object", "additionalProperties": False,
                 "required": ["ref", "role", "identifiers"],
+                "description": "A subject of one kind; roles per kind: " + "; ".join(
+                    f"{kind}: {', '.join(roles)}" for kind, roles in ROLES_BY_KIND.items()),
                 "properties": {"ref": string(pattern=REF_PATTERN.pattern),
+                               "kind": string(enum=list(SUBJECT_KINDS),
+                                              description="absent: persoon"),
                                "role": string(enum=list(SUBJECT_ROLES)),
-                               "identifiers": {"$ref": "#/components/schemas/Identifiers"}}}},
+                               "identifiers": {"anyOf": [
+                                   {"$ref": "#/components/schemas/Identifiers"},
+                                   {"$ref": "#/components/schemas/LocationIdentifiers"},
+                                   {"$ref": "#/components/schemas/OrganisationIdentifiers"}]}}}},
             "items": {"type": "array", "minItems": 1, "maxItems": MAX_ITEMS, "items": {
                 "type": "object", "additionalProperties": False,
                 "required": ["category", "content"],
                 "properties": {"category": string(pattern=ID_PATTERN.pattern),
                                "subject_ref": {"type": ["string", "null"]},
                                "content": {"type": "object", "description":
-                                           f"at most {MAX_ITEM_CONTENT_BYTES} bytes of JSON"}}}},
+                                           f"at most {MAX_ITEM_CONTENT_BYTES} bytes of JSON; "
+                                           "a category with a content schema (policies/"
+                                           "signals) is checked against it, indicators "
+                                           "against the Signalenlijst mensenhandel"}}}},
         },
     },
     "Decision": {
@@ -149,6 +204,7 @@ SCHEMAS: dict[str, Any] = {
             "covenant_version": {"type": ["string", "null"]}, "purpose": string(),
             "process_step": string(enum=list(PROCESS_STEPS)),
             "case_id": {"type": ["string", "null"]},
+            "exploitation_form": string(enum=list(EXPLOITATION_FORMS)),
             "status": string(enum=["delivered", "refused"]),
             "created_at": string(format="date-time"), "audit_event_id": string(),
             "decisions": {"type": "array", "items": {"$ref": "#/components/schemas/Decision"}}},
@@ -164,13 +220,18 @@ SCHEMAS: dict[str, Any] = {
             "covenant": string(), "covenant_version": {"type": ["string", "null"]},
             "purpose": string(), "process_step": string(),
             "case_id": {"type": ["string", "null"], "pattern": CASE_ID_PATTERN.pattern},
+            "exploitation_form": string(enum=list(EXPLOITATION_FORMS)),
             "identity": string(enum=["none", "pseudonym", "identified"],
                                description="The strongest level of a person in the delivery"),
             "subjects": {"type": "array", "items": {"type": "object", "properties": {
-                "ref": string(), "role": string(), "pseudonym": string(),
+                "ref": string(), "kind": string(enum=list(SUBJECT_KINDS)),
+                "confidence": string(enum=list(CONFIDENCE_LEVELS)),
+                "role": string(), "pseudonym": string(description=(
+                    "Per recipient: two recipients see different pseudonyms for the same "
+                    "person, address or organisation")),
                 "identity": string(enum=["pseudonym", "identified"]),
                 "identifiers": {
-                    "$ref": "#/components/schemas/Identifiers",
+                    "type": "object",
                     "description": "Only for a person delivered identified: the identifiers "
                                    "exactly as this exchange's sender sent them"}},
                 "required": ["ref", "role", "pseudonym", "identity"]}},

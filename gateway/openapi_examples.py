@@ -258,6 +258,8 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
         **_REIDENTIFICATION, "status": "approved", "approved_by": RIEC}}},
     ("post", "/v1/reidentifications/{reidentification_id}/approve"): {"responses": {"200": {
         **_REIDENTIFICATION, "status": "approved", "approved_by": RIEC}}},
+    ("post", "/v1/reidentifications/{reidentification_id}/deny"): {"responses": {"200": {
+        **_REIDENTIFICATION, "status": "refused", "approved_by": None}}},
     ("post", "/v1/pseudonyms/translate"): {
         "request": {"pseudonyms": [OTHER_PSEUDONYM]},
         "responses": {"200": {"translations": [{"pseudonym": OTHER_PSEUDONYM,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.auditing.queries import DEFAULT_LIMIT, MAX_LIMIT, MAX_TEXT_LENGTH
+from gateway.identity.interfaces import IDENTIFIER_FIELDS, SUBJECT_KINDS
 from gateway.openapi_parts import problems, string
 
 _BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -80,14 +81,18 @@ SCHEMAS: dict[str, Any] = {
     },
     "AuditSubjectAccessRequest": {
         "type": "object", "required": ["identifiers"], "additionalProperties": False,
-        "properties": {"identifiers": {
-            "type": "object", "additionalProperties": False,
-            "description": "As an exchange subject's identifiers: a bsn, or a family_name "
-                           "and a birth_date; used only to derive the audit pseudonym.",
-            "properties": {name: string() for name in (
-                "bsn", "family_name", "given_names", "prefix", "birth_date", "nationality",
-                "document_number", "address")},
-        }},
+        "properties": {
+            "kind": string(enum=list(SUBJECT_KINDS), description=(
+                "persoon (default), locatie (the resident of an address) or organisatie (a "
+                "one-person business)")),
+            "identifiers": {
+                "type": "object", "additionalProperties": False,
+                "description": "As an exchange subject's identifiers of that kind: of a person "
+                               "a bsn, or a family_name and a birth_date; of a location a "
+                               "postcode and house_number; of an organisation a kvk_number. "
+                               "Used only to derive the audit pseudonym.",
+                "properties": {name: string() for name in sorted(IDENTIFIER_FIELDS)},
+            }},
     },
     "AuditSubjectAccessReport": {
         "type": "object",

@@ -41,7 +41,12 @@ from gateway.auditing.services import Reader, checkpoint_view
 from gateway.cases.models import CaseSubject
 from gateway.clock import Clock
 from gateway.db import transaction
-from gateway.identity.interfaces import Identifiers, validate_identifiers
+from gateway.identity.interfaces import (
+    SUBJECT_KINDS,
+    Identifiers,
+    validate_identifiers,
+    validate_subject_identifiers,
+)
 from gateway.linkage.services import linked_subjects
 from gateway.meetings.models import AgendaItem
 from gateway.policy.interfaces import IDENTITY_LEVELS
@@ -49,7 +54,7 @@ from gateway.ports import AuditPseudonyms
 from gateway.problems import FieldError, validation_failed
 
 ACTION = "audit.subject_access"
-REQUEST_FIELDS = frozenset({"identifiers"})
+REQUEST_FIELDS = frozenset({"kind", "identifiers"})
 # Rows read per query while scanning; the report itself is never cut short.
 SCAN_BATCH = 1000
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -131,15 +136,26 @@ class SubjectAccessService:
 
 
 def parse_request(body: object, today: date) -> Identifiers:
-    """``{"identifiers": {...}}`` checked like an exchange subject's identifiers (422 else)."""
+    """``{"kind": ..., "identifiers": {...}}`` checked like an exchange subject's (422 else).
+
+    ``kind`` is ``persoon`` (the default), ``locatie`` (the resident of an address) or
+    ``organisatie`` (a one-person business). A person must be fully identified: one reported
+    only partially has no key to find them by.
+    """
     if not isinstance(body, dict):
         raise validation_failed([FieldError("", "must be an object")])
     errors = [FieldError(f"/{name}", "unknown field") for name in sorted(body.keys() -
                                                                           REQUEST_FIELDS)]
-    if "identifiers" not in body:
+    kind = body.get("kind", "persoon")
+    if kind not in SUBJECT_KINDS:
+        errors.append(FieldError("/kind", f"one of {tuple(SUBJECT_KINDS)}"))
+    elif "identifiers" not in body:
         errors.append(FieldError("/identifiers", "required"))
-    else:
+    elif kind == "persoon":
         errors += validate_identifiers(body["identifiers"], "/identifiers", today=today)
+    else:
+        errors += validate_subject_identifiers(kind, body["identifiers"], "/identifiers",
+                                               today=today)[0]
     if errors:
         raise validation_failed(errors)
     identifiers: Identifiers = body["identifiers"]

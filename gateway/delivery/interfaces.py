@@ -12,9 +12,11 @@ from typing import Any, NotRequired, TypedDict
 
 
 class DeliveredSubject(TypedDict):
-    """One person as delivered to one recipient."""
+    """One subject (a person, a location, an organisation) as delivered to one recipient."""
 
     ref: str
+    kind: NotRequired[str]  # persoon, locatie or organisatie; absent: persoon
+    confidence: NotRequired[str]  # hoog, or laag for a partially described person
     role: str
     pseudonym: str
     subject_id: str
@@ -36,6 +38,7 @@ class DeliveryPayload(TypedDict):
     purpose: str
     process_step: str
     case_id: str | None
+    exploitation_form: NotRequired[str]
     subjects: list[DeliveredSubject]
     items: list[DeliveredItem]
     sealed_content: NotRequired[dict[str, Any]]  # the items' contents, sealed together

@@ -63,8 +63,10 @@ def subject_view(
     A shredded identity (erased by retention or the operator) shows as
     ``"identity": "shredded"``: nothing is disclosed, and the rest of the delivery is served.
     """
-    view: dict[str, Any] = {"ref": subject["ref"], "role": subject["role"],
-                            "pseudonym": subject["pseudonym"], "identity": subject_level(subject)}
+    view: dict[str, Any] = {"ref": subject["ref"], "kind": subject.get("kind", "persoon"),
+                            "confidence": subject.get("confidence", "hoog"),
+                            "role": subject["role"], "pseudonym": subject["pseudonym"],
+                            "identity": subject_level(subject)}
     if not (identified_channel and is_identified(subject)):
         return view, None
     try:
@@ -90,7 +92,9 @@ def recipient_view(
         "sender_oin": stored.get("sender_oin"), "transaction_id": stored.get("transaction_id"),
         "covenant": stored["covenant"], "covenant_version": stored.get("covenant_version"),
         "purpose": stored["purpose"], "process_step": stored["process_step"],
-        "case_id": stored["case_id"], "identity": delivery.identity,
+        "case_id": stored["case_id"],
+        "exploitation_form": stored.get("exploitation_form", "onbekend"),
+        "identity": delivery.identity,
         "subjects": [subject for subject, _ in subjects],
         "items": open_items(content, delivery.id, stored),
         "created_at": delivery.created_at.isoformat(),

@@ -9,9 +9,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.policy.covenants import PROCESS_STEPS
+from gateway.policy.signals import EXPLOITATION_FORMS
 
 SUBJECT_ROLES = ("dader", "slachtoffer", "faciliteerder", "betrokkene")
-__all__ = ["PROCESS_STEPS", "SUBJECT_ROLES", "ExchangeOutcome", "ExchangeRequest", "ItemInput",
+#: The roles a subject of each kind can play: a place is where something happens, a business
+#: can exploit or facilitate, only a person can be a victim.
+ROLES_BY_KIND: dict[str, tuple[str, ...]] = {
+    "persoon": SUBJECT_ROLES,
+    "locatie": ("betrokkene",),
+    "organisatie": ("dader", "faciliteerder", "betrokkene"),
+}
+# A signal that names no form of exploitation (EXPLOITATION_FORMS) is about an unknown form.
+UNKNOWN_EXPLOITATION_FORM = "onbekend"
+__all__ = ["EXPLOITATION_FORMS", "PROCESS_STEPS", "ROLES_BY_KIND", "SUBJECT_ROLES",
+           "UNKNOWN_EXPLOITATION_FORM", "ExchangeOutcome", "ExchangeRequest", "ItemInput",
            "SubjectInput"]
 
 
@@ -20,6 +31,8 @@ class SubjectInput:
     ref: str
     role: str
     identifiers: dict[str, str]
+    kind: str = "persoon"
+    confidence: str = "hoog"
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,7 @@ class ExchangeRequest:
     items: tuple[ItemInput, ...]
     # Recipients that are the named case's assigned partner at its step (see CaseView).
     assigned_recipients: frozenset[str] = frozenset()
+    exploitation_form: str = UNKNOWN_EXPLOITATION_FORM
 
     @property
     def categories(self) -> tuple[str, ...]:

@@ -27,6 +27,8 @@ class Exchange(Base):
     purpose: Mapped[str] = mapped_column(String(128))
     process_step: Mapped[str] = mapped_column(String(32))
     case_id: Mapped[str | None] = mapped_column(String(36))
+    # The form of exploitation the signal is about (NULL: stored before forms were recorded).
+    exploitation_form: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_digest: Mapped[str] = mapped_column(String(64))

@@ -25,6 +25,7 @@ from gateway.delivery.interfaces import DeliveredSubject, DeliveryPayload
 from gateway.delivery.models import Delivery
 from gateway.delivery.stored import ContentCipher
 from gateway.exchange.interfaces import (
+    UNKNOWN_EXPLOITATION_FORM,
     ExchangeOutcome,
     ExchangeRequest,
     ItemInput,
@@ -63,7 +64,7 @@ class Vault(Protocol):
         self, session: Session, sealed: SealedSubject, exchange_id: str, *, new_subject: bool
     ) -> dict[str, str]: ...
 
-    def audit_pseudonym_for(self, identifiers: Any) -> str | None: ...
+    def audit_pseudonym(self, subject_id: str) -> str: ...
 
 
 
@@ -204,7 +205,7 @@ class ExchangeService:
             idempotency_key=idempotency_key,
             subjects=subjects,
             audit=self.audit.record(
-                self._audit_event(sender, request, decisions, exchange_id, set(subjects),
+                self._audit_event(sender, request, decisions, exchange_id, subjects,
                                   named=dict(named))),
         )
         try:
@@ -237,6 +238,7 @@ class ExchangeService:
                 today=self.clock.today().isoformat(),
                 recipient_assigned=recipient in request.assigned_recipients,
                 subject_categories=named,
+                exploitation_form=request.exploitation_form,
             )
         )
 
@@ -260,6 +262,7 @@ class ExchangeService:
             "client_id": sender.client_id, "covenant": request.covenant,
             "covenant_version": _covenant_version(decisions), "purpose": request.purpose,
             "process_step": request.process_step, "case_id": request.case_id,
+            "exploitation_form": request.exploitation_form,
             "status": "delivered" if allowed else "refused",
             "idempotency_key": prepared.idempotency_key, "request_digest": prepared.digest,
             "response_status": outcome.status, "response_body": outcome.body,
@@ -312,6 +315,8 @@ class ExchangeService:
         subjects: list[DeliveredSubject] = [
             {
                 "ref": s.ref,
+                "kind": s.kind,
+                "confidence": s.confidence,
                 "role": s.role,
                 "identity": levels[s.ref],
                 "pseudonym": self.pseudonyms.pseudonym(persons.subject_ids[s.ref],
@@ -333,6 +338,7 @@ class ExchangeService:
             "purpose": request.purpose,
             "process_step": request.process_step,
             "case_id": request.case_id,
+            "exploitation_form": request.exploitation_form,
             "subjects": subjects,
             "items": [{"category": i.category, "subject_ref": i.subject_ref} for i in items],
             "sealed_content": self.content.seal([i.content for i in items], delivery_id),
@@ -345,14 +351,16 @@ class ExchangeService:
 
     def _audit_event(
         self, sender: Caller, request: ExchangeRequest, decisions: list[Decision],
-        exchange_id: str, accepted: set[str], *, named: dict[str, tuple[str, ...]],
+        exchange_id: str, accepted: dict[str, _PreparedSubject], *,
+        named: dict[str, tuple[str, ...]],
     ) -> dict[str, Any]:
         """The entry of a decided exchange.
 
-        Only persons some recipient receives (``accepted`` refs) are named, by audit pseudonym;
-        the others, and everyone in a refused exchange, are counted. The gateway never took
-        them in, and naming them would let a sender learn the audit pseudonym of anyone whose
-        BSN it knows (see :mod:`gateway.auditing.projection`).
+        Only subjects some recipient receives (``accepted``) are named, by audit pseudonym of
+        their vault id, with their kind; the others, and everyone in a refused exchange, are
+        counted. The gateway never took them in, and naming them would let a sender learn the
+        audit pseudonym of anyone whose BSN it knows (see :mod:`gateway.auditing.projection`).
+        An address or KvK number is named the same way, never in clear.
         """
         allowed = any(d.allowed for d in decisions)
         return {
@@ -365,11 +373,14 @@ class ExchangeService:
             "purpose": request.purpose,
             "process_step": request.process_step,
             "case_id": request.case_id,
+            "exploitation_form": request.exploitation_form,
             "categories": list(request.categories),
             # Per person the categories of the items about them, so a subject access report
             # lists what was exchanged about this person, not about others in the exchange.
             "subjects": [
-                {"role": s.role, "audit_pseudonym": self.vault.audit_pseudonym_for(s.identifiers),
+                {"kind": s.kind, "role": s.role,
+                 "audit_pseudonym": self.vault.audit_pseudonym(
+                     accepted[s.ref].sealed.subject_id),
                  "categories": list(named.get(s.ref, ()))}
                 for s in request.subjects if s.ref in accepted
             ],
@@ -391,6 +402,7 @@ class ExchangeService:
                 "id": exchange.id, "covenant": exchange.covenant,
                 "covenant_version": exchange.covenant_version, "purpose": exchange.purpose,
                 "process_step": exchange.process_step, "case_id": exchange.case_id,
+                "exploitation_form": exchange.exploitation_form or UNKNOWN_EXPLOITATION_FORM,
                 "status": exchange.status, "created_at": exchange.created_at.isoformat(),
                 "audit_event_id": exchange.audit_event_id,
                 "decisions": exchange.response_body["decisions"],

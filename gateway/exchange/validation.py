@@ -13,13 +13,19 @@ from datetime import date
 from typing import Any, Protocol
 
 from gateway.exchange.interfaces import (
+    EXPLOITATION_FORMS,
     PROCESS_STEPS,
-    SUBJECT_ROLES,
+    ROLES_BY_KIND,
+    UNKNOWN_EXPLOITATION_FORM,
     ExchangeRequest,
     ItemInput,
     SubjectInput,
 )
-from gateway.identity.interfaces import IDENTIFIER_FIELDS, validate_identifiers
+from gateway.identity.interfaces import (
+    IDENTIFIER_FIELDS,
+    SUBJECT_KINDS,
+    validate_subject_identifiers,
+)
 from gateway.ports import PartnerProfile
 from gateway.problems import FieldError, conflict, validation_failed
 
@@ -30,14 +36,16 @@ MAX_ITEM_CONTENT_BYTES = 65_536
 REF_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 TOP_LEVEL_FIELDS = frozenset(
-    {"covenant", "purpose", "process_step", "recipients", "case_id", "subjects", "items"}
+    {"covenant", "purpose", "process_step", "recipients", "case_id", "subjects", "items",
+     "exploitation_form"}
 )
 REQUIRED_FIELDS = ("covenant", "purpose", "process_step", "recipients", "subjects", "items")
 _WITHOUT_STEP = tuple(name for name in REQUIRED_FIELDS if name != "process_step")
 # A required array that is missing is reported once, by the check of the top-level fields.
 _ABSENT = object()
 CASE_ID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-SUBJECT_FIELDS = frozenset({"ref", "role", "identifiers"})
+SUBJECT_FIELDS = frozenset({"ref", "kind", "role", "identifiers"})
+DEFAULT_KIND = "persoon"  # a subject sent without a kind, as before kinds existed
 ITEM_FIELDS = frozenset({"category", "subject_ref", "content"})
 # The request's shape as the audit log may name it: a mapping lists the member names we
 # define, a list (one element) stands for array positions, None for a value with no members
@@ -46,7 +54,7 @@ _LEAF = None
 BODY_SHAPE: dict[str, Any] = {
     **dict.fromkeys(TOP_LEVEL_FIELDS - {"recipients", "subjects", "items"}, _LEAF),
     "recipients": [_LEAF],
-    "subjects": [{"ref": _LEAF, "role": _LEAF,
+    "subjects": [{"ref": _LEAF, "kind": _LEAF, "role": _LEAF,
                   "identifiers": dict.fromkeys(IDENTIFIER_FIELDS, _LEAF)}],
     "items": [dict.fromkeys(ITEM_FIELDS, _LEAF)],
 }
@@ -65,6 +73,11 @@ class CovenantCatalogue(Protocol):
     def covenant_purposes(self, covenant_id: str) -> frozenset[str] | None: ...
 
     def covenant_categories(self, covenant_id: str) -> frozenset[str] | None: ...
+
+    def content_problems(self, category: str, content: dict[str, Any]) -> list[FieldError]:
+        """What is wrong with an item's content by its category's schema, each pointer
+        relative to the content; empty for a category without a schema."""
+        ...
 
 
 class CaseView(Protocol):
@@ -97,6 +110,7 @@ def parse_exchange(
     covenant = _string(body, "covenant", "", errors, ID_PATTERN)
     purpose = _string(body, "purpose", "", errors, ID_PATTERN)
     step = _string(body, "process_step", "", errors)
+    form = _exploitation_form(body, errors)
     if step is not None and step not in PROCESS_STEPS:
         errors.append(FieldError("/process_step", f"unknown process step; one of {PROCESS_STEPS}"))
     recipients = _recipients(body.get("recipients", _ABSENT), catalogue, errors)
@@ -104,7 +118,8 @@ def parse_exchange(
     if case is not None and covenant is not None and covenant != case.covenant:
         errors.append(FieldError("/case_id", f"the case is under covenant {case.covenant}"))
     subjects = _subjects(body.get("subjects", _ABSENT), today, errors)
-    items = _items(body.get("items", _ABSENT), {s.ref for s in subjects}, categories, errors)
+    items = _items(body.get("items", _ABSENT), {s.ref for s in subjects}, categories,
+                   catalogue, errors)
     if case is not None and not errors:
         step = _step_of_case(case, step)
     # Each of these is None only when an error was recorded for it.
@@ -112,7 +127,17 @@ def parse_exchange(
         raise validation_failed(errors)
     assigned = frozenset(r for r in recipients if case is not None and case.is_assigned(r))
     return ExchangeRequest(covenant, purpose, step, recipients, body.get("case_id"), subjects,
-                           items, assigned)
+                           items, assigned, form)
+
+
+def _exploitation_form(body: dict[str, Any], errors: list[FieldError]) -> str:
+    """The signal's form of exploitation; a signal that names none is about an unknown one."""
+    form = body.get("exploitation_form", UNKNOWN_EXPLOITATION_FORM)
+    if form not in EXPLOITATION_FORMS:
+        errors.append(FieldError("/exploitation_form",
+                                 f"unknown form of exploitation; one of {EXPLOITATION_FORMS}"))
+        return UNKNOWN_EXPLOITATION_FORM
+    return str(form)
 
 
 def _step_of_case(case: CaseView, claimed: str | None) -> str:
@@ -211,19 +236,33 @@ def _subjects(raw: Any, today: date, errors: list[FieldError]) -> tuple[SubjectI
         before = len(errors)
         _check_fields(subject, pointer, SUBJECT_FIELDS, ("ref", "role", "identifiers"), errors)
         ref = _string(subject, "ref", pointer, errors, REF_PATTERN)
+        kind = _kind(subject, pointer, errors)
         role = _string(subject, "role", pointer, errors)
-        if role is not None and role not in SUBJECT_ROLES:
-            errors.append(FieldError(f"{pointer}/role", f"unknown role; one of {SUBJECT_ROLES}"))
-        if "identifiers" in subject:
-            errors.extend(validate_identifiers(subject["identifiers"], f"{pointer}/identifiers",
-                                               today=today))
+        roles = ROLES_BY_KIND.get(kind or DEFAULT_KIND, ())
+        if role is not None and kind is not None and role not in roles:
+            errors.append(FieldError(f"{pointer}/role", f"not a role of a {kind}; one of {roles}"))
+        confidence = "hoog"
+        if "identifiers" in subject and kind is not None:
+            problems, confidence = validate_subject_identifiers(
+                kind, subject["identifiers"], f"{pointer}/identifiers", today=today)
+            errors.extend(problems)
         if ref is not None and ref in refs:
             errors.append(FieldError(f"{pointer}/ref", f"duplicate subject ref {ref!r}"))
         if ref is not None:
             refs.add(ref)
-        if len(errors) == before and ref is not None and role is not None:
-            subjects.append(SubjectInput(ref, role, dict(subject["identifiers"])))
+        if len(errors) == before and ref is not None and role is not None and kind is not None:
+            subjects.append(SubjectInput(ref, role, dict(subject["identifiers"]), kind,
+                                         confidence))
     return tuple(subjects)
+
+
+def _kind(subject: dict[str, Any], pointer: str, errors: list[FieldError]) -> str | None:
+    kind = subject.get("kind", DEFAULT_KIND)
+    if kind not in SUBJECT_KINDS:
+        errors.append(FieldError(f"{pointer}/kind",
+                                 f"unknown subject kind; one of {tuple(SUBJECT_KINDS)}"))
+        return None
+    return str(kind)
 
 
 def _check_covenant(
@@ -246,7 +285,8 @@ def _check_covenant(
 
 
 def _items(
-    raw: Any, refs: set[str], categories: frozenset[str] | None, errors: list[FieldError]
+    raw: Any, refs: set[str], categories: frozenset[str] | None, catalogue: CovenantCatalogue,
+    errors: list[FieldError],
 ) -> tuple[ItemInput, ...]:
     items: list[ItemInput] = []
     for index, item in enumerate(_array(raw, "/items", MAX_ITEMS, errors)):
@@ -271,6 +311,9 @@ def _items(
             )
         content = item.get("content")
         _check_content(content, f"{pointer}/content", errors)
+        if category is not None and isinstance(content, dict) and len(errors) == before:
+            errors.extend(FieldError(f"{pointer}/content{problem.pointer}", problem.detail)
+                          for problem in catalogue.content_problems(category, content))
         if len(errors) == before and category is not None and isinstance(content, dict):
             items.append(ItemInput(category, subject_ref, content))
     return tuple(items)

@@ -24,7 +24,12 @@ import unicodedata
 from typing import cast
 
 from gateway.identity.bsn import is_valid_bsn
-from gateway.identity.interfaces import Identifiers, parse_iso_date
+from gateway.identity.interfaces import (
+    PARTIAL_NAME_FIELDS,
+    Identifiers,
+    names_a_person,
+    parse_iso_date,
+)
 from gateway.ports import IdentityError
 
 # Dutch, Flemish, French and German name particles as they appear in Dutch registers, plus the
@@ -72,12 +77,62 @@ def normalise_birth_date(birth_date: str) -> str:
         raise IdentityError("birth_date is not an ISO date (YYYY-MM-DD)") from None
 
 
+def normalise_postcode(postcode: str) -> str:
+    """``3011 ab`` and ``3011AB`` alike: upper case, no space."""
+    return "".join(postcode.split()).upper()
+
+
+def location_key(identifiers: Identifiers) -> str:
+    """The matching key of an address: postcode, house number and addition, normalised.
+
+    The BAG id and the description ("achterhuis") are left out: partners rarely both have
+    the BAG id, and two descriptions of one address are still one address.
+    """
+    postcode = normalise_postcode(identifiers.get("postcode", ""))
+    number = identifiers.get("house_number", "").strip()
+    addition = fold(identifiers.get("house_number_addition", "")).replace(" ", "")
+    if not postcode or not number:
+        raise IdentityError("a location needs a postcode and a house_number")
+    return f"loc:{postcode}|{number}|{addition}"
+
+
+def organisation_key(identifiers: Identifiers) -> str:
+    """The matching key of an organisation: its KvK number (the legal entity)."""
+    kvk_number = identifiers.get("kvk_number", "").strip()
+    if not kvk_number:
+        raise IdentityError("an organisation needs a kvk_number")
+    return f"kvk:{kvk_number}"
+
+
+def subject_kind(identifiers: Identifiers) -> str:
+    """The kind of subject the identifiers describe; their fields never overlap."""
+    if "kvk_number" in identifiers:
+        return "organisatie"
+    if "postcode" in identifiers:
+        return "locatie"
+    return "persoon"
+
+
+def is_low_confidence(identifiers: Identifiers) -> bool:
+    """A person described only partially, by a name (a first name, a nickname) but without
+    what identifies them for certain: there is no stable key."""
+    present = {name for name, value in identifiers.items() if str(value).strip()}
+    return (subject_kind(identifiers) == "persoon" and not names_a_person(present)
+            and bool(present & PARTIAL_NAME_FIELDS))
+
+
 def subject_key(identifiers: Identifiers) -> str:
-    """The matching key of a person: the BSN when there is one, else name and birth date.
+    """The matching key of a subject: of a location and an organisation their normalised
+    address or KvK number; of a person the BSN when there is one, else name and birth date.
 
     A BSN that is present but fails the elfproef is an error, not a reason to fall back to the
     name: it means the identifiers were never validated, and matching on them would be a guess.
     """
+    kind = subject_kind(identifiers)
+    if kind == "locatie":
+        return location_key(identifiers)
+    if kind == "organisatie":
+        return organisation_key(identifiers)
     bsn = identifiers.get("bsn")
     if bsn is not None:
         if not is_valid_bsn(bsn):

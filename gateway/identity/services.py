@@ -48,7 +48,7 @@ from gateway.identity.interfaces import (
     SubjectNotFoundError,
 )
 from gateway.identity.models import NONCE_LENGTH, Reidentification, Subject
-from gateway.identity.normalise import subject_key, subject_keys
+from gateway.identity.normalise import is_low_confidence, subject_key, subject_keys
 from gateway.keys import Keyring, KeyringError, KeyringSealer
 from gateway.ports import IdentityError, SubjectShreddedError
 
@@ -129,7 +129,10 @@ class IdentityVault:
         The first half of :meth:`register`, for callers that seal before their transaction so
         the encryption does not run while SQLite's single write lock is held.
         """
-        key = subject_key(identifiers)
+        # A person known only partially has no stable key: each report is a subject of its
+        # own, which fuzzy linkage may later join to another.
+        key = (f"partial:{uuid.uuid4()}" if is_low_confidence(identifiers)
+               else subject_key(identifiers))
         subject_id = self._subject_id(key)
         data_key = AESGCM.generate_key(bit_length=DATA_KEY_BITS)
         columns = {"id": subject_id, **self._sealed(subject_id, key, identifiers, data_key)}

@@ -21,6 +21,7 @@ from gateway.policy.covenants import (
 )
 from gateway.policy.interfaces import Decision, DecisionRequest
 from gateway.policy.opa_engine import write_opa_bundle
+from gateway.policy.signals import EXPLOITATION_FORMS, load_signals
 from gateway.settings import Settings, SettingsError
 
 
@@ -32,11 +33,14 @@ def covenant_commands() -> None:
 @covenant_commands.command("check")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def check(file: Path) -> None:
-    """Check FILE against the covenant schema and the partner registry."""
+    """Check FILE against the covenant schema and the partner registry, and the signal
+    vocabulary and content schemas of the policies tree."""
+    policies = _settings().policies_path
     try:
-        problems = check_covenant_file(file, load_partner_ids(_settings().policies_path))
+        problems = check_covenant_file(file, load_partner_ids(policies))
     except CovenantError as error:
         problems = error.messages
+    problems = problems + load_signals(policies)[1]
     for problem in problems:
         click.echo(problem, err=True)
     if problems:
@@ -50,24 +54,28 @@ def check(file: Path) -> None:
 @click.option("--to", "recipient", required=True, help="Receiving partner id.")
 @click.option("--category", "categories", required=True, multiple=True, help="Repeatable.")
 @click.option("--step", "process_step", required=True, help="Process step.")
-@click.option("--purpose", help="Purpose id; defaults to the covenant's only purpose.")
+@click.option("--purpose", help="Purpose id; defaults to the covenant's first (main) purpose.")
 @click.option("--assigned", is_flag=True, help="The recipient is the case's assigned partner.")
+@click.option("--exploitation-form", "exploitation_form", default="onbekend", show_default=True,
+              type=click.Choice(EXPLOITATION_FORMS), help="What the signal is about.")
 @click.option("--today", help="Evaluate as of this date (YYYY-MM-DD); default: the clock's day.")
 def explain(
     *, covenant_id: str, provider: str, recipient: str, categories: tuple[str, ...],
-    process_step: str, purpose: str | None, assigned: bool, today: str | None,
+    process_step: str, purpose: str | None, assigned: bool, exploitation_form: str,
+    today: str | None,
 ) -> None:
     """Show what the policy decides for one disclosure, and why."""
     bundle = _bundle()
     request = DecisionRequest(
         covenant=covenant_id,
-        purpose=purpose or _only_purpose(bundle, covenant_id),
+        purpose=purpose or _main_purpose(bundle, covenant_id),
         process_step=process_step,
         provider=provider,
         recipient=recipient,
         categories=categories,
         today=today or clock_starting_at(_settings().clock_start).today().isoformat(),
         recipient_assigned=assigned,
+        exploitation_form=exploitation_form,
     )
     click.echo(_describe(explaining_policy(_settings(), bundle).decide(request)))
 
@@ -122,13 +130,14 @@ def _bundle() -> PolicyBundle:
         raise click.ClickException(f"the policies do not load:\n{error}") from error
 
 
-def _only_purpose(bundle: PolicyBundle, covenant_id: str) -> str:
-    covenant = bundle.covenant(covenant_id)
-    if covenant is None:
+def _main_purpose(bundle: PolicyBundle, covenant_id: str) -> str:
+    """The purpose the covenant lists first: its main one (the RIEC covenant's chain approach,
+    before the RIEC's own analysis function)."""
+    document = bundle.data["ketenpoort"]["covenants"].get(covenant_id)
+    if document is None:
         raise click.BadParameter(f"unknown covenant {covenant_id!r}", param_hint="--covenant")
-    if len(covenant.purposes) != 1:
-        raise click.UsageError(f"covenant {covenant_id} has several purposes; pass --purpose")
-    return next(iter(covenant.purposes))
+    purpose: str = document["purposes"][0]["id"]
+    return purpose
 
 
 def _describe(decision: Decision) -> str:

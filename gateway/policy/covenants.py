@@ -21,7 +21,9 @@ import jsonschema
 import rfc8785
 import yaml
 
+from gateway.policy.signals import ContentSchemas, check_categories, load_signals
 from gateway.ports import PartnerProfile, is_oin
+from gateway.problems import FieldError
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "covenant.schema.json"
 PARTNERS_FILE = "partners.yaml"
@@ -132,6 +134,13 @@ class PolicyBundle:
             problems.extend(covenant_problems)
             if not covenant_problems:
                 covenants[document["id"]] = document
+        signals, signal_problems = load_signals(path)
+        # Whether a schema's category exists is only known once every covenant loaded.
+        if not signal_problems and not problems:
+            defined = {category["id"] for document in covenants.values()
+                       for category in document["categories"]}
+            problems.extend(check_categories(signals, defined))
+        problems.extend(signal_problems)
         modules = _load_modules(path)
         if not modules:
             problems.append(f"{path}: no Rego modules found")
@@ -142,6 +151,7 @@ class PolicyBundle:
                 "partners": partners,
                 "process_steps": list(PROCESS_STEPS),
                 "covenants": covenants,
+                "signals": signals,
             }
         }
         return cls(data=data, modules=modules, hash=bundle_hash(data, modules))
@@ -179,6 +189,16 @@ class PolicyBundle:
     def covenant_categories(self, covenant_id: str) -> frozenset[str] | None:
         covenant = self.covenant(covenant_id)
         return None if covenant is None else covenant.categories
+
+    def content_problems(self, category: str, content: dict[str, Any]) -> list[FieldError]:
+        """What an item's content breaks of its category's schema (see
+        :mod:`gateway.policy.signals`), pointers relative to the content."""
+        return self._content_schemas.problems(category, content)
+
+    @functools.cached_property
+    def _content_schemas(self) -> ContentSchemas:
+        signals = self.data["ketenpoort"].get("signals", {"indicators": [], "schemas": {}})
+        return ContentSchemas(signals)
 
 
 def bundle_hash(data: Mapping[str, Any], modules: Mapping[str, str]) -> str:

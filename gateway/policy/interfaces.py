@@ -49,9 +49,12 @@ class DecisionRequest:
     # Each person of the exchange with the categories of the items naming them, sorted; the
     # policy answers each person's identity level from these (see Decision.subject_identities).
     subject_categories: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # The form of exploitation the signal is about; grants may be limited to some forms.
+    exploitation_form: str = "onbekend"
 
     def as_input(self) -> dict[str, Any]:
         return {
+            "exploitation_form": self.exploitation_form,
             "subjects": {ref: list(categories) for ref, categories in self.subject_categories},
             "covenant": self.covenant,
             "purpose": self.purpose,

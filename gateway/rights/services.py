@@ -37,7 +37,7 @@ from gateway.delivery.models import Delivery
 from gateway.delivery.stored import SHREDDED, ContentCipher, is_identified
 from gateway.exchange.interfaces import SubjectInput
 from gateway.identity.interfaces import (
-    IDENTIFIER_FIELDS,
+    PERSON_FIELDS,
     Identifiers,
     validate_fields,
     validate_identifiers,
@@ -68,7 +68,7 @@ OBJECTION_KIND = "subject.objection"
 NOTICE_KINDS = (RECTIFIED_KIND, OBJECTION_KIND)
 MAX_NOTICES = 200
 #: A person's key fields are never rectified here: a different BSN is a different person.
-RECTIFIABLE_FIELDS = IDENTIFIER_FIELDS - {"bsn"}
+RECTIFIABLE_FIELDS = PERSON_FIELDS - {"bsn"}
 MAX_GROUNDS_LENGTH = 2000
 UUID_LENGTH = 36
 

@@ -11,7 +11,8 @@ _CELL = {"type": "object", "properties": {
     "month": string(pattern="^[0-9]{4}-[0-9]{2}$"), "value": string(),
     "count": {"oneOf": [{"type": "integer", "minimum": MINIMUM_CELL},
                         string(enum=[f"<{MINIMUM_CELL}"])]}}}
-_TABLES = ("signals_by_step", "signals_by_sender", "signals_by_category", "cases_opened",
+_TABLES = ("signals_by_step", "signals_by_sender", "signals_by_category",
+           "signals_by_exploitation_form", "cases_opened",
            "cases_closed", "interventions")
 
 SCHEMAS: dict[str, Any] = {

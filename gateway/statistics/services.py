@@ -1,11 +1,11 @@
 """Counts of signals, cases and interventions per calendar month, safe to hand out.
 
 Every number is one *cell*: a single month and a single value of a single dimension (a process
-step, a sending partner, a category, an intervention's partner and state). There are no totals,
-no margins and no filters but the months, so no two answers can be subtracted to reveal a cell
-that was suppressed: a cell holds the same value in every answer that contains it. A cell under
-the minimum size is shown as ``"<5"``; an empty cell is left out. Months are Dutch calendar
-months. Each request is audited.
+step, a sending partner, a category, a form of exploitation, an intervention's partner and
+state). There are no totals, no margins and no filters but the months, so no two answers can be
+subtracted to reveal a cell that was suppressed: a cell holds the same value in every answer
+that contains it. A cell under the minimum size is shown as ``"<5"``; an empty cell is left
+out. Months are Dutch calendar months. Each request is audited.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class StatisticsService:
                 "signals_by_step": _signals(session, period, lambda e: [e.process_step]),
                 "signals_by_sender": _signals(session, period, lambda e: [e.sender]),
                 "signals_by_category": _signals(session, period, _delivered_categories),
+                "signals_by_exploitation_form": _signals(session, period, _exploitation_form),
                 "cases_opened": _cases(session, period, Case.created_at),
                 "cases_closed": _cases(session, period, Case.closed_at),
                 "interventions": _interventions(session, period),
@@ -138,6 +139,12 @@ def _signals(session: Session, period: Period, values: Any) -> list[dict[str, An
 def _delivered_categories(exchange: Exchange) -> list[str]:
     return sorted({category for decision in exchange.response_body.get("decisions", [])
                    for category in decision.get("categories_delivered", [])})
+
+
+def _exploitation_form(exchange: Exchange) -> list[str]:
+    # Exchanges stored before forms were recorded are about an unknown form, as today's
+    # signals that name none.
+    return [exchange.exploitation_form or "onbekend"]
 
 
 def _cases(session: Session, period: Period, column: Any) -> list[dict[str, Any]]:

@@ -133,7 +133,7 @@ def test_a_health_item_keeps_its_person_pseudonymised_beside_an_identified_item(
         subjects=[{"ref": "a", "role": "slachtoffer", "identifiers": dict(EVA)},
                   {"ref": "b", "role": "dader", "identifiers": dict(PIETER)}],
         items=[item("gezondheid", "a", diagnose="letsel"),
-               item("uitbuitingssignalen", "b", indicators=["schuld"])])
+               item("uitbuitingssignalen", "b", indicators=["schulden-bij-werkgever"])])
 
     exchange = _send(gateway_app, http, GGD, body)
     subjects = _delivered_subjects(gateway_app, http, RIEC, exchange["id"])
@@ -152,7 +152,7 @@ def test_a_person_named_by_a_health_item_and_an_identified_item_stays_pseudonymi
         process_step="dossiervorming",
         subjects=[{"ref": "a", "role": "slachtoffer", "identifiers": dict(EVA)}],
         items=[item("gezondheid", "a", diagnose="letsel"),
-               item("uitbuitingssignalen", "a", indicators=["schuld"])])
+               item("uitbuitingssignalen", "a", indicators=["schulden-bij-werkgever"])])
 
     exchange = _send(gateway_app, http, GGD, body)
     subjects = _delivered_subjects(gateway_app, http, RIEC, exchange["id"])

@@ -59,7 +59,7 @@ def test_the_recipient_sees_the_signal_under_its_pseudonym_only(
     assert delivery["identity"] == "pseudonym"
     assert delivery["items"] == exchange_body()["items"]
     subject = _subject(delivery)
-    assert set(subject) == {"ref", "role", "pseudonym", "identity"}
+    assert set(subject) == {"ref", "kind", "confidence", "role", "pseudonym", "identity"}
     assert subject["identity"] == "pseudonym"
     assert subject["role"] == "slachtoffer"
     assert EVA["bsn"] not in json.dumps(delivery)

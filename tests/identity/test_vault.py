@@ -84,9 +84,38 @@ def test_registering_what_is_known_does_not_rewrite_the_row(
     assert session.execute(_raw_row(subject_id)).one() == before
 
 
-def test_identifiers_naming_nobody_are_refused(session: Session, vault: IdentityVault) -> None:
+@pytest.mark.parametrize("nobody", [{}, {"birth_date": "1999-04-02"},
+                                    {"approximate_age": "25", "nationality": "NL"}])
+def test_identifiers_naming_nobody_are_refused(
+    session: Session, vault: IdentityVault, nobody: Identifiers
+) -> None:
     with pytest.raises(IdentityError):
-        vault.register(session, {"given_names": "Jan"})
+        vault.register(session, nobody)
+
+
+def test_a_person_known_only_by_first_name_is_a_subject_of_their_own_every_time(
+    session: Session, vault: IdentityVault
+) -> None:
+    first = vault.register(session, {"given_names": "Jan"})
+    second = vault.register(session, {"given_names": "Jan"})
+
+    assert first != second
+    assert vault.reveal(session, first) == {"given_names": "Jan"}
+    assert vault.audit_pseudonym_for({"given_names": "Jan"}) is None
+
+
+def test_an_address_is_one_subject_however_it_is_written(
+    session: Session, vault: IdentityVault
+) -> None:
+    first = vault.register(session, {"postcode": "3011 ab", "house_number": "12",
+                                     "house_number_addition": "a", "description": "achterhuis"})
+    second = vault.register(session, {"postcode": "3011AB", "house_number": "12",
+                                      "house_number_addition": "A"})
+    company = vault.register(session, {"kvk_number": "69599084"})
+
+    assert first == second
+    assert company != first
+    assert vault.reveal(session, first)["description"] == "achterhuis"
 
 
 def test_no_plaintext_identity_in_any_column(session: Session, vault: IdentityVault) -> None:

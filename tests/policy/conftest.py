@@ -93,21 +93,46 @@ def matrix_requests(bundle: PolicyBundle) -> list[DecisionRequest]:
     for document in covenant_documents(bundle).values():
         partners = sorted({p["partner"] for p in document["parties"]} | {OUTSIDER})
         for provider, recipient in itertools.permutations(partners, 2):
-            for step in bundle.process_steps:
-                for assigned in (False, True) if step in STEPS_WITH_ASSIGNMENT else (False,):
-                    requests.append(
-                        DecisionRequest(
-                            covenant=document["id"],
-                            purpose=document["purposes"][0]["id"],
-                            process_step=step,
-                            provider=provider,
-                            recipient=recipient,
-                            categories=tuple(c["id"] for c in document["categories"]),
-                            today=TODAY,
-                            recipient_assigned=assigned,
-                        )
+            for step, assigned, purpose, form in itertools.product(
+                    bundle.process_steps, (False, True), _purposes(document), _forms(document)):
+                if assigned and step not in STEPS_WITH_ASSIGNMENT:
+                    continue
+                if not _worth_asking(document, step, purpose, form):
+                    continue
+                requests.append(
+                    DecisionRequest(
+                        covenant=document["id"],
+                        purpose=purpose,
+                        process_step=step,
+                        provider=provider,
+                        recipient=recipient,
+                        categories=tuple(c["id"] for c in document["categories"]),
+                        today=TODAY,
+                        recipient_assigned=assigned,
+                        exploitation_form=form,
                     )
+                )
     return requests
+
+
+def _purposes(document: dict[str, Any]) -> list[str]:
+    return [purpose["id"] for purpose in document["purposes"]]
+
+
+def _worth_asking(document: dict[str, Any], step: str, purpose: str, form: str) -> bool:
+    """Every step for the main purpose and an unknown form; for another purpose or form only
+    the steps a grant for it names (the matrix stays small enough for the fake OPA server)."""
+    if (purpose, form) == (_purposes(document)[0], "onbekend"):
+        return True
+    return any(grant["purpose"] == purpose and step in grant["process_steps"]
+               and (form == "onbekend" or form in grant.get("exploitation_forms", ()))
+               for grant in document["grants"])
+
+
+def _forms(document: dict[str, Any]) -> list[str]:
+    """A signal about an unknown form, and about each form some grant is limited to."""
+    limited = {form for grant in document["grants"] for form in grant.get("exploitation_forms", ())}
+    return ["onbekend", *sorted(limited)]
 
 
 @pytest.fixture(scope="session")
@@ -129,6 +154,8 @@ def granting(document: dict[str, Any], request: DecisionRequest, category: str) 
         and request.process_step in grant["process_steps"]
         and grant["purpose"] == request.purpose
         and (request.recipient_assigned or not grant.get("requires_assignment", False))
+        and request.exploitation_form in grant.get("exploitation_forms",
+                                                   [request.exploitation_form])
     }
 
 

@@ -54,6 +54,33 @@ def test_explain_gives_the_reasons_for_a_denial() -> None:
     assert "reason:    [no-grant] uitbuitingssignalen: no grant in covenant" in result.output
 
 
+@pytest.mark.parametrize(("form", "decision"), [
+    ("arbeidsuitbuiting", "decision:  ALLOWED"), ("seksuele_uitbuiting", "decision:  DENIED")])
+def test_explain_takes_the_form_of_exploitation(form: str, decision: str) -> None:
+    result = CliRunner().invoke(covenant_commands, [
+        "explain", "--covenant", "riec-rr-mensenhandel", "--from", "gemeente-vlaardingen",
+        "--to", "arbeidsinspectie", "--category", "uitbuitingssignalen", "--step", "detectie",
+        "--exploitation-form", form, "--today", TODAY])
+
+    assert result.exit_code == 0, result.output
+    assert decision in result.output.splitlines()
+
+
+def test_check_also_checks_the_signal_vocabulary(
+    monkeypatch: pytest.MonkeyPatch, policies_copy: Path
+) -> None:
+    vocabulary = policies_copy / "signals" / "signalenlijst.yaml"
+    vocabulary.write_text(vocabulary.read_text() + vocabulary.read_text().split(
+        "indicators:\n", 1)[1].split("  # Vrijheid", 1)[0])
+    monkeypatch.setenv("KETENPOORT_POLICIES_PATH", str(policies_copy))
+
+    result = CliRunner().invoke(covenant_commands, [
+        "check", str(policies_copy / "covenants" / "riec-rr-mensenhandel.yaml")])
+
+    assert result.exit_code == 1
+    assert "duplicate indicator 'geen-id-papieren'" in result.output
+
+
 def test_explain_refuses_an_unknown_covenant() -> None:
     arguments = [*EXPLAIN, "--to", RIEC, "--step", "detectie"]
     arguments[2] = "geen-convenant"

@@ -67,7 +67,7 @@ def test_typed_covenant_view(bundle: PolicyBundle) -> None:
     covenant = bundle.covenant("riec-rr-mensenhandel")
     assert covenant is not None
     assert covenant.version == "2026.1"
-    assert covenant.purposes == frozenset({"ketenaanpak-mensenhandel"})
+    assert covenant.purposes == frozenset({"ketenaanpak-mensenhandel", "riec-analyse"})
     assert {"gezondheid", "strafrechtelijk", "interventie"} <= covenant.categories
     assert RIEC in covenant.parties
     assert OUTSIDER not in covenant.parties

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from gateway.policy.covenants import PolicyBundle
 from gateway.policy.interfaces import Decision, DecisionRequest
 from gateway.policy.services import PolicyService
+from gateway.policy.signals import EXPLOITATION_FORMS
 
 from .conftest import (
     OUTSIDER,
@@ -34,7 +35,9 @@ ZVH_COVENANT = "zvh-rijnmond-zorg"
 GGD = "ggd-rotterdam-rijnmond"
 POLITIE = "politie-rotterdam"
 GEMEENTEN = ("gemeente-vlaardingen", "gemeente-rotterdam", "gemeente-schiedam")
-WITHHELD_CODES = {"no-grant", "special-category-without-basis", "recipient-not-assigned"}
+WITHHELD_CODES = {"no-grant", "special-category-without-basis", "recipient-not-assigned",
+                  "exploitation-form-not-granted"}
+INSPECTIE = "arbeidsinspectie"
 Matrix = dict[DecisionRequest, Decision]
 
 
@@ -87,10 +90,28 @@ def test_withheld_categories_always_carry_a_reason(matrix: Matrix) -> None:
 # --- RIEC practice in the demo covenant ---
 
 
-def test_at_detectie_only_the_riec_receives(matrix: Matrix) -> None:
-    detectie = [d for r, d in _riec(matrix).items() if r.process_step == "detectie"]
-    assert any(d.allowed for d in detectie)
-    assert {d.recipient for d in detectie if d.allowed} == {RIEC}
+def test_at_detectie_only_the_riec_receives_and_the_inspectorate_labour_exploitation(
+    matrix: Matrix,
+) -> None:
+    detectie = {r: d for r, d in _riec(matrix).items()
+                if r.process_step == "detectie" and d.allowed}
+    assert {d.recipient for r, d in detectie.items()
+            if r.exploitation_form != "arbeidsuitbuiting"} == {RIEC}
+    assert {d.recipient for d in detectie.values()} == {RIEC, INSPECTIE}
+    for request, decision in detectie.items():
+        if decision.recipient == INSPECTIE:
+            assert request.exploitation_form == "arbeidsuitbuiting"
+            assert decision.categories_delivered == ("huisvesting", "uitbuitingssignalen")
+            assert decision.identity == "pseudonym"
+
+
+def test_the_riecs_analysis_function_receives_pseudonymised_data_only(matrix: Matrix) -> None:
+    analysis = [d for r, d in _riec(matrix).items() if r.purpose == "riec-analyse" and d.allowed]
+    assert analysis
+    assert {d.recipient for d in analysis} == {RIEC}
+    assert {d.identity for d in analysis} == {"pseudonym"}
+    assert not any({"strafrechtelijk", "gezondheid"} & set(d.categories_delivered)
+                   for d in analysis)
 
 
 def test_health_data_flows_only_from_the_ggd_to_the_riec(matrix: Matrix) -> None:
@@ -262,6 +283,7 @@ def grant_case(request: pytest.FixtureRequest, bundle: PolicyBundle) -> dict[str
         recipient=grant["recipients"][0],
         categories=(grant["categories"][0],),
         recipient_assigned=grant.get("requires_assignment", False),
+        exploitation_form=grant.get("exploitation_forms", ["onbekend"])[0],
     )
     return {"grant": grant, "document": document, "example": example}
 
@@ -295,6 +317,18 @@ def test_grant_does_not_reach_uncovered_recipients(
         other = replace(example, recipient=party["partner"])
         if not granting(document, other, category):
             assert not service.decide(other).allowed, other
+
+
+def test_grant_limited_to_forms_does_not_reach_other_forms(
+    service: PolicyService, grant_case: dict[str, Any]
+) -> None:
+    example, document = grant_case["example"], grant_case["document"]
+    category = example.categories[0]
+    for form in set(EXPLOITATION_FORMS) - set(grant_case["grant"].get("exploitation_forms",
+                                                                       EXPLOITATION_FORMS)):
+        other = replace(example, exploitation_form=form)
+        assert granting(document, other, category) == set()
+        assert _codes(service.decide(other), category) == {"exploitation-form-not-granted"}
 
 
 def test_grant_requires_its_assignment(

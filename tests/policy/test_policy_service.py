@@ -183,8 +183,10 @@ def test_decision_as_dict_is_plain_json() -> None:
 
 def test_request_as_input_is_the_rego_input_document() -> None:
     request = make_request(categories=("a", "b"), recipient_assigned=True,
-                           subject_categories=(("p1", ("a",)), ("p2", ("a", "b"))))
+                           subject_categories=(("p1", ("a",)), ("p2", ("a", "b"))),
+                           exploitation_form="arbeidsuitbuiting")
     assert request.as_input() == {
+        "exploitation_form": "arbeidsuitbuiting",
         "subjects": {"p1": ["a"], "p2": ["a", "b"]},
         "covenant": "riec-rr-mensenhandel",
         "purpose": "ketenaanpak-mensenhandel",

@@ -97,3 +97,19 @@ def test_bad_queries_name_the_field_and_are_not_audited(
     assert response.status_code == 422
     assert [e["pointer"] for e in response.json["errors"]] == [pointer]
     assert session.scalars(select(AuditEntry.id)).all() == []
+
+
+def test_signals_are_counted_by_form_of_exploitation_under_the_minimum_cell_rule(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    _signals(gateway_app, http, 5, exploitation_form="seksuele_uitbuiting")
+    _signals(gateway_app, http, 2, exploitation_form="arbeidsuitbuiting")
+    _signals(gateway_app, http, 1)
+
+    table = _report(gateway_app, http)["tables"]["signals_by_exploitation_form"]
+
+    assert table == [
+        {"month": THIS_MONTH, "value": "arbeidsuitbuiting", "count": "<5"},
+        {"month": THIS_MONTH, "value": "onbekend", "count": "<5"},
+        {"month": THIS_MONTH, "value": "seksuele_uitbuiting", "count": 5},
+    ]

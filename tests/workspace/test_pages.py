@@ -81,7 +81,8 @@ def test_a_signal_reported_in_the_form_reaches_the_riec_and_the_audit_names_the_
             "idempotency_key": "3f1c8c0e-5f43-4a43-a2a4-1b1d3c0e9a10",
             "covenant": "riec-rr-mensenhandel", "subject_role": "slachtoffer",
             "given_names": "Eva", "family_name": "Jansen", "birth_date": "1990-03-14",
-            "category": "uitbuitingssignalen", "indicators": "geen-id-papieren, schulden",
+            "category": "uitbuitingssignalen",
+            "indicators": "geen-id-papieren, schulden-bij-werkgever",
             "observed_at": "2026-11-20"}
 
     sent = reporter.post("/werkruimte/signaal", data=form)

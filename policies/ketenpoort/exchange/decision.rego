@@ -60,6 +60,11 @@ _required_fields := {"covenant", "purpose", "process_step", "provider", "recipie
 
 default _recipient_assigned := false
 
+# The form of exploitation the signal is about; a request that names none is about onbekend.
+default _exploitation_form := "onbekend"
+
+_exploitation_form := _request.exploitation_form
+
 _recipient_assigned if _request.recipient_assigned == true
 
 _today_valid if lib.is_date(_request.today)
@@ -144,11 +149,24 @@ _request_ok if count(_request_reasons) == 0
 # Grants are first narrowed to those naming this provider, recipient, step and purpose, so each
 # requested category is looked up only in the few grants that could deliver it.
 
-_candidate_grants contains grant if {
+_named_grants contains grant if {
 	_request_ok
 	some grant in _covenant.grants
 	lib.grant_names(grant, _request.provider, _request.recipient, _request.process_step)
 	grant.purpose == _request.purpose
+}
+
+# A grant limited to some forms of exploitation applies only to signals about one of them.
+_candidate_grants contains grant if {
+	some grant in _named_grants
+	lib.form_allows(grant, _exploitation_form)
+}
+
+# Categories that a grant would deliver for a signal about another form of exploitation.
+_other_form_only contains category if {
+	some grant in _named_grants
+	not lib.form_allows(grant, _exploitation_form)
+	some category in grant.categories
 }
 
 # [category, grant id, identity] for every grant that applies to a requested category.
@@ -215,9 +233,20 @@ _category_reasons contains _category_reason("recipient-not-assigned", category, 
 	)
 }
 
+_category_reasons contains _category_reason("exploitation-form-not-granted", category, msg) if {
+	some category in _ungranted
+	not category in _awaiting_assignment
+	category in _other_form_only
+	msg := sprintf(
+		"%s may receive %s from %s at %s only for other forms of exploitation than %s",
+		[_request.recipient, category, _request.provider, _request.process_step, _exploitation_form],
+	)
+}
+
 _category_reasons contains _category_reason("special-category-without-basis", category, msg) if {
 	some category in _ungranted
 	not category in _awaiting_assignment
+	not category in _other_form_only
 	_special(category)
 	msg := sprintf(
 		"special category %s (%s) may not flow from %s to %s at %s: no grant in covenant %s names them",
@@ -235,6 +264,7 @@ _category_reasons contains _category_reason("special-category-without-basis", ca
 _category_reasons contains _category_reason("no-grant", category, msg) if {
 	some category in _ungranted
 	not category in _awaiting_assignment
+	not category in _other_form_only
 	not _special(category)
 	msg := sprintf(
 		"no grant in covenant %s lets %s provide %s to %s at %s for %s",

@@ -55,6 +55,11 @@ _test_covenant := {
 			"process_steps": ["detectie"], "purpose": "doel", "identity": "pseudonym",
 		},
 		{
+			"id": "g-arbeid", "providers": ["bron"], "recipients": ["uitvoerder"], "categories": ["gewoon"],
+			"process_steps": ["detectie"], "purpose": "doel", "identity": "pseudonym",
+			"exploitation_forms": ["arbeidsuitbuiting"],
+		},
+		{
 			"id": "g-toegewezen", "providers": ["regie"], "recipients": ["uitvoerder"], "categories": ["gewoon"],
 			"process_steps": ["uitvoering"], "purpose": "doel", "identity": "identified", "requires_assignment": true,
 		},
@@ -358,4 +363,19 @@ test_demo_health_item_keeps_its_person_pseudonymised_beside_an_identified_item i
 	d.identity == "identified"
 	d.identities == {"gezondheid": "pseudonym", "uitbuitingssignalen": "identified"}
 	d.subject_identities == {"a": "pseudonym", "b": "identified", "c": "pseudonym"}
+}
+
+test_grant_limited_to_a_form_applies_only_to_signals_about_it if {
+	labour := _decide({"recipient": "uitvoerder", "exploitation_form": "arbeidsuitbuiting"})
+	labour.allowed == true
+	labour.grants == {"gewoon": ["g-arbeid"]}
+	sexual := _decide({"recipient": "uitvoerder", "exploitation_form": "seksuele_uitbuiting"})
+	_denied_with(sexual, "exploitation-form-not-granted")
+	_denied_with(_decide({"recipient": "uitvoerder"}), "exploitation-form-not-granted")
+}
+
+test_grant_without_forms_applies_to_every_form if {
+	d := _decide({"exploitation_form": "criminele_uitbuiting"})
+	d.allowed == true
+	d.grants == {"gewoon": ["g-gewoon"]}
 }

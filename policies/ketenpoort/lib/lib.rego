@@ -51,3 +51,9 @@ grant_names(grant, provider, recipient, step) if {
 assignment_allows(grant, _) if not grant.requires_assignment
 
 assignment_allows(_, assigned) if assigned == true
+
+# Whether a grant's exploitation_forms admits a signal about form (a form of exploitation);
+# a grant without exploitation_forms applies to every form.
+form_allows(grant, _) if not grant.exploitation_forms
+
+form_allows(grant, form) if form in grant.exploitation_forms

@@ -63,3 +63,11 @@ test_assignment_needed_only_when_the_grant_requires_it if {
 	not lib.assignment_allows(object.union(_grant, {"requires_assignment": true}), false)
 	lib.assignment_allows(object.union(_grant, {"requires_assignment": true}), true)
 }
+
+test_form_allows_every_form_unless_the_grant_names_forms if {
+	lib.form_allows(_grant, "seksuele_uitbuiting")
+	labour := object.union(_grant, {"exploitation_forms": ["arbeidsuitbuiting"]})
+	lib.form_allows(labour, "arbeidsuitbuiting")
+	not lib.form_allows(labour, "seksuele_uitbuiting")
+	not lib.form_allows(labour, "onbekend")
+}
