@@ -21,6 +21,7 @@ class OutboundMessage:
     address: str
     subject: str
     body: dict[str, Any]
+    text: str | None = None  # a human-readable body for channels that show one (e-mail)
 
 
 class OutboundChannel(Protocol):

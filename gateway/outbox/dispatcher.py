@@ -211,6 +211,7 @@ class Dispatcher:
             outbound = OutboundMessage(
                 delivery_id=dispatch.id, recipient=message.recipient,
                 address=dispatch.address or "", subject=rendered.subject, body=rendered.body,
+                text=rendered.text,
             )
         return adapter, outbound, rendered, disclosure
 
