@@ -40,6 +40,8 @@ class ExchangeRequest:
     items: tuple[ItemInput, ...]
     # Recipients that are the named case's assigned partner at its step (see CaseView).
     assigned_recipients: frozenset[str] = frozenset()
+    # The named case's case manager (a covenant relation grants can require).
+    case_manager: str | None = None
 
     @property
     def categories(self) -> tuple[str, ...]:

@@ -52,10 +52,13 @@ def check(file: Path) -> None:
 @click.option("--step", "process_step", required=True, help="Process step.")
 @click.option("--purpose", help="Purpose id; defaults to the covenant's only purpose.")
 @click.option("--assigned", is_flag=True, help="The recipient is the case's assigned partner.")
+@click.option("--case-manager", "case_manager", is_flag=True,
+              help="The recipient is the case's case manager.")
 @click.option("--today", help="Evaluate as of this date (YYYY-MM-DD); default: the clock's day.")
 def explain(
     *, covenant_id: str, provider: str, recipient: str, categories: tuple[str, ...],
-    process_step: str, purpose: str | None, assigned: bool, today: str | None,
+    process_step: str, purpose: str | None, assigned: bool, case_manager: bool,
+    today: str | None,
 ) -> None:
     """Show what the policy decides for one disclosure, and why."""
     bundle = _bundle()
@@ -68,6 +71,7 @@ def explain(
         categories=categories,
         today=today or clock_starting_at(_settings().clock_start).today().isoformat(),
         recipient_assigned=assigned,
+        recipient_case_manager=case_manager,
     )
     click.echo(_describe(explaining_policy(_settings(), bundle).decide(request)))
 

@@ -51,3 +51,9 @@ grant_names(grant, provider, recipient, step) if {
 assignment_allows(grant, _) if not grant.requires_assignment
 
 assignment_allows(_, assigned) if assigned == true
+
+# Whether a grant's requires_case_manager is met; manager tells whether the recipient is the
+# case manager of the case the exchange names (true or false, never undefined).
+case_manager_allows(grant, _) if not grant.requires_case_manager
+
+case_manager_allows(_, manager) if manager == true

@@ -63,3 +63,10 @@ test_assignment_needed_only_when_the_grant_requires_it if {
 	not lib.assignment_allows(object.union(_grant, {"requires_assignment": true}), false)
 	lib.assignment_allows(object.union(_grant, {"requires_assignment": true}), true)
 }
+
+test_case_manager_allows if {
+	lib.case_manager_allows(_grant, false)
+	lib.case_manager_allows(object.union(_grant, {"requires_case_manager": false}), false)
+	not lib.case_manager_allows(object.union(_grant, {"requires_case_manager": true}), false)
+	lib.case_manager_allows(object.union(_grant, {"requires_case_manager": true}), true)
+}
