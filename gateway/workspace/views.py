@@ -32,8 +32,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from gateway.cases.interfaces import CASE_STEPS, TRANSITIONS
 from gateway.cases.services import MUNICIPALITY_ROLE, PRIORITIES
+from gateway.cases.worklist import WorkListQuery
 from gateway.container import Container, current_container
-from gateway.delivery.services import parse_limit
+from gateway.delivery.services import EXCHANGE_DELIVERY, parse_limit
 from gateway.exchange.interfaces import SUBJECT_ROLES
 from gateway.problems import Problem, unavailable
 from gateway.workspace.guard import (
@@ -338,9 +339,11 @@ def inbox(person: Person) -> Any:
     page = _services().inbox.read(person, request.args.get("cursor"),
                                   parse_limit(request.args.get("limit")), pending_only=False)
     bundle = _services().bundle
+    deliveries = [item for item in page.items if item["type"] == EXCHANGE_DELIVERY]
     managers = {item["covenant"]: case_parties(bundle, item["covenant"], MUNICIPALITY_ROLE)
-                for item in page.items}
-    return render_template("inbox.html", items=page.items, next_cursor=page.next_cursor,
+                for item in deliveries}
+    return render_template("inbox.html", items=deliveries, next_cursor=page.next_cursor,
+                           messages=[i for i in page.items if i["type"] != EXCHANGE_DELIVERY],
                            case_managers=managers, subject_roles=SUBJECT_ROLES)
 
 
@@ -379,7 +382,9 @@ def assign_intervention(person: Person, case_id: str) -> Any:
 @blueprint.get("/casussen")
 @require_person("case:read")
 def cases(person: Person) -> Any:
-    return render_template("cases.html", cases=_services().cases.involved(person))
+    page = _services().cases.work_list(person, WorkListQuery.from_args(request.args))
+    return render_template("cases.html", cases=page["items"], next_cursor=page["next_cursor"],
+                           filters={k: v for k, v in request.args.items() if k != "cursor"})
 
 
 @blueprint.get("/casussen/<case_id>")
