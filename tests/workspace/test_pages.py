@@ -17,7 +17,7 @@ from audit.models import AuditEntry
 from gateway.cases.models import CaseAssignment
 from gateway.clock import ManualClock
 from gateway.db import make_engine, make_session_factory, transaction
-from tests.cases.factories import create_case, put_case_at
+from tests.cases.factories import create_case, put_case_at, token
 from tests.factories import GGD, POLITIE, RIEC, VLAARDINGEN
 from tests.meetings.factories import add_item, create_meeting, publish
 from tests.workspace.factories import form_token, person, sign_in
@@ -272,3 +272,22 @@ def test_the_inbox_page_shows_the_messages_and_the_cases_page_the_terms(
     assert f"/werkruimte/casussen/{case['id']}" in overdue
     assert "over tijd" in overdue
     assert f"/werkruimte/casussen/{case['id']}" not in assigned
+
+
+def test_the_case_page_shows_whom_an_intervention_is_for_and_its_planning(
+        gateway_app: Flask, http: FlaskClient) -> None:
+    case = create_case(gateway_app, http)
+    put_case_at(gateway_app, case["id"], "toewijzing_interventie")
+    offered = http.post(f"/v1/cases/{case['id']}/assignments", json={
+        "partner": POLITIE, "intervention": "opsporing",
+        "subjects": [case["subjects"][1]["pseudonym"]]},
+        headers=token(gateway_app, RIEC, ("case:write",)))
+    http.post(f"/v1/cases/{case['id']}/assignments/{offered.json['id']}/decision",
+              json={"accept": True, "planned_start": "2030-02-01"},
+              headers=token(gateway_app, POLITIE, ("case:write",)))
+    manager, _ = signed_in_client(gateway_app, VLAARDINGEN, "casemanager")
+
+    page = manager.get(f"/werkruimte/casussen/{case['id']}").get_data(as_text=True)
+
+    assert f"Voor: {case['subjects'][1]['alias']} (dader)" in page
+    assert "gepland 2030-02-01" in page
