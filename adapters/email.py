@@ -1,4 +1,4 @@
-"""E-mail channel: the message as a plain-text JSON document over SMTP (smtplib).
+"""E-mail channel: the message's readable text (else its JSON document) over SMTP (smtplib).
 
 The Message-ID is derived from the delivery id, so a mail server or reader can recognise a
 retried copy of a message it already has.
@@ -36,7 +36,8 @@ class EmailChannel:
         mail["To"] = message.address
         mail["Subject"] = message.subject
         mail["Message-ID"] = f"<{message.delivery_id}@ketenpoort>"
-        mail.set_content(json.dumps(message.body, indent=2, ensure_ascii=False))
+        mail.set_content(message.text if message.text is not None
+                         else json.dumps(message.body, indent=2, ensure_ascii=False))
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout_seconds) as smtp:
                 if self.starttls:

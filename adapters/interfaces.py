@@ -24,6 +24,7 @@ class OutboundMessage:
     # The W3C trace the delivery belongs to, sent on so the receiver can log it (not signed:
     # it says where to look, it proves nothing).
     traceparent: str | None = None
+    text: str | None = None  # a human-readable body for channels that show one (e-mail)
 
 
 class OutboundChannel(Protocol):

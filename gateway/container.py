@@ -32,6 +32,7 @@ from gateway.cases.services import BundleParties, CaseService
 from gateway.client_certificates import ClientCertificateSource
 from gateway.clock import Clock, clock_starting_at
 from gateway.db import GroupCommitter, clock_of, make_engine, make_session_factory
+from gateway.delivery.messages import Notifier
 from gateway.delivery.services import InboxService
 from gateway.exchange.services import ExchangeService
 from gateway.identity.envelope import ContentSealer
@@ -49,7 +50,12 @@ from gateway.observability.metrics import GatewayMetrics
 from gateway.observability.services import OperationalState
 from gateway.outbox.dispatcher import Dispatcher, RetryPolicy
 from gateway.outbox.interfaces import EMAIL, WEBHOOK, WEBHOOK_SIGNING_KEY, Publisher
-from gateway.outbox.rendering import EXCHANGE_DELIVERY, ExchangeDeliveryRenderer, PayloadAsIs
+from gateway.outbox.rendering import (
+    EXCHANGE_DELIVERY,
+    EmailText,
+    ExchangeDeliveryRenderer,
+    PayloadAsIs,
+)
 from gateway.outbox.services import ChannelDirectory, Outbox, WebhookSecrets
 from gateway.policy.covenants import PolicyBundle
 from gateway.policy.publish import CovenantPublisher
@@ -216,12 +222,13 @@ def build_container(
                                                 clock)))
     audit_gate = AuditGate(session_factory, settings.audit_max_lag_seconds, clock=clock.now)
     parties = BundleParties(policy)
+    notifier = Notifier(outbox.outbox, content, clock)
     cases = CaseService(session_factory=session_factory, parties=parties, vault=vault,
-                        pseudonyms=pseudonymiser, audit=audit, clock=clock)
+                        pseudonyms=pseudonymiser, audit=audit, clock=clock, notifier=notifier)
     meetings = MeetingService(
         session_factory=session_factory, cases=cases, parties=parties,
         router=AgendaRouter(policy), pseudonyms=pseudonymiser, outbox=outbox.outbox,
-        audit=audit, clock=clock,
+        audit=audit, clock=clock, notifier=notifier,
     )
     # A case change republishes the agendas that discuss the case, in the same transaction.
     cases.listeners.append(meetings.case_changed)
@@ -364,13 +371,15 @@ def build_outbox(
     before its tasks are sent)."""
     content = ContentSealer(keyring)
     channels = ChannelDirectory()
+    # E-mails link into the workspace at the gateway's public address.
+    email = EmailText(settings.issuer)
     dispatcher = Dispatcher(
         session_factory=session_factory,
         directory=channels,
         channels=outbound_channels(settings, keyring),
-        renderers={EXCHANGE_DELIVERY: ExchangeDeliveryRenderer(vault, content),
+        renderers={EXCHANGE_DELIVERY: ExchangeDeliveryRenderer(vault, content, email),
                    **dict.fromkeys(NOTICE_KINDS, NoticeRenderer())},
-        default_renderer=PayloadAsIs(),
+        default_renderer=PayloadAsIs(email),
         audit=audit,
         clock=clock_of(session_factory).now,
         policy=RetryPolicy(

@@ -9,6 +9,7 @@ from audit import models as audit_models  # noqa: F401 -- entries, tree nodes, c
 from gateway.auth import models as auth_models  # noqa: F401 -- OAuth clients, spent assertions
 from gateway.cases import models as cases_models  # noqa: F401 -- cases, subjects, interventions
 from gateway.db import Base
+from gateway.delivery import messages as delivery_messages  # noqa: F401 -- inbox messages
 from gateway.delivery import models as delivery_models  # noqa: F401 -- deliveries
 from gateway.exchange import models as exchange_models  # noqa: F401 -- exchanges
 from gateway.identity import models as identity_models  # noqa: F401 -- the encrypted subject vault

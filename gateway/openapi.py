@@ -20,6 +20,7 @@ from werkzeug.routing import Map
 from gateway.auditing import openapi as auditing_openapi
 from gateway.auth.oauth_server import TOKEN_PATH
 from gateway.cases import openapi as cases_openapi
+from gateway.delivery.messages import MESSAGE_KINDS
 from gateway.exchange.interfaces import (
     EXPLOITATION_FORMS,
     PROCESS_STEPS,
@@ -209,9 +210,34 @@ SCHEMAS: dict[str, Any] = {
             "created_at": string(format="date-time"), "audit_event_id": string(),
             "decisions": {"type": "array", "items": {"$ref": "#/components/schemas/Decision"}}},
     },
+    "InboxMessage": {
+        "type": "object",
+        "description": "A typed message from the case or meeting room. It names cases by id "
+                       "and persons by case-local alias, with only the recipient's own "
+                       "pseudonyms; an agenda message carries the recipient's agenda view.",
+        "required": ["id", "type", "created_at"],
+        "properties": {
+            "id": string(format="uuid"), "type": string(enum=list(MESSAGE_KINDS)),
+            "title": string(description="A Dutch one-line summary"),
+            "case_id": string(format="uuid"), "covenant": string(), "step": string(),
+            "link": string(description="Where the workspace shows it"),
+            "assignment_id": string(format="uuid"), "partner": string(),
+            "intervention": string(), "priority": string(),
+            "planned_start": {"type": ["string", "null"], "format": "date"},
+            "planned_end": {"type": ["string", "null"], "format": "date"},
+            "persons": {"type": "array", "items": {"type": "object", "properties": {
+                "alias": string(), "role": string(), "pseudonym": string()}}},
+            "due_at": string(format="date-time"),
+            "meeting_id": string(format="uuid"), "version": {"type": "integer"},
+            "agenda": {"$ref": "#/components/schemas/AgendaView"},
+            "created_at": string(format="date-time"),
+            "acked_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
     "Delivery": {
         "type": "object",
         "properties": {
+            "type": string(const="exchange.delivery"),
             "id": string(), "exchange_id": string(), "sender": string(),
             "sender_oin": {"type": ["string", "null"], "pattern": f"^{OIN_PATTERN.pattern}$",
                            "description": "The sender's OIN (Organisatie-identificatienummer), "
@@ -305,7 +331,11 @@ PATHS: dict[str, Any] = {
         },
     }},
     "/v1/inbox": {"get": {
-        "summary": "The caller's deliveries, oldest first",
+        "summary": "The caller's deliveries and messages, oldest first",
+        "description": "Deliveries (`type` exchange.delivery) and typed messages: appointed "
+                       "case manager, intervention offered/accepted/declined, agenda "
+                       "published/changed (with the caller's agenda view), deadline passed. "
+                       "The cursor is opaque.",
         "security": BEARER,
         "parameters": [
             {"name": "cursor", "in": "query", "schema": string()},
@@ -316,14 +346,15 @@ PATHS: dict[str, Any] = {
         "responses": {
             "200": {"description": "A page of deliveries", "content": {"application/json": {
                 "schema": {"type": "object", "properties": {
-                    "items": {"type": "array",
-                              "items": {"$ref": "#/components/schemas/Delivery"}},
+                    "items": {"type": "array", "items": {"oneOf": [
+                        {"$ref": "#/components/schemas/Delivery"},
+                        {"$ref": "#/components/schemas/InboxMessage"}]}},
                     "next_cursor": {"type": ["string", "null"]}}}}}},
             **problems(401, 403, 422),
         },
     }},
     "/v1/inbox/{delivery_id}/ack": {"post": {
-        "summary": "Acknowledge a delivery (idempotent)",
+        "summary": "Acknowledge a delivery or a message (idempotent)",
         "security": BEARER,
         "parameters": [{"name": "delivery_id", "in": "path", "required": True,
                         "schema": string()}],

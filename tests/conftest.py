@@ -40,6 +40,7 @@ POLICIES_PATH = Path(__file__).resolve().parents[1] / "policies"
 # suite passes whatever the calendar says: KETENPOORT_TEST_TODAY=2031-01-01 pytest proves it.
 TEST_TODAY = (date.fromisoformat(os.environ["KETENPOORT_TEST_TODAY"])
               if os.environ.get("KETENPOORT_TEST_TODAY") else SYSTEM_CLOCK.today())
+SEALING_LAG_OF_A_TEST_APP = 365 * 86_400.0
 #: Where each test's clock stands until the test moves it: 09:00 on the suite's day.
 TEST_MORNING = parse_moment(TEST_TODAY.isoformat())
 BACKENDS = [
@@ -168,7 +169,10 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(tmp_path: Path, test_policies_path: Path) -> Settings:
-    return Settings(instance_path=tmp_path / "instance", policies_path=test_policies_path)
+    # No sequencer seals beside a test's app, and tests move the product clock on (terms,
+    # deadlines, windows): the audit gate's lag limit is a year here; its own tests set theirs.
+    return Settings(instance_path=tmp_path / "instance", policies_path=test_policies_path,
+                    audit_max_lag_seconds=SEALING_LAG_OF_A_TEST_APP)
 
 
 @pytest.fixture

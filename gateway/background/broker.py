@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 DISPATCH_TASK = "ketenpoort.outbox.dispatch"
 SWEEP_TASK = "ketenpoort.outbox.sweep"
 RETENTION_TASK = "ketenpoort.retention.run"
+DEADLINES_TASK = "ketenpoort.cases.deadlines"
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -46,6 +47,9 @@ def make_celery(settings: Settings) -> Celery:
         beat_schedule={
             "outbox-sweep": {"task": SWEEP_TASK, "schedule": settings.outbox_sweep_seconds},
             "retention": {"task": RETENTION_TASK,
+                          "schedule": settings.retention_interval_seconds},
+            # Deadlines are counted in days: the retention interval is prompt enough.
+            "deadlines": {"task": DEADLINES_TASK,
                           "schedule": settings.retention_interval_seconds},
         },
     )
@@ -76,7 +80,7 @@ class CeleryPublisher:
 
 def register_tasks(
     app: Celery, dispatcher: Callable[[], Dispatcher], retention: Callable[[], RetentionService],
-    queue: str,
+    queue: str, deadlines: Callable[[], Callable[[], int]],
 ) -> None:
     """Bind the tasks to ``app``; the services are built on first use, inside the worker."""
 
@@ -98,6 +102,10 @@ def register_tasks(
     @app.task(name=RETENTION_TASK)  # type: ignore[untyped-decorator]  # celery is untyped
     def run_retention() -> dict[str, int]:
         return asdict(retention().run())
+
+    @app.task(name=DEADLINES_TASK)  # type: ignore[untyped-decorator]  # celery is untyped
+    def notify_overdue() -> int:
+        return deadlines()()
 
 
 def _task_trace(request: Any) -> TraceContext | None:

@@ -26,6 +26,8 @@ def start_serving(container: Container) -> None:
     drainer = container.outbox_drainer
     if settings.run_background_workers and drainer is not None:
         drainer.every(settings.retention_interval_seconds, container.retention.run)
+        # Step terms are counted in days: the retention interval is prompt enough.
+        drainer.every(settings.retention_interval_seconds, container.cases.notify_overdue)
         drainer.start()
     if settings.run_sequencer_in_process:
         # Several workers may each run one: the sequencer takes a database lock per batch.
@@ -41,7 +43,7 @@ def celery_app_for(settings: Settings) -> Celery:
         return build_container(settings)
 
     register_tasks(app, lambda: container().outbox_dispatcher, lambda: container().retention,
-                   settings.task_queue)
+                   settings.task_queue, lambda: container().cases.notify_overdue)
 
     # With a receiver here Celery leaves its own log set-up out: worker and beat write the
     # JSON lines every other process writes.

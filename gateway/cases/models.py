@@ -3,9 +3,10 @@ its interventions and their progress. No identifiers are stored here."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db import Base, UTCDateTime, record_time
@@ -22,6 +23,11 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=record_time)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=record_time)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the current step began and, where the covenant sets a term for it, when it is due.
+    step_entered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    step_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: Set once the "deadline passed" message for the current step is queued.
+    overdue_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CaseSignal(Base):
@@ -57,6 +63,11 @@ class CaseAssignment(Base):
     reason: Mapped[str | None] = mapped_column(String(1000))
     offered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=record_time)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The vault ids of the persons the intervention concerns; empty for the case as a whole.
+    subject_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: The partner's own planning, set when it accepts.
+    planned_start: Mapped[date | None] = mapped_column(Date)
+    planned_end: Mapped[date | None] = mapped_column(Date)
 
 
 class CaseProgress(Base):

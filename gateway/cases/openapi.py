@@ -16,6 +16,7 @@ from gateway.cases.validation import (
     MAX_REASON_LENGTH,
     PARTNER_PATTERN,
 )
+from gateway.cases.worklist import MAX_PAGE_SIZE, ROLE_FILTERS
 from gateway.openapi_parts import (
     answer,
     free_text,
@@ -29,6 +30,27 @@ from gateway.openapi_parts import (
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 CASE = {"$ref": "#/components/schemas/Case"}
 ASSIGNMENT = {"$ref": "#/components/schemas/CaseAssignment"}
+PERSON = {"type": "object", "properties": {"alias": string(), "role": string(),
+                                          "pseudonym": string()}}
+PLANNED = {"type": "object", "properties": {
+    "id": string(format="uuid"), "partner": string(), "intervention": string(),
+    "state": string(), "priority": string(),
+    "planned_start": {"type": ["string", "null"], "format": "date"},
+    "planned_end": {"type": ["string", "null"], "format": "date"}}}
+PSEUDONYMS = {"type": "array", "minItems": 1, "maxItems": 100, "items": string(
+    description="your own pseudonym of a person of the case")}
+WORK_LIST_PARAMETERS = [
+    {"name": "role", "in": "query", "schema": string(enum=list(ROLE_FILTERS)),
+     "description": "only the cases where you hold this role"},
+    {"name": "step", "in": "query", "schema": string(enum=list(CASE_STEPS))},
+    {"name": "overdue", "in": "query", "schema": string(enum=["true", "false"]),
+     "description": "only the cases past (or within) their current step's term"},
+    {"name": "covenant", "in": "query", "schema": string()},
+    {"name": "cursor", "in": "query", "schema": string(), "description": "opaque: the "
+     "next_cursor of the previous page"},
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                "maximum": MAX_PAGE_SIZE, "default": 50}},
+]
 MOVES = ", ".join(f"{a}→{b} ({'/'.join(sorted(who))})" for (a, b), who in TRANSITIONS.items())
 
 
@@ -43,6 +65,11 @@ SCHEMAS: dict[str, Any] = {
             "reason": {"type": ["string", "null"]},
             "offered_at": string(format="date-time"),
             "decided_at": {"type": ["string", "null"], "format": "date-time"},
+            "planned_start": {"type": ["string", "null"], "format": "date"},
+            "planned_end": {"type": ["string", "null"], "format": "date"},
+            "subjects": {"type": "array", "description": "The persons it concerns (none: the "
+                         "whole case), by alias; the regie and the partner carrying it out "
+                         "also see their own pseudonyms", "items": PERSON},
             "progress": {"type": "array", "items": {"type": "object", "properties": {
                 "note": string(), "reported_at": string(format="date-time")}}},
         },
@@ -62,6 +89,15 @@ SCHEMAS: dict[str, Any] = {
                 "alias": string(), "role": string(enum=list(SUBJECT_ROLES)),
                 "pseudonym": string()}}},
             "assignments": {"type": "array", "items": ASSIGNMENT},
+            "plan": {"type": "object", "description": "The visible interventions per person, "
+                     "and those for the case as a whole", "properties": {
+                         "persons": {"type": "array", "items": {"type": "object", "properties": {
+                             "alias": string(), "role": string(enum=list(SUBJECT_ROLES)),
+                             "interventions": {"type": "array", "items": PLANNED}}}},
+                         "case": {"type": "array", "items": PLANNED}}},
+            "due_at": {"type": ["string", "null"], "format": "date-time",
+                       "description": "When the current step's term (covenant) ends"},
+            "overdue": {"type": "boolean"},
             "signals": {"type": "array", "items": string(format="uuid")},
             "created_at": string(format="date-time"), "updated_at": string(format="date-time"),
             "closed_at": {"type": ["string", "null"], "format": "date-time"},
@@ -79,16 +115,24 @@ def _declining_needs_a_reason(body: dict[str, Any]) -> dict[str, Any]:
 
 PATHS: dict[str, Any] = {
     "/v1/cases": {"get": {
-        "summary": "The newest cases the caller directs or takes part in (at most 100), in brief",
+        "summary": "Work list: the caller's cases (regie, case manager or assigned), newest "
+                   "first, filtered and paged",
+        "description": "Only cases the caller takes part in are ever listed; filters narrow "
+                       "that list. Page on with `cursor` = the previous page's next_cursor.",
         "security": BEARER,
-        "responses": {**answer(200, "The cases", {"type": "object", "properties": {
+        "parameters": WORK_LIST_PARAMETERS,
+        "responses": {**answer(200, "A page of cases", {"type": "object", "properties": {
             "items": {"type": "array", "items": {"type": "object", "properties": {
                 "id": string(format="uuid"), "covenant": string(),
                 "step": string(enum=list(CASE_STEPS)),
                 "your_roles": {"type": "array", "items": string(
                     enum=["regie", "case_manager", "assigned"])},
-                "updated_at": string(format="date-time")}}}}}),
-                      **problems(401, 403)},
+                "created_at": string(format="date-time"),
+                "updated_at": string(format="date-time"),
+                "due_at": {"type": ["string", "null"], "format": "date-time"},
+                "overdue": {"type": "boolean"}}}},
+            "next_cursor": {"type": ["string", "null"]}}}),
+                      **problems(401, 403, 422)},
     }, "post": {
         "summary": "Create a case from received signals (the covenant's regie party only)",
         "description": "Subjects are named by the caller's own pseudonyms as they appear in "
@@ -129,9 +173,12 @@ PATHS: dict[str, Any] = {
         "summary": "Offer a partner an intervention (regie, at toewijzing_interventie)",
         "security": BEARER,
         "parameters": path_parameters("case_id"),
+        "description": "Name the persons it concerns in `subjects` (your own pseudonyms); "
+                       "without, it concerns the case as a whole.",
         "requestBody": json_body({"partner": matching(PARTNER_PATTERN),
                                   "intervention": free_text(MAX_INTERVENTION_LENGTH),
-                                  "priority": string(enum=list(PRIORITIES))},
+                                  "priority": string(enum=list(PRIORITIES)),
+                                  "subjects": PSEUDONYMS},
                                  ["partner", "intervention"]),
         "responses": {**answer(201, "Offered", ASSIGNMENT),
                       **problems(400, 401, 403, 404, 409, 415, 422)},
@@ -140,9 +187,13 @@ PATHS: dict[str, Any] = {
         "summary": "Accept or decline an offered intervention (the assigned partner)",
         "security": BEARER,
         "parameters": path_parameters("case_id", "assignment_id"),
+        "description": "Accepting, the partner sets its own priority and planned dates.",
         "requestBody": _declining_needs_a_reason(json_body(
             {"accept": {"type": "boolean"},
-             "reason": free_text(MAX_REASON_LENGTH, description="required when declining")},
+             "reason": free_text(MAX_REASON_LENGTH, description="required when declining"),
+             "priority": string(enum=list(PRIORITIES)),
+             "planned_start": string(format="date"),
+             "planned_end": string(format="date")},
             ["accept"])),
         "responses": {**answer(200, "Decided", ASSIGNMENT),
                       **problems(400, 401, 403, 404, 409, 415, 422)},

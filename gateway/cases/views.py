@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, request
 
 from gateway.auth.guard import require_scope
 from gateway.auth.interfaces import Principal
+from gateway.cases.worklist import WorkListQuery
 from gateway.container import current_container
 from gateway.ports import Caller
 from gateway.web import json_body
@@ -33,7 +34,7 @@ def create_case(principal: Principal) -> Any:
 @blueprint.get("/v1/cases")
 @require_scope("case:read")
 def list_cases(principal: Principal) -> Any:
-    return {"items": _service().involved(_actor(principal))}
+    return _service().work_list(_actor(principal), WorkListQuery.from_args(request.args))
 
 
 @blueprint.get("/v1/cases/<case_id>")

@@ -54,6 +54,8 @@ class ExchangeRequest:
     # Recipients that are the named case's assigned partner at its step (see CaseView).
     assigned_recipients: frozenset[str] = frozenset()
     exploitation_form: str = UNKNOWN_EXPLOITATION_FORM
+    # The named case's case manager (a covenant relation grants can require).
+    case_manager: str | None = None
 
     @property
     def categories(self) -> tuple[str, ...]:

@@ -237,6 +237,7 @@ class ExchangeService:
                 categories=request.categories,
                 today=self.clock.today().isoformat(),
                 recipient_assigned=recipient in request.assigned_recipients,
+                recipient_case_manager=recipient == request.case_manager,
                 subject_categories=named,
                 exploitation_form=request.exploitation_form,
             )

@@ -91,6 +91,9 @@ class CaseView(Protocol):
 
     def is_assigned(self, partner: str) -> bool: ...
 
+    @property
+    def case_manager(self) -> str: ...
+
 
 class CaseLookup(Protocol):
     def context_for(self, partner: str, case_id: str) -> CaseView | None:
@@ -126,8 +129,9 @@ def parse_exchange(
     if errors or covenant is None or purpose is None or step is None:
         raise validation_failed(errors)
     assigned = frozenset(r for r in recipients if case is not None and case.is_assigned(r))
+    manager = None if case is None else case.case_manager
     return ExchangeRequest(covenant, purpose, step, recipients, body.get("case_id"), subjects,
-                           items, assigned, form)
+                           items, assigned, form, manager)
 
 
 def _exploitation_form(body: dict[str, Any], errors: list[FieldError]) -> str:

@@ -30,6 +30,18 @@ class AgendaOutbox(Protocol):
                 idempotency_key: str) -> str: ...
 
 
+#: The inbox titles of a participant's first and of a changed agenda view.
+AGENDA_TITLES = {"agenda.published": "Er is een agenda voor het casusoverleg gepubliceerd",
+                 "agenda.changed": "Uw agenda voor het casusoverleg is gewijzigd"}
+
+
+class AgendaNotifier(Protocol):
+    """The inbox: a participant reads its agenda view there too."""
+
+    def record(self, session: Session, *, recipient: str, kind: str, content: dict[str, Any],
+               case_id: str | None = None, meeting_id: str | None = None) -> str: ...
+
+
 class AgendaPolicy(Protocol):
     """Raw evaluation of a policy entrypoint: (bundle hash, value); raises on engine failure."""
 

@@ -46,6 +46,8 @@ class AgendaItem(Base):
     outcome_approach: Mapped[str | None] = mapped_column(String(500))
     outcome_partner: Mapped[str | None] = mapped_column(String(128))
     outcome_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The vault ids of the persons the outcome concerns; empty for the case as a whole.
+    outcome_subject_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
 class PublishedView(Base):

@@ -47,7 +47,8 @@ SCHEMAS: dict[str, Any] = {
             "case_id": string(format="uuid"), "title": string(), "question": string(),
             "proposed_decision": string(),
             "outcome": {"type": ["object", "null"], "properties": {
-                "approach": string(), "assigned_partner": {"type": ["string", "null"]}}},
+                "approach": string(), "assigned_partner": {"type": ["string", "null"]},
+                "persons": {"type": "array", "items": string(description="an alias")}}},
             "published": PUBLICATION,
         },
     },
@@ -145,7 +146,8 @@ PATHS: dict[str, Any] = {
     }},
     "/v1/meetings/{meeting_id}/items/{item_id}/outcome": {"post": {
         "summary": "Record an item's outcome; it moves the case on",
-        "description": "With assigned_partner, a case at weging_kwalificatie moves to "
+        "description": "subjects names the persons the outcome concerns (weighing is per "
+                       "person); with assigned_partner, a case at weging_kwalificatie moves to "
                        "toewijzing_interventie and the partner is offered the intervention; "
                        "move_to moves the case further by the case rules.",
         "security": BEARER,
@@ -154,7 +156,11 @@ PATHS: dict[str, Any] = {
                                   "assigned_partner": matching(PARTNER_PATTERN),
                                   "intervention": free_text(MAX_INTERVENTION_LENGTH),
                                   "priority": string(enum=list(PRIORITIES)),
-                                  "move_to": string(enum=list(CASE_STEPS))}, ["approach"]),
+                                  "move_to": string(enum=list(CASE_STEPS)),
+                                  "subjects": {"type": "array", "minItems": 1, "maxItems": 100,
+                                               "items": string(description="your own "
+                                                               "pseudonym of a person")}},
+                                 ["approach"]),
         "responses": {**answer(200, "Recorded", ITEM),
                       **problems(400, 401, 403, 404, 409, 415, 422, 503)},
     }},

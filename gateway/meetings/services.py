@@ -25,6 +25,7 @@ from gateway.cases.services import (
     PRIORITIES,
     CaseService,
     CovenantParties,
+    pseudonym_list,
     refused,
 )
 from gateway.cases.validation import (
@@ -37,13 +38,16 @@ from gateway.cases.validation import (
 )
 from gateway.clock import Clock
 from gateway.db import transaction
+from gateway.delivery.messages import AGENDA_CHANGED, AGENDA_PUBLISHED
 from gateway.meetings.interfaces import (
+    AGENDA_TITLES,
     AGENDA_VIEW_KIND,
     DRAFT,
     FULL,
     HIDDEN,
     PSEUDONYMISED,
     PUBLISHED,
+    AgendaNotifier,
     AgendaOutbox,
 )
 from gateway.meetings.models import AgendaItem, Meeting, MeetingParticipant, PublishedView
@@ -85,6 +89,7 @@ class MeetingService:
     outbox: AgendaOutbox
     audit: AuditAppender
     clock: Clock
+    notifier: AgendaNotifier
 
     def create(self, actor: Caller, body: Any) -> dict[str, Any]:
         reader = BodyReader(body, {"covenant", "date", "participants"},
@@ -133,9 +138,10 @@ class MeetingService:
                               position=position, title=title, question=question,
                               proposed_decision=proposal)
             session.add(item)
+            invited = _invite(session, meeting, case.case_manager)
             session.flush()
             self._audit(session, actor, meeting, "meeting.item_added", item_id=item.id,
-                        case_id=case_id)
+                        case_id=case_id, invited=invited)
             republished = self._republish_if_published(session, actor, meeting)
             return {**_item_view(item), "published": republished}
 
@@ -203,12 +209,13 @@ class MeetingService:
     def record_outcome(self, actor: Caller, meeting_id: str, item_id: str, body: Any
                        ) -> dict[str, Any]:
         reader = BodyReader(body, {"approach", "assigned_partner", "intervention", "priority",
-                                   "move_to"}, {"approach"})
+                                   "move_to", "subjects"}, {"approach"})
         approach = reader.required("approach", MAX_INTERVENTION_LENGTH)
         partner = reader.text("assigned_partner", 128, PARTNER_PATTERN)
         intervention = reader.text("intervention", MAX_INTERVENTION_LENGTH)
         priority = reader.text("priority", 16, choices=PRIORITIES) or "normaal"
         move_to = reader.text("move_to", 32, choices=CASE_STEPS)
+        named = pseudonym_list(reader, "subjects")
         reader.raise_if_faulty()
         with transaction(self.session_factory) as session:
             item = session.scalars(select(AgendaItem).where(
@@ -222,23 +229,30 @@ class MeetingService:
                 raise refused("not-published", "outcomes follow a published meeting")
             if item.outcome_recorded_at is not None:
                 raise refused("outcome-recorded", "this item's outcome is already recorded")
+            subject_ids = self.cases.named_subjects(session, actor, case, named, reader,
+                                                    pointer="/subjects")
             if partner is not None:
                 if case.step == "weging_kwalificatie":
                     self.cases.apply_move(session, actor, case, "toewijzing_interventie",
                                           approach, settled=False)
                 self.cases.apply_assignment(session, actor, case, partner=partner,
                                             intervention=intervention or approach,
-                                            priority=priority, settled=False)
+                                            priority=priority, subject_ids=subject_ids,
+                                            settled=False)
             if move_to is not None:
                 self.cases.apply_move(session, actor, case, move_to, approach, settled=False)
             item.outcome_approach, item.outcome_partner = approach, partner
+            item.outcome_subject_ids = subject_ids
             item.outcome_recorded_at = self.clock.now()
             self._audit(session, actor, meeting, "meeting.outcome_recorded", item_id=item.id,
-                        case_id=case.id, assigned_partner=partner, case_step=case.step)
+                        case_id=case.id, assigned_partner=partner, case_step=case.step,
+                        persons=len(subject_ids))
             republished = self._republish_if_published(session, actor, meeting)
             # Then every other upcoming agenda follows the case (this one is current already).
             self.cases.changed(session, actor, case)
-            return {**_item_view(item), "case_step": case.step, "published": republished}
+            aliases = _aliases(self.cases.subjects(session, [case.id]).get(case.id, []))
+            return {**_item_view(item, aliases), "case_step": case.step,
+                    "published": republished}
 
     def case_changed(self, session: Session, actor: Caller, case_id: str) -> None:
         """Republish the agendas of upcoming published meetings that discuss the case.
@@ -313,8 +327,7 @@ class MeetingService:
             "proposed_decision": item.proposed_decision, "subjects": subjects,
         }
         if item.outcome_recorded_at is not None:
-            details["outcome"] = {"approach": item.outcome_approach,
-                                  "assigned_partner": item.outcome_partner}
+            details["outcome"] = _outcome(item, _aliases(agenda.subjects.get(item.case_id, [])))
         if full:
             details["case_manager"] = case.case_manager
             details["assigned"] = sorted(case.assigned)
@@ -344,6 +357,13 @@ class MeetingService:
                 session, kind=AGENDA_VIEW_KIND, recipient=partner, payload=payload,
                 idempotency_key=f"{AGENDA_VIEW_KIND}:{meeting.id}:{partner}:{row.version}",
             )
+            # The same view, readable from the participant's inbox.
+            kind = AGENDA_PUBLISHED if row.version == 1 else AGENDA_CHANGED
+            self.notifier.record(session, recipient=partner, kind=kind, meeting_id=meeting.id,
+                                 content={"title": AGENDA_TITLES[kind], "meeting_id": meeting.id,
+                                          "version": row.version,
+                                          "link": f"/werkruimte/agenda/{meeting.id}",
+                                          "agenda": payload})
         session.flush()
         self._audit(session, actor, meeting, "meeting.published", version=meeting.version,
                     notified=changed, unchanged=sorted(set(views) - set(changed)))
@@ -416,9 +436,27 @@ def _meeting_view(meeting: Meeting, participants: list[str]) -> dict[str, Any]:
             "state": meeting.state, "version": meeting.version, "participants": participants}
 
 
-def _item_view(item: AgendaItem) -> dict[str, Any]:
+def _item_view(item: AgendaItem, aliases: dict[str, str] | None = None) -> dict[str, Any]:
     return {"id": item.id, "position": item.position, "case_id": item.case_id,
             "title": item.title, "question": item.question,
             "proposed_decision": item.proposed_decision,
-            "outcome": None if item.outcome_recorded_at is None else {
-                "approach": item.outcome_approach, "assigned_partner": item.outcome_partner}}
+            "outcome": None if item.outcome_recorded_at is None else _outcome(
+                item, aliases or {})}
+
+
+def _outcome(item: AgendaItem, aliases: dict[str, str]) -> dict[str, Any]:
+    """The outcome, with the persons it concerns by case-local alias (none: the whole case)."""
+    return {"approach": item.outcome_approach, "assigned_partner": item.outcome_partner,
+            "persons": [aliases[s] for s in item.outcome_subject_ids if s in aliases]}
+
+
+def _aliases(subjects: list[CaseSubject]) -> dict[str, str]:
+    return {subject.subject_id: subject.alias for subject in subjects}
+
+
+def _invite(session: Session, meeting: Meeting, partner: str) -> str | None:
+    """The case manager takes part in every meeting that discusses its case."""
+    if session.get(MeetingParticipant, (meeting.id, partner)) is not None:
+        return None
+    session.add(MeetingParticipant(meeting_id=meeting.id, partner=partner))
+    return partner

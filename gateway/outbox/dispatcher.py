@@ -216,6 +216,7 @@ class Dispatcher:
                 delivery_id=dispatch.id, recipient=message.recipient,
                 address=dispatch.address or "", subject=rendered.subject, body=rendered.body,
                 traceparent=None if trace is None else trace.traceparent,
+                text=rendered.text,
             )
         return adapter, outbound, rendered, disclosure
 

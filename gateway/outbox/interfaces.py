@@ -40,6 +40,7 @@ class Rendered:
     subject: str
     body: dict[str, Any]
     identities_disclosed: list[str] = field(default_factory=list)
+    text: str | None = None  # what a person reads (e-mail); None sends the body as JSON
 
 
 class Renderer(Protocol):

@@ -58,10 +58,13 @@ def check(file: Path) -> None:
 @click.option("--assigned", is_flag=True, help="The recipient is the case's assigned partner.")
 @click.option("--exploitation-form", "exploitation_form", default="onbekend", show_default=True,
               type=click.Choice(EXPLOITATION_FORMS), help="What the signal is about.")
+@click.option("--case-manager", "case_manager", is_flag=True,
+              help="The recipient is the case's case manager.")
 @click.option("--today", help="Evaluate as of this date (YYYY-MM-DD); default: the clock's day.")
 def explain(
     *, covenant_id: str, provider: str, recipient: str, categories: tuple[str, ...],
     process_step: str, purpose: str | None, assigned: bool, exploitation_form: str,
+    case_manager: bool,
     today: str | None,
 ) -> None:
     """Show what the policy decides for one disclosure, and why."""
@@ -76,6 +79,7 @@ def explain(
         today=today or clock_starting_at(_settings().clock_start).today().isoformat(),
         recipient_assigned=assigned,
         exploitation_form=exploitation_form,
+        recipient_case_manager=case_manager,
     )
     click.echo(_describe(explaining_policy(_settings(), bundle).decide(request)))
 

@@ -9,6 +9,7 @@ lets data flow that its signatories never agreed to.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -93,6 +94,8 @@ class Covenant:
     categories: frozenset[str]
     parties: Mapping[str, str | None]  # partner id -> its role in the covenant, if any
     retention: Mapping[str, RetentionTerm]
+    #: Days a case may stay at a process step before it is overdue (steps without a term absent).
+    step_deadlines: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
     def party_role(self, partner: str) -> str | None:
         return self.parties.get(partner)
@@ -113,6 +116,7 @@ class Covenant:
                 kind: RetentionTerm(term["months"], term["counted_from"])
                 for kind, term in document["retention"].items()
             },
+            step_deadlines=dict(document.get("step_deadlines", {})),
         )
 
 

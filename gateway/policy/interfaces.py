@@ -46,6 +46,7 @@ class DecisionRequest:
     categories: tuple[str, ...]
     today: str
     recipient_assigned: bool = False
+    recipient_case_manager: bool = False
     # Each person of the exchange with the categories of the items naming them, sorted; the
     # policy answers each person's identity level from these (see Decision.subject_identities).
     subject_categories: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -64,6 +65,7 @@ class DecisionRequest:
             "categories": list(self.categories),
             "today": self.today,
             "recipient_assigned": self.recipient_assigned,
+            "recipient_case_manager": self.recipient_case_manager,
         }
 
 

@@ -35,6 +35,7 @@ from gateway.cases.interfaces import CLOSED
 from gateway.cases.models import Case, CaseAssignment, CaseProgress, CaseSignal, CaseSubject
 from gateway.clock import Clock
 from gateway.db import transaction
+from gateway.delivery.messages import CASE_MESSAGE_KINDS, InboxMessage
 from gateway.delivery.models import Delivery
 from gateway.exchange.models import Exchange
 from gateway.identity.models import Reidentification
@@ -240,6 +241,13 @@ def _remove_case_rows(session: Session, case_id: str) -> None:
         for meeting_id in session.scalars(meetings.distinct())]
     if agenda_views:
         _delete_outbox_rows(session, or_(*agenda_views))
+    # Messages about the case (their outbox keys start kind:case id:), and the agenda views
+    # of its meetings kept in the inbox.
+    _delete_outbox_rows(session, or_(*(
+        OutboxMessage.idempotency_key.startswith(f"{kind}:{case_id}:", autoescape=True)
+        for kind in CASE_MESSAGE_KINDS)))
+    session.execute(delete(InboxMessage).where(or_(InboxMessage.case_id == case_id,
+                                                   InboxMessage.meeting_id.in_(meetings))))
     session.execute(delete(AgendaItem).where(AgendaItem.case_id == case_id))
     assignments = select(CaseAssignment.id).where(CaseAssignment.case_id == case_id)
     session.execute(delete(CaseProgress).where(CaseProgress.assignment_id.in_(assignments)))

@@ -37,8 +37,9 @@ from gateway.auditing.services import Reader
 from gateway.auditing.witness_state import WitnessStateError, parse_witness_state
 from gateway.cases.interfaces import CASE_STEPS, TRANSITIONS
 from gateway.cases.services import MUNICIPALITY_ROLE, PRIORITIES
+from gateway.cases.worklist import WorkListQuery
 from gateway.container import Container, current_container
-from gateway.delivery.services import parse_limit
+from gateway.delivery.services import EXCHANGE_DELIVERY, parse_limit
 from gateway.exchange.interfaces import SUBJECT_ROLES
 from gateway.policy.interfaces import Decision, DecisionRequest
 from gateway.policy.register import (
@@ -353,9 +354,11 @@ def inbox(person: Person) -> Any:
     page = _services().inbox.read(person, request.args.get("cursor"),
                                   parse_limit(request.args.get("limit")), pending_only=False)
     bundle = _services().bundle
+    deliveries = [item for item in page.items if item["type"] == EXCHANGE_DELIVERY]
     managers = {item["covenant"]: case_parties(bundle, item["covenant"], MUNICIPALITY_ROLE)
-                for item in page.items}
-    return render_template("inbox.html", items=page.items, next_cursor=page.next_cursor,
+                for item in deliveries}
+    return render_template("inbox.html", items=deliveries, next_cursor=page.next_cursor,
+                           messages=[i for i in page.items if i["type"] != EXCHANGE_DELIVERY],
                            case_managers=managers, subject_roles=SUBJECT_ROLES)
 
 
@@ -394,7 +397,9 @@ def assign_intervention(person: Person, case_id: str) -> Any:
 @blueprint.get("/casussen")
 @require_person("case:read")
 def cases(person: Person) -> Any:
-    return render_template("cases.html", cases=_services().cases.involved(person))
+    page = _services().cases.work_list(person, WorkListQuery.from_args(request.args))
+    return render_template("cases.html", cases=page["items"], next_cursor=page["next_cursor"],
+                           filters={k: v for k, v in request.args.items() if k != "cursor"})
 
 
 @blueprint.get("/casussen/<case_id>")

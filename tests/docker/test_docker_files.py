@@ -467,7 +467,9 @@ def test_the_alias_table_matches_settings_from_env() -> None:
             assert value is True, f"{variable} does not set Settings.{field_name}"
             continue
         probe = {"policy_engine": "opa", "task_mode": "celery",
-                 "clock_start": "2031-01-01", "webhook_egress": "partner=host"}.get(field_name)
+                 "clock_start": "2031-01-01", "webhook_egress": "partner=host",
+                 "access_token_algorithm": "RS256", "client_certificate_source": "tls",
+                 "client_certificate_proxies": "10.0.0.1"}.get(field_name)
         if probe is None:
             probe = "/probe" if isinstance(default, Path) else str(default or "probe")
             if isinstance(default, int | float) and not isinstance(default, bool):

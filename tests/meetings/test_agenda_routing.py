@@ -161,7 +161,7 @@ def test_an_outcome_moves_the_case_on_and_republishes(
     assert politie_item["view"] == "full"
     assert politie_item["assigned"] == [POLITIE]
     assert politie_item["outcome"] == {"approach": "strafrechtelijk onderzoek",
-                                       "assigned_partner": POLITIE}
+                                       "assigned_partner": POLITIE, "persons": []}
     case = http.get(f"/v1/cases/{meeting['weighed']['id']}",
                     headers=token(gateway_app, POLITIE, ("case:read",))).json
     assert [(a["partner"], a["state"]) for a in case["assignments"]] == [(POLITIE, "offered")]

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from gateway.background.broker import DISPATCH_TASK, RETENTION_TASK, SWEEP_TASK, make_celery
+from gateway.background.broker import (
+    DEADLINES_TASK,
+    DISPATCH_TASK,
+    RETENTION_TASK,
+    SWEEP_TASK,
+    make_celery,
+)
 from gateway.background.tasks import celery_app
 from gateway.settings import Settings
 
@@ -20,5 +26,5 @@ def test_tasks_travel_as_json_and_are_acknowledged_only_after_running() -> None:
 def test_the_worker_knows_every_task_beat_schedules() -> None:
     scheduled = {entry["task"] for entry in celery_app.conf.beat_schedule.values()}
 
-    assert scheduled == {SWEEP_TASK, RETENTION_TASK}
+    assert scheduled == {SWEEP_TASK, RETENTION_TASK, DEADLINES_TASK}
     assert {DISPATCH_TASK, *scheduled} <= set(celery_app.tasks)

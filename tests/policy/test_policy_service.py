@@ -196,6 +196,7 @@ def test_request_as_input_is_the_rego_input_document() -> None:
         "categories": ["a", "b"],
         "today": TODAY,
         "recipient_assigned": True,
+        "recipient_case_manager": False,
     }
 
 

@@ -22,6 +22,7 @@ from gateway.cases.models import (
     CaseSubject,
 )
 from gateway.container import Container
+from gateway.delivery.messages import InboxMessage
 from gateway.delivery.models import Delivery
 from gateway.exchange.models import Exchange
 from gateway.meetings.models import AgendaItem, PublishedView
@@ -92,6 +93,7 @@ def test_an_expired_closed_case_is_removed_with_everything_about_it_and_audited(
     case_id = _worked_case(gateway_app, http, session)
     subject_ids = _subject_ids(session, case_id)
     _close(session, case_id, CASE_MONTHS)
+    assert _rows(session, InboxMessage) != []
 
     told: list[tuple[str, int, int]] = []
     assert retention.run(progress=lambda *step: told.append(step)).cases == 1
@@ -100,7 +102,9 @@ def test_an_expired_closed_case_is_removed_with_everything_about_it_and_audited(
 
     session.expire_all()
     assert session.get(Case, case_id) is None
-    # The queued agenda views showed the case's title and question: they go with it.
+    # The queued agenda views showed the case's title and question: they go with it, as do
+    # the inbox messages about the case (its manager's appointment, the agenda views).
+    assert _rows(session, InboxMessage) == []
     for model in (CaseSubject, CaseSignal, CaseAssignment, CaseProgress, AgendaItem,
                   PublishedView, Exchange, Delivery, OutboxMessage):
         assert _rows(session, model) == [], model

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,8 +15,9 @@ from sqlalchemy import select
 
 from audit.models import AuditEntry
 from gateway.cases.models import CaseAssignment
+from gateway.clock import ManualClock
 from gateway.db import make_engine, make_session_factory, transaction
-from tests.cases.factories import create_case, put_case_at
+from tests.cases.factories import create_case, put_case_at, token
 from tests.factories import GGD, POLITIE, RIEC, VLAARDINGEN
 from tests.meetings.factories import add_item, create_meeting, publish
 from tests.workspace.factories import form_token, person, sign_in
@@ -255,3 +257,39 @@ def test_a_role_without_case_write_cannot_decide(gateway_app: Flask, http: Flask
         "csrf_token": form_token(reader, "/werkruimte/"), "besluit": "accepteren"})
 
     assert response.status_code == 403
+
+
+def test_the_inbox_page_shows_the_messages_and_the_cases_page_the_terms(
+        gateway_app: Flask, http: FlaskClient, clock: ManualClock) -> None:
+    case = create_case(gateway_app, http)  # Vlaardingen is told it manages it
+    clock.advance(timedelta(days=15))  # past detectie's 14 days
+    manager, _ = signed_in_client(gateway_app, VLAARDINGEN, "casemanager")
+
+    inbox = manager.get("/werkruimte/inbox").get_data(as_text=True)
+    overdue = manager.get("/werkruimte/casussen?overdue=true").get_data(as_text=True)
+    assigned = manager.get("/werkruimte/casussen?role=assigned").get_data(as_text=True)
+
+    assert "U bent aangewezen als casusregisseur" in inbox
+    assert f'href="/werkruimte/casussen/{case["id"]}"' in inbox
+    assert f"/werkruimte/casussen/{case['id']}" in overdue
+    assert "over tijd" in overdue
+    assert f"/werkruimte/casussen/{case['id']}" not in assigned
+
+
+def test_the_case_page_shows_whom_an_intervention_is_for_and_its_planning(
+        gateway_app: Flask, http: FlaskClient) -> None:
+    case = create_case(gateway_app, http)
+    put_case_at(gateway_app, case["id"], "toewijzing_interventie")
+    offered = http.post(f"/v1/cases/{case['id']}/assignments", json={
+        "partner": POLITIE, "intervention": "opsporing",
+        "subjects": [case["subjects"][1]["pseudonym"]]},
+        headers=token(gateway_app, RIEC, ("case:write",)))
+    http.post(f"/v1/cases/{case['id']}/assignments/{offered.json['id']}/decision",
+              json={"accept": True, "planned_start": "2030-02-01"},
+              headers=token(gateway_app, POLITIE, ("case:write",)))
+    manager, _ = signed_in_client(gateway_app, VLAARDINGEN, "casemanager")
+
+    page = manager.get(f"/werkruimte/casussen/{case['id']}").get_data(as_text=True)
+
+    assert f"Voor: {case['subjects'][1]['alias']} (dader)" in page
+    assert "gepland 2030-02-01" in page

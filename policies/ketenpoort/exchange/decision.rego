@@ -67,6 +67,10 @@ _exploitation_form := _request.exploitation_form
 
 _recipient_assigned if _request.recipient_assigned == true
 
+default _recipient_case_manager := false
+
+_recipient_case_manager if _request.recipient_case_manager == true
+
 _today_valid if lib.is_date(_request.today)
 
 _category_reason(code, category, message) := {"code": code, "category": category, "message": message}
@@ -173,6 +177,7 @@ _other_form_only contains category if {
 _applicable contains [category, grant.id, grant.identity] if {
 	some grant in _candidate_grants
 	lib.assignment_allows(grant, _recipient_assigned)
+	lib.case_manager_allows(grant, _recipient_case_manager)
 	some category in grant.categories
 	category in _requested
 	_categories[category]
@@ -187,6 +192,18 @@ _awaiting_assignment contains category if {
 	grant.requires_assignment == true
 	some category in grant.categories
 }
+
+# Categories that a grant would deliver if the recipient were the case's case manager.
+_awaiting_case_manager contains category if {
+	not _recipient_case_manager
+	some grant in _candidate_grants
+	grant.requires_case_manager == true
+	lib.assignment_allows(grant, _recipient_assigned)
+	some category in grant.categories
+}
+
+# Categories withheld only for want of a relation to the case (assigned partner, case manager).
+_awaiting_relation := _awaiting_assignment | _awaiting_case_manager
 
 _special(category) if _categories[category].special != null
 
@@ -235,7 +252,7 @@ _category_reasons contains _category_reason("recipient-not-assigned", category, 
 
 _category_reasons contains _category_reason("exploitation-form-not-granted", category, msg) if {
 	some category in _ungranted
-	not category in _awaiting_assignment
+	not category in _awaiting_relation
 	category in _other_form_only
 	msg := sprintf(
 		"%s may receive %s from %s at %s only for other forms of exploitation than %s",
@@ -243,9 +260,19 @@ _category_reasons contains _category_reason("exploitation-form-not-granted", cat
 	)
 }
 
+_category_reasons contains _category_reason("recipient-not-case-manager", category, msg) if {
+	some category in _ungranted
+	category in _awaiting_case_manager
+	not category in _awaiting_assignment
+	msg := sprintf(
+		"%s may receive %s from %s at %s only as the case manager of the case",
+		[_request.recipient, category, _request.provider, _request.process_step],
+	)
+}
+
 _category_reasons contains _category_reason("special-category-without-basis", category, msg) if {
 	some category in _ungranted
-	not category in _awaiting_assignment
+	not category in _awaiting_relation
 	not category in _other_form_only
 	_special(category)
 	msg := sprintf(
@@ -263,7 +290,7 @@ _category_reasons contains _category_reason("special-category-without-basis", ca
 
 _category_reasons contains _category_reason("no-grant", category, msg) if {
 	some category in _ungranted
-	not category in _awaiting_assignment
+	not category in _awaiting_relation
 	not category in _other_form_only
 	not _special(category)
 	msg := sprintf(

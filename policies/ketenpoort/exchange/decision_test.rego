@@ -63,6 +63,10 @@ _test_covenant := {
 			"id": "g-toegewezen", "providers": ["regie"], "recipients": ["uitvoerder"], "categories": ["gewoon"],
 			"process_steps": ["uitvoering"], "purpose": "doel", "identity": "identified", "requires_assignment": true,
 		},
+		{
+			"id": "g-regisseur", "providers": ["regie"], "recipients": ["bron"], "categories": ["adres"],
+			"process_steps": ["evaluatie"], "purpose": "doel", "identity": "pseudonym", "requires_case_manager": true,
+		},
 	],
 }
 
@@ -287,6 +291,29 @@ test_assignment_must_be_boolean_true if {
 	d := _decide({
 		"provider": "regie", "recipient": "uitvoerder", "process_step": "uitvoering",
 		"recipient_assigned": "true",
+	})
+	d.allowed == false
+}
+
+test_case_manager_required_and_missing if {
+	d := _decide({"provider": "regie", "recipient": "bron", "process_step": "evaluatie", "categories": ["adres"]})
+	d.allowed == false
+	_category_codes(d, "adres") == {"recipient-not-case-manager"}
+}
+
+test_case_manager_required_and_present if {
+	d := _decide({
+		"provider": "regie", "recipient": "bron", "process_step": "evaluatie", "categories": ["adres"],
+		"recipient_case_manager": true,
+	})
+	d.allowed == true
+	d.grants == {"adres": ["g-regisseur"]}
+}
+
+test_case_manager_must_be_boolean_true if {
+	d := _decide({
+		"provider": "regie", "recipient": "bron", "process_step": "evaluatie", "categories": ["adres"],
+		"recipient_case_manager": "true",
 	})
 	d.allowed == false
 }

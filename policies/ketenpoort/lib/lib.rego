@@ -57,3 +57,9 @@ assignment_allows(_, assigned) if assigned == true
 form_allows(grant, _) if not grant.exploitation_forms
 
 form_allows(grant, form) if form in grant.exploitation_forms
+
+# Whether a grant's requires_case_manager is met; manager tells whether the recipient is the
+# case manager of the case the exchange names (true or false, never undefined).
+case_manager_allows(grant, _) if not grant.requires_case_manager
+
+case_manager_allows(_, manager) if manager == true

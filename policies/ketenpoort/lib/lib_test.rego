@@ -71,3 +71,10 @@ test_form_allows_every_form_unless_the_grant_names_forms if {
 	not lib.form_allows(labour, "seksuele_uitbuiting")
 	not lib.form_allows(labour, "onbekend")
 }
+
+test_case_manager_allows if {
+	lib.case_manager_allows(_grant, false)
+	lib.case_manager_allows(object.union(_grant, {"requires_case_manager": false}), false)
+	not lib.case_manager_allows(object.union(_grant, {"requires_case_manager": true}), false)
+	lib.case_manager_allows(object.union(_grant, {"requires_case_manager": true}), true)
+}

@@ -1,0 +1,61 @@
+"""A grant can require the case manager relation, as it can require an assignment: an
+exchange naming a case reaches the case's case manager under it, and no other municipality."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from gateway.settings import Settings
+from tests.cases.factories import create_case, token
+from tests.factories import RIEC, VLAARDINGEN, exchange_body, item
+
+SCHIEDAM = "gemeente-schiedam"
+CASE_MANAGER_GRANT = """grants:
+  - id: test-casusregie
+    providers: [riec-rotterdam-rijnmond]
+    recipients: [gemeente-vlaardingen, gemeente-schiedam]
+    categories: [interventie]
+    process_steps: [detectie]
+    purpose: ketenaanpak-mensenhandel
+    identity: pseudonym
+    requires_case_manager: true
+"""
+
+
+@pytest.fixture
+def settings(tmp_path: Path, test_policies_path: Path) -> Settings:
+    """The demo covenant with one grant for the case manager only."""
+    policies = tmp_path / "policies"
+    for source in test_policies_path.rglob("*"):
+        target = policies / source.relative_to(test_policies_path)
+        if source.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            text = source.read_bytes()
+            if source.name == "riec-rr-mensenhandel.yaml":
+                text = text.replace(b"grants:\n", CASE_MANAGER_GRANT.encode(), 1)
+            target.write_bytes(text)
+    return Settings(instance_path=tmp_path / "instance", policies_path=policies)
+
+
+def test_only_the_case_manager_receives_what_requires_it(gateway_app: Flask,
+                                                         http: FlaskClient) -> None:
+    case = create_case(gateway_app, http)  # Vlaardingen manages it
+    body = exchange_body(case_id=case["id"], recipients=[VLAARDINGEN, SCHIEDAM],
+                         items=[item("interventie", aanpak="huisbezoek")])
+    del body["process_step"]
+
+    response = http.post("/v1/exchanges", json=body,
+                         headers=token(gateway_app, RIEC, ("exchange:write",)))
+
+    assert response.status_code == 201, response.json
+    by_recipient = {d["recipient"]: d for d in response.json["decisions"]}
+    assert by_recipient[VLAARDINGEN]["grants"]["interventie"] == ["test-casusregie"]
+    assert by_recipient[SCHIEDAM]["allowed"] is False
+    assert {r["code"] for r in by_recipient[SCHIEDAM]["reasons"]} == {
+        "recipient-not-case-manager"}
