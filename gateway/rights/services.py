@@ -143,6 +143,18 @@ class SubjectRights:
             self._audit_lift(session, officer, request, "rights.lifted")
             return LiftOutcome(200, _restriction_view(request))
 
+    def restrictions(self, officer: Caller) -> list[dict[str, Any]]:
+        """The restrictions of the officer's partner that still withhold, oldest first; each
+        says whether this officer asked to lift it (then another officer must approve)."""
+        with read_only(self.session_factory) as session:
+            rows = session.scalars(select(RightsRequest).where(
+                RightsRequest.kind == RESTRICTION, RightsRequest.partner == officer.partner_id,
+                RightsRequest.status.in_(WITHHOLDING)).order_by(RightsRequest.created_at,
+                                                                 RightsRequest.id)).all()
+            return [{**_restriction_view(row),
+                     "lift_requested_by_you": row.lift_requested_by == officer.client_id}
+                    for row in rows]
+
     def withheld(self, subjects: Sequence[SubjectInput]) -> frozenset[str]:
         """The refs of the exchange's persons whose processing is restricted.
 

@@ -22,9 +22,11 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     VOORZITTER: frozenset({"case:read", "meeting:read", "meeting:admin"}),
     # A partner's officer reads what its partner took part in and is the second pair of eyes
     # on its re-identifications; the region's officer (at the RIEC) holds what the RIEC's
-    # officer client holds in the API: the whole log and the region's figures.
-    PRIVACYFUNCTIONARIS: frozenset({"audit:own", "reidentify"}),
-    PRIVACYFUNCTIONARIS_REGIO: frozenset({"audit:read", "statistics:read", "reidentify"}),
+    # officer client holds in the API: the whole log and the region's figures. Both answer
+    # data subjects for their own partner (rectification, restriction, objection).
+    PRIVACYFUNCTIONARIS: frozenset({"audit:own", "reidentify", "rights:write"}),
+    PRIVACYFUNCTIONARIS_REGIO: frozenset({"audit:read", "statistics:read", "reidentify",
+                                          "rights:write"}),
 }
 ROLES = tuple(ROLE_SCOPES)
 

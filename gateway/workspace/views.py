@@ -34,6 +34,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from gateway.auditing.csv_export import events_csv, safe_csv
 from gateway.auditing.queries import parse_search
 from gateway.auditing.services import Reader
+from gateway.auditing.subject_access_pdf import render as render_subject_access_pdf
 from gateway.auditing.witness_state import WitnessStateError, parse_witness_state
 from gateway.cases.interfaces import CASE_STEPS, TRANSITIONS
 from gateway.cases.services import MUNICIPALITY_ROLE, PRIORITIES
@@ -60,6 +61,14 @@ from gateway.workspace.guard import (
     workspace,
 )
 from gateway.workspace.oidc import OidcError
+from gateway.workspace.rights_form import (
+    CORRECTABLE_FIELDS,
+    CORRECTION_PREFIX,
+    identifiers_body,
+    objection_body,
+    rectification_body,
+    refusal_messages,
+)
 from gateway.workspace.roles import Person
 from gateway.workspace.sessions import ENROL_STAGE, PASSWORD_STAGE, SIGNED_IN
 from gateway.workspace.signal_form import (
@@ -764,3 +773,109 @@ def decide_reidentification(person: Person, reidentification_id: str, decision: 
         lambda: decide(person, reidentification_id), url_for("workspace.four_eyes"),
         lambda message: _four_eyes_page(person, {"form": reidentification_id,
                                                  "message": message}))
+
+
+
+# --- the data subject's rights (AVG art. 15, 16, 18, 21) -----------------------------------
+# Identifiers are only ever POSTed: they never reach an address, a redirect or a link.
+
+RIGHTS = "rights:write"
+
+
+@blueprint.route("/privacy/inzage", methods=["GET", "POST"])
+@require_person("audit:read")
+def subject_access(person: Person) -> Any:
+    """Every log entry about the person (as ``POST /v1/audit/subject-access``), or its PDF."""
+    if request.method == "GET":
+        return _rights_form("subject_access.html", report=None)
+    try:
+        report = _services().subject_access.report(_reader(person),
+                                                   identifiers_body(request.form))
+    except Problem as problem:
+        return _rights_refused("subject_access.html", problem, report=None)
+    if request.form.get("format") == "pdf":
+        response = make_response(render_subject_access_pdf(report))
+        response.mimetype = "application/pdf"
+        response.headers["Content-Disposition"] = 'attachment; filename="inzage.pdf"'
+        return response
+    return _rights_form("subject_access.html", report=report)
+
+
+@blueprint.route("/privacy/rectificatie", methods=["GET", "POST"])
+@require_person(RIGHTS)
+def rectification(person: Person) -> Any:
+    if request.method == "GET":
+        return _rights_form("rectification.html", result=None)
+    try:
+        result = _services().rights.rectify(person, rectification_body(request.form))
+    except Problem as problem:
+        return _rights_refused("rectification.html", problem, result=None)
+    return _rights_form("rectification.html", result=result), 201
+
+
+@blueprint.route("/privacy/bezwaar", methods=["GET", "POST"])
+@require_person(RIGHTS)
+def objection(person: Person) -> Any:
+    covenants = _party_covenants(person)
+    if request.method == "GET":
+        return _rights_form("objection.html", result=None, covenants=covenants)
+    try:
+        result = _services().rights.object(person, objection_body(request.form))
+    except Problem as problem:
+        return _rights_refused("objection.html", problem, result=None, covenants=covenants)
+    return _rights_form("objection.html", result=result, covenants=covenants), 201
+
+
+@blueprint.route("/privacy/beperking", methods=["GET", "POST"])
+@require_person(RIGHTS)
+def restriction(person: Person) -> Any:
+    """Place a restriction (post/redirect/get), and the partner's restrictions in force."""
+    if request.method == "GET":
+        return _restriction_page(person, failed=None)
+    try:
+        _services().rights.restrict(person, identifiers_body(request.form))
+    except Problem as problem:
+        if problem.status >= 500:
+            raise
+        errors, general = refusal_messages(problem)
+        return _restriction_page(person, failed=None, form=request.form, errors=errors,
+                                 general=general), problem.status
+    return redirect(url_for("workspace.restriction"), 303)
+
+
+@blueprint.post("/privacy/beperking/<restriction_id>/opheffen")
+@require_person(RIGHTS)
+def lift_restriction(person: Person, restriction_id: str) -> Any:
+    """The first officer asks to lift; another officer of the partner approves (four eyes)."""
+    return _change(lambda: _services().rights.lift(person, restriction_id),
+                   url_for("workspace.restriction"), lambda message: _restriction_page(
+                       person, failed={"form": restriction_id, "message": message}))
+
+
+def _restriction_page(person: Person, failed: dict[str, str] | None,
+                      form: Any = None, errors: dict[str, str] | None = None,
+                      general: list[str] | None = None) -> str:
+    return render_template("restriction.html", failed=failed, form=form or {},
+                           errors=errors or {}, general=general or [],
+                           restrictions=_services().rights.restrictions(person))
+
+
+def _party_covenants(person: Person) -> list[str]:
+    covenants = _services().bundle.data["ketenpoort"]["covenants"]
+    return sorted(c for c, document in covenants.items()
+                  if person.partner_id in {p["partner"] for p in document.get("parties", ())})
+
+
+def _rights_form(template: str, **context: Any) -> str:
+    """A rights page with its form as filled in (the page is never stored: no-store)."""
+    return render_template(template, form=request.form, errors={}, general=[],
+                           correctable=CORRECTABLE_FIELDS, prefix=CORRECTION_PREFIX, **context)
+
+
+def _rights_refused(template: str, problem: Problem, **context: Any) -> Any:
+    if problem.status >= 500:
+        raise problem
+    errors, general = refusal_messages(problem)
+    return render_template(template, form=request.form, errors=errors, general=general,
+                           correctable=CORRECTABLE_FIELDS, prefix=CORRECTION_PREFIX,
+                           **context), problem.status
