@@ -43,6 +43,7 @@ from gateway.identity.interfaces import (
     validate_identifiers,
 )
 from gateway.identity.models import Reidentification
+from gateway.identity.normalise import subject_keys
 from gateway.identity.services import IdentityVault
 from gateway.linkage.models import LinkageAlias
 from gateway.linkage.services import linked_subjects
@@ -170,8 +171,8 @@ class SubjectRights:
         rectification_id = str(uuid.uuid4())
         with transaction(self.session_factory) as session:
             subject_ids = self.person(session, identifiers)
-            corrected = self._correct_copies(session, officer, subject_ids, corrections,
-                                             rectification_id)
+            corrected = self._correct_copies(session, officer, subject_ids, identifiers,
+                                             corrections, rectification_id)
             replaced: dict[str, set[str]] = {}
             for _delivery, _subject, old in corrected:
                 for name in corrections:
@@ -198,11 +199,18 @@ class SubjectRights:
                     "notified": notified, "created_at": request.created_at.isoformat()}
 
     def _correct_copies(
-        self, session: Session, officer: Caller, subject_ids: set[str],
+        self, session: Session, officer: Caller, subject_ids: set[str], identifiers: Identifiers,
         corrections: Identifiers, rectification_id: str,
     ) -> list[tuple[Delivery, DeliveredSubject, Identifiers]]:
         """Re-seal every copy the officer's partner sent of the person that holds an old value,
-        and notify its recipient; (delivery, person as delivered, old copy) of each."""
+        and notify its recipient; (delivery, person as delivered, old copy) of each.
+
+        Only copies sharing a subject key (BSN, or name and birth date) with ``identifiers``:
+        the person's other subject ids come from what other partners sent (a BSN beside a name
+        and birth date), so touching a copy found only through them would tell the officer,
+        per guessed BSN, that it is the one of a person the partner sent by name alone.
+        """
+        asked = subject_keys(identifiers)
         corrected = []
         # The payload names subjects by id as JSON strings: LIKE narrows, the loop decides.
         naming = or_(*(cast_(Delivery.payload, Text).contains(f'"{s}"', autoescape=True)
@@ -220,6 +228,8 @@ class SubjectRights:
                 try:
                     old = self.vault.reveal_sent(session, delivery.exchange_id, person["sent"])
                 except SubjectShreddedError:
+                    continue
+                if not subject_keys(old) & asked:
                     continue
                 fields = sorted(name for name, value in corrections.items()
                                 if name in old and old[name] != value)  # type: ignore[literal-required]  # names checked against Identifiers' keys

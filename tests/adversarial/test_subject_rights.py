@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from gateway.db import transaction
 from tests.cases.factories import token
 from tests.factories import EVA, POLITIE, RIEC, VLAARDINGEN, bearer
-from tests.rights.factories import OFFICER, inbox, notices, person, send
+from tests.rights.factories import EVA_BY_NAME, OFFICER, inbox, notices, person, send
 
 STRANGER = {"bsn": "123456782"}
 VOLATILE = {"id", "created_at"}
@@ -85,3 +85,25 @@ def test_rectification_cannot_overwrite_what_another_partner_sent(
     with transaction(container.session_factory) as session:
         stored = container.vault.reveal(session, container.vault.subject_id_for(EVA))
     assert stored == EVA
+
+
+def test_rectification_is_no_oracle_for_a_bsn_only_another_partner_sent(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    """Vlaardingen sent Eva by name and birth date only; the police sent her with her BSN.
+    Vlaardingen's officer "rectifies" a guessed BSN: whether its own name-only copy is touched
+    must not depend on the BSN the police sent, or each guess tells whether it is Eva's."""
+    assert send(gateway_app, http, [person("p1", EVA_BY_NAME)]).status_code == 201
+    assert send(gateway_app, http, [person("p1", EVA)], sender=POLITIE).status_code == 201
+    officer = token(gateway_app, VLAARDINGEN, OFFICER)
+    correction = {"corrections": {"family_name": "Proef"}}
+
+    right = http.post("/v1/rights/rectifications",
+                      json={"identifiers": {"bsn": EVA["bsn"]}, **correction}, headers=officer)
+    wrong = http.post("/v1/rights/rectifications",
+                      json={"identifiers": STRANGER, **correction}, headers=officer)
+
+    assert right.status_code == wrong.status_code == 201, right.json
+    assert _stable(right.json) == _stable(wrong.json)
+    assert right.json["corrected_deliveries"] == 0
+    assert notices(gateway_app, http, RIEC) == []
