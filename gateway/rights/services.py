@@ -171,8 +171,9 @@ class SubjectRights:
         rectification_id = str(uuid.uuid4())
         with transaction(self.session_factory) as session:
             subject_ids = self.person(session, identifiers)
-            corrected = self._correct_copies(session, officer, subject_ids, identifiers,
-                                             corrections, rectification_id)
+            corrected = self._correct_copies(session, officer, subject_ids,
+                                             identifiers=identifiers, corrections=corrections,
+                                             rectification_id=rectification_id)
             replaced: dict[str, set[str]] = {}
             for _delivery, _subject, old in corrected:
                 for name in corrections:
@@ -199,8 +200,8 @@ class SubjectRights:
                     "notified": notified, "created_at": request.created_at.isoformat()}
 
     def _correct_copies(
-        self, session: Session, officer: Caller, subject_ids: set[str], identifiers: Identifiers,
-        corrections: Identifiers, rectification_id: str,
+        self, session: Session, officer: Caller, subject_ids: set[str], *,
+        identifiers: Identifiers, corrections: Identifiers, rectification_id: str,
     ) -> list[tuple[Delivery, DeliveredSubject, Identifiers]]:
         """Re-seal every copy the officer's partner sent of the person that holds an old value,
         and notify its recipient; (delivery, person as delivered, old copy) of each.
