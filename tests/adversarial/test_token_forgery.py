@@ -88,6 +88,11 @@ def _service(keyring: Keyring, clock: ManualClock) -> TokenService:
                         algorithm="RS256")
 
 
+def _private_keys(keyring: Keyring) -> tuple[Key, Key]:
+    return (RSAKey.import_key(keyring.rsa_key(TOKEN_RSA_KEY)),
+            OKPKey.import_key(keyring.signing_key(TOKEN_SIGNING_KEY)))
+
+
 def _kids(tokens: TokenService) -> dict[str, str]:
     return {key["kty"]: key["kid"] for key in tokens.public_jwks()["keys"]}
 
@@ -96,8 +101,7 @@ def test_the_genuine_tokens_verify(keyring: Keyring, clock: ManualClock) -> None
     """The control: what the attacks forge is otherwise a token the gateway accepts."""
     tokens = _service(keyring, clock)
     kids = _kids(tokens)
-    rsa = RSAKey.import_key(keyring.rsa_key(TOKEN_RSA_KEY))
-    ed25519 = OKPKey.import_key(keyring.signing_key(TOKEN_SIGNING_KEY))
+    rsa, ed25519 = _private_keys(keyring)
     for header, key in (({"alg": "PS256", "kid": kids["RSA"]}, rsa),
                         ({"alg": "Ed25519", "kid": kids["OKP"]}, ed25519),
                         ({"alg": "Ed25519"}, ed25519)):
@@ -145,8 +149,7 @@ def test_a_kid_of_one_key_with_the_algorithm_of_the_other_is_refused(
 ) -> None:
     tokens = _service(keyring, clock)
     kids = _kids(tokens)
-    rsa = RSAKey.import_key(keyring.rsa_key(TOKEN_RSA_KEY))
-    ed25519 = OKPKey.import_key(keyring.signing_key(TOKEN_SIGNING_KEY))
+    rsa, ed25519 = _private_keys(keyring)
     for header, key in (({"alg": "Ed25519", "kid": kids["RSA"]}, ed25519),
                         ({"alg": "RS256", "kid": kids["OKP"]}, rsa),
                         ({"alg": "PS256", "kid": kids["OKP"]}, rsa)):
