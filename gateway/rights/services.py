@@ -15,7 +15,9 @@ already.
   reason ``subject-restricted``). Lifting it takes two officers of the partner that placed it
   (four eyes), so one stolen client cannot lift it.
 * An objection is recorded and sent through the outbox to the covenant's contact point
-  (``subject.objection``), naming the person by that partner's pseudonym.
+  (``subject.objection``), naming the person by that partner's pseudonym; not when the
+  contact point's own officer filed it, whose chosen identifiers would otherwise be answered
+  with the pseudonym they have there (a re-identification oracle).
 """
 
 from __future__ import annotations
@@ -276,16 +278,17 @@ class SubjectRights:
             request = self._record(session, officer, OBJECTION, identifiers, subject_ids,
                                    status=RECORDED, covenant=covenant,
                                    details={"grounds": grounds})
-            canonical = min(linked_subjects(session, {self.vault.subject_id_for(identifiers)}))
-            self.outbox.enqueue(
-                session, kind=OBJECTION_KIND, recipient=contact["partner"],
-                payload={"objection_id": request.id, "covenant": covenant,
-                         "from": officer.partner_id, "contact_point": contact["email"],
-                         "pseudonym": self.pseudonyms.pseudonym(canonical, contact["partner"]),
-                         "grounds": grounds,
-                         "recorded_at": request.created_at.isoformat()},
-                idempotency_key=f"{OBJECTION_KIND}:{request.id}",
-            )
+            payload = {"objection_id": request.id, "covenant": covenant,
+                       "from": officer.partner_id, "contact_point": contact["email"],
+                       "grounds": grounds, "recorded_at": request.created_at.isoformat()}
+            if officer.partner_id != contact["partner"]:
+                # The contact point's own officer chose the identifiers: their pseudonym in
+                # its notice would re-identify any pseudonym it holds, guess by guess.
+                canonical = min(linked_subjects(session,
+                                                {self.vault.subject_id_for(identifiers)}))
+                payload["pseudonym"] = self.pseudonyms.pseudonym(canonical, contact["partner"])
+            self.outbox.enqueue(session, kind=OBJECTION_KIND, recipient=contact["partner"],
+                                payload=payload, idempotency_key=f"{OBJECTION_KIND}:{request.id}")
             self.audit.append(session, {
                 "action": "rights.objection_recorded", "actor": officer.actor(),
                 "request_id": request.id, "covenant": covenant,

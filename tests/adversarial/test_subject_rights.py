@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Flask
@@ -107,3 +108,27 @@ def test_rectification_is_no_oracle_for_a_bsn_only_another_partner_sent(
     assert _stable(right.json) == _stable(wrong.json)
     assert right.json["corrected_deliveries"] == 0
     assert notices(gateway_app, http, RIEC) == []
+
+
+def test_the_contact_point_cannot_reidentify_a_pseudonym_by_objecting_itself(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    """The RIEC got Eva pseudonymously (detectie). It is the covenant's contact point and a
+    party, so its own officer may file an objection, and the notice for it comes back to the
+    RIEC: were the notice to name the person by the RIEC's pseudonym, every guess of
+    identifiers would be a re-identification past the four-eyes workflow, its limits and log."""
+    assert send(gateway_app, http, [person("p1", EVA)]).status_code == 201
+    [delivered] = inbox(gateway_app, http)
+    held = delivered["subjects"][0]["pseudonym"]
+    assert "identifiers" not in delivered["subjects"][0]
+    curious = token(gateway_app, RIEC, OFFICER)
+
+    for guess in (STRANGER, {"bsn": EVA["bsn"]}, EVA):
+        response = http.post("/v1/rights/objections", json={
+            "identifiers": guess, "covenant": "riec-rr-mensenhandel", "grounds": "proef"},
+            headers=curious)
+        assert response.status_code == 201, response.json
+
+    told = notices(gateway_app, http, RIEC)
+    assert len(told) == 3
+    assert held not in json.dumps(told)
