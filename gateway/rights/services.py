@@ -74,6 +74,8 @@ MAX_NOTICES = 200
 RECTIFIABLE_FIELDS = IDENTIFIER_FIELDS - {"bsn"}
 MAX_GROUNDS_LENGTH = 2000
 UUID_LENGTH = 36
+#: A restriction's sealed details: the subject ids its officer's identifiers name.
+NAMED = "named"
 
 
 _CANONICAL_OF_IDS = select(LinkageAlias.canonical_subject_id).where(
@@ -122,8 +124,9 @@ class SubjectRights:
         identifiers = parse_body(body, {"identifiers"}, self.clock.today())[0]
         with transaction(self.session_factory) as session:
             subject_ids = self.person(session, identifiers)
+            named = linked_subjects(session, self.vault.subject_ids_for(identifiers))
             request = self._record(session, officer, RESTRICTION, identifiers, subject_ids,
-                                   status=ACTIVE)
+                                   status=ACTIVE, details={NAMED: sorted(named)})
             self.audit.append(session, {
                 "action": "rights.restricted", "actor": officer.actor(),
                 "request_id": request.id, **self._named(subject_ids, identifiers)})
@@ -146,12 +149,13 @@ class SubjectRights:
             self._audit_lift(session, officer, request, "rights.lifted")
             return LiftOutcome(200, _restriction_view(request))
 
-    def withheld(self, subjects: Sequence[SubjectInput]) -> frozenset[str]:
+    def withheld(self, subjects: Sequence[SubjectInput], sender: str) -> frozenset[str]:
         """The refs of the exchange's persons whose processing is restricted.
 
         On every exchange's path: one prepared statement finds whether any subject key of
         these persons, or a subject linked to one, is restricted; only then (rarely) is each
-        person resolved on their own.
+        person resolved on their own, and ``sender``'s own restrictions are held to the
+        subjects its officer named (see :meth:`_holding`).
         """
         ids = {s.ref: self.vault.subject_ids_for(cast(Identifiers, s.identifiers))
                for s in subjects}
@@ -162,8 +166,30 @@ class SubjectRights:
             restricted = set(core(session).scalars(_RESTRICTED, {"ids": wanted}))
             if not restricted:
                 return frozenset()
-            return frozenset(ref for ref, own in ids.items()
-                             if linked_subjects(session, own) & restricted)
+            hits = {ref: linked_subjects(session, own) & restricted for ref, own in ids.items()}
+            holding = self._holding(session, sender, set().union(*hits.values()))
+            return frozenset(ref for ref, found in hits.items() if found & holding)
+
+    def _holding(self, session: Session, sender: str, restricted: set[str]) -> set[str]:
+        """The restricted subject ids that withhold ``sender``'s exchanges.
+
+        A restriction also covers the subject keys found in vault records other partners sent
+        (a BSN beside a name and birth date). Against the restricting partner's own exchanges
+        only the keys its officer named (and their links) count: else it would restrict a
+        guessed BSN, send a person it knows by name alone, and read from the decision whether
+        the guess is theirs.
+        """
+        holding: set[str] = set()
+        for subject_id, request_id, partner, sealed in session.execute(
+                select(RightsSubject.subject_id, RightsRequest.id, RightsRequest.partner,
+                       RightsRequest.sealed)
+                .join(RightsRequest, RightsRequest.id == RightsSubject.request_id)
+                .where(RightsRequest.kind == RESTRICTION, RightsRequest.status.in_(WITHHOLDING),
+                       RightsSubject.subject_id.in_(sorted(restricted)))):
+            if partner != sender or sealed is None or subject_id in self.content.open(
+                    sealed, request_id)[NAMED]:
+                holding.add(subject_id)
+        return holding
 
     # --- rectification -----------------------------------------------------------------
 

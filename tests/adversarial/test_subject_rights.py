@@ -132,3 +132,26 @@ def test_the_contact_point_cannot_reidentify_a_pseudonym_by_objecting_itself(
     told = notices(gateway_app, http, RIEC)
     assert len(told) == 3
     assert held not in json.dumps(told)
+
+
+def test_a_restriction_is_no_oracle_for_a_bsn_only_another_partner_sent(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    """The police sent Eva with her BSN. Vlaardingen knows her by name and birth date only;
+    its officer restricts a guessed BSN and then sends her by name: whether she is withheld
+    must not depend on whether the guess is the BSN the police sent."""
+    assert send(gateway_app, http, [person("p1", EVA)], sender=POLITIE).status_code == 201
+    officer = token(gateway_app, VLAARDINGEN, OFFICER)
+    by_name = [person("p1", EVA_BY_NAME), person("p2", {**EVA_BY_NAME, "given_names": "Ada"})]
+    outcomes = []
+    for guess in ({"bsn": "123456782"}, {"bsn": EVA["bsn"]}):
+        restricted = http.post("/v1/rights/restrictions", json={"identifiers": guess},
+                               headers=officer)
+        assert restricted.status_code == 201, restricted.json
+        sent = send(gateway_app, http, by_name)
+        outcomes.append((sent.status_code, "subject-restricted" in json.dumps(sent.json)))
+    assert outcomes == [(201, False), (201, False)]
+    # The restriction still holds for every other sender, under every key of the person.
+    other = send(gateway_app, http, [person("p1", EVA_BY_NAME)], sender=POLITIE)
+    assert other.status_code == 403
+    assert "subject-restricted" in json.dumps(other.json)
