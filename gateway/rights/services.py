@@ -73,7 +73,6 @@ MAX_NOTICES = 200
 #: A person's key fields are never rectified here: a different BSN is a different person.
 RECTIFIABLE_FIELDS = IDENTIFIER_FIELDS - {"bsn"}
 MAX_GROUNDS_LENGTH = 2000
-UUID_LENGTH = 36
 #: A restriction's sealed details: the subject ids its officer's identifiers name.
 NAMED = "named"
 
@@ -402,8 +401,9 @@ class SubjectRights:
 
     def _own(self, session: Session, officer: Caller, request_id: str, kind: str
              ) -> RightsRequest:
-        request = None if len(request_id) > UUID_LENGTH else session.get(
-            RightsRequest, request_id, with_for_update=True)
+        # Never sent to the database unless an id of ours: PostgreSQL refuses a NUL byte.
+        request = session.get(RightsRequest, request_id, with_for_update=True) if _is_uuid(
+            request_id) else None
         if request is None or request.kind != kind or request.partner != officer.partner_id:
             # Another partner's request is as absent as one that never existed.
             raise not_found(kind, f"no {kind} {request_id!r} of yours")
@@ -482,6 +482,13 @@ def _released(session: Session, partner: str, pseudonym: str) -> bool:
     return session.scalar(select(Reidentification.id).where(
         Reidentification.partner == partner, Reidentification.pseudonym == pseudonym,
         Reidentification.status == "released").limit(1)) is not None
+
+
+def _is_uuid(candidate: str) -> bool:
+    try:
+        return str(uuid.UUID(candidate)) == candidate
+    except ValueError:
+        return False
 
 
 def _restriction_view(request: RightsRequest) -> dict[str, Any]:

@@ -155,3 +155,15 @@ def test_a_restriction_is_no_oracle_for_a_bsn_only_another_partner_sent(
     other = send(gateway_app, http, [person("p1", EVA_BY_NAME)], sender=POLITIE)
     assert other.status_code == 403
     assert "subject-restricted" in json.dumps(other.json)
+
+
+def test_a_hostile_restriction_id_is_a_404_on_every_database(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    """A NUL byte reached PostgreSQL (which refuses it: a 500); ids are never sent unless ours."""
+    officer = token(gateway_app, VLAARDINGEN, OFFICER)
+    for hostile in ("%00", "a%00b", "%C0%80", "%FF", "0" * 37,
+                    "00000000-0000-4000-8000-00000000000%00"):
+        response = http.post(f"/v1/rights/restrictions/{hostile}/lift", headers=officer)
+        assert response.status_code == 404, hostile
+        assert response.mimetype == "application/problem+json"
