@@ -194,12 +194,15 @@ def _about(entry: Mapping[str, Any], person: _Person, discussed: set[str]) -> st
     if "subjects" in entry:
         # An entry naming its own subjects (an exchange, a new case) is about them alone.
         return None
-    cases = {entry.get("case_id"), *_list(entry.get("case_ids"))}
+    cases = {entry.get("case_id"), *_list(entry.get("case_ids"))} - {None}
     meeting = entry.get("meeting_id")
     if cases & person.cases:
         if meeting in person.meetings:
             discussed.add(str(meeting))
         return "case"
+    if cases:
+        # Only other persons' cases (one put on the same agenda later): about them alone.
+        return None
     if meeting in discussed:
         return "meeting"
     return None

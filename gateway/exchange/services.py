@@ -94,8 +94,9 @@ class OutboxWriter(Protocol):
 
 
 class Restrictions(Protocol):
-    def withheld(self, subjects: Sequence[SubjectInput]) -> frozenset[str]:
-        """The refs of the persons whose processing is restricted (AVG art. 18)."""
+    def withheld(self, subjects: Sequence[SubjectInput], sender: str) -> frozenset[str]:
+        """The refs of the persons whose processing is restricted (AVG art. 18), as the
+        restrictions hold for partner ``sender``."""
 
 
 class AuditHealth(Protocol):
@@ -190,7 +191,7 @@ class ExchangeService:
         self, sender: Caller, request: ExchangeRequest, idempotency_key: str | None, digest: str
     ) -> ExchangeOutcome:
         # A restricted person's subject and items leave the request before anyone decides.
-        restricted = self.restrictions.withheld(request.subjects)
+        restricted = self.restrictions.withheld(request.subjects, sender.partner_id)
         request, restricted_categories = _without_restricted(request, restricted)
         named = _categories_by_subject(request)
         decisions = [_restricted_decision(self._decide(sender, request, r, named), restricted,

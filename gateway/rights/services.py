@@ -15,7 +15,9 @@ already.
   reason ``subject-restricted``). Lifting it takes two officers of the partner that placed it
   (four eyes), so one stolen client cannot lift it.
 * An objection is recorded and sent through the outbox to the covenant's contact point
-  (``subject.objection``), naming the person by that partner's pseudonym.
+  (``subject.objection``), naming the person by that partner's pseudonym; not when the
+  contact point's own officer filed it, whose chosen identifiers would otherwise be answered
+  with the pseudonym they have there (a re-identification oracle).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from gateway.identity.interfaces import (
     validate_identifiers,
 )
 from gateway.identity.models import Reidentification
+from gateway.identity.normalise import subject_keys
 from gateway.identity.services import IdentityVault
 from gateway.linkage.models import LinkageAlias
 from gateway.linkage.services import linked_subjects
@@ -70,7 +73,8 @@ MAX_NOTICES = 200
 #: A person's key fields are never rectified here: a different BSN is a different person.
 RECTIFIABLE_FIELDS = PERSON_FIELDS - {"bsn"}
 MAX_GROUNDS_LENGTH = 2000
-UUID_LENGTH = 36
+#: A restriction's sealed details: the subject ids its officer's identifiers name.
+NAMED = "named"
 
 
 _CANONICAL_OF_IDS = select(LinkageAlias.canonical_subject_id).where(
@@ -119,8 +123,9 @@ class SubjectRights:
         identifiers = parse_body(body, {"identifiers"}, self.clock.today())[0]
         with transaction(self.session_factory) as session:
             subject_ids = self.person(session, identifiers)
+            named = linked_subjects(session, self.vault.subject_ids_for(identifiers))
             request = self._record(session, officer, RESTRICTION, identifiers, subject_ids,
-                                   status=ACTIVE)
+                                   status=ACTIVE, details={NAMED: sorted(named)})
             self.audit.append(session, {
                 "action": "rights.restricted", "actor": officer.actor(),
                 "request_id": request.id, **self._named(subject_ids, identifiers)})
@@ -155,12 +160,13 @@ class SubjectRights:
                      "lift_requested_by_you": row.lift_requested_by == officer.client_id}
                     for row in rows]
 
-    def withheld(self, subjects: Sequence[SubjectInput]) -> frozenset[str]:
+    def withheld(self, subjects: Sequence[SubjectInput], sender: str) -> frozenset[str]:
         """The refs of the exchange's persons whose processing is restricted.
 
         On every exchange's path: one prepared statement finds whether any subject key of
         these persons, or a subject linked to one, is restricted; only then (rarely) is each
-        person resolved on their own.
+        person resolved on their own, and ``sender``'s own restrictions are held to the
+        subjects its officer named (see :meth:`_holding`).
         """
         ids = {s.ref: self.vault.subject_ids_for(cast(Identifiers, s.identifiers))
                for s in subjects}
@@ -171,8 +177,30 @@ class SubjectRights:
             restricted = set(core(session).scalars(_RESTRICTED, {"ids": wanted}))
             if not restricted:
                 return frozenset()
-            return frozenset(ref for ref, own in ids.items()
-                             if linked_subjects(session, own) & restricted)
+            hits = {ref: linked_subjects(session, own) & restricted for ref, own in ids.items()}
+            holding = self._holding(session, sender, set().union(*hits.values()))
+            return frozenset(ref for ref, found in hits.items() if found & holding)
+
+    def _holding(self, session: Session, sender: str, restricted: set[str]) -> set[str]:
+        """The restricted subject ids that withhold ``sender``'s exchanges.
+
+        A restriction also covers the subject keys found in vault records other partners sent
+        (a BSN beside a name and birth date). Against the restricting partner's own exchanges
+        only the keys its officer named (and their links) count: else it would restrict a
+        guessed BSN, send a person it knows by name alone, and read from the decision whether
+        the guess is theirs.
+        """
+        holding: set[str] = set()
+        for subject_id, request_id, partner, sealed in session.execute(
+                select(RightsSubject.subject_id, RightsRequest.id, RightsRequest.partner,
+                       RightsRequest.sealed)
+                .join(RightsRequest, RightsRequest.id == RightsSubject.request_id)
+                .where(RightsRequest.kind == RESTRICTION, RightsRequest.status.in_(WITHHOLDING),
+                       RightsSubject.subject_id.in_(sorted(restricted)))):
+            if partner != sender or sealed is None or subject_id in self.content.open(
+                    sealed, request_id)[NAMED]:
+                holding.add(subject_id)
+        return holding
 
     # --- rectification -----------------------------------------------------------------
 
@@ -182,8 +210,9 @@ class SubjectRights:
         rectification_id = str(uuid.uuid4())
         with transaction(self.session_factory) as session:
             subject_ids = self.person(session, identifiers)
-            corrected = self._correct_copies(session, officer, subject_ids, corrections,
-                                             rectification_id)
+            corrected = self._correct_copies(session, officer, subject_ids,
+                                             identifiers=identifiers, corrections=corrections,
+                                             rectification_id=rectification_id)
             replaced: dict[str, set[str]] = {}
             for _delivery, _subject, old in corrected:
                 for name in corrections:
@@ -210,11 +239,18 @@ class SubjectRights:
                     "notified": notified, "created_at": request.created_at.isoformat()}
 
     def _correct_copies(
-        self, session: Session, officer: Caller, subject_ids: set[str],
-        corrections: Identifiers, rectification_id: str,
+        self, session: Session, officer: Caller, subject_ids: set[str], *,
+        identifiers: Identifiers, corrections: Identifiers, rectification_id: str,
     ) -> list[tuple[Delivery, DeliveredSubject, Identifiers]]:
         """Re-seal every copy the officer's partner sent of the person that holds an old value,
-        and notify its recipient; (delivery, person as delivered, old copy) of each."""
+        and notify its recipient; (delivery, person as delivered, old copy) of each.
+
+        Only copies sharing a subject key (BSN, or name and birth date) with ``identifiers``:
+        the person's other subject ids come from what other partners sent (a BSN beside a name
+        and birth date), so touching a copy found only through them would tell the officer,
+        per guessed BSN, that it is the one of a person the partner sent by name alone.
+        """
+        asked = subject_keys(identifiers)
         corrected = []
         # The payload names subjects by id as JSON strings: LIKE narrows, the loop decides.
         naming = or_(*(cast_(Delivery.payload, Text).contains(f'"{s}"', autoescape=True)
@@ -232,6 +268,8 @@ class SubjectRights:
                 try:
                     old = self.vault.reveal_sent(session, delivery.exchange_id, person["sent"])
                 except SubjectShreddedError:
+                    continue
+                if not subject_keys(old) & asked:
                     continue
                 fields = sorted(name for name, value in corrections.items()
                                 if name in old and old[name] != value)  # type: ignore[literal-required]  # names checked against Identifiers' keys
@@ -277,16 +315,17 @@ class SubjectRights:
             request = self._record(session, officer, OBJECTION, identifiers, subject_ids,
                                    status=RECORDED, covenant=covenant,
                                    details={"grounds": grounds})
-            canonical = min(linked_subjects(session, {self.vault.subject_id_for(identifiers)}))
-            self.outbox.enqueue(
-                session, kind=OBJECTION_KIND, recipient=contact["partner"],
-                payload={"objection_id": request.id, "covenant": covenant,
-                         "from": officer.partner_id, "contact_point": contact["email"],
-                         "pseudonym": self.pseudonyms.pseudonym(canonical, contact["partner"]),
-                         "grounds": grounds,
-                         "recorded_at": request.created_at.isoformat()},
-                idempotency_key=f"{OBJECTION_KIND}:{request.id}",
-            )
+            payload = {"objection_id": request.id, "covenant": covenant,
+                       "from": officer.partner_id, "contact_point": contact["email"],
+                       "grounds": grounds, "recorded_at": request.created_at.isoformat()}
+            if officer.partner_id != contact["partner"]:
+                # The contact point's own officer chose the identifiers: their pseudonym in
+                # its notice would re-identify any pseudonym it holds, guess by guess.
+                canonical = min(linked_subjects(session,
+                                                {self.vault.subject_id_for(identifiers)}))
+                payload["pseudonym"] = self.pseudonyms.pseudonym(canonical, contact["partner"])
+            self.outbox.enqueue(session, kind=OBJECTION_KIND, recipient=contact["partner"],
+                                payload=payload, idempotency_key=f"{OBJECTION_KIND}:{request.id}")
             self.audit.append(session, {
                 "action": "rights.objection_recorded", "actor": officer.actor(),
                 "request_id": request.id, "covenant": covenant,
@@ -374,8 +413,9 @@ class SubjectRights:
 
     def _own(self, session: Session, officer: Caller, request_id: str, kind: str
              ) -> RightsRequest:
-        request = None if len(request_id) > UUID_LENGTH else session.get(
-            RightsRequest, request_id, with_for_update=True)
+        # Never sent to the database unless an id of ours: PostgreSQL refuses a NUL byte.
+        request = session.get(RightsRequest, request_id, with_for_update=True) if _is_uuid(
+            request_id) else None
         if request is None or request.kind != kind or request.partner != officer.partner_id:
             # Another partner's request is as absent as one that never existed.
             raise not_found(kind, f"no {kind} {request_id!r} of yours")
@@ -454,6 +494,13 @@ def _released(session: Session, partner: str, pseudonym: str) -> bool:
     return session.scalar(select(Reidentification.id).where(
         Reidentification.partner == partner, Reidentification.pseudonym == pseudonym,
         Reidentification.status == "released").limit(1)) is not None
+
+
+def _is_uuid(candidate: str) -> bool:
+    try:
+        return str(uuid.UUID(candidate)) == candidate
+    except ValueError:
+        return False
 
 
 def _restriction_view(request: RightsRequest) -> dict[str, Any]:

@@ -15,9 +15,10 @@ from flask.testing import FlaskClient
 
 from gateway.db import transaction
 from gateway.identity.models import Reidentification
-from tests.factories import RIEC, VLAARDINGEN
+from tests.factories import POLITIE, RIEC, VLAARDINGEN
 from tests.workspace.factories import form_token, person, sign_in
 from tests.workspace.officer import (
+    OFFICER,
     REGIONAL_OFFICER,
     append,
     container_of,
@@ -135,3 +136,41 @@ def _exchange(pseudonym: str, covenant: str = "riec-rr-mensenhandel",
             "covenant": covenant, "recipients": [RIEC],
             "subjects": [{"role": "slachtoffer", "audit_pseudonym": pseudonym}],
             "decisions": [{"recipient": RIEC, "allowed": True}]}
+
+
+def test_another_partners_officer_cannot_decide_a_reidentification(
+        gateway_app: Flask, http: FlaskClient) -> None:
+    """IDOR: the RIEC's request waits for a second RIEC person; Vlaardingen's privacy officer
+    (who holds ``reidentify`` for its own partner) posts the decision with a valid form token."""
+    waiting = queued_reidentification(gateway_app, http)
+    outsider = signed_in(gateway_app, VLAARDINGEN, OFFICER)
+    listed = outsider.get("/werkruimte/privacy/vier-ogen")
+    assert listed.status_code == 200
+    assert waiting not in listed.get_data(as_text=True)
+
+    for decision in ("goedkeuren", "afwijzen"):
+        response = outsider.post(f"/werkruimte/privacy/vier-ogen/{waiting}/{decision}",
+                                 data={"csrf_token": form_token(outsider, "/werkruimte/")})
+        assert response.status_code in {403, 404}, decision
+    assert status_of(gateway_app, waiting) == "pending"
+
+
+def test_a_partners_officer_gets_no_entry_page_of_an_event_it_took_no_part_in(
+        gateway_app: Flask) -> None:
+    """IDOR: event ids are in the regional officer's links; a partner's officer (``audit:own``)
+    who learns one gets the same 404 as for an id that does not exist, and its own entries
+    show the partner's view, not the hashed text naming audit pseudonyms."""
+    foreign, own = append(gateway_app, {**_exchange(PSEUDONYM),
+                                        "actor": {"partner": POLITIE, "client": "po-c"}},
+                          _exchange("ap-eigen-4c1d"))
+    sequence(gateway_app)
+    officer = signed_in(gateway_app, VLAARDINGEN, OFFICER)
+
+    missing = officer.get("/werkruimte/privacy/audit/00000000-0000-4000-8000-000000000000")
+    stolen = officer.get(f"/werkruimte/privacy/audit/{foreign}")
+    mine = officer.get(f"/werkruimte/privacy/audit/{own}")
+
+    assert stolen.status_code == missing.status_code == 404
+    assert PSEUDONYM not in stolen.get_data(as_text=True)
+    assert mine.status_code == 200
+    assert "ap-eigen-4c1d" not in mine.get_data(as_text=True)
