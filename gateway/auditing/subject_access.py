@@ -191,8 +191,10 @@ def _entries_about(session: Session, person: _Person) -> Iterator[tuple[AuditEnt
 def _about(entry: Mapping[str, Any], person: _Person, discussed: set[str]) -> str | None:
     if _names(entry, person.pseudonyms):
         return "person"
-    if "subjects" in entry:
-        # An entry naming its own subjects (an exchange, a new case) is about them alone.
+    if entry.get("subjects"):
+        # An entry naming its own subjects (an exchange, a new case, an intervention for some
+        # persons of a case) is about them alone; one naming none (an intervention for the
+        # whole case) is about the case's persons.
         return None
     cases = {entry.get("case_id"), *_list(entry.get("case_ids"))} - {None}
     meeting = entry.get("meeting_id")
