@@ -42,6 +42,12 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 RULES_BEYOND_THE_SCHEMA = {
     "POST /v1/exchanges": "the covenant's purposes, categories and parties are data",
     "GET /v1/inbox": "a cursor must be one the inbox issued",
+    "GET /v1/cases": "a cursor must be one the work list issued",
+    "POST /v1/cases/{case_id}/assignments": "persons must be pseudonyms the caller was given",
+    "POST /v1/cases/{case_id}/assignments/{assignment_id}/decision":
+        "the planned end may not precede the planned start",
+    "POST /v1/meetings/{meeting_id}/items/{item_id}/outcome":
+        "persons must be pseudonyms the caller was given",
     "GET /v1/audit/consistency-proof": "tree sizes must be within the log",
     "GET /v1/audit/events": "cursors the API issued; dates with a UTC offset",
     "POST /v1/audit/events/search": "as GET /v1/audit/events",

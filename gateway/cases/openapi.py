@@ -45,14 +45,13 @@ WORK_LIST_PARAMETERS = [
     {"name": "step", "in": "query", "schema": string(enum=list(CASE_STEPS))},
     {"name": "overdue", "in": "query", "schema": string(enum=["true", "false"]),
      "description": "only the cases past (or within) their current step's term"},
-    {"name": "covenant", "in": "query", "schema": string()},
+    {"name": "covenant", "in": "query", "schema": string(pattern=PARTNER_PATTERN.pattern)},
     {"name": "cursor", "in": "query", "schema": string(), "description": "opaque: the "
      "next_cursor of the previous page"},
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                 "maximum": MAX_PAGE_SIZE, "default": 50}},
 ]
 MOVES = ", ".join(f"{a}→{b} ({'/'.join(sorted(who))})" for (a, b), who in TRANSITIONS.items())
-
 
 
 SCHEMAS: dict[str, Any] = {
