@@ -27,6 +27,7 @@ from audit.log import AuditLog, CheckpointSigner, Sequencer
 from audit.note import TIME_FORMAT
 from audit.verify import EXPORT_FORMAT, verify_export
 from gateway import db
+from gateway.clock import SYSTEM_CLOCK
 
 CHECKPOINT_EVERY = 100_000
 
@@ -61,7 +62,7 @@ def write_synthetic_export(path: Path, count: int, signer: CheckpointSigner) -> 
     checkpoints = []
     for size in [*range(CHECKPOINT_EVERY, count, CHECKPOINT_EVERY), count]:
         tree.extend(leaves[tree.size : size])
-        signed = signer.sign(size, tree.root())
+        signed = signer.sign(size, tree.root(), SYSTEM_CLOCK.now())
         checkpoints.append(
             {
                 "kind": "checkpoint",
@@ -123,7 +124,7 @@ def bench_sequencer(url: str, count: int) -> None:
             connection.execute(text("CREATE SCHEMA public"))
     db.upgrade(engine)
     factory = db.make_session_factory(engine)
-    audit_log = AuditLog()
+    audit_log = AuditLog(SYSTEM_CLOCK.now)
     started = time.perf_counter()
     for first in range(0, count, 100):
         with db.transaction(factory) as session:

@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import regopy
 
+from gateway.clock import SYSTEM_CLOCK
 from gateway.policy.covenants import PolicyBundle
 from gateway.policy.interfaces import ENTRYPOINT, DecisionRequest
 from gateway.policy.regopy_engine import RegopyEngine
@@ -124,7 +125,8 @@ def main() -> None:
     requests = sample(bundle, arguments.requests)
     engine = RegopyEngine(bundle)
     replay = ReplayEngine(bundle.hash, [engine.evaluate(r.as_input()) for r in requests])
-    reloading = ReloadingPolicyService(POLICIES_PATH, RegopyEngine, 5.0, cache_size=0)
+    reloading = ReloadingPolicyService(POLICIES_PATH, RegopyEngine, 5.0, cache_size=0,
+                                       now=SYSTEM_CLOCK.now)
     variants = {
         "raw_regopy": raw_regopy(bundle, requests),
         "gateway_uncached": deciding(PolicyService(engine, cache_size=0), requests),
