@@ -45,23 +45,24 @@ BENCH_DATABASE = "ketenpoort_bench"
 
 
 @contextmanager
-def postgres_database() -> Iterator[str]:
+def postgres_database(name: str = BENCH_DATABASE) -> Iterator[str]:
     admin = db.make_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{BENCH_DATABASE}"'))
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + BENCH_DATABASE
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     finally:
         with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)'))
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
 @contextmanager
-def bench_instance(backend: str, scratch: Path) -> Iterator[Settings]:
+def bench_instance(backend: str, scratch: Path, database: str = BENCH_DATABASE
+                   ) -> Iterator[Settings]:
     """A demo instance on ``backend``, set up by the code behind ``ketenpoort init --demo``."""
-    with _database_url(backend, scratch) as url:
+    with _database_url(backend, scratch, database) as url:
         # A snapshot of the policies: colleagues editing the tree must not trigger hot
         # reloads (and cold decision caches) in the middle of a measurement.
         policies = shutil.copytree(Settings().policies_path, scratch / backend / "policies")
@@ -73,9 +74,9 @@ def bench_instance(backend: str, scratch: Path) -> Iterator[Settings]:
 
 
 @contextmanager
-def _database_url(backend: str, scratch: Path) -> Iterator[str]:
+def _database_url(backend: str, scratch: Path, database: str) -> Iterator[str]:
     if backend == "postgresql":
-        with postgres_database() as url:
+        with postgres_database(database) as url:
             yield url
     else:
         yield f"sqlite:///{scratch / backend / 'ketenpoort.sqlite3'}"

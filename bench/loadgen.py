@@ -64,7 +64,7 @@ def percentile(ordered: Sequence[float], pct: float) -> float:
 
 
 def run_load(
-    port: int,
+    port: int | Sequence[int],
     requests: Callable[[int], PreparedRequest],
     *,
     clients: int,
@@ -72,13 +72,15 @@ def run_load(
     max_seconds: float,
     on_progress: Callable[[int], None] | None = None,
 ) -> LoadResult:
-    """Send up to ``max_requests`` (taken as ``requests(i)``) for at most ``max_seconds``."""
+    """Send up to ``max_requests`` (taken as ``requests(i)``) for at most ``max_seconds``;
+    with several ports, the clients are spread over them in turn."""
+    ports = [port] if isinstance(port, int) else list(port)
     counter = itertools.count()
     deadline = time.perf_counter() + max_seconds
     results = [LoadResult() for _ in range(clients)]
     done = itertools.count(1)
 
-    def client(result: LoadResult) -> None:
+    def client(result: LoadResult, port: int) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         while time.perf_counter() < deadline:
             index = next(counter)
@@ -95,7 +97,8 @@ def run_load(
                 on_progress(next(done))
         connection.close()
 
-    threads = [threading.Thread(target=client, args=(r,)) for r in results]
+    threads = [threading.Thread(target=client, args=(r, ports[i % len(ports)]))
+               for i, r in enumerate(results)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
