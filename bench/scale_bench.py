@@ -54,6 +54,9 @@ AS_HEX64 = "md5({column} || ':' || copy) || md5({column} || '#' || copy)"
 AS_HEX32 = "md5({column} || ':' || copy)"
 WITH_SUFFIX = "{column} || ':' || copy"
 NOT_SEQUENCED = "NULL"
+# Copies are history: a message still pending at copy time must not become hundreds of
+# thousands of deliveries for the drainer during the measurement.
+SETTLED = "'delivered'"
 #: Tables copied, in an order that inserts a row after the rows it refers to; columns not
 #: named are copied as they are (serial columns are left to their sequence).
 COPIED: dict[str, dict[str, str]] = {
@@ -63,8 +66,8 @@ COPIED: dict[str, dict[str, str]] = {
     "linkage_covenants": {"subject_id": AS_UUID},
     "exchanges": {"id": AS_UUID, "idempotency_key": WITH_SUFFIX, "audit_event_id": AS_UUID},
     "deliveries": {"id": AS_UUID, "exchange_id": AS_UUID},
-    "outbox_messages": {"id": AS_UUID, "idempotency_key": WITH_SUFFIX},
-    "outbox_dispatches": {"id": AS_UUID, "message_id": AS_UUID},
+    "outbox_messages": {"id": AS_UUID, "idempotency_key": WITH_SUFFIX, "state": SETTLED},
+    "outbox_dispatches": {"id": AS_UUID, "message_id": AS_UUID, "state": SETTLED},
     "inbox_messages": {"id": AS_UUID},
     "audit_entries": {"event_id": AS_UUID, "tree_index": NOT_SEQUENCED},
 }
