@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,6 +28,9 @@ from gateway.problems import FieldError, not_found, validation_failed
 EXCHANGE_DELIVERY = "exchange.delivery"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+
+# The inbox's two streams; each row has its recipient, its seq and acked_at.
+_Streamed = TypeVar("_Streamed", Delivery, InboxMessage)
 
 
 @dataclass(frozen=True)
@@ -50,9 +53,10 @@ class InboxService:
         the cursor, so an item is never skipped, whichever stream it arrives in."""
         position = decode_cursor(cursor)
         with transaction(self.session_factory) as session:
-            deliveries = self._deliveries(session, reader.partner_id, position, limit,
-                                          pending_only)
-            messages = self._messages(session, reader.partner_id, position, limit, pending_only)
+            deliveries = _stream(session, Delivery, reader.partner_id, position.delivery, limit,
+                                 pending_only=pending_only)
+            messages = _stream(session, InboxMessage, reader.partner_id, position.message, limit,
+                               pending_only=pending_only)
             merged = _merged(deliveries, messages)
             page = merged[:limit]
             delivered = [item for item in page if isinstance(item, Delivery)]
@@ -68,22 +72,6 @@ class InboxService:
                 max([position.delivery, *(d.seq for d in delivered)]),
                 max([position.message, *(m.seq for m in told)])))
         return InboxPage(views, next_cursor)
-
-    def _deliveries(self, session: Session, partner: str, position: InboxPosition, limit: int,
-                    pending_only: bool) -> list[Delivery]:
-        query = select(Delivery).where(Delivery.recipient == partner,
-                                       Delivery.seq > position.delivery)
-        if pending_only:
-            query = query.where(Delivery.acked_at.is_(None))
-        return list(session.scalars(query.order_by(Delivery.seq).limit(limit + 1)))
-
-    def _messages(self, session: Session, partner: str, position: InboxPosition, limit: int,
-                  pending_only: bool) -> list[InboxMessage]:
-        query = select(InboxMessage).where(InboxMessage.recipient == partner,
-                                           InboxMessage.seq > position.message)
-        if pending_only:
-            query = query.where(InboxMessage.acked_at.is_(None))
-        return list(session.scalars(query.order_by(InboxMessage.seq).limit(limit + 1)))
 
     def acknowledge(self, reader: Caller, delivery_id: str) -> dict[str, Any]:
         with transaction(self.session_factory) as session:
@@ -162,6 +150,16 @@ def decode_cursor(cursor: str | None) -> InboxPosition:
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise validation_failed([FieldError("/cursor", "not a cursor this inbox issued")]) from None
     return InboxPosition(int(delivery), int(message))
+
+
+def _stream(session: Session, model: type[_Streamed], recipient: str, after: int, limit: int,
+            *, pending_only: bool) -> list[_Streamed]:
+    """One stream of the recipient's inbox after position ``after``, oldest first: a page and
+    one more row, which tells whether another page follows."""
+    query = select(model).where(model.recipient == recipient, model.seq > after)
+    if pending_only:
+        query = query.where(model.acked_at.is_(None))
+    return list(session.scalars(query.order_by(model.seq).limit(limit + 1)))
 
 
 def _merged(deliveries: list[Delivery], messages: list[InboxMessage]

@@ -113,10 +113,9 @@ class RetentionService:
 
     def _remove_reidentifications(self, session: Session, now: datetime) -> int:
         cutoff = months_before(now, self.terms.reidentification_months)
-        expired = Reidentification.created_at < cutoff
-        removed = len(session.scalars(select(Reidentification.id).where(expired)).all())
+        removed = len(session.scalars(delete(Reidentification).where(
+            Reidentification.created_at < cutoff).returning(Reidentification.id)).all())
         if removed:
-            session.execute(delete(Reidentification).where(expired))
             self.audit.append(session, {
                 "action": "retention.reidentifications_removed", "actor": {"system": "retention"},
                 "made_before": cutoff.isoformat(), "count": removed,
@@ -127,9 +126,8 @@ class RetentionService:
         cutoff = now - timedelta(days=self.terms.settled_outbox_days)
         settled = OutboxMessage.id.in_(select(OutboxMessage.id).where(
             OutboxMessage.state.in_((DELIVERED, DEAD)), OutboxMessage.finished_at < cutoff))
-        count = len(session.scalars(select(OutboxMessage.id).where(settled)).all())
+        count = _delete_outbox_rows(session, settled)
         if count:
-            _delete_outbox_rows(session, settled)
             self.audit.append(session, {
                 "action": "retention.outbox_removed", "actor": {"system": "retention"},
                 "settled_before": cutoff.isoformat(), "count": count,
@@ -181,6 +179,7 @@ class RetentionService:
         case = session.get(Case, case_id, with_for_update=True)
         if case is None or case.step != CLOSED:
             return 0
+        # Chosen before the case's rows go: its signal rows tell which exchanges it holds.
         exchange_ids = list(session.scalars(_exchanges_held_only_by(case_id)))
         subjects = set(session.scalars(
             select(CaseSubject.subject_id).where(CaseSubject.case_id == case_id)))
@@ -258,21 +257,22 @@ def _remove_case_rows(session: Session, case_id: str) -> None:
 
 def _remove_exchanges(session: Session, exchange_ids: list[str]) -> tuple[int, set[str]]:
     """Delete the exchanges, their deliveries and outbox rows; returns (deliveries, subjects)."""
-    deliveries = list(session.scalars(
-        select(Delivery).where(Delivery.exchange_id.in_(exchange_ids))))
-    subjects = {s["subject_id"] for d in deliveries for s in d.payload["subjects"]}
+    deliveries = session.execute(delete(Delivery).where(Delivery.exchange_id.in_(exchange_ids))
+                                 .returning(Delivery.id, Delivery.payload)).all()
+    subjects = {s["subject_id"] for _, payload in deliveries for s in payload["subjects"]}
     _delete_outbox_rows(session, OutboxMessage.idempotency_key.in_(
-        [f"exchange.delivery:{d.id}" for d in deliveries]))
-    session.execute(delete(Delivery).where(Delivery.exchange_id.in_(exchange_ids)))
+        [f"exchange.delivery:{delivery_id}" for delivery_id, _ in deliveries]))
     session.execute(delete(Exchange).where(Exchange.id.in_(exchange_ids)))
     session.flush()
     return len(deliveries), subjects
 
 
-def _delete_outbox_rows(session: Session, which: ColumnElement[bool]) -> None:
+def _delete_outbox_rows(session: Session, which: ColumnElement[bool]) -> int:
+    """Delete the outbox messages ``which`` selects, with their dispatches; how many messages."""
     messages = select(OutboxMessage.id).where(which)
     session.execute(delete(Dispatch).where(Dispatch.message_id.in_(messages)))
-    session.execute(delete(OutboxMessage).where(which))
+    return len(session.scalars(delete(OutboxMessage).where(which)
+                               .returning(OutboxMessage.id)).all())
 
 
 def _still_referenced(session: Session, subject_id: str) -> bool:

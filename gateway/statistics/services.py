@@ -6,18 +6,33 @@ state). There are no totals, no margins and no filters but the months, so no two
 subtracted to reveal a cell that was suppressed: a cell holds the same value in every answer
 that contains it. A cell under the minimum size is shown as ``"<5"``; an empty cell is left
 out. Months are Dutch calendar months. Each request is audited.
+
+The database counts (``GROUP BY``), so a report reads one row per cell, not one per signal;
+it is told each month's UTC bounds, as SQLite knows no time zones.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    and_,
+    case,
+    column,
+    func,
+    join,
+    literal,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.cases.models import Case, CaseAssignment
@@ -32,8 +47,6 @@ SUPPRESSED = f"<{MINIMUM_CELL}"
 MAX_MONTHS = 36
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 QUERY_FIELDS = frozenset({"from", "to"})
-
-Cell = tuple[str, ...]  # (month, dimension value, ...)
 
 
 @dataclass(frozen=True)
@@ -55,10 +68,10 @@ class StatisticsService:
         period = self._period(query)
         with transaction(self.session_factory) as session:
             tables = {
-                "signals_by_step": _signals(session, period, lambda e: [e.process_step]),
-                "signals_by_sender": _signals(session, period, lambda e: [e.sender]),
-                "signals_by_category": _signals(session, period, _delivered_categories),
-                "signals_by_exploitation_form": _signals(session, period, _exploitation_form),
+                "signals_by_step": _signals(session, period, Exchange.process_step),
+                "signals_by_sender": _signals(session, period, Exchange.sender),
+                "signals_by_category": _signals_by_category(session, period),
+                "signals_by_exploitation_form": _signals(session, period, _exploitation_form()),
                 "cases_opened": _cases(session, period, Case.created_at),
                 "cases_closed": _cases(session, period, Case.closed_at),
                 "interventions": _interventions(session, period),
@@ -102,61 +115,83 @@ def _month_text(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-def _month_of(moment: datetime) -> date:
-    local = moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(DUTCH_ZONE)
-    return date(local.year, local.month, 1)
+def _month_start(day: date) -> datetime:
+    """The UTC moment the Dutch calendar month of ``day`` begins (midnight is never in a
+    daylight-saving gap or overlap in the Netherlands)."""
+    return datetime(day.year, day.month, 1, tzinfo=DUTCH_ZONE).astimezone(UTC)
 
 
-def _bounds(period: Period) -> tuple[datetime, datetime]:
-    """UTC bounds a day wider than the period; the exact Dutch months are cut in
-    :func:`_cells`."""
-    year, month = divmod(period.last.year * 12 + period.last.month, 12)  # the month after
-    after = datetime(year, month + 1, 1, tzinfo=UTC)
-    start = datetime(period.first.year, period.first.month, 1, tzinfo=UTC)
-    return start - timedelta(days=1), after + timedelta(days=1)
+def _next_month(day: date) -> date:
+    year, month = divmod(day.year * 12 + day.month, 12)
+    return date(year, month + 1, 1)
 
 
-def _cells(period: Period, keyed: Iterable[tuple[datetime, Iterable[str]]]
-           ) -> list[dict[str, Any]]:
-    counts: Counter[Cell] = Counter()
-    for moment, values in keyed:
-        month = _month_of(moment)
-        if period.first <= month <= period.last:
-            for value in values:
-                counts[(_month_text(month), value)] += 1
+def _dutch_month(period: Period, moment: Any) -> tuple[ColumnElement[str], ColumnElement[bool]]:
+    """The Dutch calendar month ``moment`` falls in, as ``YYYY-MM``, and whether it falls in the
+    period. The months' UTC bounds come from Python's zone data and the database only compares
+    (SQLite knows no time zones)."""
+    firsts = [period.first]
+    while firsts[-1] < period.last:
+        firsts.append(_next_month(firsts[-1]))
+    # The first month whose end lies after the moment is the moment's month.
+    month = case(*((moment < _month_start(_next_month(first)), _month_text(first))
+                   for first in firsts))
+    after = _month_start(_next_month(period.last))
+    return month, and_(moment >= _month_start(period.first), moment < after)
+
+
+def _counted(session: Session, period: Period, moment: Any, value: SQLColumnExpression[str],
+             rows: Select[Any]) -> list[dict[str, Any]]:
+    """The cells of ``rows``, counted by the database: one per (month, value), in order.
+
+    ``rows`` selects the id of each thing counted; a thing that has a value twice (a category
+    two recipients were delivered) counts once in its cell."""
+    month, within = _dutch_month(period, moment)
+    counted = rows.add_columns(month.label("month"), value.label("value")).where(within)
+    cells = counted.distinct().subquery()
+    found = session.execute(select(cells.c.month, cells.c.value, func.count())
+                            .group_by(cells.c.month, cells.c.value))
+    # Sorted here, not by the database: PostgreSQL's collation orders text differently.
     return [{"month": month, "value": value,
              "count": count if count >= MINIMUM_CELL else SUPPRESSED}
-            for (month, value), count in sorted(counts.items())]
+            for month, value, count in sorted(found.all())]
 
 
-def _signals(session: Session, period: Period, values: Any) -> list[dict[str, Any]]:
-    start, end = _bounds(period)
-    rows = session.scalars(select(Exchange).where(
-        Exchange.status == "delivered", Exchange.created_at >= start, Exchange.created_at < end))
-    return _cells(period, ((row.created_at, values(row)) for row in rows))
+def _signals(session: Session, period: Period, value: SQLColumnExpression[str]
+             ) -> list[dict[str, Any]]:
+    return _counted(session, period, Exchange.created_at, value, _delivered_signals())
 
 
-def _delivered_categories(exchange: Exchange) -> list[str]:
-    return sorted({category for decision in exchange.response_body.get("decisions", [])
-                   for category in decision.get("categories_delivered", [])})
+def _delivered_signals() -> Select[Any]:
+    return select(Exchange.id).where(Exchange.status == "delivered")
 
 
-def _exploitation_form(exchange: Exchange) -> list[str]:
+def _exploitation_form() -> ColumnElement[str]:
     # Exchanges stored before forms were recorded are about an unknown form, as today's
     # signals that name none.
-    return [exchange.exploitation_form or "onbekend"]
+    return func.coalesce(func.nullif(Exchange.exploitation_form, ""), "onbekend")
 
 
-def _cases(session: Session, period: Period, column: Any) -> list[dict[str, Any]]:
-    start, end = _bounds(period)
-    moments = session.scalars(select(column).where(column >= start, column < end))
-    return _cells(period, ((moment, ["case"]) for moment in moments))
+def _signals_by_category(session: Session, period: Period) -> list[dict[str, Any]]:
+    """Each category a signal delivered to any recipient counts the signal once."""
+    if session.get_bind().dialect.name == "postgresql":
+        decision = func.json_array_elements(Exchange.response_body["decisions"]).table_valued(
+            column("value", JSON), name="decision")
+        category = func.json_array_elements_text(
+            decision.c.value["categories_delivered"]).table_valued("value", name="category")
+    else:
+        decision = func.json_each(Exchange.response_body, "$.decisions").table_valued(
+            "value", name="decision")
+        category = func.json_each(decision.c.value, "$.categories_delivered").table_valued(
+            "value", name="category")
+    rows = _delivered_signals().select_from(join(Exchange, decision, true()).join(category, true()))
+    return _counted(session, period, Exchange.created_at, category.c.value, rows)
+
+
+def _cases(session: Session, period: Period, moment: Any) -> list[dict[str, Any]]:
+    return _counted(session, period, moment, literal("case"), select(Case.id))
 
 
 def _interventions(session: Session, period: Period) -> list[dict[str, Any]]:
-    start, end = _bounds(period)
-    rows = session.execute(select(CaseAssignment.offered_at, CaseAssignment.partner,
-                                  CaseAssignment.state)
-                           .where(CaseAssignment.offered_at >= start,
-                                  CaseAssignment.offered_at < end))
-    return _cells(period, ((offered, [f"{partner}:{state}"]) for offered, partner, state in rows))
+    value = CaseAssignment.partner + ":" + CaseAssignment.state
+    return _counted(session, period, CaseAssignment.offered_at, value, select(CaseAssignment.id))

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from gateway.db import transaction
 from gateway.identity.models import Reidentification
 from tests.factories import POLITIE, RIEC, VLAARDINGEN
-from tests.workspace.factories import form_token, person, sign_in
+from tests.workspace.factories import form_token, signed_in_client
 from tests.workspace.officer import (
     OFFICER,
     REGIONAL_OFFICER,
@@ -32,12 +32,6 @@ PSEUDONYM = "ap-zoekterm-7f3a"
 ADDRESSES = re.compile(r'(?:href|action|src)="([^"]*)"')
 
 
-def signed_in(app: Flask, partner: str = RIEC, role: str = REGIONAL_OFFICER) -> FlaskClient:
-    client = app.test_client()
-    sign_in(app, client, person(app, partner, role))
-    return client
-
-
 def status_of(app: Flask, reidentification_id: str) -> str:
     with transaction(container_of(app).session_factory) as session:
         row = session.get(Reidentification, reidentification_id)
@@ -51,7 +45,7 @@ def test_an_approval_forged_from_another_site_approves_nothing(
     """CSRF: the officer's browser carries the session cookie to a form another site posts;
     without the page's own form token the approval is refused and the request stays pending."""
     waiting = queued_reidentification(gateway_app, http)
-    officer = signed_in(gateway_app)
+    officer, _ = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
     officer.get("/werkruimte/privacy/vier-ogen")  # a form cookie exists, as in a real browser
 
     response = officer.post(f"/werkruimte/privacy/vier-ogen/{waiting}/goedkeuren",
@@ -65,7 +59,7 @@ def test_an_approval_forged_from_another_site_approves_nothing(
 def test_a_partners_case_manager_cannot_approve_even_with_a_valid_form_token(
         gateway_app: Flask, http: FlaskClient) -> None:
     waiting = queued_reidentification(gateway_app, http)
-    manager = signed_in(gateway_app, RIEC, "regie")
+    manager, _ = signed_in_client(gateway_app, RIEC, "regie")
 
     response = manager.post(f"/werkruimte/privacy/vier-ogen/{waiting}/goedkeuren",
                             data={"csrf_token": form_token(manager, "/werkruimte/")})
@@ -76,7 +70,7 @@ def test_a_partners_case_manager_cannot_approve_even_with_a_valid_form_token(
 
 def test_a_pseudonym_in_the_address_is_refused_and_searches_nothing(gateway_app: Flask) -> None:
     append(gateway_app, _exchange(PSEUDONYM))
-    officer = signed_in(gateway_app)
+    officer, _ = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
 
     response = officer.get(f"{SEARCH}?pseudonym={PSEUDONYM}")
 
@@ -90,7 +84,7 @@ def test_a_pseudonym_search_never_puts_the_pseudonym_in_an_address(gateway_app: 
     requested URL of the whole flow carries the pseudonym (so no access log line does)."""
     append(gateway_app, *[_exchange(PSEUDONYM) for _ in range(3)])
     sequence(gateway_app)
-    officer = signed_in(gateway_app)
+    officer, _ = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
     token = form_token(officer, SEARCH)
 
     first = officer.post(SEARCH, data={"csrf_token": token, "pseudonym": PSEUDONYM,
@@ -118,7 +112,7 @@ def test_a_formula_planted_in_the_log_is_inert_in_the_csv(gateway_app: Flask) ->
     """A partner chooses some text of its own entries; a spreadsheet must not run it."""
     append(gateway_app, _exchange("ap-x", covenant='=HYPERLINK("https://evil.example","klik")',
                                   action="+exchange.delivered"))
-    officer = signed_in(gateway_app)
+    officer, _ = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
 
     response = officer.get(f"{SEARCH}?format=csv")
 
@@ -143,7 +137,7 @@ def test_another_partners_officer_cannot_decide_a_reidentification(
     """IDOR: the RIEC's request waits for a second RIEC person; Vlaardingen's privacy officer
     (who holds ``reidentify`` for its own partner) posts the decision with a valid form token."""
     waiting = queued_reidentification(gateway_app, http)
-    outsider = signed_in(gateway_app, VLAARDINGEN, OFFICER)
+    outsider, _ = signed_in_client(gateway_app, VLAARDINGEN, OFFICER)
     listed = outsider.get("/werkruimte/privacy/vier-ogen")
     assert listed.status_code == 200
     assert waiting not in listed.get_data(as_text=True)
@@ -164,7 +158,7 @@ def test_a_partners_officer_gets_no_entry_page_of_an_event_it_took_no_part_in(
                                         "actor": {"partner": POLITIE, "client": "po-c"}},
                           _exchange("ap-eigen-4c1d"))
     sequence(gateway_app)
-    officer = signed_in(gateway_app, VLAARDINGEN, OFFICER)
+    officer, _ = signed_in_client(gateway_app, VLAARDINGEN, OFFICER)
 
     missing = officer.get("/werkruimte/privacy/audit/00000000-0000-4000-8000-000000000000")
     stolen = officer.get(f"/werkruimte/privacy/audit/{foreign}")

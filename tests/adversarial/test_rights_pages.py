@@ -20,7 +20,7 @@ from tests.factories import EVA, RIEC, VLAARDINGEN
 from tests.rights.factories import OFFICER as RIGHTS
 from tests.rights.factories import person as subject
 from tests.rights.factories import send
-from tests.workspace.factories import form_token, person, sign_in
+from tests.workspace.factories import form_token, signed_in_client
 from tests.workspace.officer import REGIONAL_OFFICER, container_of
 from tests.workspace.test_pages import audit_entries
 
@@ -36,12 +36,6 @@ FORMS: list[tuple[str, dict[str, str]]] = [
     ("/werkruimte/privacy/bezwaar", {"covenant": "riec-rr-mensenhandel",
                                       "grounds": "bezwaar tegen de verstrekking"}),
 ]
-
-
-def officer(app: Flask) -> FlaskClient:
-    client = app.test_client()
-    sign_in(app, client, person(app, RIEC, REGIONAL_OFFICER))
-    return client
 
 
 def addresses_of(response: Any) -> list[str]:
@@ -63,7 +57,7 @@ def restriction_status(app: Flask, restriction_id: str) -> str:
 def test_identifiers_never_reach_an_address_or_the_log(
         gateway_app: Flask, http: FlaskClient, path: str, extra: dict[str, str]) -> None:
     send(gateway_app, http, [subject("p1", EVA)], sender=RIEC)
-    client = officer(gateway_app)
+    client, _ = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
 
     response = client.post(path, data={"csrf_token": form_token(client, path), **EVA,
                                        **extra}, follow_redirects=True)
@@ -81,7 +75,7 @@ def test_identifiers_never_reach_an_address_or_the_log(
 @pytest.mark.parametrize("path", ["/werkruimte/privacy/inzage", BEPERKING])
 def test_identifiers_in_the_query_string_are_ignored(gateway_app: Flask, path: str) -> None:
     """A link crafted with a BSN in it neither runs the request nor echoes the BSN."""
-    client = officer(gateway_app)
+    client, _ = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
 
     shown = client.get(f"{path}?bsn={EVA['bsn']}")
     posted = client.post(f"{path}?bsn={EVA['bsn']}",
@@ -102,7 +96,7 @@ def test_a_lifting_forged_from_another_site_lifts_nothing(
     without the page's own form token the restriction stays in force, nothing is audited."""
     placed = http.post("/v1/rights/restrictions", json={"identifiers": EVA},
                        headers=token(gateway_app, RIEC, RIGHTS))
-    client = officer(gateway_app)
+    client, _ = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
     client.get(BEPERKING)  # a form cookie exists, as in a real browser
 
     response = client.post(f"{BEPERKING}/{placed.json['id']}/opheffen",
@@ -118,7 +112,7 @@ def test_another_partners_restriction_id_is_as_absent_as_a_made_up_one(
     """A partner's officer cannot learn whether an id is another partner's restriction."""
     placed = http.post("/v1/rights/restrictions", json={"identifiers": EVA},
                        headers=token(gateway_app, VLAARDINGEN, RIGHTS))
-    client = officer(gateway_app)
+    client, _ = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
     csrf = form_token(client, BEPERKING)
 
     foreign = client.post(f"{BEPERKING}/{placed.json['id']}/opheffen", data={"csrf_token": csrf})

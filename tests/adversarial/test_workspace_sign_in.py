@@ -13,8 +13,8 @@ from gateway.workspace.accounts import MAX_FAILURES
 from gateway.workspace.guard import SESSION_COOKIE
 from gateway.workspace.wiring import IDLE_TIMEOUT, SIGN_IN_LIMIT
 from tests.cases.factories import create_case
-from tests.factories import POLITIE, VLAARDINGEN
-from tests.workspace.factories import code_now, form_token, person, sign_in
+from tests.factories import POLITIE
+from tests.workspace.factories import code_now, form_token, person, sign_in, signed_in_client
 
 
 def _password_step(http: FlaskClient, someone: Any, password: str | None = None) -> int:
@@ -51,9 +51,7 @@ def test_a_session_token_planted_before_sign_in_never_becomes_signed_in(
 
 def test_a_form_posted_without_its_token_is_refused_and_changes_nothing(
         gateway_app: Flask) -> None:
-    someone = person(gateway_app)
-    http = gateway_app.test_client()
-    sign_in(gateway_app, http, someone)
+    http, _ = signed_in_client(gateway_app)
 
     forged = http.post("/werkruimte/signaal", data={
         "covenant": "riec-rr-mensenhandel", "subject_role": "slachtoffer",
@@ -79,8 +77,7 @@ def test_a_token_from_another_browser_does_not_pass(gateway_app: Flask) -> None:
 def test_another_partners_case_by_url_is_not_found(gateway_app: Flask,
                                                    http: FlaskClient) -> None:
     case = create_case(gateway_app, http)  # Vlaardingen's case
-    police = gateway_app.test_client()
-    sign_in(gateway_app, police, person(gateway_app, POLITIE, "casemanager"))
+    police, _ = signed_in_client(gateway_app, POLITIE, "casemanager")
 
     response = police.get(f"/werkruimte/casussen/{case['id']}")
 
@@ -134,9 +131,7 @@ def test_one_address_cannot_spray_passwords_over_many_accounts(gateway_app: Flas
 
 
 def test_a_disabled_persons_open_session_is_killed(gateway_app: Flask) -> None:
-    someone = person(gateway_app)
-    http = gateway_app.test_client()
-    sign_in(gateway_app, http, someone)
+    http, someone = signed_in_client(gateway_app)
     assert http.get("/werkruimte/inbox").status_code == 200
 
     gateway_app.extensions["ketenpoort"].workspace.accounts.disable(someone.email)
@@ -146,9 +141,7 @@ def test_a_disabled_persons_open_session_is_killed(gateway_app: Flask) -> None:
 
 
 def test_an_idle_session_expires(gateway_app: Flask, clock: ManualClock) -> None:
-    someone = person(gateway_app, VLAARDINGEN)
-    http = gateway_app.test_client()
-    sign_in(gateway_app, http, someone)
+    http, _ = signed_in_client(gateway_app)
     clock.advance(IDLE_TIMEOUT - timedelta(seconds=1))
     assert http.get("/werkruimte/inbox").status_code == 200  # activity keeps it alive
 
@@ -171,9 +164,7 @@ def test_a_code_is_accepted_once(gateway_app: Flask) -> None:
 
 
 def test_signing_out_ends_the_session_on_the_server(gateway_app: Flask) -> None:
-    someone = person(gateway_app)
-    http = gateway_app.test_client()
-    sign_in(gateway_app, http, someone)
+    http, _ = signed_in_client(gateway_app)
     token = _cookie(http)
 
     http.post("/werkruimte/uitloggen", data={"csrf_token": form_token(http, "/werkruimte/")})

@@ -94,6 +94,7 @@ def test_an_expired_closed_case_is_removed_with_everything_about_it_and_audited(
     subject_ids = _subject_ids(session, case_id)
     _close(session, case_id, CASE_MONTHS)
     assert _rows(session, InboxMessage) != []
+    deliveries = len(_rows(session, Delivery))  # all of them about the case
 
     told: list[tuple[str, int, int]] = []
     assert retention.run(progress=lambda *step: told.append(step)).cases == 1
@@ -114,6 +115,7 @@ def test_an_expired_closed_case_is_removed_with_everything_about_it_and_audited(
             vault.reveal(session, subject_id)
     [removal] = _case_removals(session)
     assert (removal["case_id"], removal["exchanges_removed"]) == (case_id, 2)
+    assert removal["deliveries_removed"] == deliveries > 0
     assert removal["identities_shredded"] == [vault.audit_pseudonym(s)
                                               for s in sorted(subject_ids)]
     assert not {s for s in subject_ids if s in json.dumps(removal)}

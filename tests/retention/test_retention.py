@@ -80,7 +80,8 @@ def test_an_expired_signal_is_removed_and_its_identity_shredded(
     assert session.get_one(Subject, subject_id).is_shredded
     [removal] = _removals(session)
     assert removal["exchange_id"] == exchange_id
-    assert len(removal["identities_shredded"]) == 1
+    assert removal["deliveries_removed"] == 1
+    assert (len(removal["identities_shredded"]), removal["identities_kept"]) == (1, 0)
 
 
 def test_a_signal_within_its_term_is_kept(

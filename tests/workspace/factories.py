@@ -60,3 +60,12 @@ def sign_in(app: Flask, http: FlaskClient, someone: Someone) -> None:
         "csrf_token": form_token(http, "/werkruimte/tweede-factor"),
         "code": code_now(app, someone)})
     assert response.status_code == 303, response.get_data(as_text=True)
+
+
+def signed_in_client(app: Flask, partner: str = VLAARDINGEN, role: str = "medewerker",
+                     email: str | None = None) -> tuple[FlaskClient, Someone]:
+    """A browser of its own, signed in as a new person of ``partner`` in ``role``."""
+    client = app.test_client()
+    someone = person(app, partner, role, email)
+    sign_in(app, client, someone)
+    return client, someone

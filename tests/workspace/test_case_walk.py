@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 from tests.cases.factories import create_case, put_case_at
 from tests.factories import POLITIE, RIEC, VLAARDINGEN
 from tests.meetings.factories import MEETING_DAY
-from tests.workspace.factories import CSRF_FIELD, form_token
-from tests.workspace.test_pages import SECRET_TITLE, audit_entries, signed_in_client
+from tests.workspace.factories import CSRF_FIELD, form_token, signed_in_client
+from tests.workspace.test_pages import SECRET_TITLE, audit_entries
 
 
 def post_form(client: FlaskClient, page: str, action: str, data: dict[str, Any]) -> Any:

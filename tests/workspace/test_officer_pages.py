@@ -20,7 +20,7 @@ from audit.merkle import leaf_hash, verify_consistency, verify_inclusion
 from audit.witness import Witness
 from gateway.workspace.roles import ROLE_SCOPES
 from tests.factories import GGD, POLITIE, RIEC, VLAARDINGEN, bearer
-from tests.workspace.factories import form_token, person, sign_in
+from tests.workspace.factories import form_token, signed_in_client
 from tests.workspace.officer import (
     OFFICER,
     REGIONAL_OFFICER,
@@ -51,14 +51,6 @@ ROLE_PARTNER = {"regie": RIEC, "voorzitter": RIEC, REGIONAL_OFFICER: RIEC}
 DATA_BLOCK = re.compile(r'<script type="application/json" id="bewijs">(.*?)</script>', re.S)
 
 
-def officer_client(app: Flask, partner: str = RIEC, role: str = REGIONAL_OFFICER,
-                   email: str | None = None) -> tuple[FlaskClient, Any]:
-    client = app.test_client()
-    someone = person(app, partner, role, email)
-    sign_in(app, client, someone)
-    return client, someone
-
-
 def exchange(actor: str, recipient: str, pseudonym: str, **extra: Any) -> dict[str, Any]:
     return {"action": "exchange.delivered", "actor": {"partner": actor, "client": f"{actor}-c"},
             "covenant": "riec-rr-mensenhandel", "recipients": [recipient],
@@ -86,7 +78,7 @@ def test_nobody_signed_in_gets_401_on_every_officer_page(http: FlaskClient, path
 @pytest.mark.parametrize("role", MATRIX)
 def test_each_role_opens_exactly_the_officer_pages_its_scopes_allow(gateway_app: Flask,
                                                                     role: str) -> None:
-    client, _ = officer_client(gateway_app, ROLE_PARTNER.get(role, VLAARDINGEN), role)
+    client, _ = signed_in_client(gateway_app, ROLE_PARTNER.get(role, VLAARDINGEN), role)
 
     assert tuple(client.get(path).status_code for path in PAGES) == MATRIX[role]
 
@@ -101,7 +93,7 @@ def test_a_partners_officer_finds_only_what_its_partner_took_part_in(gateway_app
                                                                      ) -> None:
     own, foreign = append(gateway_app, exchange(VLAARDINGEN, RIEC, "ap-eva"),
                           exchange(POLITIE, GGD, "ap-piet"))
-    client, someone = officer_client(gateway_app, VLAARDINGEN, OFFICER)
+    client, someone = signed_in_client(gateway_app, VLAARDINGEN, OFFICER)
 
     page = client.get("/werkruimte/privacy/audit").get_data(as_text=True)
 
@@ -116,7 +108,7 @@ def test_the_regional_officer_searches_by_pseudonym_in_a_posted_form(gateway_app
                                                                      ) -> None:
     wanted, other = append(gateway_app, exchange(VLAARDINGEN, RIEC, "ap-eva"),
                            exchange(POLITIE, RIEC, "ap-piet"))
-    client, someone = officer_client(gateway_app)
+    client, someone = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
 
     response = client.post("/werkruimte/privacy/audit", data={
         "csrf_token": form_token(client, "/werkruimte/privacy/audit"), "pseudonym": "ap-eva"})
@@ -133,7 +125,7 @@ def test_the_regional_officer_searches_by_pseudonym_in_a_posted_form(gateway_app
 
 def test_a_partners_officer_may_not_search_by_pseudonym(gateway_app: Flask) -> None:
     append(gateway_app, exchange(VLAARDINGEN, RIEC, "ap-eva"))
-    client, _ = officer_client(gateway_app, VLAARDINGEN, OFFICER)
+    client, _ = signed_in_client(gateway_app, VLAARDINGEN, OFFICER)
 
     response = client.post("/werkruimte/privacy/audit", data={
         "csrf_token": form_token(client, "/werkruimte/privacy/audit"), "pseudonym": "ap-eva"})
@@ -144,7 +136,7 @@ def test_a_partners_officer_may_not_search_by_pseudonym(gateway_app: Flask) -> N
 
 
 def test_a_bad_filter_is_shown_at_its_field_and_searches_nothing(gateway_app: Flask) -> None:
-    client, _ = officer_client(gateway_app)
+    client, _ = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
 
     response = client.get("/werkruimte/privacy/audit?from=gisteren")
 
@@ -155,7 +147,7 @@ def test_a_bad_filter_is_shown_at_its_field_and_searches_nothing(gateway_app: Fl
 
 def test_search_pages_on_with_the_cursor(gateway_app: Flask) -> None:
     append(gateway_app, *[exchange(VLAARDINGEN, RIEC, f"ap-{n}") for n in range(3)])
-    client, _ = officer_client(gateway_app)
+    client, _ = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
 
     first = client.get("/werkruimte/privacy/audit?action=exchange.delivered&limit=2"
                        ).get_data(as_text=True)
@@ -169,7 +161,7 @@ def test_search_pages_on_with_the_cursor(gateway_app: Flask) -> None:
 
 def test_the_csv_download_is_the_apis_csv_with_the_pseudonym_column(gateway_app: Flask) -> None:
     event_id, = append(gateway_app, exchange(VLAARDINGEN, RIEC, "ap-eva"))
-    client, _ = officer_client(gateway_app)
+    client, _ = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
 
     response = client.get("/werkruimte/privacy/audit?action=exchange.delivered&format=csv")
 
@@ -181,7 +173,7 @@ def test_the_csv_download_is_the_apis_csv_with_the_pseudonym_column(gateway_app:
 def test_the_entry_page_carries_what_the_browser_needs_to_verify_it(gateway_app: Flask) -> None:
     event_id, = append(gateway_app, exchange(VLAARDINGEN, RIEC, "ap-eva"))
     sequence(gateway_app)
-    client, someone = officer_client(gateway_app)
+    client, someone = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
 
     response = client.get(f"/werkruimte/privacy/audit/{event_id}")
 
@@ -204,7 +196,7 @@ def test_a_partners_officer_gets_no_proof_of_an_entry_it_took_no_part_in(gateway
     foreign, own = append(gateway_app, exchange(POLITIE, GGD, "ap-piet"),
                           exchange(VLAARDINGEN, RIEC, "ap-eva"))
     sequence(gateway_app)
-    client, _ = officer_client(gateway_app, VLAARDINGEN, OFFICER)
+    client, _ = signed_in_client(gateway_app, VLAARDINGEN, OFFICER)
 
     assert client.get(f"/werkruimte/privacy/audit/{foreign}").status_code == 404
     shown = client.get(f"/werkruimte/privacy/audit/{own}")
@@ -218,7 +210,7 @@ def test_the_checkpoint_history_carries_consistency_proofs_between_successive_ch
         append(gateway_app, *[exchange(VLAARDINGEN, RIEC, f"ap-{round_}-{n}")
                               for n in range(round_ + 2)])
         sequence(gateway_app)
-    client, _ = officer_client(gateway_app)
+    client, _ = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
 
     data = proof_data(client.get("/werkruimte/privacy/controlepunten").get_data(as_text=True))
 
@@ -251,7 +243,7 @@ def test_the_witness_status_proves_the_latest_checkpoint_extends_what_the_witnes
     state = witness_state(gateway_app, http, tmp_path)
     append(gateway_app, exchange(VLAARDINGEN, RIEC, "ap-anna"), exchange(POLITIE, RIEC, "ap-x"))
     sequence(gateway_app)
-    client, _ = officer_client(gateway_app)
+    client, _ = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
 
     response = client.post("/werkruimte/privacy/getuige", data={
         "csrf_token": form_token(client, "/werkruimte/privacy/getuige"), "state": state})
@@ -272,7 +264,7 @@ def test_a_log_smaller_than_what_the_witness_saw_is_called_a_rollback(
     sequence(gateway_app)
     state = json.loads(witness_state(gateway_app, http, tmp_path))
     state["checkpoint"]["tree_size"] += 100  # what a log rolled back by 100 entries shows
-    client, _ = officer_client(gateway_app)
+    client, _ = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
 
     response = client.post("/werkruimte/privacy/getuige", data={
         "csrf_token": form_token(client, "/werkruimte/privacy/getuige"),
@@ -286,7 +278,7 @@ def test_a_log_smaller_than_what_the_witness_saw_is_called_a_rollback(
     {"format": "ketenpoort-witness/1", "checkpoint": {"tree_size": -1}, "public_keys": []})])
 def test_what_is_no_witness_state_is_refused_at_the_field(gateway_app: Flask,
                                                           state: str) -> None:
-    client, _ = officer_client(gateway_app)
+    client, _ = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
 
     response = client.post("/werkruimte/privacy/getuige", data={
         "csrf_token": form_token(client, "/werkruimte/privacy/getuige"), "state": state})
@@ -300,7 +292,7 @@ def test_the_statistics_page_draws_the_services_cells_as_svg_and_audits_the_view
     for _ in range(6):
         send_victim_signal(gateway_app, http, step="detectie")
     send_victim_signal(gateway_app, http, step="dossiervorming")
-    client, someone = officer_client(gateway_app)
+    client, someone = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
 
     page = client.get("/werkruimte/privacy/statistieken").get_data(as_text=True)
 
@@ -319,7 +311,7 @@ def test_the_statistics_page_draws_the_services_cells_as_svg_and_audits_the_view
 
 
 def test_a_bad_month_is_shown_at_its_field(gateway_app: Flask) -> None:
-    client, _ = officer_client(gateway_app)
+    client, _ = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
 
     response = client.get("/werkruimte/privacy/statistieken?from=januari")
 
@@ -328,7 +320,7 @@ def test_a_bad_month_is_shown_at_its_field(gateway_app: Flask) -> None:
 
 
 def test_the_covenant_page_shows_who_may_see_what_per_step(gateway_app: Flask) -> None:
-    client, _ = officer_client(gateway_app, VLAARDINGEN, OFFICER)
+    client, _ = signed_in_client(gateway_app, VLAARDINGEN, OFFICER)
 
     detectie = client.get(f"{COVENANT_PAGE}?stap=detectie").get_data(as_text=True)
     uitvoering = client.get(f"{COVENANT_PAGE}?stap=uitvoering").get_data(as_text=True)
@@ -342,7 +334,7 @@ def test_the_covenant_page_shows_who_may_see_what_per_step(gateway_app: Flask) -
 
 
 def test_the_explain_form_gives_the_policys_decision(gateway_app: Flask) -> None:
-    client, _ = officer_client(gateway_app, VLAARDINGEN, OFFICER)
+    client, _ = signed_in_client(gateway_app, VLAARDINGEN, OFFICER)
     token = form_token(client, COVENANT_PAGE)
 
     allowed = client.post(COVENANT_PAGE, data={
@@ -359,7 +351,7 @@ def test_the_explain_form_gives_the_policys_decision(gateway_app: Flask) -> None
 
 def test_the_processing_register_lists_each_category_with_basis_recipients_and_retention(
         gateway_app: Flask) -> None:
-    client, _ = officer_client(gateway_app, VLAARDINGEN, OFFICER)
+    client, _ = signed_in_client(gateway_app, VLAARDINGEN, OFFICER)
 
     page = client.get("/werkruimte/privacy/verwerkingsregister").get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(client.get(
@@ -378,8 +370,8 @@ def test_the_processing_register_lists_each_category_with_basis_recipients_and_r
 def test_the_four_eyes_queue_approves_as_the_api_does_and_names_the_person(
         gateway_app: Flask, http: FlaskClient) -> None:
     waiting = queued_reidentification(gateway_app, http)
-    client, someone = officer_client(gateway_app, RIEC, REGIONAL_OFFICER)
-    elsewhere, _ = officer_client(gateway_app, VLAARDINGEN, OFFICER)
+    client, someone = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
+    elsewhere, _ = signed_in_client(gateway_app, VLAARDINGEN, OFFICER)
 
     page = client.get("/werkruimte/privacy/vier-ogen").get_data(as_text=True)
     assert waiting in page
@@ -397,7 +389,7 @@ def test_the_four_eyes_queue_approves_as_the_api_does_and_names_the_person(
 def test_the_four_eyes_queue_denies_as_the_api_does(gateway_app: Flask,
                                                     http: FlaskClient) -> None:
     waiting = queued_reidentification(gateway_app, http)
-    client, someone = officer_client(gateway_app, RIEC, REGIONAL_OFFICER)
+    client, someone = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
 
     response = decide(client, waiting, "afwijzen")
 
@@ -411,7 +403,7 @@ def test_the_four_eyes_queue_denies_as_the_api_does(gateway_app: Flask,
 
 def test_another_partners_officer_cannot_approve(gateway_app: Flask, http: FlaskClient) -> None:
     waiting = queued_reidentification(gateway_app, http)
-    client, _ = officer_client(gateway_app, VLAARDINGEN, OFFICER)
+    client, _ = signed_in_client(gateway_app, VLAARDINGEN, OFFICER)
 
     response = decide(client, waiting, "goedkeuren")
 

@@ -20,7 +20,7 @@ from gateway.db import make_engine, make_session_factory, transaction
 from tests.cases.factories import create_case, put_case_at, token
 from tests.factories import GGD, POLITIE, RIEC, VLAARDINGEN
 from tests.meetings.factories import add_item, create_meeting, publish
-from tests.workspace.factories import form_token, person, sign_in
+from tests.workspace.factories import form_token, signed_in_client
 
 PAGES = ("/werkruimte/signaal", "/werkruimte/inbox", "/werkruimte/casussen",
          "/werkruimte/agenda", "/werkruimte/overleggen")
@@ -35,13 +35,6 @@ MATRIX = {
 }
 ROLE_PARTNER = {"regie": RIEC, "voorzitter": RIEC}
 SECRET_TITLE = "Uitzendbureau Havenstraat 12"
-
-
-def signed_in_client(app: Flask, partner: str, role: str) -> tuple[FlaskClient, Any]:
-    client = app.test_client()
-    someone = person(app, partner, role)
-    sign_in(app, client, someone)
-    return client, someone
 
 
 def audit_entries(app: Flask) -> list[dict[str, Any]]:
@@ -184,9 +177,8 @@ def test_english_is_available(gateway_app: Flask) -> None:
 
 
 def test_a_database_fault_is_a_503_page_that_says_when_to_retry(
-        gateway_app: Flask, http: FlaskClient, tmp_path: Any) -> None:
-    someone = person(gateway_app)
-    sign_in(gateway_app, http, someone)
+        gateway_app: Flask, tmp_path: Any) -> None:
+    http, _ = signed_in_client(gateway_app)
     container = gateway_app.extensions["ketenpoort"]
     # A database that is not there: the next page finds its session store unreachable.
     container.workspace.sessions.session_factory = make_session_factory(

@@ -16,9 +16,9 @@ from tests.cases.factories import token
 from tests.factories import EVA, POLITIE, RIEC, VLAARDINGEN
 from tests.rights.factories import EVA_BY_NAME, notices, person, send
 from tests.rights.factories import OFFICER as RIGHTS
-from tests.workspace.factories import form_token
+from tests.workspace.factories import form_token, signed_in_client
 from tests.workspace.officer import OFFICER, REGIONAL_OFFICER, container_of
-from tests.workspace.test_officer_pages import ROLE_PARTNER, officer_client
+from tests.workspace.test_officer_pages import ROLE_PARTNER
 from tests.workspace.test_pages import audit_entries
 
 INZAGE = "/werkruimte/privacy/inzage"
@@ -70,14 +70,14 @@ def test_nobody_signed_in_gets_401_on_every_rights_page(http: FlaskClient, path:
 @pytest.mark.parametrize("role", MATRIX)
 def test_each_role_opens_exactly_the_rights_pages_its_scopes_allow(gateway_app: Flask,
                                                                    role: str) -> None:
-    client, _ = officer_client(gateway_app, ROLE_PARTNER.get(role, VLAARDINGEN), role)
+    client, _ = signed_in_client(gateway_app, ROLE_PARTNER.get(role, VLAARDINGEN), role)
 
     assert tuple(client.get(path).status_code for path in PAGES) == MATRIX[role]
 
 
 @pytest.mark.parametrize("path", [RECTIFICATIE, BEPERKING, BEZWAAR])
 def test_a_case_manager_cannot_post_a_rights_form(gateway_app: Flask, path: str) -> None:
-    client, _ = officer_client(gateway_app, VLAARDINGEN, "casemanager")
+    client, _ = signed_in_client(gateway_app, VLAARDINGEN, "casemanager")
 
     response = client.post(path, data={"csrf_token": form_token(client, "/werkruimte/inbox"),
                                        **EVA})
@@ -89,7 +89,7 @@ def test_a_case_manager_cannot_post_a_rights_form(gateway_app: Flask, path: str)
 def test_subject_access_shows_the_report_the_api_gives_and_audits_it_alike(
         gateway_app: Flask, http: FlaskClient) -> None:
     send(gateway_app, http, [person("p1", EVA)])
-    client, someone = officer_client(gateway_app)
+    client, someone = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
 
     response = post(client, INZAGE, {**EVA_BY_NAME, "format": "html"})
     page_entry = last(gateway_app, "audit.subject_access")
@@ -114,7 +114,7 @@ def test_subject_access_shows_the_report_the_api_gives_and_audits_it_alike(
 def test_subject_access_downloads_the_dutch_pdf_from_a_posted_form(
         gateway_app: Flask, http: FlaskClient) -> None:
     send(gateway_app, http, [person("p1", EVA)])
-    client, _ = officer_client(gateway_app)
+    client, _ = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
 
     response = post(client, INZAGE, {"bsn": EVA["bsn"], "format": "pdf"})
 
@@ -127,7 +127,7 @@ def test_subject_access_downloads_the_dutch_pdf_from_a_posted_form(
 
 def test_subject_access_without_a_person_is_422_at_the_fields_and_audits_nothing(
         gateway_app: Flask) -> None:
-    client, _ = officer_client(gateway_app)
+    client, _ = signed_in_client(gateway_app, RIEC, REGIONAL_OFFICER)
 
     response = post(client, INZAGE, {"bsn": "12", "format": "html"})
 
@@ -139,7 +139,7 @@ def test_subject_access_without_a_person_is_422_at_the_fields_and_audits_nothing
 def test_a_rectification_from_the_page_notifies_the_recipient_as_the_api_does(
         gateway_app: Flask, http: FlaskClient) -> None:
     send(gateway_app, http, [person("p1", EVA)])
-    client, someone = officer_client(gateway_app, VLAARDINGEN, OFFICER)
+    client, someone = signed_in_client(gateway_app, VLAARDINGEN, OFFICER)
 
     response = post(client, RECTIFICATIE, {"bsn": EVA["bsn"], "new_family_name": "Jansen-Bakker"})
     page_entry = last(gateway_app, "rights.rectified")
@@ -161,7 +161,7 @@ def test_a_rectification_from_the_page_notifies_the_recipient_as_the_api_does(
 def test_a_rectification_without_corrections_is_refused_and_changes_nothing(
         gateway_app: Flask, http: FlaskClient) -> None:
     send(gateway_app, http, [person("p1", EVA)])
-    client, _ = officer_client(gateway_app, VLAARDINGEN, OFFICER)
+    client, _ = signed_in_client(gateway_app, VLAARDINGEN, OFFICER)
 
     response = post(client, RECTIFICATIE, {"bsn": EVA["bsn"]})
 
@@ -171,8 +171,8 @@ def test_a_rectification_without_corrections_is_refused_and_changes_nothing(
 
 
 def test_lifting_a_restriction_on_the_page_takes_two_officers(gateway_app: Flask) -> None:
-    first, someone = officer_client(gateway_app, VLAARDINGEN, OFFICER, "fg1@vl.example")
-    second, other = officer_client(gateway_app, VLAARDINGEN, OFFICER, "fg2@vl.example")
+    first, someone = signed_in_client(gateway_app, VLAARDINGEN, OFFICER, "fg1@vl.example")
+    second, other = signed_in_client(gateway_app, VLAARDINGEN, OFFICER, "fg2@vl.example")
 
     placed = post(first, BEPERKING, EVA_BY_NAME)
     [row] = restriction_rows(gateway_app)
@@ -197,7 +197,7 @@ def test_the_restriction_page_lists_the_partners_restrictions_in_force(
         gateway_app: Flask, http: FlaskClient) -> None:
     http.post("/v1/rights/restrictions", json={"identifiers": EVA},
               headers=token(gateway_app, POLITIE, RIGHTS))
-    client, _ = officer_client(gateway_app, VLAARDINGEN, OFFICER)
+    client, _ = signed_in_client(gateway_app, VLAARDINGEN, OFFICER)
     post(client, BEPERKING, EVA_BY_NAME)
     own, foreign = sorted(restriction_rows(gateway_app), key=lambda r: r.partner != VLAARDINGEN)
     post(client, f"{BEPERKING}/{own.id}/opheffen", {})
@@ -213,7 +213,7 @@ def test_an_officer_cannot_lift_another_partners_restriction(gateway_app: Flask,
                                                               http: FlaskClient) -> None:
     placed = http.post("/v1/rights/restrictions", json={"identifiers": EVA},
                        headers=token(gateway_app, VLAARDINGEN, RIGHTS))
-    client, _ = officer_client(gateway_app, POLITIE, OFFICER)
+    client, _ = signed_in_client(gateway_app, POLITIE, OFFICER)
 
     response = post(client, f"{BEPERKING}/{placed.json['id']}/opheffen", {})
 
@@ -224,7 +224,7 @@ def test_an_officer_cannot_lift_another_partners_restriction(gateway_app: Flask,
 
 def test_a_restriction_placed_on_the_page_is_audited_as_by_the_api(
         gateway_app: Flask, http: FlaskClient) -> None:
-    client, _ = officer_client(gateway_app, VLAARDINGEN, OFFICER)
+    client, _ = signed_in_client(gateway_app, VLAARDINGEN, OFFICER)
     post(client, BEPERKING, EVA_BY_NAME)
     page_entry = last(gateway_app, "rights.restricted")
     http.post("/v1/rights/restrictions", json={"identifiers": EVA_BY_NAME},
@@ -236,7 +236,7 @@ def test_a_restriction_placed_on_the_page_is_audited_as_by_the_api(
 
 def test_an_objection_from_the_page_reaches_the_contact_point(gateway_app: Flask,
                                                                 http: FlaskClient) -> None:
-    client, someone = officer_client(gateway_app, VLAARDINGEN, OFFICER)
+    client, someone = signed_in_client(gateway_app, VLAARDINGEN, OFFICER)
 
     response = post(client, BEZWAAR, {**EVA_BY_NAME, "covenant": "riec-rr-mensenhandel",
                                       "grounds": "geen toestemming voor verstrekking"})
@@ -250,7 +250,7 @@ def test_an_objection_from_the_page_reaches_the_contact_point(gateway_app: Flask
 
 
 def test_an_objection_without_grounds_is_shown_at_the_field(gateway_app: Flask) -> None:
-    client, _ = officer_client(gateway_app, VLAARDINGEN, OFFICER)
+    client, _ = signed_in_client(gateway_app, VLAARDINGEN, OFFICER)
 
     response = post(client, BEZWAAR, {**EVA_BY_NAME, "covenant": "riec-rr-mensenhandel"})
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from playwright.sync_api import Browser, Page
 
 from gateway.workspace.accounts import current_code
-from gateway.workspace.wiring import IDLE_TIMEOUT
+from gateway.workspace.wiring import IDLE_TIMEOUT, SIGN_IN_WINDOW_SECONDS
 from tests.cases.factories import create_case, put_case_at
 from tests.factories import POLITIE, RIEC, VLAARDINGEN
 from tests.meetings.factories import MEETING_DAY
@@ -51,6 +51,16 @@ def sign_in_by_keyboard(page: Page, live: LiveGateway, someone: Someone) -> None
     type_into(page, "code", current_code(someone.totp_secret, live.clock.now()))
     page.keyboard.press("Enter")
     page.wait_for_url("**/werkruimte/")
+
+
+def signed_in_as(page: Page, live: LiveGateway, partner: str, role: str, email: str
+                 ) -> Someone:
+    """A new person of ``partner`` in ``role``, signed in on ``page`` by keyboard."""
+    # Each test signs in from the same address: past the sign-in throttle's window first.
+    live.clock.advance(timedelta(seconds=SIGN_IN_WINDOW_SECONDS))
+    someone = person(live.app, partner, role, email)
+    sign_in_by_keyboard(page, live, someone)
+    return someone
 
 
 def test_a_signal_goes_from_the_municipality_form_to_the_riec_inbox_by_keyboard(

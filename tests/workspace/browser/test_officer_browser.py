@@ -24,7 +24,7 @@ from tests.workspace.browser.conftest import (
     accessibility_violations,
     screenshots_dir,
 )
-from tests.workspace.browser.test_browser import sign_in_by_keyboard
+from tests.workspace.browser.test_browser import signed_in_as
 from tests.workspace.factories import person
 from tests.workspace.officer import REGIONAL_OFFICER, append, send_victim_signal, sequence
 
@@ -200,9 +200,7 @@ def test_every_officer_page_passes_the_accessibility_check(page: Page,
     for step in ("detectie",) * 6 + ("dossiervorming",):  # a shown cell and a "<5" one
         send_victim_signal(live.app, api, step)
     event_id = logged_entry(live, "ap-axe")
-    live.clock.advance(timedelta(seconds=SIGN_IN_WINDOW_SECONDS))
-    sign_in_by_keyboard(page, live, person(live.app, RIEC, REGIONAL_OFFICER,
-                                           "fg-axe@riec.example"))
+    signed_in_as(page, live, RIEC, REGIONAL_OFFICER, "fg-axe@riec.example")
 
     for path in (*OFFICER_PAGES, f"/werkruimte/privacy/audit/{event_id}"):
         page.goto(path)

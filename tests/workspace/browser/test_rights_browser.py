@@ -5,11 +5,8 @@ pass axe-core's WCAG 2.1 A/AA rules."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from playwright.sync_api import Page
 
-from gateway.workspace.wiring import SIGN_IN_WINDOW_SECONDS
 from tests.factories import EVA, PIETER, RIEC, VLAARDINGEN
 from tests.rights.factories import notices
 from tests.workspace.browser.conftest import (
@@ -17,15 +14,8 @@ from tests.workspace.browser.conftest import (
     accessibility_violations,
     screenshots_dir,
 )
-from tests.workspace.browser.test_browser import sign_in_by_keyboard
-from tests.workspace.factories import person
+from tests.workspace.browser.test_browser import signed_in_as
 from tests.workspace.officer import OFFICER, REGIONAL_OFFICER, send_victim_signal, sequence
-
-
-def signed_in_as(page: Page, live: LiveGateway, partner: str, role: str, email: str) -> None:
-    # Each test signs in from the same address: past the sign-in throttle's window first.
-    live.clock.advance(timedelta(seconds=SIGN_IN_WINDOW_SECONDS))
-    sign_in_by_keyboard(page, live, person(live.app, partner, role, email))
 
 
 def menu(page: Page, name: str) -> None:
