@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -87,21 +87,9 @@ class Dispatcher:
     def due_messages(self, limit: int = 500) -> list[str]:
         """Pending messages with a dispatch due now, or with none pending: not yet fanned
         out to channels, or finished but not settled (a drainer died in between)."""
-        now = self.clock()
         # A read: on SQLite it must not queue behind the exchanges for the write lock.
         with read_only(self.session_factory) as session:
-            due_dispatch = select(Dispatch.message_id).where(
-                Dispatch.state == PENDING, Dispatch.next_attempt_at <= now,
-                or_(Dispatch.lease_until.is_(None), Dispatch.lease_until < now),
-            )
-            none_pending = ~select(Dispatch.id).where(
-                Dispatch.message_id == OutboxMessage.id, Dispatch.state == PENDING).exists()
-            return list(session.scalars(
-                select(OutboxMessage.id)
-                .where(OutboxMessage.state == PENDING,
-                       or_(OutboxMessage.id.in_(due_dispatch), none_pending))
-                .order_by(OutboxMessage.created_at).limit(limit)
-            ))
+            return list(session.scalars(due_messages_query(self.clock(), limit)))
 
     def _open_dispatches(self, message_id: str) -> bool:
         """Fan the message out to its recipient's channels; False when nothing is left to do."""
@@ -290,6 +278,20 @@ class Dispatcher:
             message.state = DEAD if any(d.state == DEAD for d in dispatches) else DELIVERED
             message.finished_at = self.clock()
             return None
+
+
+def due_messages_query(now: datetime, limit: int) -> Select[str]:
+    """The ids of :meth:`Dispatcher.due_messages`, oldest first."""
+    due_dispatch = select(Dispatch.message_id).where(
+        Dispatch.state == PENDING, Dispatch.next_attempt_at <= now,
+        or_(Dispatch.lease_until.is_(None), Dispatch.lease_until < now),
+    )
+    none_pending = ~select(Dispatch.id).where(
+        Dispatch.message_id == OutboxMessage.id, Dispatch.state == PENDING).exists()
+    return (select(OutboxMessage.id)
+            .where(OutboxMessage.state == PENDING,
+                   or_(OutboxMessage.id.in_(due_dispatch), none_pending))
+            .order_by(OutboxMessage.created_at).limit(limit))
 
 
 def _ready_at(dispatch: Dispatch) -> datetime:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db import Base, UTCDateTime, record_time
@@ -34,7 +34,6 @@ class OutboxMessage(Base):
 
 class Dispatch(Base):
     __tablename__ = "outbox_dispatches"
-    __table_args__ = (UniqueConstraint("message_id", "channel"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     message_id: Mapped[str] = mapped_column(ForeignKey("outbox_messages.id"))
@@ -46,6 +45,14 @@ class Dispatch(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("message_id", "channel"),
+        # The drainer's scan for due dispatches: only the pending ones, so it stays cheap
+        # however many delivered dispatches the table keeps.
+        Index("ix_outbox_dispatches_due", "next_attempt_at",
+              postgresql_where=text("state = 'pending'"), sqlite_where=text("state = 'pending'")),
+    )
 
 
 class PartnerChannel(Base):
