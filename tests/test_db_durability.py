@@ -24,14 +24,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from audit.models import AuditEntry
 from gateway import db
+from gateway.auditing.cli import audit_commands
 from gateway.container import build_container
 from gateway.delivery.models import Delivery
 from gateway.exchange.models import Exchange
-from gateway.instance import initialise
+from gateway.instance import create_demo_clients, initialise
 from gateway.outbox.models import OutboxMessage
 from gateway.settings import Settings, SettingsError
 from tests.conftest import BACKENDS, SEALING_LAG_OF_A_TEST_APP, TEST_MORNING, instance_database
@@ -81,7 +83,7 @@ CLIENTS = 8
 CRASHES = 3
 #: The kill comes the moment this many exchanges of a round were answered 201, with the other
 #: clients' requests in flight: no timing to tune, whatever the machine's speed.
-CREATED_BEFORE_A_CRASH = 60
+CREATED_BEFORE_A_CRASH = 40
 ROUND_SECONDS = 60
 
 
@@ -117,11 +119,6 @@ class Crash:
                 os.killpg(self.group, signal.SIGKILL)
 
 
-def _ketenpoort(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*KETENPOORT, *args], env=env, capture_output=True, text=True,  # noqa: S603  # our own console script
-                          timeout=120, check=False)
-
-
 def _at_hour(env: dict[str, str], hour: int) -> dict[str, str]:
     """``env`` with the product clock starting ``hour`` hours after the test morning: each
     process starts its clock anew, and every one must start later than the last."""
@@ -131,16 +128,17 @@ def _at_hour(env: dict[str, str], hour: int) -> dict[str, str]:
 @pytest.fixture(params=BACKENDS)
 def instance_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
                  tmp_path: Path, test_policies_path: Path) -> Iterator[dict[str, str]]:
-    """The environment of a demo instance (``ketenpoort init --demo``) whose database commits
-    for real: the SQLite file in the instance, or a PostgreSQL database of its own."""
+    """The environment of a demo instance (what ``ketenpoort init --demo`` makes, less the
+    people) whose database commits for real: the SQLite file in the instance, or a PostgreSQL
+    database of its own."""
     with instance_database(request.param, monkeypatch, "crash"):
         env = {**os.environ, "KETENPOORT_INSTANCE": str(tmp_path / "instance"),
                "KETENPOORT_POLICIES_PATH": str(test_policies_path),
                # Entries left pending by a crash wait from one round's clock to the next.
                "KETENPOORT_AUDIT_MAX_LAG_SECONDS": str(SEALING_LAG_OF_A_TEST_APP),
                "PYTHONPATH": str(ROOT)}
-        initialised = _ketenpoort(_at_hour(env, 0), "init", "--demo")
-        assert initialised.returncode == 0, initialised.stderr
+        settings = Settings.from_env(_at_hour(env, 0))
+        create_demo_clients(initialise(settings), build_container(settings).clients)
         yield env
 
 
@@ -295,14 +293,15 @@ def test_a_crash_during_group_commits_loses_no_answered_exchange_and_leaves_no_h
 
     assert not told.unexpected
     assert told.cut_off, "no request was in flight when the process group was killed"
-    after_the_crashes = _at_hour(instance_env, CRASHES + 1)
-    sealed = _ketenpoort(after_the_crashes, "audit", "sequencer", "--once")
-    assert sealed.returncode == 0, sealed.stderr
-    verified = _ketenpoort(after_the_crashes, "audit", "verify")
-    assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert "still wait" not in verified.stdout
+    after_the_crashes = Settings.from_env(_at_hour(instance_env, CRASHES + 1))
+    container = build_container(after_the_crashes)
+    sealed = CliRunner().invoke(audit_commands, ["sequencer", "--once"], obj=container)
+    assert sealed.exit_code == 0, sealed.output
+    verified = CliRunner().invoke(audit_commands, ["verify"], obj=container)
+    assert verified.exit_code == 0, verified.output
+    assert "still wait" not in verified.output
 
-    stored = _stored(Settings.from_env(instance_env).database_url)
+    stored = _stored(after_the_crashes.database_url)
     lost = sorted(set(told.created) - set(stored.exchanges))
     assert not lost, f"answered 201, not stored: {lost}"
     assert all(stored.exchanges[key].response_body == answer  # stored as it was answered
