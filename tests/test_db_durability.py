@@ -78,7 +78,8 @@ def test_a_setting_that_would_drop_durability_altogether_is_refused() -> None:
 ROOT = Path(__file__).resolve().parent.parent
 KETENPOORT = [sys.executable, "-c", "from gateway.cli import main; main()"]
 INSPECTIE = "arbeidsinspectie"
-#: Keep-alive clients: more than a worker's threads, so exchanges queue for a shared commit.
+#: Keep-alive clients, one per thread of ``serve``'s 2 workers x 4 threads: each worker has
+#: several exchanges at once to commit together.
 CLIENTS = 8
 CRASHES = 3
 #: The kill comes the moment this many exchanges of a round were answered 201, with the other
