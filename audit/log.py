@@ -103,10 +103,12 @@ class AuditLog:
             insert_rows(session, AuditEntry, [
                 {"event_id": record.event_id, "recorded_at": record.recorded_at,
                  "entry": record.entry.decode("utf-8"), "leaf_hash": record.leaf_hash},
-            ])
+            ], batched=True)
         except DBAPIError as error:
             # Whatever the driver calls it (a trigger, a revoked grant, a lost connection):
-            # the entry is not stored, so neither may the action it records be.
+            # the entry is not stored, so neither may the action it records be. (In a group
+            # commit's batch the refusal comes at the batch's insert, which then runs the
+            # batch again unit by unit: here.)
             raise AuditAppendRefused(type(error.orig).__name__) from error
         return record.event_id
 

@@ -351,14 +351,24 @@ def core(session: Session) -> Connection:
     return session.connection()
 
 
-def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
+def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]], *,
+                batched: bool = False) -> None:
     """A plain Core ``INSERT`` of ``rows`` in the session's transaction.
 
     For hot paths: the ORM's unit of work costs more Python than the rows themselves, and the
-    identity map is of no use for rows this transaction only writes.
+    identity map is of no use for rows this transaction only writes. ``batched``: inside a
+    :class:`GroupCommitter` batch the rows wait for the end of the batch and go in with the
+    other units' rows of the table, in one statement; only for rows nothing in the transaction
+    reads or refers to before then, and whose failure may surface there (the batch is then run
+    again unit by unit, where it surfaces here).
     """
-    if rows:
-        core(session).execute(_plain_insert(_table(model)), list(rows))
+    if not rows:
+        return
+    waiting: _BatchRows | None = session.info.get(_BATCH_ROWS)
+    if batched and waiting is not None:
+        waiting.add(_table(model), rows)
+        return
+    core(session).execute(_plain_insert(_table(model)), list(rows))
 
 
 def insert_absent(
@@ -543,6 +553,12 @@ class GroupCommitter:
     wakes the others; then the oldest caller still waiting leads the next batch. A caller
     alone runs its unit like :func:`transaction` does, in its own thread and connection.
 
+    Rows the units write with ``insert_rows(..., batched=True)`` go in after the last unit, one
+    statement per table for the whole batch (a multi-row ``INSERT`` on PostgreSQL, one
+    ``executemany`` on SQLite) instead of one per unit. Should that statement fail, the batch is
+    rolled back and run once more with each unit writing its own rows under its savepoint, so
+    a failing unit still takes only itself down.
+
     Each caller gets its unit's value or exception once the batch has committed; if the
     commit fails, every unit of the batch fails with that error: nothing of it was stored.
     """
@@ -597,14 +613,69 @@ class GroupCommitter:
                 work.wake.set()
 
 
+_BATCH_ROWS = "ketenpoort_batch_rows"
+
+
+class _BatchRows:
+    """The ``batched`` rows of a batch's units, by table in the order the tables came."""
+
+    def __init__(self) -> None:
+        self.tables: dict[Table, list[Mapping[str, Any]]] = {}
+        self._unit: dict[Table, list[Mapping[str, Any]]] = {}
+
+    def add(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        self._unit.setdefault(table, []).extend(rows)
+
+    def keep_the_unit(self, kept: bool) -> None:
+        """End a unit: its rows join the batch's if it succeeded, else they are dropped."""
+        if kept:
+            for table, rows in self._unit.items():
+                self.tables.setdefault(table, []).extend(rows)
+        self._unit = {}
+
+
+class _BatchedRowsRefused(Exception):
+    """The statement of the batch's rows failed: a unit's row, or the connection."""
+
+
 def _commit_together(factory: sessionmaker[Session], batch: list[_Work[Any]]) -> None:
+    if len(batch) > 1:
+        try:
+            _commit(factory, batch, rows=_BatchRows())
+            return
+        except _BatchedRowsRefused:
+            # Whose row it was, one statement cannot tell: nothing of the batch was stored,
+            # so it runs again with every unit writing its own rows under its own savepoint.
+            for work in batch:
+                work.value = work.error = None
+    _commit(factory, batch, rows=None)
+
+
+def _commit(factory: sessionmaker[Session], batch: list[_Work[Any]], *,
+            rows: _BatchRows | None) -> None:
     try:
         with transaction(factory) as session:
+            if rows is not None:
+                session.info[_BATCH_ROWS] = rows
             for work in batch:
                 _run_unit(session, work, alone=len(batch) == 1)
+                if rows is not None:
+                    rows.keep_the_unit(work.error is None)
+            if rows is not None:
+                _insert_batch_rows(session, rows)
+    except _BatchedRowsRefused:
+        raise
     except Exception as error:  # the commit itself failed: none of the batch was stored
         for work in batch:
             work.value, work.error = None, work.error or error
+
+
+def _insert_batch_rows(session: Session, rows: _BatchRows) -> None:
+    try:
+        for table, table_rows in rows.tables.items():
+            core(session).execute(_plain_insert(table), table_rows)
+    except DBAPIError as error:
+        raise _BatchedRowsRefused from error
 
 
 def _run_unit(session: Session, work: _Work[Any], *, alone: bool) -> None:

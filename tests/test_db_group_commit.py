@@ -8,15 +8,25 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import Text, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from gateway import db
 from tests.conftest import BACKENDS, _postgres_url
 
 Unit = Callable[[Session], str]
+
+
+class _Scratch(DeclarativeBase):
+    """The tables of these tests, outside the gateway's schema."""
+
+
+class Note(_Scratch):
+    __tablename__ = "notes"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -37,6 +47,13 @@ def factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionm
 def _insert(name: str) -> Unit:
     def unit(session: Session) -> str:
         session.execute(text("INSERT INTO notes VALUES (:name)"), {"name": name})
+        return name
+    return unit
+
+
+def _insert_batched(name: str) -> Unit:
+    def unit(session: Session) -> str:
+        db.insert_rows(session, Note, [{"name": name}], batched=True)
         return name
     return unit
 
@@ -176,3 +193,55 @@ def test_a_broken_connection_fails_the_whole_batch_not_just_the_unit(
 
     assert all(isinstance(r, OperationalError) for r in results)
     assert _stored(factory) == {"leader"}
+
+
+def _count_inserts(factory: sessionmaker[Session]) -> list[str]:
+    statements: list[str] = []
+    engine = factory.kw["bind"]
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _seen(_connection: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if statement.startswith("INSERT INTO notes"):
+            statements.append(statement)
+
+    return statements
+
+
+def test_the_batched_rows_of_a_batch_go_in_with_one_statement(
+    factory: sessionmaker[Session],
+) -> None:
+    inserts = _count_inserts(factory)
+
+    results = _queued_behind_a_held_leader(
+        db.GroupCommitter(factory), [_insert_batched(f"n{i}") for i in range(8)])
+
+    assert sorted(map(str, results)) == [f"n{i}" for i in range(8)]
+    assert _stored(factory) == {"leader", *(f"n{i}" for i in range(8))}
+    assert len(inserts) == 2  # the leader's own, then the eight units' rows at once
+
+
+def test_a_batched_row_that_fails_takes_only_its_unit_down(
+    factory: sessionmaker[Session],
+) -> None:
+    results = _queued_behind_a_held_leader(db.GroupCommitter(factory), [
+        _insert_batched("a"), _insert_batched("leader"), _insert_batched("b")])  # taken
+
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert len(errors) == 1
+    assert isinstance(errors[0], IntegrityError)
+    assert sorted(r for r in results if isinstance(r, str)) == ["a", "b"]
+    assert _stored(factory) == {"leader", "a", "b"}
+
+
+def test_the_batched_rows_of_a_unit_that_failed_are_not_written(
+    factory: sessionmaker[Session],
+) -> None:
+    def changes_its_mind(session: Session) -> str:
+        _insert_batched("regret")(session)
+        raise ValueError("refused after writing")
+
+    results = _queued_behind_a_held_leader(db.GroupCommitter(factory), [
+        _insert_batched("a"), changes_its_mind, _insert_batched("b")])
+
+    assert [str(r) for r in results if isinstance(r, Exception)] == ["refused after writing"]
+    assert _stored(factory) == {"leader", "a", "b"}

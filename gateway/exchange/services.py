@@ -269,11 +269,11 @@ class ExchangeService:
             "idempotency_key": prepared.idempotency_key, "request_digest": prepared.digest,
             "response_status": outcome.status, "response_body": outcome.body,
             "audit_event_id": event_id, "created_at": self.clock.now(),
-        }])
+        }], batched=True)
         deliveries = [self._delivery(prepared.exchange_id, sender, request, decision,
                                      _Persons(subject_ids, sent))
                       for decision in allowed]
-        insert_rows(session, Delivery, deliveries)
+        insert_rows(session, Delivery, deliveries, batched=True)
         for delivery in deliveries:
             # Pushed to the recipient's channels after commit; the row holds only the id.
             self.outbox.enqueue(
