@@ -73,7 +73,7 @@ MAX_NOTICES = 200
 #: A person's key fields are never rectified here: a different BSN is a different person.
 RECTIFIABLE_FIELDS = PERSON_FIELDS - {"bsn"}
 MAX_GROUNDS_LENGTH = 2000
-#: A restriction's sealed details: the subject ids its officer's identifiers name.
+#: A restriction's sealed details: the subject ids of its officer's identifiers' own keys.
 NAMED = "named"
 
 
@@ -123,7 +123,8 @@ class SubjectRights:
         identifiers = parse_body(body, {"identifiers"}, self.clock.today())[0]
         with transaction(self.session_factory) as session:
             subject_ids = self.person(session, identifiers)
-            named = linked_subjects(session, self.vault.subject_ids_for(identifiers))
+            # Not their links: see _holding.
+            named = self.vault.subject_ids_for(identifiers)
             request = self._record(session, officer, RESTRICTION, identifiers, subject_ids,
                                    status=ACTIVE, details={NAMED: sorted(named)})
             self.audit.append(session, {
@@ -166,7 +167,7 @@ class SubjectRights:
         On every exchange's path: one prepared statement finds whether any subject key of
         these persons, or a subject linked to one, is restricted; only then (rarely) is each
         person resolved on their own, and ``sender``'s own restrictions are held to the
-        subjects its officer named (see :meth:`_holding`).
+        subject keys its officer named (see :meth:`_holding`).
         """
         ids = {s.ref: self.vault.subject_ids_for(cast(Identifiers, s.identifiers))
                for s in subjects}
@@ -178,28 +179,33 @@ class SubjectRights:
             if not restricted:
                 return frozenset()
             hits = {ref: linked_subjects(session, own) & restricted for ref, own in ids.items()}
-            holding = self._holding(session, sender, set().union(*hits.values()))
-            return frozenset(ref for ref, found in hits.items() if found & holding)
+            held = self._holding(session, sender, set().union(*hits.values()))
+            return frozenset(ref for ref, found in hits.items()
+                             if any(subject_id in found and (named is None or named & ids[ref])
+                                    for subject_id, named in held))
 
-    def _holding(self, session: Session, sender: str, restricted: set[str]) -> set[str]:
-        """The restricted subject ids that withhold ``sender``'s exchanges.
+    def _holding(self, session: Session, sender: str, restricted: set[str]
+                 ) -> list[tuple[str, set[str] | None]]:
+        """Each restricted subject id among ``restricted`` that withholds ``sender``'s
+        exchanges, with the subject keys it is held to: None (any) for another partner's
+        restriction, which covers every key of the person, those found in vault records other
+        partners sent (a BSN beside a name and birth date) and confirmed links.
 
-        A restriction also covers the subject keys found in vault records other partners sent
-        (a BSN beside a name and birth date). Against the restricting partner's own exchanges
-        only the keys its officer named (and their links) count: else it would restrict a
-        guessed BSN, send a person it knows by name alone, and read from the decision whether
-        the guess is theirs.
+        Against the restricting partner's own exchanges it holds only for a person sent under
+        a key its officer named: else it would restrict a guessed BSN, send a person it knows
+        by name alone, and read from the decision whether the guess is theirs, be it through
+        the vault's record or through a link the RIEC confirmed between the two subjects.
         """
-        holding: set[str] = set()
+        holding: list[tuple[str, set[str] | None]] = []
         for subject_id, request_id, partner, sealed in session.execute(
                 select(RightsSubject.subject_id, RightsRequest.id, RightsRequest.partner,
                        RightsRequest.sealed)
                 .join(RightsRequest, RightsRequest.id == RightsSubject.request_id)
                 .where(RightsRequest.kind == RESTRICTION, RightsRequest.status.in_(WITHHOLDING),
                        RightsSubject.subject_id.in_(sorted(restricted)))):
-            if partner != sender or sealed is None or subject_id in self.content.open(
-                    sealed, request_id)[NAMED]:
-                holding.add(subject_id)
+            named = (None if partner != sender or sealed is None
+                     else set(self.content.open(sealed, request_id)[NAMED]))
+            holding.append((subject_id, named))
         return holding
 
     # --- rectification -----------------------------------------------------------------
