@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Text, bindparam, or_, select
+from sqlalchemy import ColumnElement, Text, bindparam, or_, select
 from sqlalchemy import cast as cast_
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -73,8 +73,10 @@ MAX_NOTICES = 200
 #: A person's key fields are never rectified here: a different BSN is a different person.
 RECTIFIABLE_FIELDS = PERSON_FIELDS - {"bsn"}
 MAX_GROUNDS_LENGTH = 2000
-#: A restriction's sealed details: the subject ids of its officer's identifiers' own keys.
+#: A restriction's sealed details: the subject ids its officer's identifiers name, and those of
+#: them its partner had sent itself (whose confirmed links it may follow, see _holding).
 NAMED = "named"
+SENT = "sent"
 
 
 _CANONICAL_OF_IDS = select(LinkageAlias.canonical_subject_id).where(
@@ -90,6 +92,15 @@ _RESTRICTED = (
                RightsSubject.subject_id.in_(select(LinkageAlias.subject_id).where(or_(
                    LinkageAlias.canonical_subject_id.in_(_CANONICAL_OF_IDS),
                    LinkageAlias.canonical_subject_id.in_(bindparam("ids", expanding=True))))))))
+
+
+@dataclass(frozen=True)
+class _OwnKeys:
+    """What a partner's own restriction holds its own exchanges to (see
+    :meth:`SubjectRights._holding`)."""
+
+    named: set[str]
+    linked: set[str]
 
 
 class OutboxWriter(Protocol):
@@ -123,10 +134,11 @@ class SubjectRights:
         identifiers = parse_body(body, {"identifiers"}, self.clock.today())[0]
         with transaction(self.session_factory) as session:
             subject_ids = self.person(session, identifiers)
-            # Not their links: see _holding.
             named = self.vault.subject_ids_for(identifiers)
+            sent = _sent_by(session, officer.partner_id, named)
             request = self._record(session, officer, RESTRICTION, identifiers, subject_ids,
-                                   status=ACTIVE, details={NAMED: sorted(named)})
+                                   status=ACTIVE,
+                                   details={NAMED: sorted(named), SENT: sorted(sent)})
             self.audit.append(session, {
                 "action": "rights.restricted", "actor": officer.actor(),
                 "request_id": request.id, **self._named(subject_ids, identifiers)})
@@ -180,32 +192,39 @@ class SubjectRights:
                 return frozenset()
             hits = {ref: linked_subjects(session, own) & restricted for ref, own in ids.items()}
             held = self._holding(session, sender, set().union(*hits.values()))
-            return frozenset(ref for ref, found in hits.items()
-                             if any(subject_id in found and (named is None or named & ids[ref])
-                                    for subject_id, named in held))
+            return frozenset(ref for ref, found in hits.items() if any(
+                subject_id in found and (keys is None or subject_id in keys.linked
+                                         or bool(keys.named & ids[ref]))
+                for subject_id, keys in held))
 
     def _holding(self, session: Session, sender: str, restricted: set[str]
-                 ) -> list[tuple[str, set[str] | None]]:
-        """Each restricted subject id among ``restricted`` that withholds ``sender``'s
-        exchanges, with the subject keys it is held to: None (any) for another partner's
-        restriction, which covers every key of the person, those found in vault records other
-        partners sent (a BSN beside a name and birth date) and confirmed links.
+                 ) -> list[tuple[str, _OwnKeys | None]]:
+        """Each restricted subject id among ``restricted`` that may withhold ``sender``'s
+        exchanges, with what it is held to: None (every key and link of the person) for
+        another partner's restriction, which also covers the subject keys found in vault
+        records other partners sent (a BSN beside a name and birth date).
 
         Against the restricting partner's own exchanges it holds only for a person sent under
-        a key its officer named: else it would restrict a guessed BSN, send a person it knows
-        by name alone, and read from the decision whether the guess is theirs, be it through
-        the vault's record or through a link the RIEC confirmed between the two subjects.
+        a key its officer named, or linked to a subject that partner had sent itself. Else
+        it would restrict a guessed BSN, send a person it knows by name alone, and read from
+        the decision whether the guess is theirs: through the vault's record, or through a
+        link the RIEC confirmed between the subject another partner sent with that BSN and
+        the one it sent by name.
         """
-        holding: list[tuple[str, set[str] | None]] = []
+        holding: list[tuple[str, _OwnKeys | None]] = []
         for subject_id, request_id, partner, sealed in session.execute(
                 select(RightsSubject.subject_id, RightsRequest.id, RightsRequest.partner,
                        RightsRequest.sealed)
                 .join(RightsRequest, RightsRequest.id == RightsSubject.request_id)
                 .where(RightsRequest.kind == RESTRICTION, RightsRequest.status.in_(WITHHOLDING),
                        RightsSubject.subject_id.in_(sorted(restricted)))):
-            named = (None if partner != sender or sealed is None
-                     else set(self.content.open(sealed, request_id)[NAMED]))
-            holding.append((subject_id, named))
+            if partner != sender or sealed is None:
+                holding.append((subject_id, None))
+                continue
+            details = self.content.open(sealed, request_id)
+            # A restriction from before SENT was recorded followed every named key's links.
+            named = set(details[NAMED])
+            holding.append((subject_id, _OwnKeys(named, set(details.get(SENT, named)))))
         return holding
 
     # --- rectification -----------------------------------------------------------------
@@ -258,11 +277,9 @@ class SubjectRights:
         """
         asked = subject_keys(identifiers)
         corrected = []
-        # The payload names subjects by id as JSON strings: LIKE narrows, the loop decides.
-        naming = or_(*(cast_(Delivery.payload, Text).contains(f'"{s}"', autoescape=True)
-                       for s in sorted(subject_ids)))
         deliveries = session.scalars(
-            select(Delivery).where(Delivery.sender == officer.partner_id, naming)
+            select(Delivery).where(Delivery.sender == officer.partner_id,
+                                   _naming(subject_ids))
             .order_by(Delivery.seq).with_for_update()).all()
         for delivery in deliveries:
             subjects = [dict(s) for s in delivery.payload["subjects"]]
@@ -493,6 +510,27 @@ def parse_objection(body: object, today: date) -> tuple[Identifiers, str, str]:
     if errors:
         raise validation_failed(errors)
     return cast(Identifiers, body["identifiers"]), body["covenant"], body["grounds"]
+
+
+def _naming(subject_ids: Iterable[str]) -> ColumnElement[bool]:
+    """Deliveries whose payload may name one of the subject ids (as JSON strings): ``LIKE``
+    narrows, the caller decides from the payload."""
+    return or_(*(cast_(Delivery.payload, Text).contains(f'"{s}"', autoescape=True)
+                 for s in sorted(subject_ids)))
+
+
+def _sent_by(session: Session, partner: str, subject_ids: set[str]) -> set[str]:
+    """The subject ids among ``subject_ids`` that ``partner`` itself sent a person under.
+
+    The key of the copy as sent, not the delivery's ``subject_id``: that is the canonical
+    subject, which after a link may be the one another partner sent.
+    """
+    found: set[str] = set()
+    for payload in session.scalars(select(Delivery.payload).where(
+            Delivery.sender == partner, _naming(subject_ids))):
+        found.update(subject["sent"]["subject_id"] for subject in payload["subjects"]
+                     if "sent" in subject)
+    return found & subject_ids
 
 
 def _released(session: Session, partner: str, pseudonym: str) -> bool:

@@ -4,7 +4,9 @@ The police sent Eva with her BSN; Vlaardingen knows her by name and birth date o
 RIEC linked the two subjects (rightly: they are one person). Vlaardingen's officer restricts a
 guessed BSN and then sends Eva by name. Were the restriction to follow the link against its own
 exchanges, Eva would be withheld exactly when the guess is the BSN linked to her: a partner
-would learn a link, and through it the BSN of a person it knows only by name.
+would learn a link, and through it the BSN of a person it knows only by name. A restriction
+follows links against its partner's own exchanges only from a subject that partner sent itself
+(``tests/rights/test_rights.py``: a link confirmed after the restriction).
 """
 
 from __future__ import annotations
