@@ -33,7 +33,7 @@ from sqlalchemy import cast as cast_
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.clock import Clock
-from gateway.db import core, read_only, transaction
+from gateway.db import core, is_uuid, read_only, transaction
 from gateway.delivery.interfaces import DeliveredSubject, DeliveryPayload
 from gateway.delivery.models import Delivery
 from gateway.delivery.stored import SHREDDED, ContentCipher, is_identified
@@ -436,8 +436,7 @@ class SubjectRights:
 
     def _own(self, session: Session, officer: Caller, request_id: str, kind: str
              ) -> RightsRequest:
-        # Never sent to the database unless an id of ours: PostgreSQL refuses a NUL byte.
-        request = session.get(RightsRequest, request_id, with_for_update=True) if _is_uuid(
+        request = session.get(RightsRequest, request_id, with_for_update=True) if is_uuid(
             request_id) else None
         if request is None or request.kind != kind or request.partner != officer.partner_id:
             # Another partner's request is as absent as one that never existed.
@@ -538,13 +537,6 @@ def _released(session: Session, partner: str, pseudonym: str) -> bool:
     return session.scalar(select(Reidentification.id).where(
         Reidentification.partner == partner, Reidentification.pseudonym == pseudonym,
         Reidentification.status == "released").limit(1)) is not None
-
-
-def _is_uuid(candidate: str) -> bool:
-    try:
-        return str(uuid.UUID(candidate)) == candidate
-    except ValueError:
-        return False
 
 
 def _restriction_view(request: RightsRequest) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.cases.factories import token
-from tests.factories import EVA, POLITIE, VLAARDINGEN
+from tests.factories import EVA, POLITIE, RIEC, VLAARDINGEN
 from tests.linkage.test_linkage_api import _candidates, _confirm
 from tests.rights.factories import EVA_BY_NAME, OFFICER, person, send
 
@@ -69,3 +69,18 @@ def test_the_restricting_partner_is_still_withheld_under_the_keys_its_officer_na
         response = send(gateway_app, http, [person("p1", sent_as)])
         assert response.status_code == 403, sent_as
         assert _withheld(response)
+
+
+def test_a_hostile_candidate_id_is_a_404_on_every_database(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    """Whatever the id, an unknown candidate answers alike: never a 5xx that tells one
+    database's refusal from a pair that is not there."""
+    reviewer = token(gateway_app, RIEC, ("linkage:write",))
+    for hostile in ("%00", "a%00b", "%C0%80", "%FF", "0" * 37,
+                    "00000000-0000-4000-8000-00000000000%00"):
+        for action in ("decision", "unlink"):
+            response = http.post(f"/v1/linkage/candidates/{hostile}/{action}",
+                                 json={"decision": "rejected"}, headers=reviewer)
+            assert response.status_code == 404, (hostile, action)
+            assert response.mimetype == "application/problem+json"
