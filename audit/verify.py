@@ -2,7 +2,8 @@
 
 Run as ``python -m audit.verify EXPORT [--public-key PEM ...]``; exit status 0 means verified.
 ``python -m audit.verify --subject-access REPORT.json [--public-key PEM ...]`` checks a subject
-access report instead: its checkpoint's signature and each entry's inclusion proof.
+access report instead: its checkpoint's signature and each entry's inclusion proof (and, in the
+officer's verification copy, that each entry hashes to its leaf).
 
 Needs only the export, and ideally the log's public key obtained separately; imports nothing
 from the gateway, so an authority can run it on its own machine.
@@ -284,8 +285,12 @@ def verify_subject_access(
 ) -> tuple[bool, str]:
     """Check a subject access report (JSON) offline: the checkpoint's signature (under one of
     the trusted keys, else the key the report carries, which proves integrity only), and that
-    every entry, hashed as canonical JSON, sits where its inclusion proof says under the
-    checkpoint's root. (ok, what was checked or the first failure)."""
+    every entry's leaf sits where its inclusion proof says under the checkpoint's root.
+
+    The data subject's copy carries each entry's leaf hash, not the entry (it names other
+    persons): what it shows was checked against the leaf by the server and can be re-checked
+    by the officer. The officer's verification copy carries the entries whole, and each must
+    hash (as canonical JSON) to its leaf. (ok, what was checked or the first failure)."""
     try:
         return _verify_subject_access(report, trusted_key)
     except (KeyError, TypeError, ValueError, binascii.Error) as error:
@@ -309,13 +314,17 @@ def _verify_subject_access(
     if key_id(key) != checkpoint["key_id"] or not signature_valid(
             key, body, base64.b64decode(checkpoint["signature"], validate=True)):
         return False, "the checkpoint's signature does not verify"
-    proven = unproven = 0
+    proven = unproven = whole = 0
     for entry in report["entries"]:
         proof = entry["proof"]
         if proof is None:
             unproven += 1
             continue
-        leaf = leaf_hash(canonical_entry(entry["entry"]))
+        leaf = base64.b64decode(proof["leaf_hash"], validate=True)
+        if "entry" in entry:
+            whole += 1
+            if leaf_hash(canonical_entry(entry["entry"])) != leaf:
+                return False, f"entry {entry['event_id']} does not hash to its leaf hash"
         hashes = [base64.b64decode(h, validate=True) for h in proof["hashes"]]
         if proof["tree_size"] != body.tree_size or not verify_inclusion(
                 int(proof["leaf_index"]), body.tree_size, leaf, hashes, body.root_hash):
@@ -323,7 +332,8 @@ def _verify_subject_access(
         proven += 1
     trust = "a trusted key" if trusted_key is not None else "the report's own key (integrity only)"
     return True, (f"OK: {proven} entries proven against checkpoint of size {body.tree_size} "
-                  f"signed by {trust}; {unproven} not yet covered by a checkpoint")
+                  f"signed by {trust} ({whole} of them whole, hashed to their leaf); "
+                  f"{unproven} not yet covered by a checkpoint")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

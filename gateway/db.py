@@ -12,6 +12,7 @@ import os
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -85,6 +86,18 @@ RECORD_CLOCK = "ketenpoort.record_clock"
 
 
 _WALL_CLOCK_STAMPS = RecordStamps(SYSTEM_CLOCK)
+
+
+def is_uuid(candidate: str) -> bool:
+    """Whether ``candidate`` is an id in the form the gateway stores (a UUID as text).
+
+    Ids from a request's path are sent to the database only then: PostgreSQL refuses a NUL
+    byte (a 5xx where SQLite says "not found"), so an unknown id must never get that far.
+    """
+    try:
+        return str(uuid.UUID(candidate)) == candidate
+    except ValueError:
+        return False
 
 
 def record_time(context: Any) -> datetime:

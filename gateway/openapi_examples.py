@@ -158,8 +158,8 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/v1/audit/subject-access"): {
         "request": {"identifiers": {"family_name": "Jansen", "birth_date": "1999-04-02"}},
         "responses": {"200": {
-            "generated_at": LATER, "audit_pseudonym": "ap-3f9c1e", "linked_pseudonyms": [],
-            "entry_count": 1, "entries": [{
+            "generated_at": LATER, "copy": "data-subject", "audit_pseudonym": "ap-3f9c1e",
+            "linked_pseudonyms": [], "entry_count": 1, "entries": [{
                 "event_id": EVENT_ID, "recorded_at": MOMENT, "tree_index": 1841,
                 "action": "exchange", "actor": {"partner": VLAARDINGEN}, "roles": ["slachtoffer"],
                 "covenant": COVENANT, "covenant_version": "2026.1", "purpose": PURPOSE,
@@ -169,7 +169,8 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
                 "recipients": [{"partner": RIEC, "decision": "allowed", "identity": "pseudonym",
                                 "categories_delivered": ["signaal"],
                                 "categories_withheld": [], "reasons": []}],
-                "bundle_hash": "9c1f" + "0" * 60, "entry": _AUDIT_ENTRY}]}},
+                "meeting_id": None, "other_persons": 1,
+                "bundle_hash": "9c1f" + "0" * 60}]}},
     },
     ("get", "/v1/linkage/candidates"): {"responses": {"200": {"items": [_CANDIDATE]}}},
     ("post", "/v1/linkage/candidates/{candidate_id}/decision"): {

@@ -54,6 +54,7 @@ RULES_BEYOND_THE_SCHEMA = {
     "POST /v1/cases": "signals and pseudonyms must be in the caller's inbox",
     "POST /v1/meetings": "the covenant and participants must be registered",
     "POST /v1/reidentifications": "the reason's minimum length is a setting",
+    "POST /v1/audit/subject-access": "the verification copy is JSON only",
 }
 
 

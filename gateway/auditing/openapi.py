@@ -97,21 +97,36 @@ SCHEMAS: dict[str, Any] = {
     "AuditSubjectAccessReport": {
         "type": "object",
         "description": "Every entry naming the person's audit pseudonym (or one of a subject "
-                       "confirmed-linked to them), in write order.",
+                       "confirmed-linked to them), in write order, with what is about this "
+                       "person only: other persons an entry names are counted, never named.",
         "properties": {
-            "generated_at": string(format="date-time"), "audit_pseudonym": string(),
+            "generated_at": string(format="date-time"),
+            "copy": string(enum=["data-subject", "verification"]),
+            "audit_pseudonym": string(),
             "linked_pseudonyms": {"type": "array", "items": string()},
             "case_ids": {"type": "array", "items": string()},
             "entry_count": {"type": "integer"},
             "checkpoint": {"type": ["object", "null"], "description": "The signed checkpoint "
                            "the proofs are against, with `public_key` (raw Ed25519, base64)."},
+            "verification": {"type": ["object", "null"], "description": "What the server "
+                             "verified when drawing up the report: each stored entry hashes to "
+                             "its leaf and its proof leads to the root of this checkpoint, "
+                             "whose signature holds.", "properties": {
+                                 "verified_at": string(format="date-time"),
+                                 "tree_size": {"type": "integer"}, "root_hash": string(),
+                                 "key_id": string(), "issued_at": string(),
+                                 "signature_verified": {"type": "boolean"},
+                                 "entries_verified": {"type": "integer"},
+                                 "entries_failed": {"type": "integer"},
+                                 "entries_awaiting_checkpoint": {"type": "integer"}}},
             "entries": {"type": "array", "items": {"type": "object", "properties": {
                 "event_id": string(), "recorded_at": string(format="date-time"),
                 "tree_index": {"type": ["integer", "null"]}, "action": string(),
                 "via": string(enum=["person", "case", "meeting"]),
                 "proof": {"type": ["object", "null"], "properties": {
                     "leaf_index": {"type": "integer"}, "tree_size": {"type": "integer"},
-                    "leaf_hash": string(), "hashes": {"type": "array", "items": string()}}},
+                    "leaf_hash": string(), "hashes": {"type": "array", "items": string()},
+                    "verified": {"type": "boolean"}}},
                 "actor": {"type": ["object", "null"]},
                 "roles": {"type": "array", "items": string()},
                 "covenant": {"type": ["string", "null"]},
@@ -119,6 +134,9 @@ SCHEMAS: dict[str, Any] = {
                 "purpose": {"type": ["string", "null"]},
                 "process_step": {"type": ["string", "null"]},
                 "case_id": {"type": ["string", "null"]},
+                "meeting_id": {"type": ["string", "null"]},
+                "other_persons": {"type": "integer", "description": "How many audit "
+                                  "pseudonyms of other persons the entry names"},
                 "categories": {"type": "array", "items": {"type": "object", "properties": {
                     "id": string(), "title": {"type": ["string", "null"]},
                     "legal_basis": {"type": ["string", "null"]}}}},
@@ -132,7 +150,8 @@ SCHEMAS: dict[str, Any] = {
                         "type": "array", "items": string()}},
                     "reasons": {"type": "array", "items": string()}}}},
                 "bundle_hash": {"type": ["string", "null"]},
-                "entry": {"type": "object", "description": "The entry as recorded"},
+                "entry": {"type": "object", "description": "The entry as recorded (the "
+                          "verification copy only)"},
             }}},
         },
     },
@@ -246,10 +265,18 @@ PATHS: dict[str, Any] = {
                        "audit.verify --subject-access`). JSON by default; a printable HTML "
                        "report with `Accept: text/html` or `?format=html`; a Dutch PDF (the "
                        "JSON embedded) with `Accept: application/pdf` or `?format=pdf`. The "
-                       "request is itself audited (`audit.subject_access`, pseudonyms only).",
+                       "report names no other person: an entry shows what is about this "
+                       "person, other persons as a count, and its leaf hash and proof, which "
+                       "the server verified (`verification`). `?copy=verification` (JSON only) "
+                       "is the officer's verification copy with each entry whole, as hashed. "
+                       "The request is itself audited (`audit.subject_access`, or "
+                       "`audit.subject_access_verification_copy`; pseudonyms only).",
         "security": _BEARER,
         "parameters": [_query("format", "Response format", type="string",
-                              enum=["json", "html", "pdf"])],
+                              enum=["json", "html", "pdf"]),
+                       _query("copy", "The data subject's copy (default) or the officer's "
+                              "verification copy (JSON only)", type="string",
+                              enum=["data-subject", "verification"])],
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/AuditSubjectAccessRequest"}}}},
         "responses": {

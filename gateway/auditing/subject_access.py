@@ -14,9 +14,21 @@ so an exact value match cannot pick up another person's entry by accident.
 
 Per entry the report lists what concerns this person only: the categories of the items about
 them, and per recipient their identity level, the categories about them delivered and the
-covenant grants that allowed those. Each entry comes with its inclusion proof against the
-latest signed checkpoint, which the report carries with its public key, so the report can be
-checked offline (``python -m audit.verify --subject-access REPORT.json``).
+covenant grants that allowed those. Other persons the entry names (the suspect in the same
+exchange, the other half of a link) appear only as a count (``other_persons``): their audit
+pseudonyms, roles, categories and restrictions are theirs (AVG art. 15(4)), and pseudonyms
+shared between two reports would tell two people who compare them who else was in an exchange.
+
+So the report handed to the data subject (the default copy, and its HTML and PDF) never carries
+the entry itself, only its leaf hash with the inclusion proof against the latest signed
+checkpoint (carried with its public key). The server verifies each entry when drawing up the
+report: the stored entry hashes to the leaf, the proof leads to the checkpoint's root, the
+checkpoint's signature holds; ``verification`` states the outcome and the checkpoint.
+``python -m audit.verify --subject-access REPORT.json`` re-checks the proofs offline, and the
+officer re-checks an entry in the browser on its audit entry page. The entries whole, as
+hashed, are for the privacy officer only: the verification copy (``copy=verification``), a
+request of its own, audited as ``audit.subject_access_verification_copy``, with which the
+offline verifier also checks that each entry hashes to its leaf.
 
 The request is itself audited (``audit.subject_access``) with the pseudonyms only: the
 identifiers are used to derive the pseudonym and are then dropped, never stored or echoed.
@@ -32,21 +44,26 @@ from datetime import date
 from typing import Any, Protocol
 
 import rfc8785
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.log import AuditLog
+from audit.merkle import leaf_hash, verify_inclusion
 from audit.models import AuditEntry, AuditSigningKey, Checkpoint
+from audit.note import CheckpointBody, signature_valid
 from gateway.auditing.services import Reader, checkpoint_view
 from gateway.cases.models import CaseSubject
 from gateway.clock import Clock
 from gateway.db import transaction
+from gateway.exchange.services import RESTRICTED_REASON
 from gateway.identity.interfaces import (
     SUBJECT_KINDS,
     Identifiers,
     validate_identifiers,
     validate_subject_identifiers,
 )
+from gateway.identity.services import is_audit_pseudonym
 from gateway.linkage.services import linked_subjects
 from gateway.meetings.models import AgendaItem
 from gateway.policy.interfaces import IDENTITY_LEVELS
@@ -54,6 +71,12 @@ from gateway.ports import AuditPseudonyms
 from gateway.problems import FieldError, validation_failed
 
 ACTION = "audit.subject_access"
+VERIFICATION_ACTION = "audit.subject_access_verification_copy"
+#: The copy for the data subject (what is about them only) and the officer's verification copy
+#: (each entry whole, as hashed into the log).
+DATA_SUBJECT_COPY = "data-subject"
+VERIFICATION_COPY = "verification"
+COPIES = (DATA_SUBJECT_COPY, VERIFICATION_COPY)
 REQUEST_FIELDS = frozenset({"kind", "identifiers"})
 # Rows read per query while scanning; the report itself is never cut short.
 SCAN_BATCH = 1000
@@ -89,8 +112,12 @@ class SubjectAccessService:
     covenants: Callable[[], Mapping[str, Any]]
     clock: Clock
 
-    def report(self, reader: Reader, body: object) -> dict[str, Any]:
-        """The person's entries in write order, with the request audited in the same transaction."""
+    def report(
+        self, reader: Reader, body: object, copy: str = DATA_SUBJECT_COPY
+    ) -> dict[str, Any]:
+        """The person's entries in write order, with the request audited in the same
+        transaction; ``copy`` is one of :data:`COPIES` (only the verification copy holds the
+        entries whole)."""
         identifiers = parse_request(body, self.clock.today())
         pseudonym = self.vault.audit_pseudonym_for(identifiers)
         if pseudonym is None:  # validation guarantees a subject key; kept as a hard stop
@@ -100,27 +127,33 @@ class SubjectAccessService:
             person = self.person(session, identifiers)
             pseudonyms = person.pseudonyms
             checkpoint = self.audit.latest_checkpoint(session)
-            entries = [
-                {**_report_entry(row, person, covenants, via),
-                 "proof": _proof(self.audit, session, row, checkpoint)}
-                for row, via in _entries_about(session, person)
-            ]
+            signed, root = _checked_checkpoint(session, checkpoint)
+            entries = []
+            for row, via in _entries_about(session, person):
+                entry = json.loads(row.entry)
+                shown = {**_report_entry(row, entry, person, covenants, via),
+                         "proof": _proof(self.audit, session, row, checkpoint, root)}
+                if copy == VERIFICATION_COPY:
+                    shown["entry"] = entry
+                entries.append(shown)
             self.audit.append(session, {
-                "action": ACTION,
+                "action": VERIFICATION_ACTION if copy == VERIFICATION_COPY else ACTION,
                 "actor": reader.actor(),
                 "audit_pseudonym": pseudonym,
                 "linked_pseudonyms": sorted(pseudonyms - {pseudonym}),
                 "case_ids": sorted(person.cases),
                 "event_ids": [entry["event_id"] for entry in entries],
             })
-            signed = _signed_checkpoint(session, checkpoint)
+        generated_at = self.clock.now().strftime(TIME_FORMAT)
         return {
-            "generated_at": self.clock.now().strftime(TIME_FORMAT),
+            "generated_at": generated_at,
+            "copy": copy,
             "audit_pseudonym": pseudonym,
             "linked_pseudonyms": sorted(pseudonyms - {pseudonym}),
             "case_ids": sorted(person.cases),
             "entry_count": len(entries),
             "checkpoint": signed,
+            "verification": _verification(signed, root is not None, entries, generated_at),
             "entries": entries,
         }
 
@@ -221,10 +254,11 @@ def _names(value: Any, pseudonyms: set[str]) -> bool:
 
 
 def _report_entry(
-    row: AuditEntry, person: _Person, covenants: Mapping[str, Any], via: str
+    row: AuditEntry, entry: Mapping[str, Any], person: _Person, covenants: Mapping[str, Any],
+    via: str,
 ) -> dict[str, Any]:
-    """One entry as the report shows it: who, to whom, what about this person, why, how."""
-    entry = json.loads(row.entry)
+    """One entry as the report shows it: who, to whom, what about this person, why, how; the
+    other persons it names only as a count."""
     pseudonyms = person.pseudonyms
     covenant = entry.get("covenant")
     categories = _categories_about(entry, pseudonyms)
@@ -245,12 +279,24 @@ def _report_entry(
         "purpose": entry.get("purpose"),
         "process_step": entry.get("process_step"),
         "case_id": entry.get("case_id"),
+        "meeting_id": entry.get("meeting_id"),
         "categories": _categories(categories, covenants.get(covenant) if isinstance(
             covenant, str) else None),
         "recipients": _recipients(entry, _positions(entry, pseudonyms), set(categories)),
+        "other_persons": len(_audit_pseudonyms(entry) - pseudonyms),
         "bundle_hash": entry.get("bundle_hash"),
-        "entry": entry,
     }
+
+
+def _audit_pseudonyms(value: Any) -> set[str]:
+    """Every audit pseudonym anywhere in the entry, whatever field names it."""
+    if isinstance(value, str):
+        return {value} if is_audit_pseudonym(value) else set()
+    if isinstance(value, dict):
+        return set().union(*map(_audit_pseudonyms, value.values()))
+    if isinstance(value, list):
+        return set().union(*map(_audit_pseudonyms, value))
+    return set()
 
 
 def _categories_about(entry: Mapping[str, Any], pseudonyms: set[str]) -> list[str]:
@@ -300,9 +346,19 @@ def _recipients(
                                     if not categories or c in categories],
             "grants": {c: list(_list(grants.get(c))) for c in delivered if c in grants},
             "reasons": [r.get("message") for r in _list(decision.get("reasons"))
-                        if isinstance(r, Mapping)],
+                        if _about_them(r, categories)],
         })
     return views
+
+
+def _about_them(reason: Any, categories: set[str]) -> bool:
+    """Whether a decision's reason may be in this person's report: not one about a category of
+    others, and never a restriction's. A person listed in the entry was not withheld, so a
+    restriction reason is about someone else's request (AVG art. 18), which is theirs."""
+    if not isinstance(reason, Mapping) or reason.get("code") == RESTRICTED_REASON:
+        return False
+    category = reason.get("category")
+    return category is None or not categories or category in categories
 
 
 def _positions(entry: Mapping[str, Any], pseudonyms: set[str]) -> list[int] | None:
@@ -338,24 +394,55 @@ def _level_of(decision: Mapping[str, Any], positions: list[int] | None) -> Any:
 
 
 def _proof(
-    audit: AuditLog, session: Session, row: AuditEntry, checkpoint: Checkpoint | None
+    audit: AuditLog, session: Session, row: AuditEntry, checkpoint: Checkpoint | None,
+    root: bytes | None,
 ) -> dict[str, Any] | None:
-    """The entry's inclusion proof against ``checkpoint``; None for an entry it does not
-    cover yet (sequenced or signed after it)."""
+    """The entry's inclusion proof against ``checkpoint``, and whether it verified: the stored
+    entry hashes to the leaf and the proof leads to ``root`` (the checkpoint's root, None when
+    its signature failed). None for an entry the checkpoint does not cover yet (sequenced or
+    signed after it)."""
     if checkpoint is None or row.tree_index is None or row.tree_index >= checkpoint.tree_size:
         return None
     proof = audit.inclusion_proof(session, row.event_id, checkpoint.tree_size)
+    verified = (root is not None and leaf_hash(row.entry.encode("utf-8")) == proof.leaf_hash
+                and verify_inclusion(proof.leaf_index, proof.tree_size, proof.leaf_hash,
+                                     proof.hashes, root))
     return {"leaf_index": proof.leaf_index, "tree_size": proof.tree_size,
-            "leaf_hash": _b64(proof.leaf_hash), "hashes": [_b64(h) for h in proof.hashes]}
+            "leaf_hash": _b64(proof.leaf_hash), "hashes": [_b64(h) for h in proof.hashes],
+            "verified": verified}
 
 
-def _signed_checkpoint(session: Session, checkpoint: Checkpoint | None) -> dict[str, Any] | None:
-    """The checkpoint the proofs are against, with its public key for offline checks."""
+def _checked_checkpoint(
+    session: Session, checkpoint: Checkpoint | None
+) -> tuple[dict[str, Any] | None, bytes | None]:
+    """The checkpoint the proofs are against, with its public key for offline checks; and its
+    root hash if its signature verifies under that key (else None: nothing is proven)."""
+    if checkpoint is None:
+        return None, None
+    key = session.get(AuditSigningKey, checkpoint.key_id)
+    signed = {**checkpoint_view(checkpoint),
+              "public_key": None if key is None else _b64(key.public_key)}
+    body = CheckpointBody(checkpoint.origin, checkpoint.tree_size, checkpoint.root_hash,
+                          checkpoint.issued_at)
+    valid = key is not None and signature_valid(
+        Ed25519PublicKey.from_public_bytes(key.public_key), body, checkpoint.signature)
+    return signed, checkpoint.root_hash if valid else None
+
+
+def _verification(
+    checkpoint: Mapping[str, Any] | None, signature_verified: bool,
+    entries: list[dict[str, Any]], verified_at: str,
+) -> dict[str, Any] | None:
+    """What the server verified when drawing up the report, against which checkpoint."""
     if checkpoint is None:
         return None
-    key = session.get(AuditSigningKey, checkpoint.key_id)
-    return {**checkpoint_view(checkpoint),
-            "public_key": None if key is None else _b64(key.public_key)}
+    proofs = [e["proof"] for e in entries if e["proof"] is not None]
+    verified = sum(1 for proof in proofs if proof["verified"])
+    return {"verified_at": verified_at, "tree_size": checkpoint["tree_size"],
+            "root_hash": checkpoint["root_hash"], "key_id": checkpoint["key_id"],
+            "issued_at": checkpoint["issued_at"], "signature_verified": signature_verified,
+            "entries_verified": verified, "entries_failed": len(proofs) - verified,
+            "entries_awaiting_checkpoint": len(entries) - len(proofs)}
 
 
 def _b64(value: bytes) -> str:

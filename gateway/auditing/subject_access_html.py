@@ -1,7 +1,8 @@
 """The subject access report as one printable HTML page, for the privacy officer to hand over.
 
 Self-contained (inline CSS, no scripts, no external assets) so it prints and archives as is.
-Every value from the log is escaped: partners choose some of the text entries carry.
+Every value from the log is escaped: partners choose some of the text entries carry. Other
+persons an entry names are shown as a count only ("andere personen"), as the report has them.
 """
 
 from __future__ import annotations
@@ -40,16 +41,18 @@ def render(report: Mapping[str, Any]) -> str:
 <p>Opgesteld {_e(report["generated_at"])}. Betrokkene (auditpseudoniem):
 <code>{_e(report["audit_pseudonym"])}</code>; gekoppelde pseudoniemen: <code>{_e(linked)}</code>.
 Aantal vermeldingen: {len(entries)}.</p>
+<p>{_verification(report.get("verification"))}</p>
 <table>
 <thead><tr><th>Wanneer</th><th>Handeling</th><th>Door</th><th>Ontvanger en besluit</th>
 <th>Categorieën en grondslag</th><th>Waarom</th><th>Convenant</th></tr></thead>
 <tbody>
 {rows}
 </tbody></table>
-<p>Elke vermelding staat in het controleerbare toegangslogboek (Merkle-boom). Het rapport
-als JSON of PDF bevat per vermelding het inclusiebewijs en het ondertekende controlepunt;
-<code>python -m audit.verify --subject-access</code> controleert die zonder de server te
-vertrouwen.</p>
+<p>Elke vermelding staat in het controleerbare toegangslogboek (Merkle-boom). Andere personen
+die een vermelding noemt, staan hier alleen als aantal: wat over hen is, is van hen. Het rapport
+als JSON of PDF bevat per vermelding de bladhash, het inclusiebewijs en het ondertekende
+controlepunt; <code>python -m audit.verify --subject-access</code> controleert die zonder de
+server te vertrouwen.</p>
 </body></html>
 """
 
@@ -61,6 +64,7 @@ def _row(entry: Mapping[str, Any]) -> str:
         ("Doel", entry.get("purpose")), ("Processtap", entry.get("process_step")),
         ("Casus", entry.get("case_id")), ("Rol", ", ".join(entry.get("roles") or []) or None),
         ("Gevonden via", _VIA.get(entry.get("via") or "")),
+        ("Andere personen (niet genoemd)", entry.get("other_persons") or None),
     ])
     covenant = _lines([("", entry.get("covenant")), ("versie", entry.get("covenant_version"))])
     return (
@@ -97,11 +101,31 @@ def _grants(grants: Mapping[str, Any]) -> str:
     return "; ".join(f"{category} ({', '.join(ids)})" for category, ids in grants.items())
 
 
+def _verification(verification: Mapping[str, Any] | None) -> str:
+    if verification is None:
+        return "Het logboek heeft nog geen ondertekend controlepunt; bewijzen volgen later."
+    signature = ("de handtekening is geldig" if verification["signature_verified"]
+                 else "<strong>de handtekening is ONGELDIG</strong>")
+    failed = verification["entries_failed"]
+    return (
+        f"Gecontroleerd op {_e(verification['verified_at'])} tegen het ondertekende "
+        f"controlepunt van boomgrootte {_e(verification['tree_size'])} (roothash "
+        f"<code>{_e(verification['root_hash'])}</code>, uitgegeven "
+        f"{_e(verification['issued_at'])}, sleutel <code>{_e(verification['key_id'])}</code>); "
+        f"{signature}. Geverifieerd: {_e(verification['entries_verified'])} vermeldingen"
+        + (f"; <strong>niet geverifieerd: {_e(failed)}</strong>" if failed else "")
+        + f"; nog niet door dit controlepunt gedekt: "
+        f"{_e(verification['entries_awaiting_checkpoint'])}."
+    )
+
+
 def _proof(proof: Mapping[str, Any] | None) -> str:
     if proof is None:
         return "<br><small>nog geen inclusiebewijs</small>"
+    outcome = "geverifieerd" if proof.get("verified") else "NIET geverifieerd"
     return (f"<br><small>bewezen: blad {_e(proof['leaf_index'])} van "
-            f"{_e(proof['tree_size'])}</small>")
+            f"{_e(proof['tree_size'])}, {outcome}<br>bladhash "
+            f"<code>{_e(proof['leaf_hash'])}</code></small>")
 
 
 def _categories(categories: Iterable[Mapping[str, Any]]) -> str:

@@ -1,10 +1,11 @@
 """The subject access report as a Dutch PDF, for the privacy officer to hand to the person.
 
 Pure Python (fpdf2). Per entry: when, what, by whom, what about this person went to whom under
-which grant, and the entry's inclusion proof; up front the signed checkpoint the proofs are
-against. The whole JSON report is embedded as ``inzage.json``: save it from the PDF and run
-``python -m audit.verify --subject-access inzage.json`` to check every proof and the
-checkpoint's signature offline. The built-in fonts cover Latin-1 only; other characters in
+which grant, how many other persons it names (never who), and the entry's leaf hash and
+inclusion proof; up front the signed checkpoint the proofs are against and what the server
+verified against it. The whole JSON report is embedded as ``inzage.json``: save it from the
+PDF and run ``python -m audit.verify --subject-access inzage.json`` to check every proof and
+the checkpoint's signature offline. The built-in fonts cover Latin-1 only; other characters in
 partner-chosen text print as ``?`` (the embedded JSON keeps them exactly).
 """
 
@@ -39,6 +40,7 @@ def render(report: Mapping[str, Any]) -> bytes:
     pdf.line_of("Casussen: " + (", ".join(report.get("case_ids") or []) or "geen"))
     pdf.line_of(f"Aantal vermeldingen: {report['entry_count']}")
     _checkpoint(pdf, report.get("checkpoint"))
+    _verification(pdf, report.get("verification"))
     for number, entry in enumerate(report["entries"], start=1):
         _entry(pdf, number, entry)
     pdf.embed_file(bytes=json.dumps(report, ensure_ascii=False, indent=1).encode("utf-8"),
@@ -82,6 +84,23 @@ def _checkpoint(pdf: _Report, checkpoint: Mapping[str, Any] | None) -> None:
                 "met die van de beheerder of een getuige.", 8, "I")
 
 
+def _verification(pdf: _Report, verification: Mapping[str, Any] | None) -> None:
+    if verification is None:
+        return
+    signature = ("de handtekening is geldig" if verification["signature_verified"]
+                 else "de handtekening is ONGELDIG")
+    failed = verification["entries_failed"]
+    pdf.line_of(
+        f"Gecontroleerd op {verification['verified_at']} tegen dit controlepunt (boomgrootte "
+        f"{verification['tree_size']}); {signature}. Geverifieerd: "
+        f"{verification['entries_verified']} vermeldingen"
+        + (f"; NIET geverifieerd: {failed}" if failed else "")
+        + f"; nog niet door dit controlepunt gedekt: "
+        f"{verification['entries_awaiting_checkpoint']}.", 8, "B")
+    pdf.line_of("Andere personen die een vermelding noemt, staan in dit rapport alleen als "
+                "aantal: wat over hen is, is van hen (AVG art. 15 lid 4).", 8, "I")
+
+
 def _entry(pdf: _Report, number: int, entry: Mapping[str, Any]) -> None:
     pdf.ln(3)
     pdf.heading(f"{number}. {entry['recorded_at']} - {entry['action']}", 10)
@@ -91,7 +110,8 @@ def _entry(pdf: _Report, number: int, entry: Mapping[str, Any]) -> None:
     pdf.line_of("Door: " + " / ".join(str(v) for v in (actor or {}).values()))
     details = [("Rol", ", ".join(entry.get("roles") or [])), ("Convenant", entry.get("covenant")),
                ("Versie", entry.get("covenant_version")), ("Doel", entry.get("purpose")),
-               ("Processtap", entry.get("process_step")), ("Casus", entry.get("case_id"))]
+               ("Processtap", entry.get("process_step")), ("Casus", entry.get("case_id")),
+               ("Andere personen in deze vermelding (niet genoemd)", entry.get("other_persons"))]
     for label, value in details:
         if value:
             pdf.line_of(f"{label}: {value}")
@@ -132,8 +152,9 @@ def _proof(pdf: _Report, proof: Mapping[str, Any] | None) -> None:
     if proof is None:
         pdf.line_of("Inclusiebewijs: nog niet door een ondertekend controlepunt gedekt.", 8, "I")
         return
-    pdf.line_of(f"Inclusiebewijs: blad {proof['leaf_index']} van {proof['tree_size']}, "
-                f"bladhash {proof['leaf_hash']}", 7)
+    outcome = "geverifieerd" if proof.get("verified") else "NIET geverifieerd"
+    pdf.line_of(f"Inclusiebewijs: blad {proof['leaf_index']} van {proof['tree_size']} "
+                f"({outcome}), bladhash {proof['leaf_hash']}", 7)
     for index, node in enumerate(proof["hashes"], start=1):
         pdf.line_of(f"  {index}. {node}", 7)
 

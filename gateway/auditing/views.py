@@ -17,6 +17,7 @@ from flask import Blueprint, Response, jsonify, request
 from gateway.auditing.csv_export import events_csv
 from gateway.auditing.queries import parse_consistency, parse_search, parse_size, search_body
 from gateway.auditing.services import Reader
+from gateway.auditing.subject_access import COPIES, DATA_SUBJECT_COPY, VERIFICATION_COPY
 from gateway.auditing.subject_access_html import render as render_subject_access
 from gateway.auditing.subject_access_pdf import render as render_subject_access_pdf
 from gateway.auth.guard import require_scope
@@ -128,7 +129,9 @@ def create_audit_blueprint() -> Blueprint:
     @require_any_scope(READ_ALL)
     def subject_access(principal: Principal) -> Response:
         format_ = _report_format()
-        report = current_container().subject_access.report(_reader(principal), json_body())
+        copy = _report_copy(format_)
+        report = current_container().subject_access.report(_reader(principal), json_body(),
+                                                           copy)
         if format_ == "json":
             return jsonify(report)
         if format_ == "pdf":
@@ -158,6 +161,17 @@ def _report_format() -> str:
         return format_
     best = request.accept_mimetypes.best_match(list(_REPORT_FORMATS))
     return _REPORT_FORMATS.get(best or "", "json")
+
+
+def _report_copy(format_: str) -> str:
+    """``?copy=``: the data subject's copy (the default), or the officer's verification copy,
+    which holds other persons' pseudonyms and so is never rendered for handing over."""
+    copy = request.args.get("copy", DATA_SUBJECT_COPY)
+    if copy not in COPIES:
+        raise validation_failed([FieldError("/copy", " or ".join(map(repr, COPIES)))])
+    if copy == VERIFICATION_COPY and format_ != "json":
+        raise validation_failed([FieldError("/copy", "the verification copy is JSON only")])
+    return copy
 
 
 def _reader(principal: Principal) -> Reader:

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db import Base, UTCDateTime, record_time
@@ -54,6 +63,23 @@ class Subject(Base):
     @property
     def is_shredded(self) -> bool:
         return self.shredded_at is not None
+
+
+class SubjectAlias(Base):
+    """A subject key the person was filed under before a rectification changed it (a former
+    family name with the same birth date), so what still carries that name finds them.
+
+    ``ciphertext`` is the former key sealed (AES-256-GCM) under the subject's own data key,
+    bound to the subject: readable only through the vault, gone when the subject is shredded.
+    """
+
+    __tablename__ = "identity_subject_alias"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("identity_subject.id"), index=True)
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(NONCE_LENGTH))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=record_time)
 
 
 class Reidentification(Base):

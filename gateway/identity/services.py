@@ -25,9 +25,10 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -36,7 +37,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from gateway.db import insert_absent, session_now
@@ -47,7 +48,7 @@ from gateway.identity.interfaces import (
     SealedSubject,
     SubjectNotFoundError,
 )
-from gateway.identity.models import NONCE_LENGTH, Reidentification, Subject
+from gateway.identity.models import NONCE_LENGTH, Reidentification, Subject, SubjectAlias
 from gateway.identity.normalise import is_low_confidence, subject_key, subject_keys
 from gateway.keys import Keyring, KeyringError, KeyringSealer
 from gateway.ports import IdentityError, SubjectShreddedError
@@ -60,6 +61,9 @@ RECIPIENT_KEY_CACHE_SIZE = 1024
 # pseudonym never holds a run of nine digits, so nothing can mistake one for a BSN.
 OPAQUE_CHARACTERS = 25
 OPAQUE_GROUP = 5
+AUDIT_PSEUDONYM_KIND = "AUD"
+_AUDIT_PSEUDONYM = re.compile(rf"{AUDIT_PSEUDONYM_KIND}[0-9]+(-[A-Z2-7]{{{OPAQUE_GROUP}}})"
+                              rf"{{{OPAQUE_CHARACTERS // OPAQUE_GROUP}}}")
 # Vault rows opened per query while looking for a person's other subject keys.
 ALIAS_SCAN_BATCH = 500
 # What is left of a re-identification request's reason once the person it names is shredded.
@@ -79,6 +83,12 @@ def render_opaque(kind: str, key_version: int, digest: bytes) -> str:
     body = base64.b32encode(digest).decode()[:OPAQUE_CHARACTERS]
     groups = [body[i : i + OPAQUE_GROUP] for i in range(0, OPAQUE_CHARACTERS, OPAQUE_GROUP)]
     return f"{kind}{key_version}-" + "-".join(groups)
+
+
+def is_audit_pseudonym(value: str) -> bool:
+    """Whether ``value`` has the form of an audit pseudonym
+    (:meth:`IdentityVault.audit_pseudonym`)."""
+    return _AUDIT_PSEUDONYM.fullmatch(value) is not None
 
 
 def canonical_json(identifiers: Identifiers) -> bytes:
@@ -206,9 +216,12 @@ class IdentityVault:
 
         Besides :meth:`subject_ids_for`, every live record whose stored identifiers share a
         subject key with them: a person first sent with a BSN (and a name and birth date) is
-        found from name and birth date alone, and the other way round. The vault is sealed, so
-        this opens every live record: meant for the privacy officer's rare requests, never for
-        an exchange.
+        found from name and birth date alone, and the other way round. A record also answers
+        to the keys a rectification replaced (:meth:`rectify` keeps them sealed as aliases):
+        the person, or a document they hold, may still carry the old name. An alias only leads
+        to its own record; it never pulls in the records other persons filed under that key
+        have now. The vault is sealed, so this opens every live record: meant for the privacy
+        officer's rare requests, never for an exchange.
         """
         wanted = subject_keys(identifiers)
         found = {self._subject_id(key) for key in wanted}
@@ -218,13 +231,30 @@ class IdentityVault:
                 select(Subject).where(Subject.id > after, Subject.shredded_at.is_(None))
                 .order_by(Subject.id).limit(ALIAS_SCAN_BATCH)
             ).all()
+            aliases = self._aliases(session, rows)
             for subject in rows:
                 keys = subject_keys(self._open(subject))
                 if keys & wanted:
                     found |= {subject.id} | {self._subject_id(key) for key in keys}
+                elif aliases.get(subject.id, set()) & wanted:
+                    found.add(subject.id)
             if len(rows) < ALIAS_SCAN_BATCH:
                 return found
             after = rows[-1].id
+
+    def _aliases(self, session: Session, subjects: Sequence[Subject]) -> dict[str, set[str]]:
+        """The former subject keys of each of these (live) subjects, opened."""
+        by_id = {subject.id: subject for subject in subjects}
+        found: dict[str, set[str]] = {}
+        for alias in session.scalars(select(SubjectAlias).where(
+                SubjectAlias.subject_id.in_(sorted(by_id)))):
+            try:
+                key = AESGCM(self._data_key(by_id[alias.subject_id])).decrypt(
+                    alias.nonce, alias.ciphertext, _alias_context(alias.subject_id))
+            except InvalidTag:
+                raise IdentityIntegrityError("a subject alias failed authentication") from None
+            found.setdefault(alias.subject_id, set()).add(key.decode("utf-8"))
+        return found
 
     def reseal_sent(
         self, session: Session, sent: dict[str, str], exchange_id: str, identifiers: Identifiers
@@ -244,6 +274,8 @@ class IdentityVault:
         ``replaced`` names, per field, the old values that partner sent; a field whose stored
         value came from another partner is left alone, so no partner rewrites what others
         said. The blind index stays: the record is still found under the key it was filed by.
+        A subject key the correction replaces (the old family name with the birth date) is
+        kept as an alias, sealed under the subject's data key (see :meth:`subject_ids_naming`).
         Returns the fields changed; a shredded subject has none.
         """
         subject = self._get(session, subject_id, for_update=True)
@@ -256,10 +288,17 @@ class IdentityVault:
         if changed:
             merged = cast(Identifiers, {**stored, **{name: corrections[name]  # type: ignore[literal-required]  # names come from Identifiers' own keys
                                                      for name in changed}})
+            data_key = self._data_key(subject)
             nonce = os.urandom(NONCE_LENGTH)
-            subject.ciphertext = AESGCM(self._data_key(subject)).encrypt(
+            subject.ciphertext = AESGCM(data_key).encrypt(
                 nonce, canonical_json(merged), subject.id.encode())
             subject.nonce = nonce
+            for former in sorted(subject_keys(stored) - subject_keys(merged)):
+                alias_nonce = os.urandom(NONCE_LENGTH)
+                session.add(SubjectAlias(
+                    id=str(uuid.uuid4()), subject_id=subject.id, nonce=alias_nonce,
+                    ciphertext=AESGCM(data_key).encrypt(alias_nonce, former.encode("utf-8"),
+                                                        _alias_context(subject.id))))
             session.flush()
         return changed
 
@@ -267,9 +306,10 @@ class IdentityVault:
         """Destroy the subject's data key and matching key; the identity becomes unrecoverable.
 
         The free-text reasons of re-identification requests about the person go too: they
-        were written to name them. What the database keeps of the old row (a PostgreSQL dead
-        tuple, a backup) stays readable until the master key epoch that wrapped the data key
-        is retired (:class:`~gateway.identity.rotation.ShredPurge`, run after commit).
+        were written to name them; so do the former keys kept as aliases. What the database
+        keeps of the old row (a PostgreSQL dead tuple, a backup) stays readable until the
+        master key epoch that wrapped the data key is retired
+        (:class:`~gateway.identity.rotation.ShredPurge`, run after commit).
         """
         subject = self._get(session, subject_id)
         session.execute(
@@ -279,6 +319,7 @@ class IdentityVault:
         )
         if subject.is_shredded:
             return
+        session.execute(delete(SubjectAlias).where(SubjectAlias.subject_id == subject_id))
         subject.blind_index = None
         subject.master_key_version = None
         subject.wrapped_data_key = None
@@ -289,7 +330,7 @@ class IdentityVault:
 
     def audit_pseudonym(self, subject_id: str) -> str:
         return render_opaque(
-            "AUD", self._audit_version, keyed_digest(self._audit_key, subject_id)
+            AUDIT_PSEUDONYM_KIND, self._audit_version, keyed_digest(self._audit_key, subject_id)
         )
 
     def audit_pseudonym_for(self, identifiers: Identifiers) -> str | None:
@@ -448,6 +489,11 @@ def _sent_context(subject_id: str, exchange_id: str) -> bytes:
     # Associated data of a sent copy: it opens only for this subject in this exchange, and
     # never passes for the vault record (whose associated data is the bare subject id).
     return f"{subject_id}/sent/{exchange_id}".encode()
+
+
+def _alias_context(subject_id: str) -> bytes:
+    # Associated data of a former subject key: it opens only as an alias of this subject.
+    return f"{subject_id}/alias".encode()
 
 
 def _b64(raw: bytes) -> str:

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, delete, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from gateway.db import core, insert_absent, insert_rows, session_now, transaction
+from gateway.db import core, insert_absent, insert_rows, is_uuid, session_now, transaction
 from gateway.identity.interfaces import Identifiers
 from gateway.identity.models import Subject
 from gateway.linkage.encoding import (
@@ -237,7 +237,7 @@ class LinkageService:
             select(LinkageCandidate)
             .where(LinkageCandidate.id == candidate_id, _in_scope(scope))
             .with_for_update()
-        ).one_or_none()
+        ).one_or_none() if is_uuid(candidate_id) else None
         if candidate is None:
             # A pair outside the reviewer's covenants is as absent as one that never existed.
             raise not_found("linkage-candidate", f"no linkage candidate {candidate_id!r}")

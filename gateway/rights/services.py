@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Text, bindparam, or_, select
+from sqlalchemy import ColumnElement, Text, bindparam, or_, select
 from sqlalchemy import cast as cast_
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.clock import Clock
-from gateway.db import core, read_only, transaction
+from gateway.db import core, is_uuid, read_only, transaction
 from gateway.delivery.interfaces import DeliveredSubject, DeliveryPayload
 from gateway.delivery.models import Delivery
 from gateway.delivery.stored import SHREDDED, ContentCipher, is_identified
@@ -73,8 +73,10 @@ MAX_NOTICES = 200
 #: A person's key fields are never rectified here: a different BSN is a different person.
 RECTIFIABLE_FIELDS = PERSON_FIELDS - {"bsn"}
 MAX_GROUNDS_LENGTH = 2000
-#: A restriction's sealed details: the subject ids its officer's identifiers name.
+#: A restriction's sealed details: the subject ids its officer's identifiers name, and those of
+#: them its partner had sent itself (whose confirmed links it may follow, see _holding).
 NAMED = "named"
+SENT = "sent"
 
 
 _CANONICAL_OF_IDS = select(LinkageAlias.canonical_subject_id).where(
@@ -90,6 +92,15 @@ _RESTRICTED = (
                RightsSubject.subject_id.in_(select(LinkageAlias.subject_id).where(or_(
                    LinkageAlias.canonical_subject_id.in_(_CANONICAL_OF_IDS),
                    LinkageAlias.canonical_subject_id.in_(bindparam("ids", expanding=True))))))))
+
+
+@dataclass(frozen=True)
+class _OwnKeys:
+    """What a partner's own restriction holds its own exchanges to (see
+    :meth:`SubjectRights._holding`)."""
+
+    named: set[str]
+    linked: set[str]
 
 
 class OutboxWriter(Protocol):
@@ -123,9 +134,11 @@ class SubjectRights:
         identifiers = parse_body(body, {"identifiers"}, self.clock.today())[0]
         with transaction(self.session_factory) as session:
             subject_ids = self.person(session, identifiers)
-            named = linked_subjects(session, self.vault.subject_ids_for(identifiers))
+            named = self.vault.subject_ids_for(identifiers)
+            sent = _sent_by(session, officer.partner_id, named)
             request = self._record(session, officer, RESTRICTION, identifiers, subject_ids,
-                                   status=ACTIVE, details={NAMED: sorted(named)})
+                                   status=ACTIVE,
+                                   details={NAMED: sorted(named), SENT: sorted(sent)})
             self.audit.append(session, {
                 "action": "rights.restricted", "actor": officer.actor(),
                 "request_id": request.id, **self._named(subject_ids, identifiers)})
@@ -166,7 +179,7 @@ class SubjectRights:
         On every exchange's path: one prepared statement finds whether any subject key of
         these persons, or a subject linked to one, is restricted; only then (rarely) is each
         person resolved on their own, and ``sender``'s own restrictions are held to the
-        subjects its officer named (see :meth:`_holding`).
+        subject keys its officer named (see :meth:`_holding`).
         """
         ids = {s.ref: self.vault.subject_ids_for(cast(Identifiers, s.identifiers))
                for s in subjects}
@@ -178,28 +191,40 @@ class SubjectRights:
             if not restricted:
                 return frozenset()
             hits = {ref: linked_subjects(session, own) & restricted for ref, own in ids.items()}
-            holding = self._holding(session, sender, set().union(*hits.values()))
-            return frozenset(ref for ref, found in hits.items() if found & holding)
+            held = self._holding(session, sender, set().union(*hits.values()))
+            return frozenset(ref for ref, found in hits.items() if any(
+                subject_id in found and (keys is None or subject_id in keys.linked
+                                         or bool(keys.named & ids[ref]))
+                for subject_id, keys in held))
 
-    def _holding(self, session: Session, sender: str, restricted: set[str]) -> set[str]:
-        """The restricted subject ids that withhold ``sender``'s exchanges.
+    def _holding(self, session: Session, sender: str, restricted: set[str]
+                 ) -> list[tuple[str, _OwnKeys | None]]:
+        """Each restricted subject id among ``restricted`` that may withhold ``sender``'s
+        exchanges, with what it is held to: None (every key and link of the person) for
+        another partner's restriction, which also covers the subject keys found in vault
+        records other partners sent (a BSN beside a name and birth date).
 
-        A restriction also covers the subject keys found in vault records other partners sent
-        (a BSN beside a name and birth date). Against the restricting partner's own exchanges
-        only the keys its officer named (and their links) count: else it would restrict a
-        guessed BSN, send a person it knows by name alone, and read from the decision whether
-        the guess is theirs.
+        Against the restricting partner's own exchanges it holds only for a person sent under
+        a key its officer named, or linked to a subject that partner had sent itself. Else
+        it would restrict a guessed BSN, send a person it knows by name alone, and read from
+        the decision whether the guess is theirs: through the vault's record, or through a
+        link the RIEC confirmed between the subject another partner sent with that BSN and
+        the one it sent by name.
         """
-        holding: set[str] = set()
+        holding: list[tuple[str, _OwnKeys | None]] = []
         for subject_id, request_id, partner, sealed in session.execute(
                 select(RightsSubject.subject_id, RightsRequest.id, RightsRequest.partner,
                        RightsRequest.sealed)
                 .join(RightsRequest, RightsRequest.id == RightsSubject.request_id)
                 .where(RightsRequest.kind == RESTRICTION, RightsRequest.status.in_(WITHHOLDING),
                        RightsSubject.subject_id.in_(sorted(restricted)))):
-            if partner != sender or sealed is None or subject_id in self.content.open(
-                    sealed, request_id)[NAMED]:
-                holding.add(subject_id)
+            if partner != sender or sealed is None:
+                holding.append((subject_id, None))
+                continue
+            details = self.content.open(sealed, request_id)
+            # A restriction from before SENT was recorded followed every named key's links.
+            named = set(details[NAMED])
+            holding.append((subject_id, _OwnKeys(named, set(details.get(SENT, named)))))
         return holding
 
     # --- rectification -----------------------------------------------------------------
@@ -252,11 +277,9 @@ class SubjectRights:
         """
         asked = subject_keys(identifiers)
         corrected = []
-        # The payload names subjects by id as JSON strings: LIKE narrows, the loop decides.
-        naming = or_(*(cast_(Delivery.payload, Text).contains(f'"{s}"', autoescape=True)
-                       for s in sorted(subject_ids)))
         deliveries = session.scalars(
-            select(Delivery).where(Delivery.sender == officer.partner_id, naming)
+            select(Delivery).where(Delivery.sender == officer.partner_id,
+                                   _naming(subject_ids))
             .order_by(Delivery.seq).with_for_update()).all()
         for delivery in deliveries:
             subjects = [dict(s) for s in delivery.payload["subjects"]]
@@ -413,8 +436,7 @@ class SubjectRights:
 
     def _own(self, session: Session, officer: Caller, request_id: str, kind: str
              ) -> RightsRequest:
-        # Never sent to the database unless an id of ours: PostgreSQL refuses a NUL byte.
-        request = session.get(RightsRequest, request_id, with_for_update=True) if _is_uuid(
+        request = session.get(RightsRequest, request_id, with_for_update=True) if is_uuid(
             request_id) else None
         if request is None or request.kind != kind or request.partner != officer.partner_id:
             # Another partner's request is as absent as one that never existed.
@@ -489,18 +511,32 @@ def parse_objection(body: object, today: date) -> tuple[Identifiers, str, str]:
     return cast(Identifiers, body["identifiers"]), body["covenant"], body["grounds"]
 
 
+def _naming(subject_ids: Iterable[str]) -> ColumnElement[bool]:
+    """Deliveries whose payload may name one of the subject ids (as JSON strings): ``LIKE``
+    narrows, the caller decides from the payload."""
+    return or_(*(cast_(Delivery.payload, Text).contains(f'"{s}"', autoescape=True)
+                 for s in sorted(subject_ids)))
+
+
+def _sent_by(session: Session, partner: str, subject_ids: set[str]) -> set[str]:
+    """The subject ids among ``subject_ids`` that ``partner`` itself sent a person under.
+
+    The key of the copy as sent, not the delivery's ``subject_id``: that is the canonical
+    subject, which after a link may be the one another partner sent.
+    """
+    found: set[str] = set()
+    for payload in session.scalars(select(Delivery.payload).where(
+            Delivery.sender == partner, _naming(subject_ids))):
+        found.update(subject["sent"]["subject_id"] for subject in payload["subjects"]
+                     if "sent" in subject)
+    return found & subject_ids
+
+
 def _released(session: Session, partner: str, pseudonym: str) -> bool:
     """Whether ``partner`` was released the identity behind its ``pseudonym``."""
     return session.scalar(select(Reidentification.id).where(
         Reidentification.partner == partner, Reidentification.pseudonym == pseudonym,
         Reidentification.status == "released").limit(1)) is not None
-
-
-def _is_uuid(candidate: str) -> bool:
-    try:
-        return str(uuid.UUID(candidate)) == candidate
-    except ValueError:
-        return False
 
 
 def _restriction_view(request: RightsRequest) -> dict[str, Any]:

@@ -87,7 +87,7 @@ def test_case_moves_assignments_and_meeting_publications_about_the_person_are_li
             ("case.assignment_offered", "case")} <= via, via
     assert report["case_ids"] == [case["id"]]
     published = [e for e in report["entries"] if e["action"] == "meeting.published"]
-    assert {e["entry"]["meeting_id"] for e in published} == {meeting}
+    assert {e["meeting_id"] for e in published} == {meeting}
     assert not {e["action"] for e in _report(gateway_app, http, STRANGER)["entries"]} & {
         "case.created", "meeting.published", "case.moved"}
 
@@ -120,7 +120,7 @@ def test_every_entry_carries_an_inclusion_proof_that_verifies_offline(
     container = gateway_app.extensions["ketenpoort"]
     container.sequencer_once().run_once()
 
-    report = _report(gateway_app, http, EVA)
+    report = _report(gateway_app, http, EVA, "?copy=verification")
     proven = [e for e in report["entries"] if e["proof"] is not None]
 
     assert len(proven) == 2

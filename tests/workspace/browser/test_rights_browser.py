@@ -15,6 +15,7 @@ from tests.workspace.browser.conftest import (
     screenshots_dir,
 )
 from tests.workspace.browser.test_browser import signed_in_as
+from tests.workspace.browser.test_officer_browser import verdict
 from tests.workspace.officer import OFFICER, REGIONAL_OFFICER, send_victim_signal, sequence
 
 
@@ -70,6 +71,7 @@ def test_the_regional_officer_answers_a_subject_access_request_with_a_pdf(
 
     assert int(page.inner_text("#inzage-aantal")) >= 1
     assert "exchange.delivered" in page.inner_text("table.utrecht-table")
+    assert ", 0 mislukt" in page.inner_text("#inzage-verificatie")
     assert accessibility_violations(page) == []
     page.screenshot(path=screenshots_dir() / "inzageverzoek.png", full_page=True)
     with page.expect_download() as download:
@@ -77,3 +79,6 @@ def test_the_regional_officer_answers_a_subject_access_request_with_a_pdf(
     assert download.value.suggested_filename == "inzage.pdf"
     assert EVA["bsn"] not in download.value.url
     assert EVA["bsn"] not in page.url
+    # The officer checks an entry whole, in the browser, on its own (audited) page.
+    page.get_by_role("link", name="Verifieer in uw browser").first.click()
+    assert verdict(page) == ("true", "geverifieerd")
