@@ -99,7 +99,7 @@ def test_a_signal_reported_in_the_form_reaches_the_riec_and_the_audit_names_the_
     assert exchange_id.group(1) in again.get_data(as_text=True)  # a resent form sends once
     [created] = [e for e in audit_entries(gateway_app) if e["action"] == "exchange.delivered"]
     assert created["actor"] == {"partner": VLAARDINGEN, "client": f"workspace:{someone.id}",
-                                "person": someone.id}
+                                "person": someone.id, "oin": "99999999000000001000"}
     riec, _ = signed_in_client(gateway_app, RIEC, "regie")
     inbox = riec.get("/werkruimte/inbox").get_data(as_text=True)
     assert "gemeente-vlaardingen" in inbox
