@@ -35,6 +35,12 @@ from gateway.db import insert_rows, session_now, transaction
 # any of these anywhere is refused rather than cleaned, because the caller has a bug.
 PLAINTEXT_IDENTITY_KEYS = frozenset({"bsn", "family_name", "given_names", "birth_date"})
 RESERVED_KEYS = ("event_id", "recorded_at")
+# Members naming a partner that acts in the event, as ``{"partner": slug, ...}``: each gets the
+# partner's OIN beside the slug, so the entry can be read against Digikoppeling/FSC records.
+ACTING_PARTNER_KEYS = ("actor", "requester", "first_reviewer")
+
+#: The OIN the partner registry in force gives a partner (by slug); None where it gives none.
+OinLookup = Callable[[str], str | None]
 DEFAULT_ORIGIN = "ketenpoort/audit"
 # Arbitrary constant naming "the audit sequencer" among PostgreSQL advisory locks.
 SEQUENCER_LOCK_KEY = 0x6B657470_61756474
@@ -73,12 +79,38 @@ def _validate_event(event: Mapping[str, Any]) -> None:
         raise AuditError("an audit event needs a non-empty 'action'")
 
 
+def with_partner_oins(event: Mapping[str, Any], oins: OinLookup) -> dict[str, Any]:
+    """``event`` with the OIN of each partner it names as acting (``oin`` beside ``partner``)
+    or receiving (``recipient_oin`` beside ``recipient``, at the top or in a decision), as the
+    partner registry in force gives it.
+
+    A partner the registry gives no OIN keeps its slug alone, as every entry recorded before
+    OINs were; readers and verifiers take an entry with or without them alike.
+    """
+    def with_oin(member: Any, key: str, named: str) -> Any:
+        partner = member.get(key) if isinstance(member, Mapping) else None
+        found = oins(partner) if isinstance(partner, str) else None
+        return member if found is None else {**member, named: found}
+
+    stamped = dict(with_oin(event, "recipient", "recipient_oin"))  # a copy: never the caller's
+    for key in ACTING_PARTNER_KEYS:
+        if key in stamped:
+            stamped[key] = with_oin(stamped[key], "partner", "oin")
+    decisions = stamped.get("decisions")
+    if isinstance(decisions, list):
+        stamped["decisions"] = [with_oin(d, "recipient", "recipient_oin") for d in decisions]
+    return stamped
+
+
 class AuditLog:
     """The :class:`audit.interfaces.IAuditLog` on the gateway database, its entries timed by
     ``now`` (the product's clock)."""
 
-    def __init__(self, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self, now: Callable[[], datetime], oins: OinLookup = lambda _partner_id: None,
+    ) -> None:
         self._now = now
+        self._oins = oins
 
     def append(self, session: Session, event: Mapping[str, Any]) -> str:
         return self.write(session, self.record(event))
@@ -92,9 +124,8 @@ class AuditLog:
         _validate_event(event)
         event_id = str(uuid4())
         recorded_at = self._now()
-        entry = canonical_entry(
-            {**event, "event_id": event_id, "recorded_at": _timestamp(recorded_at)}
-        )
+        entry = canonical_entry({**with_partner_oins(event, self._oins),
+                                 "event_id": event_id, "recorded_at": _timestamp(recorded_at)})
         return AuditRecord(event_id, recorded_at, entry, merkle.leaf_hash(entry))
 
     def write(self, session: Session, record: AuditRecord) -> str:

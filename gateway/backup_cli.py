@@ -7,16 +7,14 @@ the log of the database concerned (a restore in the restored one, so it records 
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from audit.log import AuditLog
+from gateway.auditing.operator import audit_operator_command
 from gateway.backup import BackupError, Backups
 from gateway.clock import clock_starting_at
-from gateway.db import make_engine, make_session_factory, transaction
 from gateway.keys import KeyringError
 from gateway.keystore import keyring_sealer
 from gateway.progress import terminal_progress
@@ -38,17 +36,6 @@ def _backups(lazy: Any) -> Backups:
                    progress=terminal_progress())
 
 
-def _audit(settings: Settings, event: dict[str, Any]) -> None:
-    engine = make_engine(settings.database_url)
-    clock = clock_starting_at(settings.clock_start)
-    try:
-        with transaction(make_session_factory(engine, clock)) as session:
-            AuditLog(clock.now).append(session, {**event,
-                                                 "actor": {"operator": getpass.getuser()}})
-    finally:
-        engine.dispose()
-
-
 @backup_commands.command("create")
 @click.argument("target", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_obj
@@ -58,8 +45,8 @@ def create(lazy: Any, target: Path) -> None:
         manifest = _backups(lazy).create(target)
     except (BackupError, KeyringError) as error:
         raise click.ClickException(str(error)) from error
-    _audit(lazy.settings, {"action": "backup.created",
-                           "audit_tree_size": manifest["audit"]["tree_size"]})
+    audit_operator_command(lazy.settings, {"action": "backup.created",
+                                           "audit_tree_size": manifest["audit"]["tree_size"]})
     click.echo(f"backup written to {target}: audit log of {manifest['audit']['tree_size']} "
                f"entries, schema {', '.join(manifest['schema_revision'])}")
 
@@ -100,8 +87,8 @@ def restore(lazy: Any, source: Path, witness_states: tuple[Path, ...], force: bo
         click.echo(f"dry run, nothing changed: the backup of {plan.manifest['created_at']} "
                    f"(audit log of {size} entries) can be restored")
         return
-    _audit(lazy.settings, {"action": "backup.restored", "audit_tree_size": size,
-                           "published_tree_size": plan.published_size,
-                           "forced": size < plan.published_size})
+    audit_operator_command(lazy.settings, {
+        "action": "backup.restored", "audit_tree_size": size,
+        "published_tree_size": plan.published_size, "forced": size < plan.published_size})
     click.echo(f"restored the backup of {plan.manifest['created_at']}; run 'ketenpoort db "
                "upgrade' if this release is newer, then start the gateway")

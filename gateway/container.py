@@ -209,7 +209,17 @@ def build_container(
     vault = IdentityVault(keyring, settings.keyring_path, sealer)
     pseudonymiser = Pseudonymiser(keyring)
     content = ContentSealer(keyring)
-    audit = AuditLog(clock.now)
+
+    def registered(partner_id: str) -> PartnerProfile | None:
+        # Looked up per call, not bound once: the registry follows covenant publications.
+        return policy.bundle.partner(partner_id)
+
+    def registered_oin(partner_id: str) -> str | None:
+        profile = registered(partner_id)
+        return None if profile is None else profile.oin
+
+    # Entries name each partner's OIN beside its slug, as the registry in force gives it.
+    audit = AuditLog(clock.now, oins=registered_oin)
     linkage = build_linkage(keyring, session_factory, policy=policy, vault=vault,
                             pseudonymiser=pseudonymiser, audit=audit)
     outbox = build_outbox(settings, keyring, session_factory, vault, audit)
@@ -250,8 +260,9 @@ def build_container(
         tokens=TokenService(keyring, settings.issuer, settings.audience,
                             settings.access_token_ttl_seconds, clock=clock.now,
                             algorithm=settings.access_token_algorithm,
-                            # Looked up per call: the registry follows covenant publications.
-                            partners=lambda partner_id: policy.bundle.partner(partner_id)),  # noqa: PLW0108
+                            partners=registered,
+                            # A token from a process that loaded a rotated keyring.
+                            reload_keyring=lambda: Keyring.read(settings.keyring_path, sealer)),
         client_certificates=settings.client_certificate_settings,
         webhook_secrets=WebhookSecrets(keyring),
         exchanges=ExchangeService(

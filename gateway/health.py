@@ -56,16 +56,16 @@ def _database(container: Any) -> dict[str, Any]:
 
 def _policy(container: Any) -> dict[str, Any]:
     # The probe names nothing that exists, so a working engine must answer with a denial;
-    # an engine failure shows up as the engine-error reason instead.
+    # an engine failure shows up as an engine failure reason instead. Asked uncached: a
+    # remembered answer would say the engine was up when it answered, not now.
     try:
-        decision = container.policy.decide(PROBE)
+        decision = container.policy.probe(PROBE)
     except Problem as problem:
         # The engine refuses to decide (a remote OPA not yet on the published bundle).
         return {"ok": False, "engine": container.settings.policy_engine, "error": problem.slug,
                 **container.policy.reload_status()}
     codes = [r.code for r in decision.reasons]
-    failed = {"engine-error", "engine-timeout", "undefined-result"} & set(codes)
-    ok = not decision.allowed and not failed
+    ok = not decision.allowed and not decision.engine_failed
     # A policies tree that fails to reload does not make the gateway unready: it keeps
     # deciding with the last good bundle. The failure is reported here for monitoring.
     return {"ok": ok, "engine": container.settings.policy_engine,

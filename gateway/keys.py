@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -59,12 +59,21 @@ class PreviousSigningKey:
     private_key: Ed25519PrivateKey | None = None
 
 
+@dataclass(frozen=True)
+class PreviousRsaKey:
+    """An RSA key a rotation replaced; only its public key is kept, to verify what it signed."""
+
+    public_key: rsa.RSAPublicKey
+    rotated_at: datetime
+
+
 @dataclass
 class Keyring:
     symmetric: dict[str, dict[int, bytes]] = field(default_factory=dict)
     signing: dict[str, Ed25519PrivateKey] = field(default_factory=dict)
     rsa_signing: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)
     previous_signing: dict[str, list[PreviousSigningKey]] = field(default_factory=dict)
+    previous_rsa: dict[str, list[PreviousRsaKey]] = field(default_factory=dict)
 
     @classmethod
     def generate(cls) -> Keyring:
@@ -106,8 +115,7 @@ class Keyring:
         """Add the RSA key ``name`` if this keyring lacks it; True if it was added."""
         if name in self.rsa_signing:
             return False
-        self.rsa_signing[name] = rsa.generate_private_key(public_exponent=65537,
-                                                          key_size=RSA_KEY_BITS)
+        self.rsa_signing[name] = _new_rsa_key()
         return True
 
     def rsa_key(self, name: str) -> rsa.RSAPrivateKey:
@@ -116,6 +124,21 @@ class Keyring:
         except KeyError:
             raise KeyringError(f"keyring holds no RSA key {name!r}; "
                                "run 'ketenpoort init' with the setting that needs it") from None
+
+    def rotate_rsa(self, name: str, now: datetime) -> rsa.RSAPrivateKey:
+        """Replace RSA key ``name`` by a new one; the old public key joins the previous keys."""
+        old = self.rsa_key(name)
+        self.previous_rsa.setdefault(name, []).append(PreviousRsaKey(old.public_key(), now))
+        self.rsa_signing[name] = _new_rsa_key()
+        return self.rsa_signing[name]
+
+    def previous_rsa_keys(self, name: str) -> list[PreviousRsaKey]:
+        """The RSA keys rotations of ``name`` replaced, oldest first."""
+        return list(self.previous_rsa.get(name, []))
+
+    def drop_previous_rsa_keys(self, name: str, rotated_before: datetime) -> int:
+        """Forget the previous RSA keys of ``name`` replaced before ``rotated_before``; how many."""
+        return _drop_replaced_before(self.previous_rsa, name, rotated_before)
 
     def rotate_signing(self, name: str, now: datetime, *, keep_private: bool) -> Ed25519PrivateKey:
         """Replace signing key ``name`` by a new one; the old one joins the previous keys."""
@@ -131,10 +154,7 @@ class Keyring:
 
     def drop_previous_keys(self, name: str, rotated_before: datetime) -> int:
         """Forget the previous keys of ``name`` replaced before ``rotated_before``; how many."""
-        kept = [k for k in self.previous_signing.get(name, []) if k.rotated_at >= rotated_before]
-        dropped = len(self.previous_signing.get(name, [])) - len(kept)
-        self.previous_signing[name] = kept
-        return dropped
+        return _drop_replaced_before(self.previous_signing, name, rotated_before)
 
     def _versions(self, name: str) -> dict[int, bytes]:
         try:
@@ -157,6 +177,11 @@ class Keyring:
         }
         if self.rsa_signing:  # absent otherwise, so a keyring without RSA keys reads as before
             document["rsa"] = {name: _pem(key) for name, key in self.rsa_signing.items()}
+        previous_rsa = {name: [{"public": _public_pem(key.public_key),
+                                "rotated_at": key.rotated_at.isoformat()} for key in keys]
+                        for name, keys in self.previous_rsa.items() if keys}
+        if previous_rsa:  # likewise
+            document["previous_rsa"] = previous_rsa
         return json.dumps(document, indent=2, sort_keys=True)
 
     @classmethod
@@ -184,6 +209,10 @@ class Keyring:
             previous_signing={
                 name: [_previous_from_json(name, key) for key in keys]
                 for name, keys in document.get("previous_signing", {}).items()
+            },
+            previous_rsa={
+                name: [_previous_rsa_from_json(name, key) for key in keys]
+                for name, keys in document.get("previous_rsa", {}).items()
             },
         )
 
@@ -249,10 +278,29 @@ def _pem(key: Ed25519PrivateKey | rsa.RSAPrivateKey) -> str:
                              serialization.NoEncryption()).decode()
 
 
+_Replaced = TypeVar("_Replaced", PreviousSigningKey, PreviousRsaKey)
+
+
+def _drop_replaced_before(replaced: dict[str, list[_Replaced]], name: str,
+                          rotated_before: datetime) -> int:
+    kept = [k for k in replaced.get(name, []) if k.rotated_at >= rotated_before]
+    dropped = len(replaced.get(name, [])) - len(kept)
+    replaced[name] = kept
+    return dropped
+
+
+def _new_rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_BITS)
+
+
+def _public_pem(key: Ed25519PublicKey | rsa.RSAPublicKey) -> str:
+    return key.public_bytes(serialization.Encoding.PEM,
+                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
 def _previous_to_json(key: PreviousSigningKey) -> dict[str, Any]:
     return {
-        "public": key.public_key.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
+        "public": _public_pem(key.public_key),
         "rotated_at": key.rotated_at.isoformat(),
         "private": None if key.private_key is None else _pem(key.private_key),
     }
@@ -268,7 +316,19 @@ def _previous_from_json(name: str, document: dict[str, Any]) -> PreviousSigningK
     return PreviousSigningKey(public, datetime.fromisoformat(document["rotated_at"]), private)
 
 
-def public_key_fingerprint(key: Ed25519PublicKey) -> str:
-    """A short, stable name of a public key for audit entries and operators (SHA-256, hex)."""
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+def _previous_rsa_from_json(name: str, document: dict[str, Any]) -> PreviousRsaKey:
+    public = serialization.load_pem_public_key(document["public"].encode())
+    if not isinstance(public, rsa.RSAPublicKey):
+        raise KeyringError(f"a previous key of {name!r} is not an RSA key")
+    return PreviousRsaKey(public, datetime.fromisoformat(document["rotated_at"]))
+
+
+def public_key_fingerprint(key: Ed25519PublicKey | rsa.RSAPublicKey) -> str:
+    """A short, stable name of a public key for audit entries and operators (SHA-256, hex):
+    of the raw key for Ed25519, of the DER SubjectPublicKeyInfo for RSA (which has no raw
+    form)."""
+    raw = (key.public_bytes(serialization.Encoding.DER,
+                            serialization.PublicFormat.SubjectPublicKeyInfo)
+           if isinstance(key, rsa.RSAPublicKey)
+           else key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
     return hashlib.sha256(raw).hexdigest()[:16]

@@ -172,8 +172,9 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
-def seal_keyring_file(path: Path, sealer: KeyringSealer) -> None:
-    """Encrypt the plaintext keyring at ``path`` in place (once, when sealing is introduced).
+def seal_keyring_file(path: Path, sealer: KeyringSealer) -> str:
+    """Encrypt the plaintext keyring at ``path`` in place (once, when sealing is introduced);
+    the sealing method.
 
     Under the keyring's lock, so no rotation writes a plaintext file over it meanwhile; a
     PKCS#11 token gets its keyring key first if it has none."""
@@ -181,9 +182,35 @@ def seal_keyring_file(path: Path, sealer: KeyringSealer) -> None:
         sealer.create_key()
     with path.with_suffix(".lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if json.loads(path.read_text()).get("format") == SEALED_FORMAT:
+        if _method(path) is not None:
             raise KeyringError(f"the keyring at {path} is already encrypted")
         keyring = Keyring.read(path)
         keyring.save(path, sealer)
     if Keyring.read(path, sealer).to_json() != keyring.to_json():
         raise KeyringError(f"the sealed keyring at {path} does not open to what was sealed")
+    return str(_method(path))
+
+
+def unseal_keyring_file(path: Path, sealer: KeyringSealer) -> str:
+    """Decrypt the keyring at ``path`` in place (owner-readable only, as before sealing): the
+    way from one sealer to another, or off an HSM. The method it was sealed with.
+
+    Under the keyring's lock, like sealing; the configured ``sealer`` must open it."""
+    with path.with_suffix(".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        method = _method(path)
+        if method is None:
+            raise KeyringError(f"the keyring at {path} is not encrypted")
+        keyring = Keyring.read(path, sealer)
+        keyring.save(path)
+    if Keyring.read(path).to_json() != keyring.to_json():
+        raise KeyringError(f"the unsealed keyring at {path} does not read as what was sealed")
+    return method
+
+
+def _method(path: Path) -> str | None:
+    """The method the keyring file at ``path`` is sealed with; None for a plaintext one."""
+    document = json.loads(path.read_text())
+    if document.get("format") != SEALED_FORMAT:
+        return None
+    return str(document["sealed"].get("method"))

@@ -29,6 +29,7 @@ SIGNATURE = ("3q2+7zq83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJ
              "q83vEjRWeA==")
 RIEC = "riec-rotterdam-rijnmond"
 VLAARDINGEN = "gemeente-vlaardingen"
+VLAARDINGEN_OIN = "99999999000000001000"  # the demo registry's made-up OIN
 POLITIE = "politie-rotterdam"
 COVENANT = "riec-rr-mensenhandel"
 PURPOSE = "ketenaanpak-mensenhandel"
@@ -74,7 +75,8 @@ _REIDENTIFICATION = {
     "case_id": CASE_ID, "requires_approval": True, "approved_by": None,
     "audit_event_id": EVENT_ID,
 }
-_AUDIT_ENTRY = {"action": "exchange", "actor": {"partner": VLAARDINGEN, "client": "c-1"},
+_AUDIT_ENTRY = {"action": "exchange", "actor": {"partner": VLAARDINGEN, "client": "c-1",
+                                                 "oin": VLAARDINGEN_OIN},
                 "covenant": COVENANT, "process_step": "detectie"}
 
 #: (method, path) -> {"request": example body, "responses": {status: example body}}.
@@ -122,7 +124,7 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
         "created_at": MOMENT, "audit_event_id": EVENT_ID, "decisions": [_DECISION]}}},
     ("get", "/v1/inbox"): {"responses": {"200": {"items": [{
         "id": DELIVERY_ID, "exchange_id": EXCHANGE_ID, "sender": VLAARDINGEN,
-        "sender_oin": "99999999000000001000", "transaction_id": TRANSACTION_ID,
+        "sender_oin": VLAARDINGEN_OIN, "transaction_id": TRANSACTION_ID,
         "covenant": COVENANT, "covenant_version": "2026.1", "purpose": PURPOSE,
         "process_step": "detectie", "case_id": None, "identity": "pseudonym",
         "subjects": [{"ref": "p1", "role": "slachtoffer", "pseudonym": PSEUDONYM,
@@ -161,12 +163,14 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
             "generated_at": LATER, "copy": "data-subject", "audit_pseudonym": "ap-3f9c1e",
             "linked_pseudonyms": [], "entry_count": 1, "entries": [{
                 "event_id": EVENT_ID, "recorded_at": MOMENT, "tree_index": 1841,
-                "action": "exchange", "actor": {"partner": VLAARDINGEN}, "roles": ["slachtoffer"],
+                "action": "exchange", "actor": {"partner": VLAARDINGEN, "oin": VLAARDINGEN_OIN},
+                "roles": ["slachtoffer"],
                 "covenant": COVENANT, "covenant_version": "2026.1", "purpose": PURPOSE,
                 "process_step": "detectie", "case_id": None,
                 "categories": [{"id": "signaal", "title": "Signaal",
                                 "legal_basis": "Convenant RIEC, art. 5"}],
-                "recipients": [{"partner": RIEC, "decision": "allowed", "identity": "pseudonym",
+                "recipients": [{"partner": RIEC, "oin": "99999999000000005000",
+                                "decision": "allowed", "identity": "pseudonym",
                                 "categories_delivered": ["signaal"],
                                 "categories_withheld": [], "reasons": []}],
                 "meeting_id": None, "other_persons": 1,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import getpass
+import json
 import os
 import secrets
 import shutil
@@ -12,11 +14,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
+from audit.models import AuditEntry
 from gateway.cli import main
+from gateway.db import make_engine
 from gateway.keys import Keyring, KeyringError, KeyringSealer
 from gateway.keystore import Pkcs11Sealer, SecretKeySealer, keyring_sealer, seal_keyring_file
 from gateway.settings import Settings
+from tests.conftest import BACKENDS, instance_database
 
 SOFTHSM_MODULES = ("/usr/lib/softhsm/libsofthsm2.so",
                    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so")
@@ -29,7 +35,10 @@ def _new_key() -> str:
 
 def _secrets_in(path: Path, keyring: Keyring) -> list[str]:
     """Which of the keyring's secrets can be read in the file as it lies on disk."""
-    text = path.read_text()
+    return _secrets_in_text(path.read_text(), keyring)
+
+
+def _secrets_in_text(text: str, keyring: Keyring) -> list[str]:
     found = [name for name, versions in keyring.symmetric.items()
              if any(base64.b64encode(k).decode() in text for k in versions.values())]
     return found + [name for name in keyring.signing if "PRIVATE KEY" in text]
@@ -176,6 +185,10 @@ def test_the_cli_seals_an_instance_keyring_into_the_token(
     reopened = Keyring.load(instance / "keyring.json", keyring_sealer(Settings.from_env()))
     assert reopened.previous_keys("token-signing")[0].public_key == (
         plaintext.signing_key("token-signing").public_key())
+    logged = [json.loads(entry) for entry in _logged(Settings.from_env())]
+    assert [(e["action"], e.get("method")) for e in logged[-2:]] == [
+        ("keys.sealed", "pkcs11-aes-gcm"), ("keys.rotated", None)]
+    assert PIN not in json.dumps(logged)
 
 
 def test_sealing_twice_is_refused(tmp_path: Path) -> None:
@@ -185,3 +198,74 @@ def test_sealing_twice_is_refused(tmp_path: Path) -> None:
     seal_keyring_file(path, sealer)
     with pytest.raises(KeyringError, match="already encrypted"):
         seal_keyring_file(path, sealer)
+
+
+@pytest.fixture(params=BACKENDS)
+def instance_settings(request: pytest.FixtureRequest, tmp_path: Path,
+                      monkeypatch: pytest.MonkeyPatch, test_policies_path: Path
+                      ) -> Iterator[Settings]:
+    """An instance made by ``ketenpoort init``, its database on the backend of the run."""
+    monkeypatch.setenv("KETENPOORT_INSTANCE", str(tmp_path / "instance"))
+    monkeypatch.setenv("KETENPOORT_POLICIES_PATH", str(test_policies_path))
+    with instance_database(request.param, monkeypatch, "keystore"):
+        assert CliRunner().invoke(main, ["init"]).exit_code == 0
+        yield Settings.from_env()
+
+
+def _logged(settings: Settings) -> list[str]:
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.scalars(select(AuditEntry.entry).order_by(AuditEntry.id)))
+    finally:
+        engine.dispose()
+
+
+def test_sealing_rotating_and_unsealing_are_audited_without_key_material(
+    instance_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    path = instance_settings.keyring_path
+    key = _new_key()
+    key_file = tmp_path / "keyring.key"
+    key_file.write_text(key)
+    monkeypatch.setenv("KETENPOORT_KEYRING_KEY_FILE", str(key_file))
+
+    for command in (["keys", "seal"], ["keys", "rotate", "--kind", "token"], ["keys", "unseal"]):
+        done = runner.invoke(main, command)
+        assert done.exit_code == 0, done.output
+    unsealed = Keyring.read(path)  # plaintext again, and the rotation kept
+    assert len(unsealed.previous_keys("token-signing")) == 1
+
+    entries = _logged(instance_settings)
+    logged = [json.loads(entry) for entry in entries]
+    assert [(e["action"], e.get("method")) for e in logged[-3:]] == [
+        ("keys.sealed", "aes-256-gcm"), ("keys.rotated", None), ("keys.unsealed", "aes-256-gcm")]
+    assert all(e["actor"] == {"operator": getpass.getuser()} for e in logged[-3:])
+    text = "".join(entries)
+    assert key not in text
+    assert "PRIVATE KEY" not in text
+    assert _secrets_in_text(text, unsealed) == []
+
+
+def test_unsealing_needs_the_key_that_sealed_and_a_sealed_keyring(
+    instance_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    key_file = tmp_path / "keyring.key"
+    key_file.write_text(_new_key())
+    monkeypatch.setenv("KETENPOORT_KEYRING_KEY_FILE", str(key_file))
+    plaintext = runner.invoke(main, ["keys", "unseal"])
+    assert plaintext.exit_code != 0
+    assert "not encrypted" in plaintext.output
+    assert runner.invoke(main, ["keys", "seal"]).exit_code == 0
+    before = instance_settings.keyring_path.read_bytes()
+    key_file.write_text(_new_key())
+
+    wrong = runner.invoke(main, ["keys", "unseal"])
+
+    assert wrong.exit_code != 0
+    assert "does not open" in wrong.output
+    assert instance_settings.keyring_path.read_bytes() == before
+    assert [json.loads(e)["action"] for e in _logged(instance_settings)].count(
+        "keys.unsealed") == 0

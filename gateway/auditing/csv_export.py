@@ -16,7 +16,7 @@ from gateway.auditing.services import audit_pseudonyms, decision_outcomes
 
 CSV_COLUMNS = (
     "event_id", "recorded_at", "tree_index", "action", "actor_partner", "actor_client",
-    "covenant", "recipients", "decision", "audit_pseudonyms", "entry",
+    "actor_oin", "covenant", "recipients", "decision", "audit_pseudonyms", "entry",
 )
 CSV_COLUMNS_OWN = tuple(column for column in CSV_COLUMNS if column != "audit_pseudonyms")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -35,7 +35,7 @@ def events_csv(items: list[dict[str, Any]], officer: bool) -> str:
         recipients = entry.get("recipients")
         rows.append([
             item["event_id"], item["recorded_at"], item["tree_index"], entry.get("action"),
-            actor.get("partner"), actor.get("client"), entry.get("covenant"),
+            actor.get("partner"), actor.get("client"), actor.get("oin"), entry.get("covenant"),
             " ".join(map(str, recipients)) if isinstance(recipients, list) else "",
             decision, *([" ".join(audit_pseudonyms(entry))] if officer else []),
             json.dumps(entry, ensure_ascii=False, separators=(",", ":")),

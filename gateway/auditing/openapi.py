@@ -11,6 +11,7 @@ from typing import Any
 from gateway.auditing.queries import DEFAULT_LIMIT, MAX_LIMIT, MAX_TEXT_LENGTH
 from gateway.identity.interfaces import IDENTIFIER_FIELDS, SUBJECT_KINDS
 from gateway.openapi_parts import problems, string
+from gateway.ports import OIN_PATTERN
 
 _BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 _EITHER_SCOPE = "Scope `audit:read` (everything, whole) or `audit:own` (entries the caller's " \
@@ -127,7 +128,9 @@ SCHEMAS: dict[str, Any] = {
                     "leaf_index": {"type": "integer"}, "tree_size": {"type": "integer"},
                     "leaf_hash": string(), "hashes": {"type": "array", "items": string()},
                     "verified": {"type": "boolean"}}},
-                "actor": {"type": ["object", "null"]},
+                "actor": {"type": ["object", "null"], "description": "Who acted: `partner` "
+                          "(slug) with its `oin` where the registry gives one, `client`, "
+                          "`person`; or `operator`/`system`"},
                 "roles": {"type": "array", "items": string()},
                 "covenant": {"type": ["string", "null"]},
                 "covenant_version": {"type": ["string", "null"]},
@@ -142,6 +145,9 @@ SCHEMAS: dict[str, Any] = {
                     "legal_basis": {"type": ["string", "null"]}}}},
                 "recipients": {"type": "array", "items": {"type": "object", "properties": {
                     "partner": string(),
+                    "oin": {"type": ["string", "null"], "pattern": f"^{OIN_PATTERN.pattern}$",
+                            "description": "The recipient's OIN; null in entries recorded "
+                                           "before the log named OINs"},
                     "decision": {"type": ["string", "null"], "enum": ["allowed", "refused", None]},
                     "identity": {"type": ["string", "null"]},
                     "categories_delivered": {"type": "array", "items": string()},

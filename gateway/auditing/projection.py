@@ -40,11 +40,12 @@ PARTNER_FIELDS = frozenset({
 # Of an exchange, what only its sender knows.
 SENDER_FIELDS = ("categories", "subjects_not_accepted")
 # Of the sender's decisions: as the 201/403 answer gave them (bundle hash left out).
-SENDER_DECISION_FIELDS = ("recipient", "allowed", "categories_delivered", "categories_withheld",
-                          "identity", "reasons", "grants", "covenant_version")
+SENDER_DECISION_FIELDS = ("recipient", "recipient_oin", "allowed", "categories_delivered",
+                          "categories_withheld", "identity", "reasons", "grants",
+                          "covenant_version")
 # Of a recipient's own decision: what reached it, not what was withheld from it.
-RECIPIENT_DECISION_FIELDS = ("recipient", "allowed", "categories_delivered", "identity",
-                             "covenant_version")
+RECIPIENT_DECISION_FIELDS = ("recipient", "recipient_oin", "allowed", "categories_delivered",
+                             "identity", "covenant_version")
 # Keys whose value names persons; a partner sees how many, never which.
 PERSON_LIST_FIELDS = ("identities_disclosed", "identities_shredded")
 
@@ -85,8 +86,10 @@ def partner_view(
     view = {key: value for key, value in entry.items() if key in PARTNER_FIELDS}
     actor = entry.get("actor")
     if isinstance(actor, Mapping):
-        # A recipient knows the sending partner from its inbox, not the sender's client.
-        view["actor"] = dict(actor) if acting else {"partner": actor.get("partner")}
+        # A recipient knows the sending partner (and its OIN) from its inbox, not the sender's
+        # client.
+        view["actor"] = dict(actor) if acting else {
+            "partner": actor.get("partner"), **({"oin": actor["oin"]} if "oin" in actor else {})}
     if "recipients" in entry:
         view["recipients"] = entry["recipients"] if acting else [partner]
     if acting:

@@ -339,6 +339,7 @@ def _recipients(
         grants: Mapping[str, Any] = raw_grants if isinstance(raw_grants, Mapping) else {}
         views.append({
             "partner": recipient,
+            "oin": decision.get("recipient_oin"),  # absent from entries made before OINs
             "decision": None if allowed is None else ("allowed" if allowed else "refused"),
             "identity": _level_of(decision, positions),
             "categories_delivered": delivered,

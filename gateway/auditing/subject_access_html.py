@@ -83,8 +83,9 @@ def _recipients(recipients: Iterable[Mapping[str, Any]]) -> str:
         delivered = ", ".join(recipient.get("categories_delivered") or [])
         withheld = ", ".join(recipient.get("categories_withheld") or [])
         reasons = "; ".join(str(r) for r in recipient.get("reasons") or [] if r)
+        oin = f' (OIN {_e(recipient["oin"])})' if recipient.get("oin") else ""
         parts.append(
-            f'{_e(recipient["partner"])}: '
+            f'{_e(recipient["partner"])}{oin}: '
             f'<span class="{_e(decision)}">{_e(_DECISIONS.get(decision, decision))}</span>'
             + (f"<br>ontvangen: {_e(delivered)}" if delivered else "")
             + (f"<br>achtergehouden: {_e(withheld)}" if withheld else "")

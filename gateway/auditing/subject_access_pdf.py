@@ -125,7 +125,8 @@ def _entry(pdf: _Report, number: int, entry: Mapping[str, Any]) -> None:
 
 def _recipient(recipient: Mapping[str, Any]) -> str:
     decision = recipient.get("decision") or "onbekend"
-    parts = [f"Ontvanger {recipient['partner']}: {_DECISIONS.get(decision, decision)}"]
+    oin = f" (OIN {recipient['oin']})" if recipient.get("oin") else ""
+    parts = [f"Ontvanger {recipient['partner']}{oin}: {_DECISIONS.get(decision, decision)}"]
     if recipient.get("identity"):
         parts.append(_LEVELS.get(recipient["identity"], recipient["identity"]))
     if recipient.get("categories_delivered"):

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import functools
 import hmac
+import logging
 import re
 import secrets
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -44,8 +46,10 @@ from gateway.auth.secret_hashing import hash_secret, secret_matches
 from gateway.client_certificates import PresentedCertificate
 from gateway.clock import SYSTEM_CLOCK
 from gateway.db import core, session_now
-from gateway.keys import Keyring
+from gateway.keys import Keyring, KeyringError
 from gateway.ports import PartnerDirectory, PartnerProfile
+
+log = logging.getLogger(__name__)
 
 # ruff's S105 reads "TOKEN" in these names as a password; they are protocol names, not secrets.
 TOKEN_ALGORITHM = "Ed25519"  # noqa: S105  # RFC 9864 fully-specified name
@@ -64,6 +68,8 @@ CLOCK_SKEW_SECONDS = 30
 #: the old key verifies for one token lifetime plus this long.
 KEY_ROLLOVER_GRACE = timedelta(minutes=5)
 VERIFIED_TOKEN_CACHE_SIZE = 4096
+#: At most one keyring reload per this long for tokens naming an unknown kid (see TokenService).
+KEY_RELOAD_INTERVAL = timedelta(seconds=30)
 
 #: Algorithms a partner may sign a client assertion with, and the keys that go with them.
 ASSERTION_ALGORITHMS = ("RS256", "PS256", "ES256", "Ed25519", "EdDSA")
@@ -278,8 +284,14 @@ class TokenService:
     Tokens are signed with ``algorithm``: Ed25519, or RS256/PS256 with the keyring's RSA key.
     Every token key the keyring holds verifies, the token's ``alg`` choosing the key and the
     key fixing the algorithms it verifies with, so switching the setting leaves tokens already
-    issued valid until they expire. An Ed25519 key replaced by ``ketenpoort keys rotate`` keeps
-    verifying until the last token it signed has expired.
+    issued valid until they expire. A key replaced by ``ketenpoort keys rotate --kind token``
+    (the Ed25519 one and the RSA one) keeps verifying until the last token it signed has
+    expired.
+
+    A token naming a ``kid`` this process does not know may come from a process that loaded
+    the keyring after a rotation: the keys of ``reload_keyring`` are then added to those that
+    verify before the token is refused, at most once per :data:`KEY_RELOAD_INTERVAL`, so
+    made-up kids cannot make every request read the keyring.
     """
 
     def __init__(
@@ -292,6 +304,7 @@ class TokenService:
         *,
         algorithm: str = TOKEN_ALGORITHM,
         partners: PartnerDirectory = lambda _partner_id: None,
+        reload_keyring: Callable[[], Keyring] | None = None,
     ) -> None:
         self.issuer = issuer
         self.audience = audience
@@ -299,17 +312,10 @@ class TokenService:
         self._clock = clock
         self._partners = partners
         self._algorithm = algorithm
-        self._keys = _token_keys(keyring, algorithm)
-        self._signing_key = self._keys[algorithm].signing
-        self._signing_key_id = self._keys[algorithm].kid
-        self._current_by_kid = {key.kid: key for key in self._keys.values()}
-        # Ed25519 keys earlier rotations replaced, by kid, with the moment they stop verifying:
-        # the last token they signed has expired by then.
-        self._previous_keys: dict[str, tuple[_TokenKey, datetime]] = {}
-        for previous in keyring.previous_keys(TOKEN_SIGNING_KEY):
-            key = _token_key(OKPKey.import_key(previous.public_key), (TOKEN_ALGORITHM,))
-            self._previous_keys[key.kid] = (key, previous.rotated_at + self._ttl
-                                            + KEY_ROLLOVER_GRACE)
+        self._key_set = _TokenKeySet.of(keyring, algorithm, self._ttl)
+        self._reload_keyring = reload_keyring
+        self._reloaded_at: datetime | None = None
+        self._reload_lock = threading.Lock()
         # The same token bytes under the same key always verify alike: a partner system
         # reuses its token for many requests, so each is verified once, not per request.
         # Expiry and the other claims are still checked on every call; failures are not kept.
@@ -351,8 +357,9 @@ class TokenService:
             claims[OIN_CLAIM] = profile.oin
         if certificate is not None:
             claims["cnf"] = {CERTIFICATE_THUMBPRINT: certificate.thumbprint}
-        header = {"alg": self._algorithm, "kid": self._signing_key_id, "typ": TOKEN_TYPE}
-        access_token = jwt.encode(header, claims, self._signing_key, algorithms=[self._algorithm])
+        signing = self._key_set.by_algorithm[self._algorithm]
+        header = {"alg": self._algorithm, "kid": signing.kid, "typ": TOKEN_TYPE}
+        access_token = jwt.encode(header, claims, signing.signing, algorithms=[self._algorithm])
         return {
             "access_token": access_token,
             "token_type": "Bearer",
@@ -390,7 +397,8 @@ class TokenService:
         """The JWK Set resource servers and auditors use to verify our tokens: every key that
         verifies, the one that signs now first, then the replaced ones whose tokens may not
         have expired yet."""
-        ordered = sorted(self._keys.items(), key=lambda item: item[0] != self._algorithm)
+        ordered = sorted(self._key_set.by_algorithm.items(),
+                         key=lambda item: item[0] != self._algorithm)
         published: dict[str, dict[str, Any]] = {}
         for algorithm, key in ordered:
             public = key.verifying.as_dict(private=False)
@@ -404,9 +412,9 @@ class TokenService:
     def _verifying_keys(self) -> dict[str, _TokenKey]:
         """The keys a token may be signed with now: the current ones and the replaced ones
         still inside their overlap."""
-        now = self._clock()
-        return {**self._current_by_kid, **{
-            kid: key for kid, (key, until) in self._previous_keys.items() if now < until}}
+        now, keys = self._clock(), self._key_set
+        return {**keys.current_by_kid, **{
+            kid: key for kid, (key, until) in keys.previous.items() if now < until}}
 
     def _check_binding(
         self, claims: Mapping[str, Any], certificate: PresentedCertificate | None
@@ -450,14 +458,39 @@ class TokenService:
         # one of the current keys; the key decides the algorithms it may be used with, so a
         # token cannot have an Ed25519 key read as an HMAC secret or the like.
         header = _unverified_header(token)
-        known = {**self._current_by_kid,
-                 **{kid: key for kid, (key, _) in self._previous_keys.items()}}
-        key = known.get(_named(header, "kid")) or self._keys.get(
-            _named(header, "alg"), self._keys[TOKEN_ALGORITHM])
+        kid = _named(header, "kid")
+        if kid and self._key_set.named(kid) is None:
+            self._reload_for(kid)
+        keys = self._key_set
+        key = keys.named(kid) if kid else keys.by_algorithm.get(
+            _named(header, "alg"), keys.by_algorithm[TOKEN_ALGORITHM])
+        if key is None:
+            raise InvalidToken("signed by an unknown key")
         decoded = jwt.decode(token, key.verifying, algorithms=list(key.algorithms))
         if decoded.header.get("typ") != TOKEN_TYPE:
             raise InvalidToken(f"token type must be {TOKEN_TYPE}")
         return decoded
+
+    def _reload_for(self, kid: str) -> None:
+        """Read the keyring again for a token naming an unknown ``kid`` (a rotation since this
+        process loaded it), unless that was done less than :data:`KEY_RELOAD_INTERVAL` ago."""
+        if self._reload_keyring is None:
+            return
+        with self._reload_lock:
+            now = self._clock()
+            if self._reloaded_at is not None and now - self._reloaded_at < KEY_RELOAD_INTERVAL:
+                return
+            self._reloaded_at = now
+            try:
+                keyring = self._reload_keyring()
+            except (OSError, ValueError, KeyringError) as error:
+                # The keys in memory still verify what they verified; the token is refused.
+                log.warning("token keys could not be reloaded: %s", error)
+                return
+            # One assignment: other threads verify with the old set or the new one, whole.
+            self._key_set = self._key_set.with_verifying_keys_of(
+                _TokenKeySet.of(keyring, self._algorithm, self._ttl))
+        log.info("token keys reloaded for a token naming key %s", kid[:16])
 
     def _claims_registry(self) -> jwt.JWTClaimsRegistry:
         required: ClaimsOption = {"essential": True}
@@ -477,6 +510,43 @@ class _TokenKey:
     verifying: Key
     algorithms: tuple[str, ...]
     kid: str
+
+
+@dataclass(frozen=True)
+class _TokenKeySet:
+    """The token keys of one reading of the keyring; replaced whole, never changed in place."""
+
+    by_algorithm: dict[str, _TokenKey]
+    current_by_kid: dict[str, _TokenKey]
+    # Keys earlier rotations replaced, by kid, with the moment they stop verifying: the last
+    # token they signed has expired by then.
+    previous: dict[str, tuple[_TokenKey, datetime]]
+
+    @classmethod
+    def of(cls, keyring: Keyring, algorithm: str, ttl: timedelta) -> _TokenKeySet:
+        by_algorithm = _token_keys(keyring, algorithm)
+        replaced: list[tuple[_TokenKey, datetime]] = [
+            *((_token_key(OKPKey.import_key(k.public_key), (TOKEN_ALGORITHM,)), k.rotated_at)
+              for k in keyring.previous_keys(TOKEN_SIGNING_KEY)),
+            *((_token_key(RSAKey.import_key(k.public_key), RSA_TOKEN_ALGORITHMS), k.rotated_at)
+              for k in keyring.previous_rsa_keys(TOKEN_RSA_KEY)),
+        ]
+        previous = {key.kid: (key, rotated_at + ttl + KEY_ROLLOVER_GRACE)
+                    for key, rotated_at in replaced}
+        return cls(by_algorithm, {key.kid: key for key in by_algorithm.values()}, previous)
+
+    def with_verifying_keys_of(self, fresh: _TokenKeySet) -> _TokenKeySet:
+        """This set, also verifying with the keys of ``fresh``. Signing stays with this set's
+        key until the process restarts (a replaced key verifies elsewhere for a token lifetime
+        and a grace period for that reason), and nothing this set verifies is dropped."""
+        return _TokenKeySet(self.by_algorithm, {**fresh.current_by_kid, **self.current_by_kid},
+                            {**fresh.previous, **self.previous})
+
+    def named(self, kid: str) -> _TokenKey | None:
+        """The current or replaced key ``kid`` (whether a replaced one still counts is decided
+        per call, see :meth:`TokenService._verifying_keys`)."""
+        previous = self.previous.get(kid)
+        return self.current_by_kid.get(kid) or (None if previous is None else previous[0])
 
 
 def _token_keys(keyring: Keyring, algorithm: str) -> dict[str, _TokenKey]:

@@ -197,6 +197,11 @@ class ExchangeService:
         decisions = [_restricted_decision(self._decide(sender, request, r, named), restricted,
                                           restricted_categories)
                      for r in request.recipients]
+        if any(decision.engine_failed for decision in decisions):
+            # No judgement on the request: refusing it (403) would tell the sender "never";
+            # nothing is decided, stored or audited, and the same request may come again.
+            raise unavailable("policy-unavailable", "the policy engine gave no decision; "
+                              "nothing was decided or delivered, retry")
         # Everything that needs no database happens before the transaction begins: on SQLite
         # the transaction holds the one write lock, so its length bounds the throughput.
         exchange_id = str(uuid.uuid4())

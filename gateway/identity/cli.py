@@ -9,6 +9,7 @@ import getpass
 
 import click
 
+from gateway.auditing.operator import audit_operator_command
 from gateway.container import Container
 from gateway.db import rehearsal, transaction
 from gateway.identity.rotation import (
@@ -21,7 +22,7 @@ from gateway.identity.rotation import (
     master_key_usage,
 )
 from gateway.keys import KeyringError
-from gateway.keystore import keyring_sealer, seal_keyring_file
+from gateway.keystore import keyring_sealer, seal_keyring_file, unseal_keyring_file
 from gateway.ports import IdentityError
 
 
@@ -75,11 +76,14 @@ def _rotate_signing(rotation: KeyRotation, kind: str, *, dry_run: bool) -> None:
     until = ("for ever" if result.verifies_until is None
              else f"until {result.verifies_until:%Y-%m-%dT%H:%M:%SZ}")
     if dry_run:
-        click.echo(f"dry run, nothing changed: the {kind} key {result.previous_key} would be "
-                   f"replaced and keep verifying {until}")
+        rsa = "" if result.previous_rsa_key is None else f" (and RSA key {result.previous_rsa_key})"
+        click.echo(f"dry run, nothing changed: the {kind} key {result.previous_key}{rsa} would "
+                   f"be replaced and keep verifying {until}")
         return
-    click.echo(f"{kind} key {result.new_key} is active; {result.previous_key} keeps verifying "
-               f"{until}; restart the processes that sign ({_SIGNERS[kind]})")
+    rsa = ("" if result.new_rsa_key is None
+           else f" (RSA: {result.new_rsa_key}, replacing {result.previous_rsa_key})")
+    click.echo(f"{kind} key {result.new_key}{rsa} is active; {result.previous_key} keeps "
+               f"verifying {until}; restart the processes that sign ({_SIGNERS[kind]})")
 
 
 _SIGNERS = {"token": "gateway", "webhook": "gateway and worker", "checkpoint": "sequencer"}
@@ -123,10 +127,31 @@ def seal(context: Container) -> None:
             raise click.ClickException(
                 "no keyring key configured: set KETENPOORT_KEYRING_KEY_FILE or "
                 "KETENPOORT_PKCS11_MODULE and its companions")
-        seal_keyring_file(context.settings.keyring_path, sealer)
+        method = seal_keyring_file(context.settings.keyring_path, sealer)
     except KeyringError as error:
         raise click.ClickException(str(error)) from error
+    # Named by method only: the entry holds no key material, nor the token's PIN or label.
+    audit_operator_command(context.settings, {"action": "keys.sealed", "method": method})
     click.echo(f"keyring at {context.settings.keyring_path} is now encrypted at rest")
+
+
+@key_commands.command("unseal")
+@click.pass_obj
+def unseal(context: Container) -> None:
+    """Decrypt the keyring to a plaintext file (owner-readable only): to move it to another
+    keyring key or PKCS#11 token, or off one. Remove the keyring key settings before the
+    gateway starts again."""
+    try:
+        sealer = keyring_sealer(context.settings)
+        if sealer is None:
+            raise click.ClickException(
+                "no keyring key configured: the one that sealed the keyring must be")
+        method = unseal_keyring_file(context.settings.keyring_path, sealer)
+    except KeyringError as error:
+        raise click.ClickException(str(error)) from error
+    audit_operator_command(context.settings, {"action": "keys.unsealed", "method": method})
+    click.echo(f"keyring at {context.settings.keyring_path} is now plaintext (owner-readable "
+               "only); seal it again, or remove the keyring key settings before starting")
 
 
 @key_commands.command("status")

@@ -10,7 +10,8 @@ versions the table holds. ``retire`` removes an old master version only once no 
 ``rotate_signing`` replaces a signing key (access tokens, webhooks, audit checkpoints); the old
 public key stays in the keyring's previous keys so what it signed keeps verifying: tokens until
 they expire, webhooks (co-signed by the old key too) for the overlap window, checkpoints for
-ever. ``retire_signing`` forgets token and webhook keys whose overlap has ended.
+ever. A token rotation replaces the RSA token key (RS256/PS256) too, where the keyring holds
+one. ``retire_signing`` forgets token and webhook keys whose overlap has ended.
 
 The keyring file is changed under the same exclusive lock :meth:`Keyring.load` uses, re-read
 inside it, and written atomically (:meth:`Keyring.save`). Running gateway processes notice the
@@ -34,10 +35,17 @@ from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.auth.services import TOKEN_RSA_KEY
 from gateway.clock import SYSTEM_CLOCK, Clock
 from gateway.db import purge_freed_pages, transaction
 from gateway.identity.models import Subject
-from gateway.keys import Keyring, KeyringSealer, public_key_fingerprint
+from gateway.keys import (
+    Keyring,
+    KeyringSealer,
+    PreviousRsaKey,
+    PreviousSigningKey,
+    public_key_fingerprint,
+)
 from gateway.ports import AuditAppender
 
 log = logging.getLogger(__name__)
@@ -50,6 +58,9 @@ SECRET_BYTES = 32
 #: ``ketenpoort keys rotate --kind`` -> the keyring's signing key.
 SIGNING_KINDS = {"token": "token-signing", "webhook": "webhook-signing",
                  "checkpoint": "audit-checkpoint"}
+#: Kinds with an RSA key beside the Ed25519 one, where the keyring holds it: rotated and
+#: retired together with it (RS256/PS256 access tokens, the NL GOV OAuth profile).
+RSA_SIGNING_KINDS = {"token": TOKEN_RSA_KEY}
 
 
 class RotationError(RuntimeError):
@@ -72,6 +83,9 @@ class SigningRotation:
     previous_key: str
     new_key: str | None
     verifies_until: datetime | None  # None: the old key verifies for ever (checkpoints)
+    # The kind's RSA key, where the keyring holds one (RSA_SIGNING_KINDS); None otherwise.
+    previous_rsa_key: str | None = None
+    new_rsa_key: str | None = None
 
 
 @dataclass
@@ -104,17 +118,26 @@ class KeyRotation:
         now = self.clock.now()
         overlap = self.signing_overlaps.get(kind)
         until = None if overlap is None else now + overlap
+        rsa_name = RSA_SIGNING_KINDS.get(kind, "")  # "": the kind has no RSA key
         with self._locked_keyring() as keyring:
             previous = public_key_fingerprint(keyring.signing_key(name).public_key())
+            has_rsa = rsa_name in keyring.rsa_signing
+            previous_rsa = (public_key_fingerprint(keyring.rsa_key(rsa_name).public_key())
+                            if has_rsa else None)
             if dry_run:
-                return SigningRotation(kind, previous, None, until)
+                return SigningRotation(kind, previous, None, until, previous_rsa)
             # Only a webhook key still signs after its rotation: deliveries carry both
             # signatures during the overlap. Tokens and checkpoints need the public key only.
             new = keyring.rotate_signing(name, now, keep_private=kind == "webhook")
+            new_rsa = (public_key_fingerprint(keyring.rotate_rsa(rsa_name, now).public_key())
+                       if has_rsa else None)
             keyring.save(self.keyring_path, self.sealer)
-        rotation = SigningRotation(kind, previous, public_key_fingerprint(new.public_key()), until)
+        rotation = SigningRotation(kind, previous, public_key_fingerprint(new.public_key()), until,
+                                   previous_rsa, new_rsa)
+        rsa_ids = {} if new_rsa is None else {"rsa_key": rsa_name, "rsa_key_id": new_rsa,
+                                              "previous_rsa_key_id": previous_rsa}
         self._audit({"action": "keys.rotated", "key": name, "key_id": rotation.new_key,
-                     "previous_key_id": previous})
+                     "previous_key_id": previous, **rsa_ids})
         return rotation
 
     def retire_signing(self, kind: str, *, dry_run: bool = False,
@@ -132,14 +155,20 @@ class KeyRotation:
             # Immediately: every replaced key counts as ended, whenever it was replaced.
             ended_before = (datetime.max.replace(tzinfo=UTC) if immediately
                             else self.clock.now() - overlap)
-            retired = [key for key in keyring.previous_keys(name) if key.rotated_at < ended_before]
+            rsa_name = RSA_SIGNING_KINDS.get(kind)
+            replaced: list[PreviousSigningKey | PreviousRsaKey] = [
+                *keyring.previous_keys(name),
+                *(keyring.previous_rsa_keys(rsa_name) if rsa_name else [])]
+            retired = [public_key_fingerprint(key.public_key) for key in replaced
+                       if key.rotated_at < ended_before]
             if dry_run or not retired:
                 return len(retired)
             keyring.drop_previous_keys(name, ended_before)
+            if rsa_name:
+                keyring.drop_previous_rsa_keys(rsa_name, ended_before)
             keyring.save(self.keyring_path, self.sealer)
         self._audit({"action": "keys.retired", "key": name, "immediately": immediately,
-                     "key_ids": [
-            public_key_fingerprint(key.public_key) for key in retired]})
+                     "key_ids": retired})
         return len(retired)
 
     def rewrap(

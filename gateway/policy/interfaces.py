@@ -82,6 +82,11 @@ class Reason:
         return body
 
 
+#: Reason codes of a denial the policy service makes when the engine gave no decision (failed,
+#: timed out, or answered nothing it can trust): no judgement on the request.
+ENGINE_FAILURE_CODES = frozenset({"engine-error", "engine-timeout", "undefined-result"})
+
+
 @dataclass(frozen=True)
 class Decision:
     """The outcome for one recipient, with the bundle hash that makes it replayable.
@@ -103,6 +108,11 @@ class Decision:
     bundle_hash: str
     identities: dict[str, str] = field(default_factory=dict, hash=False)
     subject_identities: dict[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def engine_failed(self) -> bool:
+        """Denied because the engine gave no decision, not because the policy says no."""
+        return any(reason.code in ENGINE_FAILURE_CODES for reason in self.reasons)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -99,6 +99,11 @@ class ReloadingPolicyService:
         self.refresh()
         return self._active.service.decide(request)
 
+    def probe(self, request: DecisionRequest) -> Decision:
+        """The current engine's decision, uncached (see :meth:`PolicyService.probe`)."""
+        self.refresh()
+        return self._active.service.probe(request)
+
     def evaluate(self, entrypoint: str, input: dict[str, Any]) -> tuple[str, Any]:
         """Another entrypoint of the current bundle (see :meth:`PolicyService.evaluate`)."""
         self.refresh()

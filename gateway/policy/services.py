@@ -61,13 +61,21 @@ class PolicyService:
         self._lock = threading.Lock()
 
     def decide(self, request: DecisionRequest) -> Decision:
-        bundle_hash = self._engine.bundle_hash
-        key = (bundle_hash, request)
+        key = (self._engine.bundle_hash, request)
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
+        decision = self.probe(request)
+        if not decision.engine_failed:
+            self._remember(key, decision)
+        return decision
+
+    def probe(self, request: DecisionRequest) -> Decision:
+        """The engine's decision now, never from (nor into) the cache: readiness asks whether
+        the engine answers, which a remembered decision cannot tell."""
+        bundle_hash = self._engine.bundle_hash
         try:
             result = self._engine.evaluate(request.as_input())
             decision = decision_from_result(request, result, bundle_hash)
@@ -79,7 +87,6 @@ class PolicyService:
             return _denial(request, bundle_hash, "undefined-result", "gave no decision", error)
         except PolicyEngineError as error:
             return _denial(request, bundle_hash, "engine-error", "failed", error)
-        self._remember(key, decision)
         return decision
 
     def evaluate(self, entrypoint: str, input: dict[str, Any]) -> tuple[str, Any]:

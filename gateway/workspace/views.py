@@ -37,7 +37,7 @@ from gateway.auditing.services import Reader
 from gateway.auditing.subject_access_pdf import render as render_subject_access_pdf
 from gateway.auditing.witness_state import WitnessStateError, parse_witness_state
 from gateway.cases.interfaces import CASE_STEPS, TRANSITIONS
-from gateway.cases.services import MUNICIPALITY_ROLE, PRIORITIES
+from gateway.cases.services import MUNICIPALITY_ROLE, PLANNING_FIELDS, PRIORITIES
 from gateway.cases.worklist import WorkListQuery
 from gateway.container import Container, current_container
 from gateway.delivery.services import EXCHANGE_DELIVERY, parse_limit
@@ -429,9 +429,15 @@ def _case_page(person: Person, case_id: str, failed: dict[str, str] | None) -> s
 @blueprint.post("/casussen/<case_id>/interventies/<assignment_id>/besluit")
 @require_person("case:write")
 def decide_intervention(person: Person, case_id: str, assignment_id: str) -> Any:
-    body: dict[str, Any] = {"accept": request.form.get("besluit") == "accepteren"}
+    accept = request.form.get("besluit") == "accepteren"
+    body: dict[str, Any] = {"accept": accept}
     if request.form.get("reason", "").strip():
         body["reason"] = request.form["reason"].strip()
+    if accept:
+        # The partner's own planning, as the API takes it; a field left empty keeps what the
+        # RIEC proposed (the priority) or leaves the date open.
+        body.update({name: request.form[name].strip() for name in PLANNING_FIELDS
+                     if request.form.get(name, "").strip()})
     return _case_action(person, case_id, assignment_id,
                         lambda: _services().cases.answer_assignment(person, case_id,
                                                                     assignment_id, body))

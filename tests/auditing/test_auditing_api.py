@@ -25,6 +25,10 @@ from tests.factories import GGD, POLITIE, RIEC, VLAARDINGEN
 
 from .conftest import OTHER_COVENANT, AuditWorld, exchange_event
 
+# The demo registry's made-up OINs (policies/partners.yaml).
+OINS = {POLITIE: "99999999000000004000", RIEC: "99999999000000005000",
+        GGD: "99999999000000010000"}
+
 
 def _b64(text: str) -> bytes:
     return base64.b64decode(text)
@@ -264,6 +268,23 @@ def test_a_partner_cannot_read_the_proof_of_anothers_entry(
     assert refused.status_code == 404
 
 
+def test_a_recipient_sees_the_senders_oin_and_its_own_but_no_other_recipients(
+    world: AuditWorld, seeded: dict[str, str]
+) -> None:
+    response = world.get("/v1/audit/events", world.headers(RIEC, "audit:own"),
+                         query_string={"partner": POLITIE})
+    [item] = response.json["items"]
+    view = item["entry"]
+
+    assert view["actor"] == {"partner": POLITIE, "oin": OINS[POLITIE]}
+    assert [(d["recipient"], d["recipient_oin"]) for d in view["decisions"]] == [
+        (RIEC, OINS[RIEC])]
+    assert OINS[GGD] not in json.dumps(view)  # the refused co-recipient stays unnamed
+    sender = world.get("/v1/audit/events", world.headers(POLITIE, "audit:own")).json["items"]
+    assert [d["recipient_oin"] for d in sender[0]["entry"]["decisions"]] == [
+        OINS[RIEC], OINS[GGD]]
+
+
 def test_audit_read_sees_everything(world: AuditWorld, seeded: dict[str, str]) -> None:
     assert _search_ids(world, world.headers(GGD, "audit:read")) == list(seeded.values())
 
@@ -391,6 +412,7 @@ def test_csv_export_of_a_search(
                                                  seeded["ggd_rejected"]]
     first = rows[0]
     assert first["actor_partner"] == POLITIE
+    assert first["actor_oin"] == OINS[POLITIE]
     assert first["recipients"] == f"{RIEC} {GGD}"
     assert first["decision"] == "partial"
     assert first["audit_pseudonyms"] == "ap-eva"

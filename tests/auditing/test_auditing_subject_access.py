@@ -27,6 +27,7 @@ from tests.factories import (
 SAR = "/v1/audit/subject-access"
 OFFICER = ("audit:read",)
 PIETER_MISSPELT = {**PIETER, "family_name": "de Vreis"}
+RIEC_OIN = "99999999000000005000"  # the demo registry's made-up OIN
 
 
 def _exchange(app: Flask, http: FlaskClient, identifiers: dict[str, str]) -> str:
@@ -112,6 +113,8 @@ def test_the_report_holds_exactly_the_persons_entries(
     }]
     [riec] = delivered["recipients"]
     assert riec["partner"] == RIEC
+    assert riec["oin"] == RIEC_OIN
+    assert delivered["actor"]["oin"] == "99999999000000001000"  # Vlaardingen's
     assert riec["decision"] == "allowed"
     assert riec["categories_delivered"] == ["uitbuitingssignalen"]
 
@@ -198,7 +201,7 @@ def test_the_html_report_is_printable_and_escaped(
         assert "https://" not in page
         assert response.headers["Cache-Control"] == "no-store"
         assert "uitbuitingssignalen (AVG art. 6 lid 1 sub e; WGS)" in page
-        assert f'{RIEC}: <span class="allowed">toegestaan</span>' in page
+        assert f'{RIEC} (OIN {RIEC_OIN}): <span class="allowed">toegestaan</span>' in page
 
 
 @pytest.mark.parametrize(

@@ -127,6 +127,10 @@ def test_every_entry_carries_an_inclusion_proof_that_verifies_offline(
     assert report["checkpoint"]["tree_size"] >= 2
     ok, summary = verify_subject_access(report)
     assert ok, summary
+    assert all(e["entry"]["actor"]["oin"] for e in proven)  # entries naming OINs verify too
+    renamed = json.loads(json.dumps(report))
+    renamed["entries"][0]["entry"]["actor"]["oin"] = "9" * 20
+    assert not verify_subject_access(renamed)[0]
     tampered = json.loads(json.dumps(report))
     tampered["entries"][0]["entry"]["recipients"] = [POLITIE]
     assert not verify_subject_access(tampered)[0]

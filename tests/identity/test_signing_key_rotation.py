@@ -22,13 +22,13 @@ from audit.log import AuditLog, CheckpointSigner, Sequencer
 from audit.models import AuditEntry
 from gateway.auth.interfaces import InvalidToken
 from gateway.auth.models import OAuthClient
-from gateway.auth.services import KEY_ROLLOVER_GRACE, TokenService
+from gateway.auth.services import KEY_ROLLOVER_GRACE, TOKEN_RSA_KEY, TokenService
 from gateway.cli import main
 from gateway.clock import ManualClock
 from gateway.container import outbound_channels, signing_overlaps
 from gateway.db import transaction
 from gateway.identity.rotation import KeyRotation, RotationError
-from gateway.keys import Keyring
+from gateway.keys import Keyring, public_key_fingerprint
 from gateway.settings import Settings
 from tests.conftest import TEST_MORNING
 
@@ -45,10 +45,11 @@ def rotation(keyring_path: Path, factory: sessionmaker[Session], clock: ManualCl
                        signing_overlaps=signing_overlaps(settings))
 
 
-def _tokens(keyring_path: Path, clock: ManualClock) -> TokenService:
+def _tokens(keyring_path: Path, clock: ManualClock, algorithm: str = "Ed25519"
+            ) -> TokenService:
     """A gateway worker started now: it loads the keyring as the file holds it."""
     return TokenService(Keyring.load(keyring_path), ISSUER, AUDIENCE, int(TTL.total_seconds()),
-                        clock=clock.now)
+                        clock=clock.now, algorithm=algorithm)
 
 
 def _client() -> OAuthClient:
@@ -222,3 +223,49 @@ def test_the_container_hands_the_replaced_webhook_key_to_the_channel_for_the_ove
     (previous,) = Keyring.load(keyring_path).previous_keys("webhook-signing")
     assert key.public_key() == previous.public_key
     assert until == (clock.now() + timedelta(hours=1)).timestamp()
+
+
+def test_a_token_rotation_replaces_the_rsa_token_key_too_with_the_same_overlap(
+    rotation: KeyRotation, keyring_path: Path, clock: ManualClock,
+    factory: sessionmaker[Session],
+) -> None:
+    keyring = Keyring.load(keyring_path)
+    keyring.ensure_rsa(TOKEN_RSA_KEY)
+    keyring.save(keyring_path)
+    old_rsa = keyring.rsa_key(TOKEN_RSA_KEY).public_key()
+    old_token = _tokens(keyring_path, clock, "PS256").issue(_client())["access_token"]
+
+    rehearsed = rotation.rotate_signing("token", dry_run=True)
+    done = rotation.rotate_signing("token")
+
+    assert rehearsed.previous_rsa_key == done.previous_rsa_key == public_key_fingerprint(old_rsa)
+    assert done.new_rsa_key not in (None, done.previous_rsa_key)
+    rotated = Keyring.load(keyring_path)
+    assert [k.public_key for k in rotated.previous_rsa_keys(TOKEN_RSA_KEY)] == [old_rsa]
+    restarted = _tokens(keyring_path, clock, "PS256")
+    new_token = restarted.issue(_client())["access_token"]
+    assert restarted.verify(old_token, _never_revoked).client_id == "vlaardingen-zaaksysteem"
+    assert restarted.verify(new_token, _never_revoked).client_id == "vlaardingen-zaaksysteem"
+    with transaction(factory) as session:
+        entry = json.loads(session.scalars(
+            select(AuditEntry.entry).order_by(AuditEntry.id.desc()).limit(1)).one())
+    assert {"rsa_key": TOKEN_RSA_KEY, "rsa_key_id": done.new_rsa_key,
+            "previous_rsa_key_id": done.previous_rsa_key}.items() <= entry.items()
+    assert "PRIVATE" not in json.dumps(entry)
+    assert "BEGIN" not in json.dumps(entry)
+
+    clock.advance(TTL + KEY_ROLLOVER_GRACE)
+    with pytest.raises(InvalidToken):
+        restarted.verify(old_token, _never_revoked)
+    clock.advance(timedelta(seconds=1))
+    assert rotation.retire_signing("token") == 2  # the Ed25519 and the RSA key it replaced
+    assert Keyring.load(keyring_path).previous_rsa_keys(TOKEN_RSA_KEY) == []
+
+
+def test_a_token_rotation_adds_no_rsa_key_to_a_keyring_without_one(
+    rotation: KeyRotation, keyring_path: Path
+) -> None:
+    done = rotation.rotate_signing("token")
+
+    assert (done.previous_rsa_key, done.new_rsa_key) == (None, None)
+    assert Keyring.load(keyring_path).rsa_signing == {}

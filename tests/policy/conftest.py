@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import itertools
 import shutil
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from http.server import HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,18 @@ from tests.conftest import POLICIES_PATH, TEST_TODAY
 RIEC = "riec-rotterdam-rijnmond"
 OUTSIDER = "woningcorporatie-waterweg"
 TODAY = TEST_TODAY.isoformat()
+
+
+@contextmanager
+def serving(httpd: HTTPServer) -> Iterator[None]:
+    """``httpd`` answering on a thread of its own until the block ends (an OPA stand-in)."""
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 @pytest.fixture(scope="session")

@@ -46,7 +46,7 @@ from gateway.problems import Problem
 from gateway.settings import Settings
 from tests.factories import VLAARDINGEN, bearer, exchange_body
 
-from .conftest import make_request
+from .conftest import make_request, serving
 
 DECISION_PATH = f"/v1/data/{ENTRYPOINT}"
 
@@ -149,11 +149,8 @@ def tarball(bundle: PolicyBundle, tmp_path_factory: pytest.TempPathFactory) -> P
 @pytest.fixture(scope="module")
 def opa_server(tarball: Path) -> Iterator[FakeOpaServer]:
     server = FakeOpaServer(tarball)
-    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
+    with serving(server.httpd):
+        yield server
 
 
 @pytest.fixture

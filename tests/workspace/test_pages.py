@@ -18,6 +18,7 @@ from gateway.cases.models import CaseAssignment
 from gateway.clock import ManualClock
 from gateway.db import make_engine, make_session_factory, transaction
 from tests.cases.factories import create_case, put_case_at, token
+from tests.conftest import TEST_TODAY
 from tests.factories import GGD, POLITIE, RIEC, VLAARDINGEN
 from tests.meetings.factories import add_item, create_meeting, publish
 from tests.workspace.factories import form_token, signed_in_client
@@ -35,6 +36,7 @@ MATRIX = {
 }
 ROLE_PARTNER = {"regie": RIEC, "voorzitter": RIEC}
 SECRET_TITLE = "Uitzendbureau Havenstraat 12"
+EN_DASH = "\N{EN DASH}"  # between the planned dates on the case page
 
 
 def audit_entries(app: Flask) -> list[dict[str, Any]]:
@@ -90,7 +92,7 @@ def test_a_signal_reported_in_the_form_reaches_the_riec_and_the_audit_names_the_
     assert exchange_id.group(1) in again.get_data(as_text=True)  # a resent form sends once
     [created] = [e for e in audit_entries(gateway_app) if e["action"] == "exchange.delivered"]
     assert created["actor"] == {"partner": VLAARDINGEN, "client": f"workspace:{someone.id}",
-                                "person": someone.id}
+                                "person": someone.id, "oin": "99999999000000001000"}
     riec, _ = signed_in_client(gateway_app, RIEC, "regie")
     inbox = riec.get("/werkruimte/inbox").get_data(as_text=True)
     assert "gemeente-vlaardingen" in inbox
@@ -238,6 +240,52 @@ def test_the_assigned_partner_accepts_and_reports_progress(gateway_app: Flask,
     shown = police.get(page).get_data(as_text=True)
     assert "Eerste controle uitgevoerd" in shown
     assert "accepted" in shown
+
+
+def test_the_assigned_partner_accepts_with_its_own_priority_and_dates(
+        gateway_app: Flask, http: FlaskClient) -> None:
+    case_id, assignment = _offered(gateway_app, http)
+    police, _ = signed_in_client(gateway_app, POLITIE, "casemanager")
+    page = f"/werkruimte/casussen/{case_id}"
+    form = police.get(page).get_data(as_text=True)
+    assert 'name="planned_start" type="date"' in form
+    assert "Uw prioriteit" in form
+    start, end = TEST_TODAY + timedelta(days=7), TEST_TODAY + timedelta(days=30)
+    action = f"{page}/interventies/{assignment}/besluit"
+
+    backwards = police.post(action, data={
+        "csrf_token": form_token(police, page), "besluit": "accepteren", "priority": "hoog",
+        "planned_start": end.isoformat(), "planned_end": start.isoformat()})
+    accepted = police.post(action, data={
+        "csrf_token": form_token(police, page), "besluit": "accepteren", "priority": "hoog",
+        "planned_start": start.isoformat(), "planned_end": end.isoformat()})
+
+    assert backwards.status_code == 422
+    assert "cannot be before planned_start" in backwards.get_data(as_text=True)
+    assert accepted.status_code == 303
+    shown = police.get(page).get_data(as_text=True)
+    assert f"hoog · accepted · gepland {start.isoformat()} {EN_DASH} {end.isoformat()}" in shown
+    [entry] = [e for e in audit_entries(gateway_app)
+               if e["action"] == "case.assignment_accepted"]
+    assert entry["priority"] == "hoog"
+
+
+def test_an_acceptance_with_the_fields_left_empty_keeps_the_offered_priority(
+        gateway_app: Flask, http: FlaskClient) -> None:
+    case_id, assignment = _offered(gateway_app, http)
+    police, _ = signed_in_client(gateway_app, POLITIE, "casemanager")
+    page = f"/werkruimte/casussen/{case_id}"
+
+    accepted = police.post(f"{page}/interventies/{assignment}/besluit", data={
+        "csrf_token": form_token(police, page), "besluit": "accepteren", "priority": "",
+        "planned_start": "", "planned_end": ""})
+
+    assert accepted.status_code == 303
+    with transaction(gateway_app.extensions["ketenpoort"].session_factory) as session:
+        stored = session.get(CaseAssignment, assignment)
+        assert stored is not None
+        assert (stored.priority, stored.planned_start, stored.planned_end) == (
+            "normaal", None, None)
 
 
 def test_a_role_without_case_write_cannot_decide(gateway_app: Flask, http: FlaskClient) -> None:

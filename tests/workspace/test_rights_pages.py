@@ -105,7 +105,7 @@ def test_subject_access_shows_the_report_the_api_gives_and_audits_it_alike(
     assert f'<dd id="inzage-aantal">{len(page_entry["event_ids"])}</dd>' in text
     assert "exchange.delivered" in text
     assert page_entry["actor"] == {"partner": RIEC, "client": f"workspace:{someone.id}",
-                                   "person": someone.id}
+                                   "person": someone.id, "oin": "99999999000000005000"}
     assert without_actor(page_entry) | {"event_ids": []} == without_actor(api_entry) | {
         "event_ids": []}
     assert EVA["bsn"] not in str(page_entry)

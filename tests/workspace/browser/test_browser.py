@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page
 from gateway.workspace.accounts import current_code
 from gateway.workspace.wiring import IDLE_TIMEOUT, SIGN_IN_WINDOW_SECONDS
 from tests.cases.factories import create_case, put_case_at
+from tests.conftest import TEST_TODAY
 from tests.factories import POLITIE, RIEC, VLAARDINGEN
 from tests.meetings.factories import MEETING_DAY
 from tests.workspace.browser.conftest import (
@@ -21,6 +22,7 @@ from tests.workspace.browser.conftest import (
 from tests.workspace.factories import Someone, person
 
 MAX_TABS = 30
+EN_DASH = "\N{EN DASH}"  # between the planned dates on the case page
 
 
 def tab_to(page: Page, element_id: str) -> None:
@@ -183,9 +185,14 @@ def test_the_assigned_partner_accepts_an_intervention_on_the_case_page(
     page.click(f"a[href='/werkruimte/casussen/{case['id']}']")
     assert accessibility_violations(page) == []
     page.screenshot(path=screenshots_dir() / "casus.png", full_page=True)
+    start, end = TEST_TODAY + timedelta(days=7), TEST_TODAY + timedelta(days=30)
+    page.get_by_label("Uw prioriteit").select_option("hoog")
+    page.get_by_label("Geplande start").fill(start.isoformat())
+    page.get_by_label("Gepland einde").fill(end.isoformat())
     page.click("button[value=accepteren]")
 
-    page.wait_for_selector("text=accepted")
+    page.wait_for_selector(f"text=gepland {start.isoformat()} {EN_DASH} {end.isoformat()}")
+    assert "prioriteit hoog · accepted" in page.inner_text("main")
     assert accessibility_violations(page) == []
 
 
