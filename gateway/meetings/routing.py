@@ -1,8 +1,9 @@
 """Routing: which view of each agenda item each participant gets, decided by the policy.
 
-A view depends on the participant, the case's step and the participant's involvement in the
-case, under one covenant, bundle and day. Those are the cache key, so the cache stays valid
-exactly as long as the case does not move and nobody is (un)assigned; a whole agenda's
+A view depends on the participant, the case's step, the participant's involvement in the
+case and whether it is the case's case manager, under one covenant, bundle and day. Those are
+the cache key, so the cache stays valid exactly as long as the case does not move, nobody is
+(un)assigned and the case manager stays the same; a whole agenda's
 uncached questions go to the policy in one evaluation.
 """
 
@@ -24,6 +25,8 @@ class RoutingQuestion:
     participant: str
     step: str
     involvement: str | None
+    # Apart from involvement, which names the assignment first when a partner is both.
+    case_manager: bool
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,8 @@ class AgendaRouter:
             "covenant": covenant,
             "today": today,
             "queries": [{"participant": q.participant, "step": q.step,
-                         "involvement": q.involvement} for q in questions],
+                         "involvement": q.involvement, "case_manager": q.case_manager}
+                        for q in questions],
         }
         try:
             bundle_hash, result = self._policy.evaluate(AGENDA_ENTRYPOINT, document)

@@ -72,8 +72,9 @@ class Agenda:
     def questions(self) -> dict[tuple[str, str], RoutingQuestion]:
         """(participant, case id) -> the routing question that decides its view."""
         return {
-            (participant, case.case_id): RoutingQuestion(participant, case.step,
-                                                         case.involvement(participant))
+            (participant, case.case_id): RoutingQuestion(
+                participant, case.step, case.involvement(participant),
+                case_manager=participant == case.case_manager)
             for participant in self.participants
             for case in self.cases.values()
         }

@@ -1,8 +1,10 @@
-"""Case factories: signals sent to the RIEC, cases built from them, cases moved to a step."""
+"""Case factories: signals sent to the RIEC, cases built from them, cases moved to a step,
+and a demo covenant with extra grants."""
 
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -12,8 +14,11 @@ from sqlalchemy import select
 from gateway.cases.models import Case, CaseAssignment
 from gateway.db import session_now, transaction
 from gateway.delivery.models import Delivery
+from gateway.settings import Settings
+from tests.conftest import SEALING_LAG_OF_A_TEST_APP
 from tests.factories import EVA, PIETER, RIEC, VLAARDINGEN, bearer, exchange_body
 
+DEMO_COVENANT_FILE = "riec-rr-mensenhandel.yaml"
 CASE_WRITE = ("case:write",)
 CASE_READ = ("case:read",)
 
@@ -87,3 +92,39 @@ def put_case_at(app: Flask, case_id: str, step: str, *, assigned: str | None = N
                 id=str(uuid.uuid4()),
                 case_id=case_id, partner=assigned, intervention="bestuurlijke aanpak",
                 priority="normaal", state=state, offered_at=session_now(session)))
+
+
+def settings_with_grants(tmp_path: Path, policies: Path, grants: str) -> Settings:
+    """A test app's settings over a copy of the policies tree at ``policies`` whose demo
+    covenant starts its grants with ``grants`` (YAML list entries)."""
+    return Settings(instance_path=tmp_path / "instance",
+                    policies_path=_policies_with_grants(policies, tmp_path / "policies", grants),
+                    audit_max_lag_seconds=SEALING_LAG_OF_A_TEST_APP)
+
+
+def _policies_with_grants(source: Path, target: Path, grants: str) -> Path:
+    for path in source.rglob("*"):
+        copy = target / path.relative_to(source)
+        if path.is_dir():
+            copy.mkdir(parents=True, exist_ok=True)
+        else:
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            text = path.read_bytes()
+            if path.name == DEMO_COVENANT_FILE:
+                text = text.replace(b"grants:\n", f"grants:\n{grants}".encode(), 1)
+            copy.write_bytes(text)
+    return target
+
+
+def case_manager_grant(grant_id: str, recipients: list[str], step: str) -> str:
+    """A demo covenant grant (YAML) from the RIEC, of interventie, pseudonymised, at ``step``,
+    to whichever of ``recipients`` is the case's case manager."""
+    return f"""  - id: {grant_id}
+    providers: [{RIEC}]
+    recipients: [{", ".join(recipients)}]
+    categories: [interventie]
+    process_steps: [{step}]
+    purpose: ketenaanpak-mensenhandel
+    identity: pseudonym
+    requires_case_manager: true
+"""

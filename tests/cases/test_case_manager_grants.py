@@ -10,37 +10,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gateway.settings import Settings
-from tests.cases.factories import create_case, token
+from tests.cases.factories import case_manager_grant, create_case, settings_with_grants, token
 from tests.factories import RIEC, VLAARDINGEN, exchange_body, item
 
 SCHIEDAM = "gemeente-schiedam"
-CASE_MANAGER_GRANT = """grants:
-  - id: test-casusregie
-    providers: [riec-rotterdam-rijnmond]
-    recipients: [gemeente-vlaardingen, gemeente-schiedam]
-    categories: [interventie]
-    process_steps: [detectie]
-    purpose: ketenaanpak-mensenhandel
-    identity: pseudonym
-    requires_case_manager: true
-"""
+CASE_MANAGER_GRANT = case_manager_grant("test-casusregie", [VLAARDINGEN, SCHIEDAM], "detectie")
 
 
 @pytest.fixture
 def settings(tmp_path: Path, test_policies_path: Path) -> Settings:
     """The demo covenant with one grant for the case manager only."""
-    policies = tmp_path / "policies"
-    for source in test_policies_path.rglob("*"):
-        target = policies / source.relative_to(test_policies_path)
-        if source.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            text = source.read_bytes()
-            if source.name == "riec-rr-mensenhandel.yaml":
-                text = text.replace(b"grants:\n", CASE_MANAGER_GRANT.encode(), 1)
-            target.write_bytes(text)
-    return Settings(instance_path=tmp_path / "instance", policies_path=policies)
+    return settings_with_grants(tmp_path, test_policies_path, CASE_MANAGER_GRANT)
 
 
 def test_only_the_case_manager_receives_what_requires_it(gateway_app: Flask,

@@ -55,7 +55,7 @@ class AnsweringPolicy:
         return "hash", self.answer
 
 
-QUESTIONS = [RoutingQuestion(p, step, involvement)
+QUESTIONS = [RoutingQuestion(p, step, involvement, case_manager=False)
              for p in (RIEC, POLITIE, GGD)
              for step in ("detectie", "weging_kwalificatie", "uitvoering")
              for involvement in (None, "assigned")]
@@ -73,7 +73,7 @@ def test_one_policy_call_routes_a_whole_agenda_and_repeats_come_from_the_cache(
 
     assert policy.calls == 2
     assert first == second
-    assert first[RoutingQuestion(POLITIE, "uitvoering", "assigned")] == Routed(
+    assert first[RoutingQuestion(POLITIE, "uitvoering", "assigned", case_manager=False)] == Routed(
         "full", "involved-identified")
     assert next_day == {QUESTIONS[0]: Routed("full", "regie")}
 

@@ -17,9 +17,11 @@ import data.ketenpoort.lib
 # title: Agenda views
 # description: |
 #   The entrypoint (ketenpoort/meeting/agenda_views). The input names a covenant, today's
-#   date and a list of queries, each a participant, a case step and the participant's
-#   involvement in that case (case_manager, assigned or null). The answer holds the
-#   covenant version and one view with its reason code per query, in query order.
+#   date and a list of queries, each a participant, a case step, the participant's
+#   involvement in that case (case_manager, assigned or null) and case_manager: true when
+#   the participant is the case's case manager (also when it is assigned as well). The
+#   answer holds the covenant version and one view with its reason code per query, in
+#   query order.
 # entrypoint: true
 agenda_views := {
 	"views": _views,
@@ -61,6 +63,12 @@ default _assigned(_) := false
 
 _assigned(query) if query.involvement == "assigned"
 
+# Its own field, not read from involvement: a case manager that is also the assigned partner
+# has involvement "assigned" and is still the case manager. Only boolean true counts.
+default _case_manager(_) := false
+
+_case_manager(query) if query.case_manager == true
+
 # Identity ranks of the grants letting a regie party share with the participant at the step.
 _grant_ranks(query) := {lib.identity_rank[grant.identity] |
 	some grant in _covenant.grants
@@ -71,6 +79,7 @@ _grant_reaches(grant, query) if {
 	some regie in _regie
 	lib.grant_names(grant, regie, query.participant, query.step)
 	lib.assignment_allows(grant, _assigned(query))
+	lib.case_manager_allows(grant, _case_manager(query))
 }
 
 _agenda_answer(query) := {"view": decision[0], "reason": decision[1]} if {

@@ -2,7 +2,8 @@
 # title: Tests for ketenpoort.meeting
 # description: |
 #   Exercise the agenda view rules against a small fixture covenant, so the effect of party
-#   roles, involvement, assignment and step on each view is visible in isolation.
+#   roles, involvement, assignment, the case manager and step on each view is visible in
+#   isolation.
 package ketenpoort.meeting_test
 
 import data.ketenpoort.meeting
@@ -31,6 +32,11 @@ _fixture_covenant := {
 			"identity": "identified", "requires_assignment": true,
 		},
 		{
+			"id": "g-regisseur", "providers": ["regie"], "recipients": ["gemeente", "politie"],
+			"categories": ["gewoon"], "process_steps": ["toewijzing_interventie"], "purpose": "doel",
+			"identity": "identified", "requires_case_manager": true,
+		},
+		{
 			"id": "g-terug", "providers": ["regie"], "recipients": ["gemeente", "politie"],
 			"categories": ["gewoon"], "process_steps": ["evaluatie"], "purpose": "doel",
 			"identity": "none",
@@ -54,6 +60,15 @@ _agenda_for(queries, today) := answer if {
 
 _view_in_2025(participant, step, involvement) := answer if {
 	result := _agenda_for([{"participant": participant, "step": step, "involvement": involvement}], "2025-06-01")
+	answer := result.views[0]
+}
+
+_case_manager_view(participant, step, involvement, case_manager) := answer if {
+	query := {
+		"participant": participant, "step": step,
+		"involvement": involvement, "case_manager": case_manager,
+	}
+	result := _agenda_for([query], "2025-06-01")
 	answer := result.views[0]
 }
 
@@ -109,4 +124,44 @@ test_views_come_back_in_query_order if {
 	]
 	result := _agenda_for(queries, "2025-06-01")
 	[v.view | some v in result.views] == ["hidden", "full", "full"]
+}
+
+# At toewijzing_interventie only g-regisseur reaches gemeente and politie, so each view
+# below shows whether that grant reached the participant.
+_at_toewijzing(participant, involvement, case_manager) := _case_manager_view(
+	participant, "toewijzing_interventie", involvement, case_manager,
+)
+
+test_a_case_manager_grant_gives_the_case_manager_the_full_item if {
+	_at_toewijzing("gemeente", "case_manager", true) == {"view": "full", "reason": "involved-identified"}
+}
+
+test_a_case_manager_grant_passes_by_an_assigned_partner_that_is_not_the_case_manager if {
+	_at_toewijzing("politie", "assigned", false) == {"view": "title_only", "reason": "involved-without-grant"}
+}
+
+test_a_case_manager_grant_passes_by_an_uninvolved_partner if {
+	_at_toewijzing("politie", null, false) == {"view": "hidden", "reason": "no-grant"}
+}
+
+test_a_case_manager_grant_reaches_a_case_manager_that_is_also_assigned if {
+	_at_toewijzing("gemeente", "assigned", true) == {"view": "full", "reason": "involved-identified"}
+}
+
+test_without_the_case_manager_field_a_case_manager_grant_does_not_reach if {
+	view := _view_in_2025("gemeente", "toewijzing_interventie", "case_manager")
+	view == {"view": "title_only", "reason": "involved-without-grant"}
+}
+
+test_only_boolean_true_makes_a_case_manager if {
+	_at_toewijzing("gemeente", "case_manager", "true") == {"view": "title_only", "reason": "involved-without-grant"}
+}
+
+test_grants_without_the_flag_ignore_the_case_manager_field if {
+	manager := _case_manager_view("gemeente", "uitvoering", "case_manager", true)
+	manager == {"view": "pseudonymised", "reason": "involved-pseudonym"}
+	assigned := _case_manager_view("politie", "uitvoering", "assigned", false)
+	assigned == {"view": "full", "reason": "involved-identified"}
+	weighing := _case_manager_view("politie", "weging_kwalificatie", null, false)
+	weighing == {"view": "pseudonymised", "reason": "deliberation"}
 }
