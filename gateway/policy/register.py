@@ -20,7 +20,10 @@ class SightCell:
 
     identity: str  # the strongest identity level any grant gives, "none" when none does
     providers: tuple[str, ...]
+    # Whether that strongest level comes only with a relation to the case: the recipient is
+    # assigned to it, or is its case manager (both: under either grant).
     requires_assignment: bool
+    requires_case_manager: bool
 
 
 def covenant_documents(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -31,26 +34,30 @@ def covenant_documents(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 def sight_matrix(document: Mapping[str, Any], step: str
                  ) -> dict[str, dict[str, SightCell]]:
     """Recipient -> category -> what it may receive at ``step`` ("who may see what")."""
-    matrix: dict[str, dict[str, SightCell]] = {}
+    reaching: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
     for grant in document["grants"]:
         if step not in grant["process_steps"]:
             continue
         for recipient in grant["recipients"]:
-            row = matrix.setdefault(recipient, {})
+            row = reaching.setdefault(recipient, {})
             for category in grant["categories"]:
-                row[category] = _stronger(row.get(category), grant)
-    return matrix
+                row.setdefault(category, []).append(grant)
+    return {recipient: {category: _cell(grants) for category, grants in row.items()}
+            for recipient, row in reaching.items()}
 
 
-def _stronger(cell: SightCell | None, grant: Mapping[str, Any]) -> SightCell:
-    identity = grant["identity"]
-    assigned = bool(grant.get("requires_assignment", False))
-    providers = tuple(grant["providers"])
-    if cell is None:
-        return SightCell(identity, providers, assigned)
-    strongest = max(cell.identity, identity, key=IDENTITY_LEVELS.index)
-    return SightCell(strongest, tuple(sorted({*cell.providers, *providers})),
-                     cell.requires_assignment and assigned)
+def _cell(grants: list[Mapping[str, Any]]) -> SightCell:
+    identity = max((grant["identity"] for grant in grants), key=IDENTITY_LEVELS.index)
+    strongest = [grant for grant in grants if grant["identity"] == identity]
+    conditional = all(
+        grant.get("requires_assignment") or grant.get("requires_case_manager")
+        for grant in strongest)
+    return SightCell(
+        identity, tuple(sorted({provider for grant in grants for provider in grant["providers"]})),
+        requires_assignment=conditional and any(
+            grant.get("requires_assignment", False) for grant in strongest),
+        requires_case_manager=conditional and any(
+            grant.get("requires_case_manager", False) for grant in strongest))
 
 
 REGISTER_COLUMNS = (

@@ -11,9 +11,8 @@ from flask.testing import FlaskClient
 
 from gateway.settings import Settings
 from tests.cases.factories import case_manager_grant, create_case, settings_with_grants, token
-from tests.factories import RIEC, VLAARDINGEN, exchange_body, item
+from tests.factories import RIEC, SCHIEDAM, VLAARDINGEN, exchange_body, item
 
-SCHIEDAM = "gemeente-schiedam"
 CASE_MANAGER_GRANT = case_manager_grant("test-casusregie", [VLAARDINGEN, SCHIEDAM], "detectie")
 
 

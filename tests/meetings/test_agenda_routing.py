@@ -13,7 +13,7 @@ from sqlalchemy import select
 from audit.models import AuditEntry
 from gateway.db import transaction
 from tests.cases.factories import create_case, put_case_at, riec_pseudonyms, token
-from tests.factories import GGD, POLITIE, RIEC, VLAARDINGEN
+from tests.factories import GGD, POLITIE, RIEC, SCHIEDAM, VLAARDINGEN
 from tests.meetings.factories import (
     ADMIN,
     MEETING_DAY,
@@ -303,3 +303,21 @@ def test_a_case_change_republishes_and_a_narrowed_view_reaches_the_participant(
     assert narrowed["items"][0]["view"] == "title_only"
     assert len(queued_views(gateway_app, POLITIE)) == queued_before + 1
     assert queued_views(gateway_app, POLITIE)[-1].payload == narrowed
+
+
+def test_the_case_manager_follows_its_case_into_evaluatie(
+    gateway_app: Flask, http: FlaskClient
+) -> None:
+    """The demo covenant's evaluatie-casusregie: the case manager (Vlaardingen) sees the item
+    pseudonymised at evaluatie, the assigned police and another municipality the title."""
+    case = create_case(gateway_app, http)
+    put_case_at(gateway_app, case["id"], "evaluatie", assigned=POLITIE)
+    meeting_id = create_meeting(gateway_app, http, [POLITIE, RIEC, SCHIEDAM, VLAARDINGEN])
+    add_item(gateway_app, http, meeting_id, case["id"], "Evaluatie huisbezoek")
+
+    response = http.get(f"/v1/meetings/{meeting_id}/routing",
+                        headers=token(gateway_app, RIEC, ADMIN))
+
+    views = {p: v["view"] for p, v in response.json["items"][0]["views"].items()}
+    assert views == {RIEC: "full", VLAARDINGEN: "pseudonymised", POLITIE: "title_only",
+                     SCHIEDAM: "title_only"}

@@ -1,8 +1,9 @@
 """A grant requiring the case manager shapes the agenda as it shapes an exchange: the case's
 case manager sees the item at the grant's level, and no other partner does, assigned or not.
 
-The grant is put at evaluatie, where the demo covenant gives the partners nothing beyond the
-title (evaluatie-terugkoppeling is aggregate), so the grant alone makes the difference.
+The test grant is put at evaluatie, where the demo covenant gives the police nothing beyond
+the title (evaluatie-terugkoppeling is aggregate), so for the police the grant alone would make
+the difference. (The demo covenant's own evaluatie-casusregie reaches municipalities only.)
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ from tests.cases.factories import (
     settings_with_grants,
     token,
 )
-from tests.factories import POLITIE, RIEC, VLAARDINGEN
+from tests.factories import POLITIE, RIEC, SCHIEDAM, VLAARDINGEN
 from tests.meetings.factories import ADMIN, add_item, agenda, create_meeting, publish
 
-SCHIEDAM = "gemeente-schiedam"
 PARTICIPANTS = [POLITIE, RIEC, SCHIEDAM, VLAARDINGEN]
 CASE_MANAGER_GRANT = case_manager_grant("test-casusregie-evaluatie",
                                         [VLAARDINGEN, SCHIEDAM, POLITIE], "evaluatie")

@@ -99,7 +99,8 @@ def covenant_documents(bundle: PolicyBundle) -> dict[str, dict[str, Any]]:
 
 
 def matrix_requests(bundle: PolicyBundle) -> list[DecisionRequest]:
-    """Every party (and the outsider) to every other, at every step, assigned where it can be.
+    """Every party (and the outsider) to every other, at every step, assigned where it can be,
+    case manager where it can be (a municipality).
 
     Each request asks for every category of its covenant at once, so one decision answers
     for all of them.
@@ -107,10 +108,14 @@ def matrix_requests(bundle: PolicyBundle) -> list[DecisionRequest]:
     requests = []
     for document in covenant_documents(bundle).values():
         partners = sorted({p["partner"] for p in document["parties"]} | {OUTSIDER})
+        municipalities = {p["partner"] for p in document["parties"] if p["role"] == "gemeente"}
         for provider, recipient in itertools.permutations(partners, 2):
-            for step, assigned, purpose, form in itertools.product(
-                    bundle.process_steps, (False, True), _purposes(document), _forms(document)):
+            for step, assigned, manager, purpose, form in itertools.product(
+                    bundle.process_steps, (False, True), (False, True), _purposes(document),
+                    _forms(document)):
                 if assigned and step not in STEPS_WITH_ASSIGNMENT:
+                    continue
+                if manager and recipient not in municipalities:
                     continue
                 if not _worth_asking(document, step, purpose, form):
                     continue
@@ -124,6 +129,7 @@ def matrix_requests(bundle: PolicyBundle) -> list[DecisionRequest]:
                         categories=tuple(c["id"] for c in document["categories"]),
                         today=TODAY,
                         recipient_assigned=assigned,
+                        recipient_case_manager=manager,
                         exploitation_form=form,
                     )
                 )
@@ -169,6 +175,7 @@ def granting(document: dict[str, Any], request: DecisionRequest, category: str) 
         and request.process_step in grant["process_steps"]
         and grant["purpose"] == request.purpose
         and (request.recipient_assigned or not grant.get("requires_assignment", False))
+        and (request.recipient_case_manager or not grant.get("requires_case_manager", False))
         and request.exploitation_form in grant.get("exploitation_forms",
                                                    [request.exploitation_form])
     }

@@ -283,6 +283,7 @@ def grant_case(request: pytest.FixtureRequest, bundle: PolicyBundle) -> dict[str
         recipient=grant["recipients"][0],
         categories=(grant["categories"][0],),
         recipient_assigned=grant.get("requires_assignment", False),
+        recipient_case_manager=grant.get("requires_case_manager", False),
         exploitation_form=grant.get("exploitation_forms", ["onbekend"])[0],
     )
     return {"grant": grant, "document": document, "example": example}
@@ -331,17 +332,26 @@ def test_grant_limited_to_forms_does_not_reach_other_forms(
         assert _codes(service.decide(other), category) == {"exploitation-form-not-granted"}
 
 
-def test_grant_requires_its_assignment(
-    service: PolicyService, grant_case: dict[str, Any]
+@pytest.mark.parametrize(("requirement", "relation", "code"), [
+    ("requires_assignment", "recipient_assigned", "recipient-not-assigned"),
+    ("requires_case_manager", "recipient_case_manager", "recipient-not-case-manager"),
+])
+def test_grant_requires_its_relation(
+    service: PolicyService, grant_case: dict[str, Any], requirement: str, relation: str,
+    code: str
 ) -> None:
     example, document = grant_case["example"], grant_case["document"]
-    unassigned = replace(example, recipient_assigned=False)
-    if grant_case["grant"].get("requires_assignment"):
-        category = example.categories[0]
-        assert granting(document, unassigned, category) == set()
-        assert _codes(service.decide(unassigned), category) == {"recipient-not-assigned"}
+    without = replace(example, **{relation: False})
+    if grant_case["grant"].get(requirement):
+        category, grant_id = example.categories[0], grant_case["grant"]["id"]
+        decision = service.decide(without)
+        assert grant_id not in granting(document, without, category)
+        assert grant_id not in decision.grants.get(category, ())
+        # Where no other grant delivers the category, the missing relation is the reason.
+        if not granting(document, without, category):
+            assert _codes(decision, category) == {code}
     else:
-        assert service.decide(unassigned).allowed
+        assert service.decide(without).allowed
 
 
 @pytest.mark.parametrize(

@@ -410,3 +410,14 @@ def test_another_partners_officer_cannot_approve(gateway_app: Flask, http: Flask
     assert response.status_code == 404
     assert not [e for e in audit_entries(gateway_app)
                 if e["action"] == "reidentification.approved"]
+
+
+def test_the_covenant_page_marks_what_only_the_case_manager_may_see(gateway_app: Flask) -> None:
+    client, _ = signed_in_client(gateway_app, VLAARDINGEN, OFFICER)
+
+    evaluatie = client.get(f"{COVENANT_PAGE}?stap=evaluatie").get_data(as_text=True)
+
+    # evaluatie-casusregie: the municipalities' pseudonymised cells hold only for the case
+    # manager; the grant says so in words.
+    assert "workspace-sight--pseudonym\">gepseudonimiseerd†</td>" in evaluatie
+    assert "Alleen aan de casusregisseur van de casus." in evaluatie
